@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Real-time audio tests measure wall-clock behaviour; two cores cannot run many of them at once.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
