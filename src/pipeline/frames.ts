@@ -1,0 +1,154 @@
+import type { AudioPayload } from './audio-payload.ts';
+import type { MetricsData } from './metrics.ts';
+
+/**
+ * How a frame is scheduled (Pipecat's model, which our users know):
+ * - `system`: handled on arrival, overtakes queued frames, never dropped by an interruption.
+ * - `data` / `control`: queued in order; dropped by an interruption unless the frame type is uninterruptible.
+ */
+export type FrameCategory = 'system' | 'data' | 'control';
+
+export type Direction = 'downstream' | 'upstream';
+
+/**
+ * Payload of every built-in frame type, keyed by type name. Other modules add their own frame types with
+ * declaration merging (`declare module '.../frames.ts' { interface FrameMap { 'my.frame': {...} } }`)
+ * and register their scheduling with {@link defineFrameType}.
+ */
+export interface FrameMap {
+  // ── lifecycle ──────────────────────────────────────────────────────────────────────────────────
+  /** First frame through the pipeline; carries call-wide settings. */
+  start: { callId: string; audioInSampleRate: number; audioOutSampleRate: number };
+  /** Graceful end: processed after everything queued before it (drain), then the pipeline stops. */
+  end: { reason: string };
+  /** Immediate stop: overtakes everything, in-flight work is aborted. */
+  cancel: { reason: string };
+  /** Upstream request to the task to end gracefully (e.g. the agent hangs up after its goodbye). */
+  'task.end': { reason: string };
+  /** Upstream request to the task to cancel immediately. */
+  'task.cancel': { reason: string };
+  /** A processor failed. Travels upstream to the task; `fatal` errors cancel the pipeline. */
+  error: { error: Error; fatal: boolean; processor: string };
+  metrics: { data: MetricsData[] };
+
+  // ── audio ──────────────────────────────────────────────────────────────────────────────────────
+  /** Caller audio from the transport (system, like Pipecat: inbound audio never waits behind data). */
+  'audio.in': { audio: AudioPayload };
+  /** Audio to play to the caller. */
+  'audio.out': { audio: AudioPayload };
+  /** Synthesised speech for one utterance (a reply, or a part of one). */
+  'tts.audio': { audio: AudioPayload; utteranceId: string };
+
+  // ── speech and turns ───────────────────────────────────────────────────────────────────────────
+  /** Raw VAD decisions; `atSec` is when speech really started/stopped on the input timeline. */
+  'vad.speech.started': { atSec: number };
+  'vad.speech.stopped': { atSec: number };
+  /** Turn-level decisions (after barge-in/backchannel policy). */
+  'user.speech.started': { atSec: number };
+  'user.speech.stopped': { atSec: number };
+  /** The bot's audio started/stopped playing to the caller (driven by playback acknowledgements). */
+  'bot.speech.started': { utteranceId: string };
+  'bot.speech.stopped': { utteranceId: string; interrupted: boolean };
+  /** Barge-in: every processor drops queued interruptible frames and cancels in-flight work. */
+  interruption: { reason: string };
+
+  // ── text ───────────────────────────────────────────────────────────────────────────────────────
+  transcription: { text: string; final: boolean; language?: string; confidence?: number };
+  'llm.text': { text: string };
+  'llm.response.start': Record<string, never>;
+  'llm.response.end': Record<string, never>;
+  /** Ask TTS to speak this text as is (greetings, fallback lines). */
+  'tts.speak': { text: string };
+  'tts.started': { utteranceId: string };
+  'tts.stopped': { utteranceId: string };
+  /** A piece of text the TTS speaks, with its place on the utterance's audio timeline when known. */
+  'tts.text': { utteranceId: string; text: string; startSec?: number; endSec?: number };
+  /** How much of an utterance the caller has heard, from the carrier's playback acknowledgements. */
+  'audio.played': { utteranceId: string; playedSec: number; complete: boolean };
+
+  // ── telephony ──────────────────────────────────────────────────────────────────────────────────
+  'dtmf.in': { digit: string };
+  'dtmf.out': { digits: string };
+  'transport.message': { message: unknown };
+}
+
+export type FrameType = keyof FrameMap;
+
+interface FrameHeader<K extends FrameType> {
+  readonly type: K;
+  /** Process-unique, increasing: lets observers follow one frame across hops. */
+  readonly id: number;
+  readonly category: FrameCategory;
+  readonly uninterruptible: boolean;
+}
+
+/** A frame of one type. */
+export type FrameOf<K extends FrameType> = FrameHeader<K> & FrameMap[K];
+/** Any frame. */
+export type Frame = { [K in FrameType]: FrameOf<K> }[FrameType];
+
+export interface FrameTypeInfo {
+  category: FrameCategory;
+  /** Survives interruptions in queues (end-of-call, results that must not be lost). @default false */
+  uninterruptible?: boolean;
+}
+
+const frameTypes = new Map<string, Required<FrameTypeInfo>>();
+
+/** Registers how a frame type is scheduled. Built-in types are registered below; extensions register theirs. */
+export function defineFrameType(type: FrameType, info: FrameTypeInfo): void {
+  frameTypes.set(type, { category: info.category, uninterruptible: info.uninterruptible ?? false });
+}
+
+const system: FrameTypeInfo = { category: 'system' };
+const data: FrameTypeInfo = { category: 'data' };
+const control: FrameTypeInfo = { category: 'control' };
+const builtIn: Record<keyof FrameMap, FrameTypeInfo> = {
+  start: system,
+  end: { category: 'control', uninterruptible: true },
+  cancel: system,
+  'task.end': system,
+  'task.cancel': system,
+  error: system,
+  metrics: system,
+  'audio.in': system,
+  'audio.out': data,
+  'tts.audio': data,
+  'vad.speech.started': system,
+  'vad.speech.stopped': system,
+  'user.speech.started': system,
+  'user.speech.stopped': system,
+  'bot.speech.started': system,
+  'bot.speech.stopped': system,
+  interruption: system,
+  transcription: data,
+  'llm.text': data,
+  'llm.response.start': control,
+  'llm.response.end': control,
+  'tts.speak': data,
+  'tts.started': control,
+  'tts.stopped': control,
+  'tts.text': data,
+  'audio.played': system,
+  'dtmf.in': system,
+  'dtmf.out': data,
+  'transport.message': data,
+};
+for (const [type, info] of Object.entries(builtIn)) defineFrameType(type as FrameType, info);
+
+let nextFrameId = 1;
+
+/**
+ * Creates a frame. Every frame is made here so that it carries its scheduling class; the category is
+ * looked up once at creation instead of at every hop.
+ */
+export function makeFrame<K extends FrameType>(type: K, fields: FrameMap[K]): FrameOf<K> {
+  const info = frameTypes.get(type);
+  if (!info) throw new Error(`Unknown frame type "${type}": register it with defineFrameType()`);
+  return { ...fields, type, id: nextFrameId++, category: info.category, uninterruptible: info.uninterruptible };
+}
+
+/** True for frames an interruption removes from queues. */
+export function isInterruptible(frame: Frame): boolean {
+  return frame.category !== 'system' && !frame.uninterruptible;
+}
