@@ -53,12 +53,25 @@ export interface FrameMap {
   interruption: { reason: string };
 
   // ── text ───────────────────────────────────────────────────────────────────────────────────────
-  transcription: { text: string; final: boolean; language?: string; confidence?: number };
+  /**
+   * Speech-to-text result. `final`: this span's text is fixed; `speechFinal`: the provider also detected
+   * the end of the speaker's utterance (endpointing / finalize).
+   */
+  transcription: { text: string; final: boolean; speechFinal?: boolean; language?: string; confidence?: number };
+  /** The STT provider's own voice-activity events (a second opinion next to our VAD). */
+  'stt.speech.started': { atSec: number };
+  'stt.utterance.end': { lastWordEndSec: number };
+  /** Stop (or resume) sending caller audio to STT; the STT keeps its connection alive meanwhile. */
+  'stt.mute': { muted: boolean };
+  /**
+   * One LLM generation step whose text becomes one spoken utterance: text frames between start and end
+   * belong to `responseId`, which TTS and playback use as the utterance id.
+   */
+  'llm.response.start': { responseId: string };
   'llm.text': { text: string };
-  'llm.response.start': Record<string, never>;
-  'llm.response.end': Record<string, never>;
-  /** Ask TTS to speak this text as is (greetings, fallback lines). */
-  'tts.speak': { text: string };
+  'llm.response.end': { responseId: string };
+  /** Ask TTS to speak this text as is (greetings, fallback lines); `utteranceId` is generated if absent. */
+  'tts.speak': { text: string; utteranceId?: string };
   'tts.started': { utteranceId: string };
   'tts.stopped': { utteranceId: string };
   /** A piece of text the TTS speaks, with its place on the utterance's audio timeline when known. */
@@ -122,6 +135,9 @@ const builtIn: Record<keyof FrameMap, FrameTypeInfo> = {
   'bot.speech.stopped': system,
   interruption: system,
   transcription: data,
+  'stt.speech.started': system,
+  'stt.utterance.end': system,
+  'stt.mute': system,
   'llm.text': data,
   'llm.response.start': control,
   'llm.response.end': control,

@@ -1,0 +1,56 @@
+import type { ModelMessage } from './context.ts';
+import type { AgentTool } from './tool.ts';
+
+export interface LLMRequest {
+  callId: string;
+  system: string;
+  messages: ModelMessage[];
+  tools: AgentTool[];
+  /** Aborting ends the stream promptly and cancels the HTTP request. */
+  signal: AbortSignal;
+}
+
+export interface LLMUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a streaming generation yields, provider-neutral. */
+export type LLMStreamEvent =
+  | { type: 'text'; text: string }
+  | {
+      type: 'tool-call';
+      toolCallId: string;
+      toolName: string;
+      input: unknown;
+      /** Provider data that must be echoed back with this call in history (e.g. Gemini thought signatures). */
+      providerOptions?: Record<string, Record<string, unknown>>;
+    }
+  | { type: 'finish'; finishReason: string; usage: LLMUsage };
+
+/** A provider's failure, with its own status and error code when it gave one. */
+export class LLMServiceError extends Error {
+  constructor(
+    readonly provider: string,
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${provider}: ${message}${status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : ''}`, options);
+    this.name = 'LLMServiceError';
+  }
+}
+
+/** One LLM provider + model. Stateless between requests; safe to share across calls. */
+export interface LLMService {
+  /** Provider name, e.g. "openai", "google". */
+  readonly provider: string;
+  readonly model: string;
+  /**
+   * Streams one generation step: text deltas and whole tool calls (tools are NOT executed here), then
+   * `finish`. Throws {@link LLMServiceError} on provider errors. Ends quietly, without throwing, when
+   * `signal` aborts.
+   */
+  stream(request: LLMRequest): AsyncIterable<LLMStreamEvent>;
+}
