@@ -1,0 +1,52 @@
+import type { AudioPayload } from '../pipeline/audio-payload.ts';
+
+/** The audio format a channel carries on the wire. */
+export interface ChannelAudioFormat {
+  encoding: 'mulaw' | 'alaw' | 'pcm16';
+  sampleRate: number;
+}
+
+/** Why a media channel closed. */
+export interface ChannelCloseInfo {
+  /** `remote`: the carrier/caller ended the stream (hang-up, stop); `local`: we closed it; `error`: it broke. */
+  by: 'remote' | 'local' | 'error';
+  reason: string;
+}
+
+/** What the carrier tells us. Set once per channel; called synchronously on the socket's event loop turn. */
+export interface MediaChannelHandler {
+  /** Caller audio, in the channel's format (μ-law bytes are passed through, not decoded). */
+  audio(audio: AudioPayload): void;
+  /** The carrier played everything sent before the mark with this name (Twilio `mark`, Plivo `playedStream`). */
+  mark(name: string): void;
+  /** The carrier confirmed a `clear` (Plivo `clearedAudio`); carriers without a confirmation never call it. */
+  cleared?(): void;
+  dtmf(digit: string): void;
+  closed(info: ChannelCloseInfo): void;
+}
+
+/**
+ * The carrier side of one call's media: a Twilio or Plivo media WebSocket, a SIP/RTP leg, or the local
+ * in-process channel used in tests. Transports drive it; serializers implement it per carrier.
+ */
+export interface MediaChannel {
+  /** Identifies the call on the carrier side (Twilio CallSid, Plivo CallUUID). */
+  readonly carrierCallId: string;
+  readonly format: ChannelAudioFormat;
+  /**
+   * True when the carrier echoes a `mark` sent before a `clear` even though its audio never played
+   * (reported for Twilio). Transports then discount marks that arrive after a clear.
+   */
+  readonly echoesMarksOnClear: boolean;
+  setHandler(handler: MediaChannelHandler): void;
+  /** Queue audio for playback, already in {@link format}. */
+  sendAudio(bytes: Uint8Array): void;
+  /** Ask for an acknowledgement once everything queued so far has played. */
+  sendMark(name: string): void;
+  /** Drop audio queued at the carrier that has not played yet (barge-in). */
+  clear(): void;
+  /** Send DTMF digits to the far end where the carrier supports it. */
+  sendDtmf?(digits: string): void;
+  /** Close the media stream (not the call: hanging up is the carrier REST client's job). */
+  close(reason: string): void;
+}
