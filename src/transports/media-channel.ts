@@ -39,7 +39,10 @@ export interface MediaChannel {
    */
   readonly echoesMarksOnClear: boolean;
   setHandler(handler: MediaChannelHandler): void;
-  /** Queue audio for playback, already in {@link format}. */
+  /**
+   * Queue audio for playback, already in {@link format}. The channel must not keep `bytes` after returning
+   * (transports reuse the buffer for the next frame).
+   */
   sendAudio(bytes: Uint8Array): void;
   /** Ask for an acknowledgement once everything queued so far has played. */
   sendMark(name: string): void;

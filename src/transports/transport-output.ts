@@ -1,0 +1,235 @@
+import type { AudioPayload } from '../pipeline/audio-payload.ts';
+import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
+import { makeFrame } from '../pipeline/frames.ts';
+import { FrameProcessor } from '../pipeline/processor.ts';
+import { ChannelAudioEncoder } from './channel-audio-encoder.ts';
+import type { ClockClient, MediaClock } from './media-clock.ts';
+import { sharedMediaClock } from './media-clock.ts';
+import type { MediaChannel } from './media-channel.ts';
+import { OutboundAudioQueue } from './outbound-audio-queue.ts';
+import { PlaybackTracker } from './playback-tracker.ts';
+
+export interface TransportOutputOptions {
+  /**
+   * Audio kept queued at the carrier ahead of playback. It absorbs event-loop jitter; on barge-in the
+   * carrier's `clear` drops it, so a larger lead costs no responsiveness. @default 60
+   */
+  leadMs?: number;
+  /** Largest media message. @default 20 */
+  frameMs?: number;
+  /** @default the process-wide shared clock */
+  clock?: MediaClock;
+  /** On end, how long to wait past the queued audio for the carrier to confirm playback. @default 3000 */
+  endGraceMs?: number;
+}
+
+/** Counters for what left this output (per call). */
+export interface TransportOutputStats {
+  framesSent: number;
+  bytesSent: number;
+  marksSent: number;
+  marksAcknowledged: number;
+  clearsSent: number;
+  /** Frames sent after the carrier's buffer (by our estimate) had already run dry. */
+  underruns: number;
+}
+
+/**
+ * Sends the bot's audio to the carrier in real time and reports what the caller actually heard.
+ *
+ * - Paced by the shared {@link MediaClock}: each tick tops the carrier's buffer up to `leadMs`.
+ * - Places marks at word ends and utterance ends; acknowledged marks become `audio.played` frames
+ *   (downstream) and drive `bot.speech.started/stopped` (both directions).
+ * - On interruption it stops sending at once (the rest of the tick's frames never leave), sends the
+ *   carrier `clear`, and reports each interrupted utterance's heard position.
+ * - On end it waits until the carrier has played everything (bounded), so goodbyes are not cut off.
+ */
+export class TransportOutput extends FrameProcessor implements ClockClient {
+  readonly stats: TransportOutputStats = {
+    framesSent: 0,
+    bytesSent: 0,
+    marksSent: 0,
+    marksAcknowledged: 0,
+    clearsSent: 0,
+    underruns: 0,
+  };
+  private readonly encoder: ChannelAudioEncoder;
+  private readonly tracker: PlaybackTracker;
+  private readonly queue = new OutboundAudioQueue();
+  private readonly clock: MediaClock;
+  private readonly leadMs: number;
+  private readonly frameBytes: number;
+  private readonly endGraceMs: number;
+  private readonly scratch: Uint8Array;
+  /** Total bytes ever queued / sent on the outbound stream. */
+  private queuedOffset = 0;
+  private sentOffset = 0;
+  /** When the carrier will have played everything sent so far (our estimate; `performance.now()` ms). */
+  private playoutEndAt = 0;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    private readonly channel: MediaChannel,
+    options: TransportOutputOptions = {},
+  ) {
+    super('TransportOutput');
+    this.encoder = new ChannelAudioEncoder(channel.format);
+    this.tracker = new PlaybackTracker(this.encoder.bytesPerSecond, channel.echoesMarksOnClear);
+    this.clock = options.clock ?? sharedMediaClock;
+    this.leadMs = options.leadMs ?? 60;
+    this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
+    this.endGraceMs = options.endGraceMs ?? 3000;
+    this.scratch = new Uint8Array(this.frameBytes);
+  }
+
+  /** Seconds of audio queued here and not yet sent to the carrier. */
+  get queuedSec(): number {
+    return this.queue.length / this.encoder.bytesPerSecond;
+  }
+
+  protected override processFrame(frame: Frame, direction: Direction): void {
+    if (direction === 'upstream') return this.pushFrame(frame, direction);
+    switch (frame.type) {
+      case 'tts.audio':
+        this.enqueue(frame.audio, frame.utteranceId);
+        break;
+      case 'audio.out':
+        this.enqueue(frame.audio, undefined);
+        break;
+      case 'tts.text':
+        if (frame.endSec !== undefined) {
+          this.tracker.wordTimed(frame.utteranceId, frame.endSec, this.sentOffset);
+          this.sendDueMarks();
+        }
+        break;
+      case 'tts.stopped':
+        if (!this.tracker.utteranceEnded(frame.utteranceId, this.queuedOffset, this.sentOffset)) {
+          // Nothing was ever queued for it: it is over as far as the caller is concerned.
+          this.pushFrame(makeFrame('audio.played', { utteranceId: frame.utteranceId, playedSec: 0, complete: true }));
+        }
+        this.sendDueMarks();
+        break;
+      case 'dtmf.out':
+        this.channel.sendDtmf?.(frame.digits);
+        break;
+      default:
+        break;
+    }
+    this.pushFrame(frame, direction);
+  }
+
+  /** Carrier acknowledged a mark (wired by the media transport). */
+  onMarkAcknowledged(name: string): void {
+    if (this.isStopped) return;
+    const progress = this.tracker.acknowledge(name);
+    if (!progress) return;
+    this.stats.marksAcknowledged++;
+    this.pushFrame(makeFrame('audio.played', progress));
+    if (progress.complete) this.broadcast(makeFrame('bot.speech.stopped', { utteranceId: progress.utteranceId, interrupted: false }));
+    this.checkDrained();
+  }
+
+  /** Carrier confirmed a clear (Plivo `clearedAudio`). */
+  onClearConfirmed(): void {
+    this.tracker.clearConfirmed();
+  }
+
+  /** Channel went away: nothing more can play, so an end in progress need not wait. */
+  onChannelClosed(): void {
+    this.queue.clear();
+    this.drained?.();
+  }
+
+  tick(nowMs: number): boolean {
+    if (this.isStopped) return false;
+    if (this.playoutEndAt < nowMs) this.playoutEndAt = nowMs;
+    const bytesPerMs = this.encoder.bytesPerSecond / 1000;
+    while (this.queue.length > 0 && this.playoutEndAt - nowMs < this.leadMs) {
+      const dry = this.playoutEndAt <= nowMs && this.sentOffset > 0;
+      let size = Math.min(this.frameBytes, this.queue.length);
+      const nextMark = this.tracker.nextMarkOffset();
+      if (nextMark !== undefined && nextMark > this.sentOffset) size = Math.min(size, nextMark - this.sentOffset);
+      const bytes = this.queue.take(size, this.scratch);
+      this.channel.sendAudio(bytes);
+      this.sentOffset += bytes.length;
+      this.playoutEndAt += bytes.length / bytesPerMs;
+      this.stats.framesSent++;
+      this.stats.bytesSent += bytes.length;
+      if (dry) this.stats.underruns++;
+      for (const utteranceId of this.tracker.takeStartedUtterances(this.sentOffset)) {
+        this.broadcast(makeFrame('bot.speech.started', { utteranceId }));
+      }
+      this.sendDueMarks();
+      if (this.isStopped) return false;
+    }
+    return this.queue.length > 0;
+  }
+
+  protected override onInterruption(): void {
+    this.clock.deactivate(this);
+    this.queue.clear();
+    this.queuedOffset = this.sentOffset; // dropped audio never reaches the stream
+    this.channel.clear();
+    this.stats.clearsSent++;
+    this.playoutEndAt = performance.now();
+    for (const progress of this.tracker.interrupt()) {
+      this.pushFrame(makeFrame('audio.played', { utteranceId: progress.utteranceId, playedSec: progress.playedSec, complete: false }));
+      if (progress.started) {
+        this.broadcast(makeFrame('bot.speech.stopped', { utteranceId: progress.utteranceId, interrupted: true }));
+      }
+    }
+    this.checkDrained();
+  }
+
+  protected override onEnd(): Promise<void> | void {
+    if (this.isIdle()) return;
+    const limitMs = this.queuedSec * 1000 + Math.max(0, this.playoutEndAt - performance.now()) + this.endGraceMs;
+    return new Promise<void>((resolve) => {
+      const timer = this.setTimer(() => {
+        this.log.warn({ callId: this.callId, limitMs }, 'carrier did not confirm playback before end; ending anyway');
+        finish();
+      }, limitMs);
+      const finish = () => {
+        this.clearTimer(timer);
+        this.drained = undefined;
+        resolve();
+      };
+      this.drained = finish;
+    });
+  }
+
+  protected override onStop(): void {
+    this.clock.deactivate(this);
+    this.queue.clear();
+    this.drained?.();
+  }
+
+  private enqueue(audio: AudioPayload, utteranceId: string | undefined): void {
+    const bytes = this.encoder.encode(audio);
+    if (bytes.length === 0) return;
+    if (utteranceId !== undefined) this.tracker.audioQueued(utteranceId, this.queuedOffset);
+    this.queue.push(bytes);
+    this.queuedOffset += bytes.length;
+    this.clock.activate(this);
+  }
+
+  private sendDueMarks(): void {
+    for (const name of this.tracker.takeMarksUpTo(this.sentOffset)) {
+      this.channel.sendMark(name);
+      this.stats.marksSent++;
+    }
+  }
+
+  private broadcast(frame: FrameOf<'bot.speech.started'> | FrameOf<'bot.speech.stopped'>): void {
+    this.pushFrame(frame, 'upstream');
+    this.pushFrame(frame, 'downstream');
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.tracker.activeUtterances === 0;
+  }
+
+  private checkDrained(): void {
+    if (this.drained && this.isIdle()) this.drained();
+  }
+}
