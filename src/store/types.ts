@@ -1,0 +1,140 @@
+/**
+ * Call record types: what the store keeps per call and what `GET /calls` / `GET /calls/:id` return.
+ * All timestamps in records are ISO-8601 strings (UTC, millisecond precision) or null.
+ */
+
+/** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Twilio's call status vocabulary; other carriers map onto it in their telephony adapter. */
+export const CALL_STATUSES = [
+  'queued',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'no-answer',
+  'failed',
+  'canceled',
+] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
+/** Statuses a call never leaves. */
+export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
+
+export function isTerminalStatus(status: CallStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/**
+ * Carriers a call can run on. A new carrier is one more entry here (the database does not constrain it,
+ * so no migration is needed).
+ */
+export const CARRIERS = ['twilio', 'plivo', 'telnyx', 'vonage', 'exotel', 'daily', 'sip', 'sandbox', 'local'] as const;
+export type Carrier = (typeof CARRIERS)[number];
+
+export const CALL_DIRECTIONS = ['outbound', 'inbound'] as const;
+export type CallDirection = (typeof CALL_DIRECTIONS)[number];
+
+export const TURN_ROLES = ['assistant', 'user'] as const;
+export type TurnRole = (typeof TURN_ROLES)[number];
+
+/** Why a call failed. `carrierErrorCode` is the carrier's own code (Twilio error code, Plivo hangup cause…). */
+export interface CallError {
+  message: string;
+  /** Our code, e.g. `carrier_rejected`, `server_stopped`. */
+  code?: string;
+  carrierErrorCode?: string | number;
+}
+
+/** One thing that happened on a call, in the order the store received it. */
+export interface CallEvent {
+  /** When it happened (ISO). */
+  at: string;
+  /** Dotted name, e.g. `status.changed`, `dtmf`, `tool.call`. */
+  type: string;
+  data: JsonValue | null;
+}
+
+/** One utterance of the conversation. */
+export interface CallTurn {
+  /** 0-based position in the conversation. */
+  index: number;
+  role: TurnRole;
+  /** What was said (user: final transcript; assistant: what the LLM produced). */
+  text: string;
+  /** Assistant turns: the part the callee actually heard (playback marks). Absent when not set. */
+  heard?: string;
+  /** True when the turn was cut off by barge-in. Absent when not set. */
+  interrupted?: boolean;
+  /**
+   * Per-turn timings, free-form (e.g. `{ userStoppedAt, sttFinalMs, llmFirstTokenMs, ttsFirstAudioMs,
+   * firstAudioOutMs, voiceToVoiceMs }`). Absent when not set.
+   */
+  latency?: JsonObject;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** A call without its events and turns: one row of `GET /calls`. */
+export interface CallSummary {
+  /** Our id, `call_` + 24 hex characters unless the creator chose one. */
+  id: string;
+  carrier: Carrier;
+  direction: CallDirection;
+  status: CallStatus;
+  to: string;
+  from: string | null;
+  metadata: JsonObject;
+  /** Name of the agent definition that ran the call. */
+  agent: string | null;
+  /** The carrier's id for the call (Twilio CallSid, Plivo CallUUID…). */
+  carrierCallId: string | null;
+  createdAt: string;
+  queuedAt: string | null;
+  ringingAt: string | null;
+  answeredAt: string | null;
+  endedAt: string | null;
+  /** Seconds from answer to end (0 when never answered), or the carrier-reported duration. */
+  durationSec: number | null;
+  endReason: string | null;
+  error: CallError | null;
+  recordingPath: string | null;
+  /** Call-level latency summary, free-form (e.g. percentiles of voice-to-voice). */
+  latency: JsonObject | null;
+}
+
+/** Everything known about a call: what `GET /calls/:id` returns. */
+export interface CallRecord extends CallSummary {
+  turns: CallTurn[];
+  events: CallEvent[];
+}
+
+/** A page of `listCalls`. */
+export interface CallPage {
+  calls: CallSummary[];
+  /** Pass back as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Why a status update was not applied. */
+export type IgnoredTransitionReason = 'terminal' | 'regression' | 'duplicate';
+
+/** Outcome of {@link CallStore.updateStatus}. */
+export interface StatusUpdateResult {
+  /** False when the transition broke the monotonic rules; it was recorded as a `status.ignored` event. */
+  applied: boolean;
+  previous: CallStatus;
+  /** Status after the update (equals `previous` when not applied). */
+  status: CallStatus;
+  ignoredBecause?: IgnoredTransitionReason;
+}
+
+/** Event types the store itself writes. */
+export const STORE_EVENTS = {
+  statusChanged: 'status.changed',
+  statusIgnored: 'status.ignored',
+  carrierCallId: 'carrier.call-id',
+  recovered: 'call.recovered',
+} as const;
