@@ -63,6 +63,12 @@ function designFilter(fromRate: number, toRate: number, passband: number, attenu
   const cached = designCache.get(key);
   if (cached) return cached;
 
+  if (fromRate === toRate) {
+    // Same rate: a pass-through (one unit tap), so callers need no special case.
+    const identity: PolyphaseDesign = { up: 1, down: 1, tapsPerPhase: 1, coef: Float64Array.of(1), delay: 0 };
+    designCache.set(key, identity);
+    return identity;
+  }
   const g = gcd(fromRate, toRate);
   const up = toRate / g;
   const down = fromRate / g;
@@ -188,7 +194,7 @@ export class StreamResampler {
   /**
    * Ends the stream: returns the last `latencySamples`-worth of output still inside the filter (as if the input
    * were followed by silence, trimmed so the total output length is round(inputs * toRate / fromRate) +
-   * latencySamples), then resets.
+   * latencySamples), then resets. Returns nothing if no input was given since the last reset.
    */
   flush(): Int16Array {
     return this.emitInt16(this.drain(), undefined);
@@ -209,6 +215,10 @@ export class StreamResampler {
   }
 
   private drain(): number {
+    if (this.inputCount === 0) {
+      this.reset();
+      return 0;
+    }
     const target = Math.ceil((this.inputCount * this.toRate) / this.fromRate) + this.latencySamples;
     let produced = 0;
     const zerosNeeded = Math.ceil(((target - this.outputCount) * this.fromRate) / this.toRate) + 1;

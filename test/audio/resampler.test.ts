@@ -137,6 +137,17 @@ describe('StreamResampler', () => {
     expect(() => r.process(x, new Int16Array(10))).toThrow(/too small/);
   });
 
+  it('passes audio through unchanged when both rates are equal', () => {
+    const x = tone(16000, 5000, 0.1); // above the telephone band: a real filter would touch it
+    const r = new StreamResampler(16000, 16000);
+    expect(r.latencySamples).toBe(0);
+    expect(Array.from(oneShot(r, x))).toEqual(Array.from(x));
+  });
+
+  it('flush() on an unused resampler returns nothing', () => {
+    expect(new StreamResampler(8000, 16000).flush()).toHaveLength(0);
+  });
+
   it('rejects unusable rates with a clear error', () => {
     expect(() => new StreamResampler(0, 8000)).toThrow(/fromRate/);
     expect(() => new StreamResampler(8000, 12345.5)).toThrow(/toRate/);
