@@ -4,18 +4,18 @@
  *
  * Each 32 ms window counts as speech when `probability ≥ confidence` and the smoothed volume (volume.ts)
  * `≥ minVolume`. A run of speech windows lasting `startSecs` (rounded to whole windows) moves `starting` to
- * `speaking`. Unlike Pipecat, where any non-speech window during `starting` falls back to `quiet`, gaps of up
- * to `maxStartGapSecs` (2 windows) are tolerated (they do not count towards `startSecs`): the stop closure
- * inside a word like "Please call…" otherwise throws away the first word and dates the start 0.3 s late.
- * Set it to 0 for Pipecat's behaviour. A run of non-speech windows lasting
- * `stopSecs` moves `stopping` to `quiet`; a speech window during `stopping` returns to `speaking`.
+ * `speaking`; a run of non-speech windows lasting `stopSecs` moves `stopping` to `quiet`; a speech window
+ * during `stopping` returns to `speaking`. One deliberate difference from Pipecat, where any non-speech window
+ * during `starting` falls back to `quiet`: gaps of up to `maxStartGapSecs` (2 windows) are tolerated there
+ * (they do not count towards `startSecs`). Otherwise the stop closure inside e.g. "Please call…" throws the
+ * first word away and dates the start 0.3 s late. `maxStartGapSecs: 0` restores Pipecat's behaviour.
  *
  * Events carry two times on the stream clock (seconds of audio since the analyzer started):
  *   - `atSec`: when speech really started (first window of the `starting` run) or stopped (first window of
  *     the `stopping` run). The start is refined for the volume smoothing's lag: if the windows just before
  *     the `starting` run already passed both thresholds on their own (probability ≥ confidence and unsmoothed
  *     volume ≥ minVolume) and only the smoothed volume was still catching up (≈ 100–150 ms after silence),
- *     the run is taken to begin at the first of them. Decisions (and `decidedAtSec`) are unaffected;
+ *     the run is taken to begin at the first of them. This changes no decision.
  *   - `decidedAtSec`: the end of the window that confirmed it, i.e. when the event could be emitted
  *     (≈ atSec + startSecs / stopSecs).
  *
@@ -23,7 +23,11 @@
  * minVolume) for more than 8 windows in a row (256 ms), inference is skipped: such a window cannot count as
  * speech whatever the model says, since its smoothed volume is under the gate. The model state is reset to
  * zeros while skipping (the context keeps advancing), so the model resumes like a fresh stream when sound
- * returns. With `minVolume` 0 the gate never engages.
+ * returns; Silero's state otherwise drifts steadily in long digital silence. With `minVolume` 0 the gate never
+ * engages. Measured on 32 files of 4 espeak utterances separated by 1–2 s pauses (8 and 16 kHz; pauses of
+ * digital silence or white noise at −75/−65/−55 dBFS): 29 % of windows skipped overall (none at −55 dBFS);
+ * 31 files gave the same segments with event times within 0.07 s of the ungated run; in the other the gated
+ * run found a short final "Stop." that the ungated run missed (the drifted state made the model slower).
  */
 import { VolumeMeter } from '../volume.ts';
 import { PcmFramer } from './pcm-framer.ts';
