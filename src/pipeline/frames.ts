@@ -40,12 +40,15 @@ export interface FrameMap {
   'tts.audio': { audio: AudioPayload; utteranceId: string };
 
   // ── speech and turns ───────────────────────────────────────────────────────────────────────────
-  /** Raw VAD decisions; `atSec` is when speech really started/stopped on the input timeline. */
-  'vad.speech.started': { atSec: number };
-  'vad.speech.stopped': { atSec: number };
-  /** Turn-level decisions (after barge-in/backchannel policy). */
-  'user.speech.started': { atSec: number };
-  'user.speech.stopped': { atSec: number };
+  /**
+   * Raw VAD decisions. `atSec`: when speech really started/stopped on the input timeline (seconds of caller
+   * audio since the call started); `atMs`: the same instant on the `performance.now()` clock.
+   */
+  'vad.speech.started': { atSec: number; atMs: number };
+  'vad.speech.stopped': { atSec: number; atMs: number };
+  /** Turn-level decisions (after barge-in/backchannel policy); times as in the VAD frames. */
+  'user.speech.started': { atSec: number; atMs: number };
+  'user.speech.stopped': { atSec: number; atMs: number };
   /** The bot's audio started/stopped playing to the caller (driven by playback acknowledgements). */
   'bot.speech.started': { utteranceId: string };
   'bot.speech.stopped': { utteranceId: string; interrupted: boolean };
@@ -116,7 +119,7 @@ export function defineFrameType(type: FrameType, info: FrameTypeInfo): void {
 const system: FrameTypeInfo = { category: 'system' };
 const data: FrameTypeInfo = { category: 'data' };
 const control: FrameTypeInfo = { category: 'control' };
-const builtIn: Record<keyof FrameMap, FrameTypeInfo> = {
+const builtIn: Partial<Record<FrameType, FrameTypeInfo>> = {
   start: system,
   end: { category: 'control', uninterruptible: true },
   cancel: system,
@@ -150,7 +153,7 @@ const builtIn: Record<keyof FrameMap, FrameTypeInfo> = {
   'dtmf.out': data,
   'transport.message': data,
 };
-for (const [type, info] of Object.entries(builtIn)) defineFrameType(type as FrameType, info);
+for (const [type, info] of Object.entries(builtIn)) if (info) defineFrameType(type as FrameType, info);
 
 let nextFrameId = 1;
 

@@ -45,7 +45,7 @@ export class FrameProcessor {
   /** Neighbours; set by {@link link}. */
   protected next: FrameProcessor | null = null;
   protected prev: FrameProcessor | null = null;
-  protected context: ProcessorContext = { callId: '-', log: silentLogger(), observers: [] };
+  protected processorContext: ProcessorContext = { callId: '-', log: silentLogger(), observers: [] };
 
   private readonly systemQueue = new FrameQueue();
   private readonly dataQueue = new FrameQueue();
@@ -69,15 +69,15 @@ export class FrameProcessor {
 
   /** Called once before the `start` frame; containers pass it on to their children. */
   setup(context: ProcessorContext): void {
-    this.context = context;
+    this.processorContext = context;
   }
 
   get log(): Logger {
-    return this.context.log;
+    return this.processorContext.log;
   }
 
   get callId(): string {
-    return this.context.callId;
+    return this.processorContext.callId;
   }
 
   /** Aborted on interruption, cancel and stop; a fresh signal is issued after each interruption. */
@@ -131,7 +131,7 @@ export class FrameProcessor {
   /** Sends a frame to the neighbour in `direction`. */
   pushFrame(frame: Frame, direction: Direction = 'downstream'): void {
     const target = direction === 'downstream' ? this.next : this.prev;
-    const observers = this.context.observers;
+    const observers = this.processorContext.observers;
     if (observers.length !== 0) {
       const hop = { source: this.name, destination: target?.name ?? '-', frame, direction, atMs: performance.now() };
       for (const observer of observers) observer.onHop(hop);

@@ -1,0 +1,62 @@
+import type { VADParams } from '../audio/vad/vad-analyzer.ts';
+import type { AgentTool } from '../services/llm/tool.ts';
+import type { IdleOptions } from './conversation-controller.ts';
+import type { UserTurnOptions } from './user-turn-processor.ts';
+
+/**
+ * What an agent is, independent of carrier and providers: it runs unchanged on Twilio, Plivo or a local
+ * channel. Prompt and greeting are templates over the call's metadata (`{{user.firstName}}`,
+ * `{{user.firstName|there}}` with a fallback).
+ */
+export interface AgentDefinition {
+  name: string;
+  systemPrompt: string;
+  /** Opening line. When absent and the bot speaks first, the LLM writes the opening. */
+  greeting?: string;
+  /** TTS voice (provider-specific id or name). @default the TTS service's default voice */
+  voice?: string;
+  /** Tools, or a function building them from the call's metadata. `end_call` is added unless `endCall` is false. */
+  tools?: AgentTool[] | ((metadata: Record<string, unknown>) => AgentTool[]);
+  /** Add the built-in `end_call` tool. @default true */
+  endCall?: boolean;
+  /**
+   * Who speaks first. `auto`: the bot on inbound and dial-in calls; the callee on outbound calls (the bot
+   * waits for "Hello?", see `callerFirstTimeoutSecs`). @default 'auto'
+   */
+  firstSpeaker?: 'auto' | 'bot' | 'caller';
+  /** Outbound: if the callee says nothing for this long, the bot opens anyway. @default 4 */
+  callerFirstTimeoutSecs?: number;
+  /** Barge-in, backchannel and turn-end settings (defaults on {@link UserTurnOptions}). */
+  turns?: UserTurnOptions;
+  /** VAD parameters (defaults: confidence 0.7, startSecs 0.2, stopSecs 0.8, minVolume 0.6). */
+  vad?: Partial<VADParams>;
+  /** Silent-caller handling (defaults on {@link IdleOptions}). */
+  idle?: IdleOptions;
+  /** Hard limit on the call. @default 600 */
+  maxDurationSecs?: number;
+  /** Spoken when the LLM fails. @default "I'm sorry, I'm having trouble right now. Could you say that again?" */
+  fallbackLine?: string;
+  /** Tool-call rounds per reply. @default 3 */
+  maxToolSteps?: number;
+  /** Metadata used where the call's own metadata has no value (deep-merged under it). @default {} */
+  defaultMetadata?: Record<string, unknown>;
+}
+
+/** Identity helper that gives agent definitions their type. */
+export function defineAgent(agent: AgentDefinition): AgentDefinition {
+  return agent;
+}
+
+/** Deep-merges `overrides` onto `base` (objects merge, anything else replaces). */
+export function mergeMetadata(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const prior = out[key];
+    out[key] = isPlainObject(prior) && isPlainObject(value) ? mergeMetadata(prior, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,178 @@
+import type { Logger } from '../log.ts';
+import type { SileroInference } from '../audio/vad/silero-model.ts';
+import type { PipelineError, TaskOutcome } from '../pipeline/task.ts';
+import { PipelineTask } from '../pipeline/task.ts';
+import type { FrameProcessor } from '../pipeline/processor.ts';
+import type { FrameObserver } from '../pipeline/observer.ts';
+import { LLMContext } from '../services/llm/context.ts';
+import type { LLMService } from '../services/llm/llm-service.ts';
+import type { AgentTool } from '../services/llm/tool.ts';
+import type { MediaChannel } from '../transports/media-channel.ts';
+import type { MediaTransportOptions } from '../transports/media-transport.ts';
+import { MediaTransport } from '../transports/media-transport.ts';
+import type { AgentDefinition } from './agent-definition.ts';
+import { mergeMetadata } from './agent-definition.ts';
+import type { AssistantTurn } from './assistant-turn-recorder.ts';
+import { AssistantTurnRecorder } from './assistant-turn-recorder.ts';
+import { ConversationController } from './conversation-controller.ts';
+import { endCallTool } from './end-call-tool.ts';
+import { LLMProcessor } from './llm-processor.ts';
+import type { ToolCallEvent } from './llm-processor.ts';
+import { renderTemplate } from './template.ts';
+import type { TurnLatency } from './turn-metrics.ts';
+import { TurnMetricsObserver } from './turn-metrics.ts';
+import type { UserTurn } from './user-turn-processor.ts';
+import { UserTurnProcessor } from './user-turn-processor.ts';
+import { VadProcessor } from './vad-processor.ts';
+
+/** Provider stages for one call; the server builds these from configuration. */
+export interface CallServices {
+  /** A new STT stage for the call. */
+  createStt(callId: string): FrameProcessor;
+  llm: LLMService;
+  /** A new TTS stage for the call, speaking with `voice` (undefined: the service's default). */
+  createTts(callId: string, voice: string | undefined): FrameProcessor;
+  /** VAD inference shared by calls (a `SileroBatcher` for many calls). @default the shared Silero model */
+  vadInference?: SileroInference;
+}
+
+export interface CallSessionEvents {
+  onUserTurn?(turn: UserTurn): void;
+  onAssistantTurn?(turn: AssistantTurn & { latency?: TurnLatency }): void;
+  /** Notable moments for the call's event log: barge-in, backchannel, tool calls, why the call ended. */
+  onEvent?(type: string, data: Record<string, unknown>): void;
+  onBargeInLatency?(ms: number): void;
+  onProviderTtfb?(processor: string, ms: number): void;
+  onError?(error: PipelineError): void;
+}
+
+export interface CallSessionOptions {
+  callId: string;
+  agent: AgentDefinition;
+  /** The call's custom data (templated into prompt and greeting, given to tools). @default {} */
+  metadata?: Record<string, unknown>;
+  /** Decides who speaks first when the agent says `auto`. */
+  direction: 'inbound' | 'outbound';
+  channel: MediaChannel;
+  services: CallServices;
+  log?: Logger;
+  transport?: MediaTransportOptions;
+  events?: CallSessionEvents;
+  /** Extra observers (e.g. debugging). @default [] */
+  observers?: FrameObserver[];
+}
+
+/**
+ * One call's voice agent: builds the pipeline
+ * `input → VAD → STT → user turns → conversation → LLM → TTS → output → assistant turns`
+ * around a media channel, and reports turns, latency and events as they happen.
+ */
+export class CallSession {
+  readonly callId: string;
+  readonly context: LLMContext;
+  readonly transport: MediaTransport;
+  readonly task: PipelineTask;
+  readonly metadata: Record<string, unknown>;
+  /** Why the agent ended the call, if it did (end_call, idle, time limit). */
+  endReason: string | undefined;
+
+  constructor(options: CallSessionOptions) {
+    const { agent, callId, services } = options;
+    const events = options.events ?? {};
+    this.callId = callId;
+    this.metadata = mergeMetadata(agent.defaultMetadata ?? {}, options.metadata ?? {});
+    const missing: string[] = [];
+    const system = renderTemplate(agent.systemPrompt, this.metadata, missing);
+    const greeting = agent.greeting !== undefined ? renderTemplate(agent.greeting, this.metadata, missing) : undefined;
+    if (missing.length > 0) {
+      options.log?.warn({ callId, missing: [...new Set(missing)] }, 'agent template values missing from call metadata');
+    }
+    this.context = new LLMContext({ system, tools: this.buildTools(agent) });
+
+    const metrics = new TurnMetricsObserver({
+      onTurnLatency: (utteranceId, latency) => latencies.set(utteranceId, latency),
+      ...(events.onBargeInLatency ? { onBargeInLatency: (ms: number) => events.onBargeInLatency?.(ms) } : {}),
+      ...(events.onProviderTtfb ? { onProviderTtfb: (p: string, ms: number) => events.onProviderTtfb?.(p, ms) } : {}),
+    });
+    const latencies = new Map<string, TurnLatency>();
+
+    this.transport = new MediaTransport(options.channel, options.transport);
+    const firstSpeaker =
+      agent.firstSpeaker === 'bot' || agent.firstSpeaker === 'caller'
+        ? agent.firstSpeaker
+        : options.direction === 'inbound'
+          ? 'bot'
+          : 'caller';
+    const processors: FrameProcessor[] = [
+      this.transport.input(),
+      new VadProcessor({ ...(agent.vad ? { params: agent.vad } : {}), ...(services.vadInference ? { inference: services.vadInference } : {}) }),
+      services.createStt(callId),
+      new UserTurnProcessor(this.context, agent.turns, {
+        onUserTurn: (turn) => events.onUserTurn?.(turn),
+        onBackchannel: (info) => events.onEvent?.('backchannel', info),
+        onBargeIn: (info) => {
+          metrics.noteBargeIn(info.onsetMs);
+          events.onEvent?.('barge-in', { decisionMs: Math.round(info.decidedAtMs - info.onsetMs) });
+        },
+      }),
+      new ConversationController(this.context, {
+        firstSpeaker,
+        ...(greeting !== undefined ? { greeting } : {}),
+        ...(agent.callerFirstTimeoutSecs !== undefined ? { callerFirstTimeoutSecs: agent.callerFirstTimeoutSecs } : {}),
+        ...(agent.idle ? { idle: agent.idle } : {}),
+        ...(agent.maxDurationSecs !== undefined ? { maxDurationSecs: agent.maxDurationSecs } : {}),
+        onEnding: (reason) => {
+          this.endReason = reason;
+          events.onEvent?.('agent.ending', { reason });
+        },
+      }),
+      new LLMProcessor({
+        service: services.llm,
+        metadata: this.metadata,
+        ...(agent.maxToolSteps !== undefined ? { maxToolSteps: agent.maxToolSteps } : {}),
+        ...(agent.fallbackLine !== undefined ? { fallbackLine: agent.fallbackLine } : {}),
+        onToolCall: (call: ToolCallEvent) => {
+          if (call.toolName === 'end_call' && call.error === undefined) {
+            const reason = (call.args as { reason?: unknown } | undefined)?.reason;
+            this.endReason = typeof reason === 'string' ? reason : 'end_call';
+          }
+          events.onEvent?.('tool.call', { ...call });
+        },
+      }),
+      services.createTts(callId, agent.voice),
+      this.transport.output(),
+      new AssistantTurnRecorder(this.context, (turn) => {
+        const latency = latencies.get(turn.utteranceId);
+        latencies.delete(turn.utteranceId);
+        events.onAssistantTurn?.(latency ? { ...turn, latency } : turn);
+      }),
+    ];
+    this.task = new PipelineTask(processors, {
+      callId,
+      ...(options.log ? { log: options.log } : {}),
+      observers: [metrics, ...(options.observers ?? [])],
+      ...(events.onError ? { onError: (error: PipelineError) => events.onError?.(error) } : {}),
+    });
+  }
+
+  /** Runs the call until it ends; resolves with how it ended. */
+  run(): Promise<TaskOutcome> {
+    return this.task.run();
+  }
+
+  /** Ends after what is queued has been said. */
+  end(reason: string): void {
+    this.task.end(reason);
+  }
+
+  /** Stops at once (the caller hung up, the server is shutting down). */
+  cancel(reason: string): void {
+    this.task.cancel(reason);
+  }
+
+  private buildTools(agent: AgentDefinition): AgentTool[] {
+    const tools = typeof agent.tools === 'function' ? agent.tools(this.metadata) : (agent.tools ?? []);
+    if (agent.endCall === false || tools.some((t) => t.name === 'end_call')) return tools;
+    return [...tools, endCallTool()];
+  }
+}

@@ -1,0 +1,141 @@
+import type { FrameHop, FrameObserver } from '../pipeline/observer.ts';
+
+/**
+ * Timings of one reply, in ms after the callee stopped speaking (VAD's real speech end):
+ * stopped speaking → STT final → LLM first token → first TTS audio → first audio frame to the carrier.
+ */
+export interface TurnLatency {
+  /** `Date.now()` when the callee stopped speaking. */
+  userStoppedAt: number;
+  /** When our VAD decided the turn was over (the configured turn-end wait, as realised). */
+  turnEndMs: number;
+  sttFinalMs?: number;
+  llmFirstTokenMs?: number;
+  ttsFirstAudioMs?: number;
+  firstAudioOutMs: number;
+  /** Voice to voice: callee stopped → first bot audio written to the carrier socket. */
+  voiceToVoiceMs: number;
+  /** Provider time on the critical path: STT wait after turn end + LLM time to first token + TTS time to first audio. */
+  providerMs: number;
+  /** What we own: voice-to-voice minus provider time minus the turn-end wait. */
+  overheadMs: number;
+}
+
+interface PendingTurn {
+  userStoppedMs: number;
+  turnEndAt: number;
+  sttFinalAt?: number;
+  llmRunAt?: number;
+  llmFirstTokenAt?: number;
+  llmTtfbMs?: number;
+  ttsFirstAudioAt?: number;
+  ttsTtfbMs?: number;
+}
+
+export interface TurnMetricsEvents {
+  onTurnLatency?(utteranceId: string, latency: TurnLatency): void;
+  /** Callee speech onset → carrier `clear` sent, in ms. */
+  onBargeInLatency?(ms: number): void;
+  /** A provider's time to first byte (metrics frames), e.g. for Prometheus. */
+  onProviderTtfb?(processor: string, ms: number): void;
+}
+
+/**
+ * Watches frame hops to time each reply (Pipecat's latency observers, done as one). Needs no processor of
+ * its own: it reads the frames the turn, LLM, TTS and output stages already push.
+ */
+export class TurnMetricsObserver implements FrameObserver {
+  private pending: PendingTurn | undefined;
+  private lastFinalAt: number | undefined;
+  private bargeInOnsetMs: number | undefined;
+  /** Offset from the `performance.now()` clock to wall-clock ms. */
+  private readonly wallOffset = Date.now() - performance.now();
+
+  constructor(private readonly events: TurnMetricsEvents) {}
+
+  /** The turn processor decided a barge-in whose speech began at `onsetMs` (`performance.now()` clock). */
+  noteBargeIn(onsetMs: number): void {
+    this.bargeInOnsetMs = onsetMs;
+  }
+
+  onHop(hop: FrameHop): void {
+    const frame = hop.frame;
+    switch (frame.type) {
+      case 'transcription':
+        if (frame.final && hop.destination === 'UserTurnProcessor') this.lastFinalAt = hop.atMs;
+        return;
+      case 'user.speech.stopped':
+        if (hop.source === 'UserTurnProcessor' && hop.direction === 'downstream') {
+          this.pending = { userStoppedMs: frame.atMs, turnEndAt: hop.atMs };
+          this.lastFinalAt = undefined;
+        }
+        return;
+      case 'llm.run':
+        if (this.pending && hop.source === 'UserTurnProcessor' && this.pending.llmRunAt === undefined) {
+          this.pending.llmRunAt = hop.atMs;
+          if (this.lastFinalAt !== undefined) this.pending.sttFinalAt = this.lastFinalAt;
+        }
+        return;
+      case 'llm.text':
+        if (this.pending?.llmRunAt !== undefined && this.pending.llmFirstTokenAt === undefined) {
+          this.pending.llmFirstTokenAt = hop.atMs;
+        }
+        return;
+      case 'tts.audio':
+        if (this.pending?.llmRunAt !== undefined && this.pending.ttsFirstAudioAt === undefined) {
+          this.pending.ttsFirstAudioAt = hop.atMs;
+        }
+        return;
+      case 'metrics':
+        for (const data of frame.data) {
+          if (data.kind !== 'ttfb') continue;
+          this.events.onProviderTtfb?.(data.processor, data.valueMs);
+          if (!this.pending) continue;
+          if (hop.source === 'LLMProcessor' && this.pending.llmTtfbMs === undefined) this.pending.llmTtfbMs = data.valueMs;
+          if (/tts/i.test(hop.source) && this.pending.ttsTtfbMs === undefined) this.pending.ttsTtfbMs = data.valueMs;
+        }
+        return;
+      case 'interruption':
+        if (hop.destination === 'TransportOutput' && this.bargeInOnsetMs !== undefined) {
+          this.events.onBargeInLatency?.(hop.atMs - this.bargeInOnsetMs);
+          this.bargeInOnsetMs = undefined;
+        }
+        return;
+      case 'bot.speech.started':
+        if (hop.source === 'TransportOutput' && hop.direction === 'downstream') this.complete(frame.utteranceId, hop.atMs);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private complete(utteranceId: string, firstAudioOutAt: number): void {
+    const turn = this.pending;
+    if (!turn || turn.llmRunAt === undefined) return;
+    this.pending = undefined;
+    const since = (at: number | undefined) => (at === undefined ? undefined : at - turn.userStoppedMs);
+    const turnEndMs = turn.turnEndAt - turn.userStoppedMs;
+    const voiceToVoiceMs = firstAudioOutAt - turn.userStoppedMs;
+    const sttWait = turn.sttFinalAt !== undefined ? Math.max(0, turn.sttFinalAt - turn.turnEndAt) : 0;
+    const llm = turn.llmTtfbMs ?? (turn.llmFirstTokenAt !== undefined ? turn.llmFirstTokenAt - turn.llmRunAt : 0);
+    const tts = turn.ttsTtfbMs ?? (turn.ttsFirstAudioAt !== undefined && turn.llmFirstTokenAt !== undefined ? turn.ttsFirstAudioAt - turn.llmFirstTokenAt : 0);
+    const providerMs = sttWait + llm + tts;
+    const latency: TurnLatency = {
+      userStoppedAt: Math.round(turn.userStoppedMs + this.wallOffset),
+      turnEndMs: round(turnEndMs),
+      firstAudioOutMs: round(voiceToVoiceMs),
+      voiceToVoiceMs: round(voiceToVoiceMs),
+      providerMs: round(providerMs),
+      overheadMs: round(voiceToVoiceMs - providerMs - turnEndMs),
+    };
+    const stt = since(turn.sttFinalAt);
+    if (stt !== undefined) latency.sttFinalMs = round(stt);
+    const first = since(turn.llmFirstTokenAt);
+    if (first !== undefined) latency.llmFirstTokenMs = round(first);
+    const audio = since(turn.ttsFirstAudioAt);
+    if (audio !== undefined) latency.ttsFirstAudioMs = round(audio);
+    this.events.onTurnLatency?.(utteranceId, latency);
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -1,0 +1,249 @@
+import type { LLMContext } from '../services/llm/context.ts';
+import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
+import { makeFrame } from '../pipeline/frames.ts';
+import { FrameProcessor } from '../pipeline/processor.ts';
+import './frames.ts';
+
+export interface UserTurnOptions {
+  /** Let the caller interrupt the bot. @default true */
+  bargeIn?: boolean;
+  /**
+   * How long the caller must keep talking over the bot (from speech onset) before it counts as barge-in;
+   * shorter speech ("mm-hmm", "yeah") is a backchannel and is ignored. @default 0.5
+   */
+  minBargeInSecs?: number;
+  /** After our VAD says the caller stopped, wait at most this long for STT's final words. @default 1.0 */
+  finalTranscriptTimeoutSecs?: number;
+  /** Keypad digits are gathered until `#` or this much quiet. @default 1.5 */
+  dtmfTimeoutSecs?: number;
+}
+
+/** A user turn as the call record sees it. */
+export interface UserTurn {
+  text: string;
+  /** `performance.now()` ms when the caller started / stopped speaking (or pressed the first/last key). */
+  startedAtMs: number;
+  endedAtMs: number;
+  /** `speech` or `dtmf`. */
+  source: 'speech' | 'dtmf';
+}
+
+export interface UserTurnEvents {
+  onUserTurn?(turn: UserTurn): void;
+  /** Caller speech over the bot that stayed under the barge-in minimum. */
+  onBackchannel?(info: { durationSec: number }): void;
+  /** Barge-in decided; `onsetMs` is when the caller started speaking. */
+  onBargeIn?(info: { onsetMs: number; decidedAtMs: number }): void;
+}
+
+/**
+ * Decides when the caller's turn starts and ends, and when the caller interrupts the bot.
+ *
+ * - A turn starts on VAD speech start. While the bot speaks, speech must last `minBargeInSecs` to
+ *   interrupt (broadcast `interruption`); shorter speech is a backchannel and its words are dropped.
+ * - A turn ends on VAD speech stop, confirmed by STT: once the final transcript covering the speech is in
+ *   (or `finalTranscriptTimeoutSecs` passed), the words go into the context and the LLM is run.
+ * - Words STT hears that VAD missed still make a turn; DTMF digits make a turn `DTMF: <digits>`.
+ */
+export class UserTurnProcessor extends FrameProcessor {
+  private readonly bargeIn: boolean;
+  private readonly minBargeInMs: number;
+  private readonly finalTimeoutMs: number;
+  private readonly dtmfTimeoutMs: number;
+
+  private botSpeaking = false;
+  /** Caller is speaking and it counts as their turn. */
+  private inTurn = false;
+  /** Caller speech over the bot, not yet long enough to interrupt. */
+  private candidate: { onsetSec: number; onsetMs: number; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** The last VAD segment was a backchannel: its transcripts are dropped. */
+  private backchannelSegment = false;
+  private turnStartMs = 0;
+  private turnEndMs = 0;
+  private finals: string[] = [];
+  private interim = '';
+  private awaitingFinal: ReturnType<typeof setTimeout> | undefined;
+  /** A reply has been asked for and nothing of it has been heard yet. */
+  private replyUnheard = false;
+  private digits = '';
+  private digitsStartMs = 0;
+  private digitTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly context: LLMContext,
+    options: UserTurnOptions = {},
+    private readonly events: UserTurnEvents = {},
+  ) {
+    super('UserTurnProcessor');
+    this.bargeIn = options.bargeIn ?? true;
+    this.minBargeInMs = (options.minBargeInSecs ?? 0.5) * 1000;
+    this.finalTimeoutMs = (options.finalTranscriptTimeoutSecs ?? 1.0) * 1000;
+    this.dtmfTimeoutMs = (options.dtmfTimeoutSecs ?? 1.5) * 1000;
+  }
+
+  protected override processFrame(frame: Frame, direction: Direction): void {
+    switch (frame.type) {
+      case 'bot.speech.started':
+        this.botSpeaking = true;
+        this.replyUnheard = false;
+        break;
+      case 'bot.speech.stopped':
+        this.botSpeaking = false;
+        // The bot went quiet while the caller was already talking over it: it is now simply their turn.
+        if (this.candidate) this.promoteCandidate(false);
+        break;
+      case 'vad.speech.started':
+        this.onSpeechStarted(frame);
+        break;
+      case 'vad.speech.stopped':
+        this.onSpeechStopped(frame);
+        break;
+      case 'transcription':
+        this.onTranscription(frame);
+        return; // consumed: the turn's words travel on in the context
+      case 'dtmf.in':
+        this.onDigit(frame.digit);
+        break;
+      default:
+        break;
+    }
+    this.pushFrame(frame, direction);
+  }
+
+  private onSpeechStarted(frame: FrameOf<'vad.speech.started'>): void {
+    this.backchannelSegment = false;
+    if (this.inTurn || this.candidate) return;
+    if (this.botSpeaking && this.bargeIn) {
+      const remaining = Math.max(0, frame.atMs + this.minBargeInMs - performance.now());
+      this.candidate = { onsetSec: frame.atSec, onsetMs: frame.atMs, timer: this.setTimer(() => this.promoteCandidate(true), remaining) };
+      return;
+    }
+    if (this.botSpeaking) return; // barge-in disabled: the caller's words while the bot talks are not a turn
+    this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
+  }
+
+  /** Caller speech over the bot lasted long enough (or the bot stopped): it becomes the caller's turn. */
+  private promoteCandidate(interruptBot: boolean): void {
+    const candidate = this.candidate;
+    if (!candidate) return;
+    this.clearTimer(candidate.timer);
+    this.candidate = undefined;
+    if (interruptBot) this.events.onBargeIn?.({ onsetMs: candidate.onsetMs, decidedAtMs: performance.now() });
+    this.startTurn(candidate.onsetSec, candidate.onsetMs, interruptBot || this.replyUnheard);
+  }
+
+  private startTurn(atSec: number, atMs: number, interrupt: boolean): void {
+    this.inTurn = true;
+    this.turnStartMs = atMs;
+    this.finals = [];
+    this.interim = '';
+    this.clearTimer(this.awaitingFinal);
+    this.awaitingFinal = undefined;
+    // A reply still being prepared is stale now that the caller is talking again; one being spoken stops.
+    if (interrupt) this.broadcast(makeFrame('interruption', { reason: 'caller speech' }));
+    this.broadcast(makeFrame('user.speech.started', { atSec, atMs }));
+  }
+
+  private onSpeechStopped(frame: FrameOf<'vad.speech.stopped'>): void {
+    if (this.candidate) {
+      // Under the barge-in minimum: a backchannel. The bot keeps talking and its words are ignored.
+      this.clearTimer(this.candidate.timer);
+      this.events.onBackchannel?.({ durationSec: (frame.atMs - this.candidate.onsetMs) / 1000 });
+      this.candidate = undefined;
+      this.backchannelSegment = true;
+      return;
+    }
+    if (!this.inTurn) return;
+    this.inTurn = false;
+    this.turnEndMs = frame.atMs;
+    this.broadcast(makeFrame('user.speech.stopped', { atSec: frame.atSec, atMs: frame.atMs }));
+    if (this.finals.length > 0 && this.interim === '') {
+      this.commit('speech');
+      return;
+    }
+    // Wait for STT to finalise the last words (our `user.speech.stopped` made it send Finalize).
+    this.awaitingFinal = this.setTimer(() => {
+      this.awaitingFinal = undefined;
+      if (this.interim !== '') this.finals.push(this.interim);
+      this.interim = '';
+      this.commit('speech');
+    }, this.finalTimeoutMs);
+  }
+
+  private onTranscription(frame: FrameOf<'transcription'>): void {
+    const text = frame.text.trim();
+    if (text === '') return;
+    if (this.backchannelSegment && !this.inTurn) return;
+    if (this.candidate) return; // words of speech over the bot that is not (yet) a turn
+    if (!frame.final) {
+      this.interim = text;
+      return;
+    }
+    this.finals.push(text);
+    this.interim = '';
+    if (this.inTurn) return;
+    if (this.awaitingFinal !== undefined) {
+      if (frame.speechFinal) {
+        this.clearTimer(this.awaitingFinal);
+        this.awaitingFinal = undefined;
+        this.commit('speech');
+      }
+      return;
+    }
+    // STT heard words our VAD missed (short answers like "yes"): a turn of their own.
+    if (this.botSpeaking) {
+      this.finals = [];
+      return;
+    }
+    const now = performance.now();
+    this.turnStartMs = now;
+    this.turnEndMs = now;
+    if (this.replyUnheard) this.broadcast(makeFrame('interruption', { reason: 'caller speech' }));
+    this.commit('speech');
+  }
+
+  private onDigit(digit: string): void {
+    if (this.botSpeaking && this.bargeIn && this.digits === '') {
+      this.broadcast(makeFrame('interruption', { reason: 'caller pressed a key' }));
+    }
+    if (this.digits === '') this.digitsStartMs = performance.now();
+    this.clearTimer(this.digitTimer);
+    this.digitTimer = undefined;
+    if (digit === '#') return this.commitDigits();
+    this.digits += digit;
+    this.digitTimer = this.setTimer(() => this.commitDigits(), this.dtmfTimeoutMs);
+  }
+
+  private commitDigits(): void {
+    this.clearTimer(this.digitTimer);
+    this.digitTimer = undefined;
+    if (this.digits === '') return;
+    const text = `DTMF: ${this.digits}`;
+    this.digits = '';
+    this.turnStartMs = this.digitsStartMs;
+    this.turnEndMs = performance.now();
+    this.finals = [text];
+    this.commit('dtmf');
+  }
+
+  private commit(source: UserTurn['source']): void {
+    const text = this.finals.join(' ').trim();
+    this.finals = [];
+    if (text === '') return; // noise or a cough: nothing to answer
+    const last = this.context.messages.at(-1);
+    if (last?.role === 'user' && typeof last.content === 'string') {
+      // The previous reply was abandoned before anything of it was heard: one turn, not two.
+      last.content = `${last.content} ${text}`;
+    } else {
+      this.context.addUserMessage(text);
+    }
+    this.events.onUserTurn?.({ text, startedAtMs: this.turnStartMs, endedAtMs: this.turnEndMs, source });
+    this.replyUnheard = true;
+    this.pushFrame(makeFrame('llm.run', { context: this.context, reason: 'user turn' }));
+  }
+
+  private broadcast(frame: Frame): void {
+    this.pushFrame(frame, 'upstream');
+    this.pushFrame(frame, 'downstream');
+  }
+}
