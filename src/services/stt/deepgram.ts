@@ -1,0 +1,576 @@
+import { DeepgramClient } from '@deepgram/sdk';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import { ReplayBuffer } from './replay-buffer.ts';
+import type {
+  SttCloseResult,
+  SttEventName,
+  SttInputFormat,
+  SttListener,
+  SttService,
+  SttSession,
+  SttSessionOptions,
+  SttWord,
+} from './stt-service.ts';
+import { SttError, SttEvents } from './stt-service.ts';
+
+/**
+ * Deepgram live transcription (Nova, `/v1/listen`) through the official SDK (`@deepgram/sdk` v5).
+ *
+ * Audio goes to Deepgram in the call's own format: 8 kHz μ-law is sent as is (`encoding=mulaw&sample_rate=8000`),
+ * never decoded or resampled. The SDK's own reconnection is switched off (`reconnectAttempts: 0`); the session
+ * reconnects itself so that it can replay audio: it keeps every byte sent since the last final result, and after
+ * a drop sends it again to the new connection (plus what arrived while disconnected), then maps the new
+ * connection's timestamps back onto the call timeline. Finals are never duplicated (a final that ends at or
+ * before the last final's end is dropped), and a pending `Finalize`/`CloseStream` is repeated after the replay.
+ */
+export interface DeepgramSttOptions {
+  /** @default process.env.DEEPGRAM_API_KEY */
+  apiKey?: string;
+  /** WebSocket base URL, e.g. an emulator's `ws://127.0.0.1:PORT`. @default the SDK's `wss://api.deepgram.com` */
+  baseUrl?: string;
+  /** @default 'nova-2-phonecall' for input at 8 kHz or below, 'nova-3' above */
+  model?: string;
+  /** @default 'en-US' */
+  language?: string;
+  /** @default true */
+  interimResults?: boolean;
+  /** Silence (ms) before Deepgram marks `speech_final`; `false` disables endpointing. @default 300 */
+  endpointingMs?: number | false;
+  /** Gap after the last word before `UtteranceEnd` (sent only with interim results). `false` = none. @default 1000 */
+  utteranceEndMs?: number | false;
+  /** Deepgram's `SpeechStarted` events. @default true */
+  vadEvents?: boolean;
+  /** @default true */
+  smartFormat?: boolean;
+  /** @default true */
+  punctuate?: boolean;
+  /** Key-term prompting (Nova-3 only; repeated `keyterm`). @default [] */
+  keyterms?: string[];
+  /** Keyword boosting (Nova-2 and older; `word:boost`, repeated `keywords`). @default [] */
+  keywords?: string[];
+  /** Extra query parameters, sent as given (arrays as repeated keys). @default {} */
+  queryParams?: Record<string, string | string[]>;
+  /** KeepAlive cadence while no audio flows (Deepgram closes after 10 s without audio or KeepAlive). @default 5000 */
+  keepAliveIntervalMs?: number;
+  /** Handshake timeout per connection attempt. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Default wait for final results in {@link SttSession.close}. @default 3000 */
+  closeTimeoutMs?: number;
+  /** Unfinalised audio kept for replay after a drop; older audio is lost if a drop happens. @default 30 */
+  maxReplaySec?: number;
+  reconnect?: {
+    /** Consecutive failed attempts before the session fails. @default 5 */
+    maxAttempts?: number;
+    /** First backoff; doubles per attempt (+0–20 % jitter). @default 250 */
+    initialDelayMs?: number;
+    /** @default 4000 */
+    maxDelayMs?: number;
+    /** A connection that lived this long (or produced results) resets the attempt count. @default 5000 */
+    resetAfterMs?: number;
+  };
+}
+
+type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
+
+interface ResultsMessage {
+  type: 'Results';
+  start: number;
+  duration: number;
+  is_final?: boolean;
+  speech_final?: boolean;
+  from_finalize?: boolean;
+  channel?: {
+    alternatives?: Array<{
+      transcript?: string;
+      confidence?: number;
+      languages?: string[];
+      words?: Array<{ word: string; start: number; end: number; confidence: number; punctuated_word?: string }>;
+    }>;
+  };
+  metadata?: { request_id?: string };
+}
+
+interface Connection {
+  socket: ListenSocket | null;
+  attempt: number;
+  /** Stream byte position of this connection's time 0. */
+  basePos: number;
+  /** Stream position up to which audio was sent on this connection. */
+  sentPos: number;
+  opened: boolean;
+  openedAt: number;
+  gotResults: boolean;
+  closeStreamSent: boolean;
+  metadata: boolean;
+  requestId: string | undefined;
+  closeEvent: { code: number; reason: string } | undefined;
+  error: Error | undefined;
+  ended: boolean;
+}
+
+const PROVIDER = 'deepgram';
+
+export class DeepgramSttService implements SttService {
+  readonly provider = PROVIDER;
+  private readonly client: DeepgramClient;
+
+  constructor(readonly options: DeepgramSttOptions = {}) {
+    const apiKey = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
+    this.client = new DeepgramClient({ apiKey, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) });
+  }
+
+  /** Deepgram decodes μ-law and linear16 at any rate itself: never convert. */
+  inputFormatFor(source: SttInputFormat): SttInputFormat {
+    return source;
+  }
+
+  createSession(options: SttSessionOptions): DeepgramSttSession {
+    return new DeepgramSttSession(this.client, this.options, options);
+  }
+}
+
+export class DeepgramSttSession implements SttSession {
+  readonly callId: string;
+  readonly input: SttInputFormat;
+  private readonly log: Logger;
+  private readonly events = new SttEvents();
+  private readonly ring: ReplayBuffer;
+  private readonly bytesPerSec: number;
+  private readonly sampleBytes: number;
+  private readonly replayPiece: number;
+  private readonly connectArgs: Parameters<DeepgramClient['listen']['v1']['connect']>[0];
+  private readonly reconnect: Required<NonNullable<DeepgramSttOptions['reconnect']>>;
+
+  private state: 'idle' | 'connecting' | 'open' | 'waiting' | 'closed' | 'failed' = 'idle';
+  private conn: Connection | null = null;
+  private everOpened = false;
+  private failures = 0;
+  private committedPos = 0;
+  private finalizePos = -1;
+  /** Stream position → call time anchors (a new one after each gap in the audio, e.g. while muted). */
+  private readonly anchorPos: number[] = [];
+  private readonly anchorSec: number[] = [];
+  private lastSpeechStarted = { sec: -Infinity, conn: null as Connection | null };
+  private lastUtteranceEndSec = -Infinity;
+  private activity = false;
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private closeRequested = false;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private closeDone: ((result: SttCloseResult) => void) | undefined;
+  private closePromise: Promise<SttCloseResult> | undefined;
+  private connectPromise: Promise<void> | undefined;
+  private connectSettle: { resolve: () => void; reject: (error: SttError) => void } | undefined;
+
+  constructor(
+    private readonly client: DeepgramClient,
+    private readonly options: DeepgramSttOptions,
+    session: SttSessionOptions,
+  ) {
+    this.callId = session.callId;
+    this.input = session.input;
+    this.log = (session.log ?? silentLogger()).child({ callId: session.callId, provider: PROVIDER });
+    this.sampleBytes = session.input.encoding === 'linear16' ? 2 : 1;
+    this.bytesPerSec = session.input.sampleRate * this.sampleBytes;
+    this.replayPiece = Math.max(this.sampleBytes, Math.floor(this.bytesPerSec / 4 / this.sampleBytes) * this.sampleBytes);
+    this.ring = new ReplayBuffer(Math.ceil((options.maxReplaySec ?? 30) * this.bytesPerSec), this.bytesPerSec);
+    this.reconnect = {
+      maxAttempts: options.reconnect?.maxAttempts ?? 5,
+      initialDelayMs: options.reconnect?.initialDelayMs ?? 250,
+      maxDelayMs: options.reconnect?.maxDelayMs ?? 4000,
+      resetAfterMs: options.reconnect?.resetAfterMs ?? 5000,
+    };
+    const interim = options.interimResults ?? true;
+    const utteranceEndMs = options.utteranceEndMs ?? 1000;
+    const endpointing = options.endpointingMs ?? 300;
+    this.connectArgs = {
+      model: options.model ?? (session.input.sampleRate <= 8000 ? 'nova-2-phonecall' : 'nova-3'),
+      encoding: session.input.encoding,
+      sample_rate: session.input.sampleRate,
+      channels: 1,
+      interim_results: String(interim),
+      endpointing: endpointing === false ? 'false' : endpointing,
+      ...(interim && utteranceEndMs !== false ? { utterance_end_ms: utteranceEndMs } : {}),
+      vad_events: String(options.vadEvents ?? true),
+      smart_format: String(options.smartFormat ?? true),
+      punctuate: String(options.punctuate ?? true),
+      language: options.language ?? 'en-US',
+      ...(options.keyterms?.length ? { keyterm: options.keyterms } : {}),
+      ...(options.keywords?.length ? { keywords: options.keywords } : {}),
+      ...(options.queryParams ? { queryParams: options.queryParams } : {}),
+      reconnectAttempts: 0,
+      shouldReconnect: () => false,
+      connectionTimeoutInSeconds: (options.connectTimeoutMs ?? 5000) / 1000,
+    };
+  }
+
+  on<K extends SttEventName>(event: K, listener: SttListener<K>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Seconds of caller audio accepted so far (what Deepgram bills once; replays are not counted). */
+  get audioSec(): number {
+    return this.ring.end / this.bytesPerSec;
+  }
+
+  connect(): Promise<void> {
+    if (this.connectPromise) return this.connectPromise;
+    this.connectPromise = new Promise<void>((resolve, reject) => (this.connectSettle = { resolve, reject }));
+    this.connectPromise.catch(() => {}); // reported through the 'error' event as well
+    const tickMs = (this.options.keepAliveIntervalMs ?? 5000) / 2;
+    this.keepAliveTimer = setInterval(() => this.keepAliveTick(), tickMs);
+    this.keepAliveTimer.unref();
+    void this.openConnection(0);
+    return this.connectPromise;
+  }
+
+  sendAudio(chunk: Uint8Array, atSec?: number): void {
+    if (this.closeRequested || this.state === 'closed' || this.state === 'failed' || chunk.length === 0) return;
+    const pos = this.ring.end;
+    const n = this.anchorPos.length;
+    if (n === 0) {
+      this.anchorPos.push(pos);
+      this.anchorSec.push(atSec ?? 0);
+    } else if (atSec !== undefined) {
+      const expected = (this.anchorSec[n - 1] as number) + (pos - (this.anchorPos[n - 1] as number)) / this.bytesPerSec;
+      if (Math.abs(atSec - expected) > 0.001) this.addAnchor(pos, atSec);
+    }
+    this.ring.push(chunk);
+    const conn = this.conn;
+    if (this.state === 'open' && conn?.socket && conn.sentPos === pos) {
+      try {
+        conn.socket.sendMedia(chunk);
+        conn.sentPos = this.ring.end;
+        this.activity = true;
+      } catch {
+        // The socket is closing; its close event triggers a reconnect that replays this chunk.
+      }
+    }
+  }
+
+  finalize(): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    this.finalizePos = this.ring.end;
+    const socket = this.conn?.socket;
+    if (this.state === 'open' && socket) this.trySend(() => socket.sendFinalize({ type: 'Finalize' }));
+  }
+
+  keepAlive(): void {
+    const socket = this.conn?.socket;
+    if (this.state !== 'open' || !socket) return;
+    this.trySend(() => socket.sendKeepAlive({ type: 'KeepAlive' }));
+    this.activity = true;
+  }
+
+  close(timeoutMs = this.options.closeTimeoutMs ?? 3000): Promise<SttCloseResult> {
+    if (this.closePromise) return this.closePromise;
+    this.closeRequested = true;
+    this.closePromise = new Promise<SttCloseResult>((resolve) => (this.closeDone = resolve));
+    if (this.state === 'idle' || this.state === 'closed' || this.state === 'failed') {
+      this.finish(false);
+      return this.closePromise;
+    }
+    const conn = this.conn;
+    if (this.state === 'open' && conn) this.sendCloseStream(conn);
+    // Otherwise CloseStream goes out right after the (re)connection has replayed the buffered audio.
+    this.closeTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs }, 'deepgram: final results did not arrive in time; closing');
+      this.finish(false);
+    }, timeoutMs);
+    return this.closePromise;
+  }
+
+  abort(): void {
+    if (this.state === 'closed') return;
+    this.finish(false);
+    this.connectSettle?.reject(
+      new SttError('session aborted before connecting', { callId: this.callId, provider: PROVIDER, fatal: false }),
+    );
+  }
+
+  // ── connections ─────────────────────────────────────────────────────────────────────────────────
+
+  private async openConnection(attempt: number): Promise<void> {
+    this.state = 'connecting';
+    const conn: Connection = {
+      socket: null,
+      attempt,
+      basePos: 0,
+      sentPos: 0,
+      opened: false,
+      openedAt: 0,
+      gotResults: false,
+      closeStreamSent: false,
+      metadata: false,
+      requestId: undefined,
+      closeEvent: undefined,
+      error: undefined,
+      ended: false,
+    };
+    this.conn = conn;
+    let socket: ListenSocket;
+    try {
+      socket = await this.client.listen.v1.connect(this.connectArgs);
+    } catch (error) {
+      conn.error = error instanceof Error ? error : new Error(String(error));
+      this.onConnectionEnd(conn, true);
+      return;
+    }
+    if (this.conn !== conn || this.finished) return;
+    conn.socket = socket;
+    socket.on('open', () => this.onOpen(conn));
+    socket.on('message', (message) => this.onMessage(conn, message));
+    // The SDK reports a failed handshake as a synthetic close followed by an error (same tick): look at both.
+    socket.on('close', (event) => {
+      conn.closeEvent ??= { code: event.code, reason: String(event.reason ?? '') };
+      setImmediate(() => this.onConnectionEnd(conn, false));
+    });
+    socket.on('error', (error) => {
+      conn.error ??= error;
+      setImmediate(() => this.onConnectionEnd(conn, false));
+    });
+    socket.connect();
+  }
+
+  private onOpen(conn: Connection): void {
+    if (conn !== this.conn || conn.ended || !conn.socket) return;
+    conn.opened = true;
+    conn.openedAt = performance.now();
+    conn.basePos = Math.max(this.committedPos, this.ring.start);
+    conn.sentPos = conn.basePos;
+    const replayedSec = (this.ring.end - conn.basePos) / this.bytesPerSec;
+    const socket = conn.socket;
+    this.state = 'open';
+    try {
+      this.ring.forEach(conn.basePos, this.replayPiece, (piece) => socket.sendMedia(piece));
+      conn.sentPos = this.ring.end;
+      this.activity = true;
+      if (this.finalizePos > this.committedPos) socket.sendFinalize({ type: 'Finalize' });
+    } catch {
+      return; // closed while replaying; the close event reconnects
+    }
+    if (this.closeRequested) this.sendCloseStream(conn);
+    if (!this.everOpened) {
+      this.everOpened = true;
+      this.log.debug({ replayedSec }, 'deepgram: connected');
+      this.connectSettle?.resolve();
+      this.events.emit('open', {});
+    } else {
+      this.log.info({ attempt: conn.attempt, replayedSec }, 'deepgram: reconnected');
+      this.events.emit('reconnected', { attempt: conn.attempt, replayedSec });
+    }
+  }
+
+  private sendCloseStream(conn: Connection): void {
+    if (conn.closeStreamSent || !conn.socket) return;
+    const socket = conn.socket;
+    if (this.trySend(() => socket.sendCloseStream({ type: 'CloseStream' }))) conn.closeStreamSent = true;
+  }
+
+  private onConnectionEnd(conn: Connection, sdkRejected: boolean): void {
+    if (conn.ended) return;
+    conn.ended = true;
+    if (conn !== this.conn || this.state === 'closed' || this.state === 'failed') return;
+    if (conn.closeStreamSent) {
+      // Graceful end after CloseStream: Deepgram sent its last results and Metadata, then closed 1000.
+      this.finish(conn.metadata || conn.closeEvent?.code === 1000);
+      return;
+    }
+    const cause = this.describeEnd(conn, sdkRejected);
+    if (cause.fatal) return this.fail(cause);
+    if (conn.opened && (conn.gotResults || performance.now() - conn.openedAt >= this.reconnect.resetAfterMs)) {
+      this.failures = 0;
+    }
+    this.failures++;
+    if (this.failures > this.reconnect.maxAttempts) {
+      return this.fail(
+        new SttError(`gave up after ${this.reconnect.maxAttempts} reconnect attempts; last: ${cause.message}`, {
+          callId: this.callId,
+          provider: PROVIDER,
+          fatal: true,
+          closeCode: cause.closeCode,
+          closeReason: cause.closeReason,
+          httpStatus: cause.httpStatus,
+          cause,
+        }),
+      );
+    }
+    const base = Math.min(this.reconnect.maxDelayMs, this.reconnect.initialDelayMs * 2 ** (this.failures - 1));
+    const delayMs = Math.round(base * (1 + Math.random() * 0.2));
+    this.log.warn({ err: cause, attempt: this.failures, delayMs }, 'deepgram: connection lost; reconnecting');
+    this.events.emit('error', cause);
+    this.events.emit('reconnecting', { attempt: this.failures, delayMs, cause });
+    this.state = 'waiting';
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.openConnection(this.failures);
+    }, delayMs);
+  }
+
+  /** Turns how a connection ended into an error; handshake rejections retrying cannot fix are fatal. */
+  private describeEnd(conn: Connection, sdkRejected: boolean): SttError {
+    const details = { callId: this.callId, provider: PROVIDER, cause: conn.error };
+    if (sdkRejected) return new SttError(`request rejected: ${conn.error?.message}`, { ...details, fatal: true, httpStatus: 400 });
+    const message = conn.error?.message ?? '';
+    const status = /Unexpected server response: (\d{3})/.exec(message);
+    if (status) {
+      const httpStatus = Number(status[1]);
+      const hint =
+        httpStatus === 401 || httpStatus === 403
+          ? ' (check the Deepgram API key)'
+          : httpStatus === 400
+            ? ' (invalid query parameters)'
+            : '';
+      const fatal = httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
+      return new SttError(`Deepgram rejected the connection: HTTP ${httpStatus}${hint}`, { ...details, fatal, httpStatus });
+    }
+    if (message === 'TIMEOUT') {
+      return new SttError(`connection timed out after ${this.options.connectTimeoutMs ?? 5000} ms`, { ...details, fatal: false });
+    }
+    if (message && !conn.opened) return new SttError(`connection failed: ${message}`, { ...details, fatal: false });
+    const code = conn.closeEvent?.code;
+    const reason = conn.closeEvent?.reason ?? '';
+    const hint = reason === 'NET-0001' ? ' (no audio or KeepAlive for 10 s)' : '';
+    const what = message ? `: ${message}` : '';
+    return new SttError(`connection closed ${code ?? '?'}${reason ? ` ${reason}` : ''}${hint}${what}`, {
+      ...details,
+      fatal: false,
+      closeCode: code,
+      closeReason: reason || undefined,
+    });
+  }
+
+  private fail(error: SttError): void {
+    this.log.error({ err: error }, 'deepgram: session failed');
+    this.finish(false);
+    this.state = 'failed';
+    this.events.emit('error', error);
+    this.connectSettle?.reject(error);
+  }
+
+  /** Ends the session: timers off, socket closed, a pending close() resolved. */
+  private finish(flushed: boolean): void {
+    if (this.state === 'closed' || this.state === 'failed') return;
+    this.state = 'closed';
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.closeTimer);
+    const conn = this.conn;
+    if (conn) {
+      conn.ended = true;
+      try {
+        conn.socket?.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.closeDone?.({ audioSec: this.audioSec, flushed, requestId: conn?.requestId });
+    this.closeDone = undefined;
+  }
+
+  private get finished(): boolean {
+    return this.state === 'closed' || this.state === 'failed';
+  }
+
+  private keepAliveTick(): void {
+    if (this.activity) {
+      this.activity = false;
+      return;
+    }
+    this.keepAlive();
+  }
+
+  private trySend(send: () => void): boolean {
+    try {
+      send();
+      return true;
+    } catch {
+      return false; // not open: the close event that follows reconnects and repeats what is pending
+    }
+  }
+
+  // ── messages ────────────────────────────────────────────────────────────────────────────────────
+
+  private onMessage(conn: Connection, message: unknown): void {
+    if (conn !== this.conn || conn.ended || typeof message !== 'object' || message === null) return;
+    const type = (message as { type?: unknown }).type;
+    const base = conn.basePos / this.bytesPerSec;
+    if (type === 'Results') {
+      this.onResults(conn, message as ResultsMessage, base);
+    } else if (type === 'SpeechStarted') {
+      const sec = base + Number((message as { timestamp?: unknown }).timestamp ?? 0);
+      const last = this.lastSpeechStarted;
+      // A replay repeats the speech start the previous connection already reported.
+      if (last.conn !== conn && sec <= last.sec + 0.3) return;
+      this.lastSpeechStarted = { sec, conn };
+      this.events.emit('speechStarted', { atSec: this.callSec(sec) });
+    } else if (type === 'UtteranceEnd') {
+      const sec = base + Number((message as { last_word_end?: unknown }).last_word_end ?? 0);
+      if (sec <= this.lastUtteranceEndSec + 0.01) return;
+      this.lastUtteranceEndSec = sec;
+      this.events.emit('utteranceEnd', { lastWordEndSec: this.callSec(sec) });
+    } else if (type === 'Metadata') {
+      conn.metadata = true;
+      const requestId = (message as { request_id?: unknown }).request_id;
+      if (typeof requestId === 'string') conn.requestId = requestId;
+    }
+  }
+
+  private onResults(conn: Connection, r: ResultsMessage, base: number): void {
+    conn.gotResults = true;
+    conn.requestId ??= r.metadata?.request_id;
+    const startSec = base + (r.start ?? 0);
+    const endSec = startSec + (r.duration ?? 0);
+    const final = r.is_final === true;
+    if (r.from_finalize) this.finalizePos = -1;
+    if (final) {
+      const committedSec = this.committedPos / this.bytesPerSec;
+      if (this.committedPos > 0 && endSec <= committedSec + 0.0005) return; // already finalised (replayed audio)
+      const pos = Math.floor((endSec * this.bytesPerSec) / this.sampleBytes) * this.sampleBytes;
+      if (pos > this.committedPos) this.committedPos = pos;
+      if (this.committedPos >= this.finalizePos) this.finalizePos = -1;
+      this.ring.dropBefore(Math.min(this.committedPos, conn.sentPos));
+    }
+    const alt = r.channel?.alternatives?.[0];
+    const words: SttWord[] = (alt?.words ?? []).map((w) => ({
+      word: w.word,
+      punctuated: w.punctuated_word ?? w.word,
+      startSec: this.callSec(base + w.start),
+      endSec: this.callSec(base + w.end),
+      confidence: w.confidence,
+    }));
+    const language = alt?.languages?.[0];
+    this.events.emit('transcript', {
+      text: alt?.transcript ?? '',
+      final,
+      speechFinal: r.speech_final === true,
+      fromFinalize: r.from_finalize === true,
+      confidence: alt?.confidence ?? 0,
+      ...(language ? { language } : {}),
+      startSec: this.callSec(startSec),
+      endSec: this.callSec(endSec),
+      words,
+    });
+  }
+
+  // ── timeline ────────────────────────────────────────────────────────────────────────────────────
+
+  private addAnchor(pos: number, sec: number): void {
+    this.anchorPos.push(pos);
+    this.anchorSec.push(sec);
+    if (this.anchorPos.length > 256) {
+      this.anchorPos.shift();
+      this.anchorSec.shift();
+    }
+  }
+
+  /** Maps a stream time (seconds of audio sent) to the call's input timeline. */
+  private callSec(streamSec: number): number {
+    const pos = streamSec * this.bytesPerSec;
+    let i = this.anchorPos.length - 1;
+    while (i > 0 && (this.anchorPos[i] as number) > pos) i--;
+    if (i < 0) return streamSec;
+    return (this.anchorSec[i] as number) + (pos - (this.anchorPos[i] as number)) / this.bytesPerSec;
+  }
+}
