@@ -76,15 +76,16 @@ export class AssistantTurnRecorder extends FrameProcessor {
         if (frame.complete) this.finish(frame.utteranceId, false);
         break;
       }
-      case 'interruption':
-        // The output reported every interrupted utterance's final position just before this frame.
-        for (const id of [...this.utterances.keys()]) this.finish(id, true);
-        this.currentResponse = undefined;
-        break;
       default:
         break;
     }
     this.pushFrame(frame, direction);
+  }
+
+  /** The output reported every interrupted utterance's final position just before the interruption. */
+  protected override onInterruption(): void {
+    for (const id of [...this.utterances.keys()]) this.finish(id, true);
+    this.currentResponse = undefined;
   }
 
   /** The call is over (ended or cancelled): whatever was still playing counts as interrupted. */

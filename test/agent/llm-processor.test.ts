@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import '../../src/agent/frames.ts';
+import { endCallTool } from '../../src/agent/end-call-tool.ts';
+import { LLMProcessor } from '../../src/agent/llm-processor.ts';
+import type { Frame, PipelineError } from '../../src/pipeline/index.ts';
+import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
+import { LLMContext } from '../../src/services/llm/context.ts';
+import type { LLMRequest, LLMService, LLMStreamEvent } from '../../src/services/llm/llm-service.ts';
+import { LLMServiceError } from '../../src/services/llm/llm-service.ts';
+import { defineTool } from '../../src/services/llm/tool.ts';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A scripted in-memory LLM for unit-testing the processor's own logic (the real providers are tested
+ * against their emulators elsewhere). Each request gets the next script entry.
+ */
+class ScriptedLLM implements LLMService {
+  readonly provider = 'scripted';
+  readonly model = 'test';
+  readonly requests: LLMRequest[] = [];
+  constructor(private readonly script: Array<LLMStreamEvent[] | Error | { delayMs: number; events: LLMStreamEvent[] }>) {}
+
+  async *stream(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+    this.requests.push({ ...request, messages: structuredClone(request.messages) });
+    const step = this.script.shift();
+    if (!step) throw new Error('script exhausted');
+    if (step instanceof Error) throw step;
+    const events = Array.isArray(step) ? step : step.events;
+    const delay = Array.isArray(step) ? 0 : step.delayMs;
+    for (const event of events) {
+      if (delay) await sleep(delay);
+      if (request.signal.aborted) return;
+      yield event;
+    }
+  }
+}
+
+const finish: LLMStreamEvent = { type: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } };
+const text = (t: string): LLMStreamEvent => ({ type: 'text', text: t });
+
+function run(llm: ScriptedLLM, context: LLMContext) {
+  const out: Frame[] = [];
+  const errors: PipelineError[] = [];
+  const tools: string[] = [];
+  const task = new PipelineTask([new LLMProcessor({ service: llm, metadata: { user: { id: 7 } }, onToolCall: (c) => tools.push(c.toolName) })], {
+    callId: 'llm-test',
+    onOutput: (f) => out.push(f),
+    onError: (e) => errors.push(e),
+  });
+  const done = task.run();
+  task.queueFrame(makeFrame('llm.run', { context, reason: 'test' }));
+  return { out, errors, tools, task, done };
+}
+
+const spoken = (frames: Frame[]) =>
+  frames.flatMap((f) => (f.type === 'llm.text' ? [f.text] : f.type === 'tts.speak' ? [`<${f.text}>`] : [])).join('');
+
+describe('LLMProcessor', () => {
+  it('streams a reply between response start/end and records it in the context', async () => {
+    const context = new LLMContext({ system: 's' });
+    context.addUserMessage('Hello?');
+    const llm = new ScriptedLLM([[text('Hi '), text('there.'), finish]]);
+    const { out, task, done } = run(llm, context);
+    await sleep(10);
+    task.end();
+    await done;
+    const types = out.map((f) => f.type).filter((t) => t.startsWith('llm.'));
+    expect(types).toEqual(['llm.response.start', 'llm.text', 'llm.text', 'llm.response.end']);
+    expect(spoken(out)).toBe('Hi there.');
+    expect(context.messages.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Hi there.' }] });
+    expect(out.some((f) => f.type === 'metrics' && f.data.some((d) => d.kind === 'ttfb'))).toBe(true);
+  });
+
+  it('executes tool calls with validated arguments and loops until the model answers in words', async () => {
+    const context = new LLMContext({
+      system: 's',
+      tools: [
+        defineTool({
+          name: 'lookup',
+          description: 'd',
+          parameters: z.object({ day: z.string() }),
+          execute: ({ day }, ctx) => ({ day, slots: 2, user: (ctx.metadata.user as { id: number }).id }),
+        }),
+      ],
+    });
+    context.addUserMessage('Any slots Monday?');
+    const llm = new ScriptedLLM([
+      [{ type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: { day: 'Monday' } }, finish],
+      [text('Two slots on Monday.'), finish],
+    ]);
+    const { out, tools, task, done } = run(llm, context);
+    await sleep(20);
+    task.end();
+    await done;
+    expect(tools).toEqual(['lookup']);
+    expect(spoken(out)).toBe('Two slots on Monday.');
+    const second = llm.requests[1]!.messages;
+    expect(second.at(-2)).toMatchObject({ role: 'assistant', content: [{ type: 'tool-call', toolName: 'lookup' }] });
+    expect(second.at(-1)).toEqual({
+      role: 'tool',
+      content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'lookup', output: { type: 'json', value: { day: 'Monday', slots: 2, user: 7 } } }],
+    });
+  });
+
+  it('returns invalid arguments to the model as an error result instead of running the tool', async () => {
+    let ran = false;
+    const context = new LLMContext({
+      system: 's',
+      tools: [defineTool({ name: 'book', description: 'd', parameters: z.object({ hour: z.number() }), execute: () => (ran = true) })],
+    });
+    const llm = new ScriptedLLM([
+      [{ type: 'tool-call', toolCallId: 'c1', toolName: 'book', input: { hour: 'noon' } }, finish],
+      [text('Which hour?'), finish],
+    ]);
+    const { task, done } = run(llm, context);
+    await sleep(20);
+    task.end();
+    await done;
+    expect(ran).toBe(false);
+    const result = llm.requests[1]!.messages.at(-1) as { content: Array<{ output: { type: string; value: string } }> };
+    expect(result.content[0]!.output.type).toBe('error-text');
+    expect(result.content[0]!.output.value).toContain('Invalid arguments for book');
+  });
+
+  it('end_call: the goodbye is spoken, then the task is asked to end', async () => {
+    const context = new LLMContext({ system: 's', tools: [endCallTool()] });
+    const llm = new ScriptedLLM([
+      [text('Thanks, goodbye!'), { type: 'tool-call', toolCallId: 'e', toolName: 'end_call', input: { reason: 'completed' } }, finish],
+    ]);
+    const { out, done } = run(llm, context);
+    const outcome = await done;
+    expect(outcome).toEqual({ kind: 'ended', reason: 'completed' });
+    expect(spoken(out)).toBe('Thanks, goodbye!');
+    expect(llm.requests).toHaveLength(1); // no further generation after end_call
+  });
+
+  it('end_call without words speaks the goodbye line', async () => {
+    const context = new LLMContext({ system: 's', tools: [endCallTool()] });
+    const llm = new ScriptedLLM([[{ type: 'tool-call', toolCallId: 'e', toolName: 'end_call', input: { reason: 'done' } }, finish]]);
+    const { out, done } = run(llm, context);
+    await done;
+    expect(spoken(out)).toBe('<Goodbye!>');
+  });
+
+  it('on a provider error reports it and speaks the fallback line instead of going silent', async () => {
+    const context = new LLMContext({ system: 's' });
+    const llm = new ScriptedLLM([new LLMServiceError('openai', 'Rate limit reached', 429, 'rate_limit_exceeded')]);
+    const { out, errors, task, done } = run(llm, context);
+    await sleep(10);
+    task.end();
+    await done;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('HTTP 429');
+    expect(errors[0]!.callId).toBe('llm-test');
+    expect(spoken(out)).toMatch(/^<I'm sorry, I'm having trouble/);
+    expect(context.messages.at(-1)).toMatchObject({ role: 'assistant' });
+  });
+
+  it('aborts the stream on interruption and keeps only what was generated', async () => {
+    const context = new LLMContext({ system: 's' });
+    const llm = new ScriptedLLM([{ delayMs: 20, events: [text('One, '), text('two, '), text('three, '), text('four.'), finish] }]);
+    const { out, task, done } = run(llm, context);
+    await sleep(50);
+    task.queueFrame(makeFrame('interruption', { reason: 'barge-in' }));
+    await sleep(60);
+    task.end();
+    await done;
+    const said = spoken(out);
+    expect(said.length).toBeGreaterThan(0);
+    expect(said).not.toContain('four');
+    expect((context.messages.at(-1) as { content: Array<{ text: string }> }).content[0]!.text).toBe(said);
+  });
+});
