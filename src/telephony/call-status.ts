@@ -1,0 +1,68 @@
+import type { CarrierName } from './carrier.ts';
+
+/** Call states in Twilio's vocabulary; other carriers' states are mapped onto these. */
+export type CallStatus =
+  | 'queued'
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'no-answer'
+  | 'failed'
+  | 'canceled';
+
+export const CALL_STATUSES: readonly CallStatus[] = [
+  'queued',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'no-answer',
+  'failed',
+  'canceled',
+];
+
+/** True when the call is over and will not change state again. */
+export function isFinalCallStatus(status: CallStatus): boolean {
+  return status === 'completed' || status === 'busy' || status === 'no-answer' || status === 'failed' || status === 'canceled';
+}
+
+/** One carrier call-progress callback, normalised (Twilio status callback, Plivo ring/answer/hangup callback). */
+export interface CallStatusUpdate {
+  carrier: CarrierName;
+  /** Twilio CallSid / Plivo CallUUID. */
+  carrierCallId: string;
+  /** Plivo `RequestUUID` (links the callback to the placement's `request_uuid`); Twilio: the CallSid. */
+  requestId: string | null;
+  status: CallStatus;
+  /** The carrier's own status word (Twilio `initiated` maps to `queued`; Plivo `timeout` to `no-answer`). */
+  carrierStatus: string;
+  /** When the carrier says this happened (Twilio `Timestamp`, Plivo `EndTime`/`AnswerTime`/`StartTime`); `null` if absent. */
+  timestamp: Date | null;
+  startedAt: Date | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  /** Call duration in seconds (Twilio `CallDuration`, Plivo `Duration`), on final callbacks. */
+  durationSec: number | null;
+  /** Twilio `SequenceNumber`: callbacks can arrive out of order. */
+  sequenceNumber: number | null;
+  /** The carrier's error code: Twilio `ErrorCode`, Plivo `HangupCauseCode`. */
+  errorCode: string | null;
+  /** Why the call ended: Twilio `ErrorMessage` or `sip:<SipResponseCode>`, Plivo `HangupCauseName`/`HangupCause`. */
+  hangupCause: string | null;
+  /** Answering-machine detection result when the carrier sent one (Twilio `AnsweredBy`, Plivo `Machine`). */
+  answeredBy: string | null;
+  from: string | null;
+  to: string | null;
+  direction: string | null;
+}
+
+/** A callback lacked the fields needed to identify the call or its state. */
+export class StatusCallbackError extends Error {
+  readonly carrier: CarrierName;
+  constructor(carrier: CarrierName, message: string) {
+    super(`${carrier} status callback: ${message}`);
+    this.name = 'StatusCallbackError';
+    this.carrier = carrier;
+  }
+}

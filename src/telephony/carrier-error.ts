@@ -1,0 +1,43 @@
+import type { CarrierName } from './carrier.ts';
+
+/** Which REST operation failed. */
+export type CarrierOperation = 'placeCall' | 'hangUp' | 'getCall';
+
+export interface CarrierErrorDetails {
+  carrier: CarrierName;
+  operation: CarrierOperation;
+  /** Our call id. */
+  callId: string;
+  /** HTTP status the carrier answered with; `null` when no answer arrived (network error, timeout). */
+  httpStatus: number | null;
+  /** The carrier's own error code: Twilio `code` (e.g. 21211), Plivo `error` text. `null` when absent. */
+  carrierCode: number | string | null;
+  /** The carrier's message, or the network error's. Never contains credentials. */
+  carrierMessage: string;
+  cause?: unknown;
+}
+
+/** A carrier REST call failed. Carries our call id and the carrier's own error code. */
+export class CarrierError extends Error {
+  readonly carrier: CarrierName;
+  readonly operation: CarrierOperation;
+  readonly callId: string;
+  readonly httpStatus: number | null;
+  readonly carrierCode: number | string | null;
+  readonly carrierMessage: string;
+
+  constructor(details: CarrierErrorDetails) {
+    const status = details.httpStatus === null ? 'no response' : `HTTP ${details.httpStatus}`;
+    const code = details.carrierCode === null ? '' : ` code ${details.carrierCode}`;
+    super(`${details.carrier} ${details.operation} failed for call ${details.callId} (${status}${code}): ${details.carrierMessage}`, {
+      cause: details.cause,
+    });
+    this.name = 'CarrierError';
+    this.carrier = details.carrier;
+    this.operation = details.operation;
+    this.callId = details.callId;
+    this.httpStatus = details.httpStatus;
+    this.carrierCode = details.carrierCode;
+    this.carrierMessage = details.carrierMessage;
+  }
+}

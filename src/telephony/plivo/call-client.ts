@@ -1,0 +1,209 @@
+import { CallInterface } from 'plivo/dist/resources/call.js';
+import { camelCaseRequestWrapper } from 'plivo/dist/rest/utils.js';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import { CarrierError, type CarrierOperation } from '../carrier-error.ts';
+import type { CarrierCallClient, CarrierCallInfo, CarrierCallRef, PlaceCallRequest, PlacedCall } from '../carrier.ts';
+import type { CallStatus } from '../call-status.ts';
+import { parsePlivoDate, plivoCallStatus } from './status-callback.ts';
+import { PlivoHttpError, plivoRestTransport } from './rest-transport.ts';
+
+export interface PlivoCallClientOptions {
+  authId: string;
+  authToken: string;
+  /** Plivo API origin, or the sandbox emulator's. @default 'https://api.plivo.com' */
+  baseUrl?: string;
+  /** Per-request timeout. @default 5000 (plivo-node's voice default) */
+  requestTimeoutMs?: number;
+  /** @default silentLogger() */
+  logger?: Logger;
+}
+
+/** Plivo wants numbers as country code + number without `+`; SIP URIs pass through. */
+export function plivoNumber(value: string): string {
+  return value.startsWith('+') ? value.slice(1) : value;
+}
+
+/** CDR `call_state` words (retrieve-call endpoint, finished calls). */
+const CDR_STATES: Record<string, CallStatus> = {
+  ANSWER: 'completed',
+  ANSWERED: 'completed',
+  BUSY: 'busy',
+  NO_ANSWER: 'no-answer',
+  CANCEL: 'canceled',
+  CANCELED: 'canceled',
+  FAILED: 'failed',
+  EXPIRED: 'no-answer',
+};
+
+function dateOrNull(value: unknown): Date | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const date = parsePlivoDate(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * Places, hangs up and looks up Plivo calls with plivo-node's `CallInterface` over {@link plivoRestTransport}
+ * (see there why the SDK's own transport cannot be used against a custom base URL).
+ */
+export class PlivoCallClient implements CarrierCallClient {
+  readonly carrier = 'plivo' as const;
+  private readonly calls: CallInterface;
+  private readonly logger: Logger;
+
+  constructor(options: PlivoCallClientOptions) {
+    const transport = plivoRestTransport({
+      authId: options.authId,
+      authToken: options.authToken,
+      baseUrl: options.baseUrl,
+      timeoutMs: options.requestTimeoutMs,
+    });
+    this.calls = new CallInterface(camelCaseRequestWrapper(transport));
+    this.logger = (options.logger ?? silentLogger()).child({ carrier: 'plivo' });
+  }
+
+  async placeCall(request: PlaceCallRequest): Promise<PlacedCall> {
+    if (!request.answerUrl) {
+      throw new CarrierError({
+        carrier: 'plivo',
+        operation: 'placeCall',
+        callId: request.callId,
+        httpStatus: null,
+        carrierCode: null,
+        carrierMessage: 'Plivo needs an answerUrl (it has no inline answer markup)',
+      });
+    }
+    const params: Record<string, unknown> = { answerMethod: 'POST' };
+    if (request.statusCallbackUrl) {
+      params.hangupUrl = request.statusCallbackUrl;
+      params.hangupMethod = 'POST';
+      params.ringUrl = request.statusCallbackUrl;
+      params.ringMethod = 'POST';
+    }
+    if (request.ringTimeoutSec !== undefined) params.ringTimeout = request.ringTimeoutSec;
+    const response = await this.run('placeCall', request.callId, () =>
+      this.calls.create(plivoNumber(request.from), plivoNumber(request.to), request.answerUrl as string, params),
+    );
+    const requestUuid = Array.isArray(response.requestUuid) ? response.requestUuid[0] : response.requestUuid;
+    if (typeof requestUuid !== 'string') {
+      throw new CarrierError({
+        carrier: 'plivo',
+        operation: 'placeCall',
+        callId: request.callId,
+        httpStatus: null,
+        carrierCode: null,
+        carrierMessage: 'Plivo accepted the call but sent no request_uuid',
+      });
+    }
+    this.logger.info({ callId: request.callId, requestUuid }, 'plivo call placed');
+    return { carrier: 'plivo', carrierCallId: null, requestId: requestUuid, status: 'queued' };
+  }
+
+  /**
+   * `DELETE Call/{CallUUID}/` when the call id is known, else `DELETE Request/{request_uuid}/` (cancels a call not
+   * yet connected). 404 means already gone and counts as success.
+   */
+  async hangUp(call: CarrierCallRef): Promise<void> {
+    const byCall = call.carrierCallId ?? null;
+    const id = byCall ?? call.requestId ?? null;
+    if (!id) throw this.missingId('hangUp', call.callId);
+    try {
+      await this.run('hangUp', call.callId, () => (byCall ? this.calls.hangup(byCall) : this.calls.cancel(id)));
+      this.logger.info({ callId: call.callId, carrierCallId: id }, 'plivo call hung up');
+    } catch (error) {
+      if (error instanceof CarrierError && error.httpStatus === 404) {
+        this.logger.debug({ callId: call.callId, carrierCallId: id }, 'plivo call already ended');
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Live call first (`GET Call/{uuid}?status=live`); when Plivo no longer has it live, its record (`GET Call/{uuid}/`). */
+  async getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
+    const uuid = call.carrierCallId;
+    if (!uuid) throw this.missingId('getCall', call.callId);
+    try {
+      const live = (await this.run('getCall', call.callId, () => this.calls.getLiveCall(uuid))) as Record<string, unknown>;
+      const carrierStatus = stringOrNull(live.callStatus) ?? 'in-progress';
+      return {
+        carrier: 'plivo',
+        carrierCallId: uuid,
+        status: plivoCallStatus(carrierStatus) ?? 'in-progress',
+        carrierStatus,
+        from: stringOrNull(live.from),
+        to: stringOrNull(live.to),
+        direction: stringOrNull(live.direction),
+        startedAt: dateOrNull(live.sessionStart),
+        answeredAt: null,
+        endedAt: null,
+        durationSec: null,
+      };
+    } catch (error) {
+      if (!(error instanceof CarrierError && error.httpStatus === 404)) throw error;
+    }
+    const record = (await this.run('getCall', call.callId, () => this.calls.get(uuid))) as unknown as Record<string, unknown>;
+    const carrierStatus = stringOrNull(record.callState) ?? 'completed';
+    const duration = Number(record.callDuration);
+    return {
+      carrier: 'plivo',
+      carrierCallId: uuid,
+      status: CDR_STATES[carrierStatus.toUpperCase()] ?? plivoCallStatus(carrierStatus) ?? 'completed',
+      carrierStatus,
+      from: stringOrNull(record.fromNumber),
+      to: stringOrNull(record.toNumber),
+      direction: stringOrNull(record.callDirection),
+      startedAt: dateOrNull(record.initiationTime),
+      answeredAt: dateOrNull(record.answerTime),
+      endedAt: dateOrNull(record.endTime),
+      durationSec: Number.isFinite(duration) ? duration : null,
+    };
+  }
+
+  private missingId(operation: CarrierOperation, callId: string): CarrierError {
+    return new CarrierError({
+      carrier: 'plivo',
+      operation,
+      callId,
+      httpStatus: null,
+      carrierCode: null,
+      carrierMessage: 'no Plivo call uuid or request uuid for this call',
+    });
+  }
+
+  /** Runs one SDK call, turning its failures into {@link CarrierError} (never carrying request headers). */
+  private async run<T>(operation: CarrierOperation, callId: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw toCarrierError(operation, callId, error);
+    }
+  }
+}
+
+function toCarrierError(operation: CarrierOperation, callId: string, error: unknown): CarrierError {
+  if (error instanceof CarrierError) return error;
+  if (error instanceof PlivoHttpError) {
+    const body = error.body;
+    let carrierCode: string | null = null;
+    let carrierMessage = error.message;
+    if (typeof body === 'object' && body !== null) {
+      // Plivo error bodies: {"api_id": "…", "error": "…"}; the wrapper camel-cases keys, which leaves `error` as is.
+      const record = body as Record<string, unknown>;
+      if (typeof record.error === 'string') carrierCode = record.error;
+      else if (record.error !== undefined) carrierCode = JSON.stringify(record.error);
+      carrierMessage = typeof record.message === 'string' ? record.message : (carrierCode ?? carrierMessage);
+    } else if (typeof body === 'string' && body) {
+      carrierMessage = body.slice(0, 200);
+    }
+    return new CarrierError({ carrier: 'plivo', operation, callId, httpStatus: error.status, carrierCode, carrierMessage });
+  }
+  // Network failure, timeout, or the SDK's own validation (it returns/rejects plain Errors).
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return new CarrierError({ carrier: 'plivo', operation, callId, httpStatus: null, carrierCode: null, carrierMessage: message + cause });
+}

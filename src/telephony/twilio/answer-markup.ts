@@ -1,0 +1,67 @@
+import twilio from 'twilio';
+import { CALL_ID_PARAMETER } from '../carrier.ts';
+import { assertStreamUrl, type StreamUrlOptions } from '../stream-url.ts';
+
+const { VoiceResponse } = twilio.twiml;
+
+export interface TwilioStreamTwimlOptions extends StreamUrlOptions {
+  /** `wss://host/ws/<media token>`; no query string (Twilio forbids it). */
+  streamUrl: string;
+  /** Our call id, sent as the `callId` `<Parameter>` (arrives in `start.customParameters`). */
+  callId: string;
+  /** More `<Parameter>`s (e.g. `from_number`, `to_number`, the media token). `callId` is reserved. */
+  parameters?: Record<string, string>;
+  /** Stream status callback (`stream-started`/`stream-stopped`/`stream-error`). @default none */
+  statusCallbackUrl?: string;
+  /** @default 'POST' */
+  statusCallbackMethod?: 'GET' | 'POST';
+}
+
+/**
+ * Answer markup that connects the call's audio both ways to our media socket:
+ * `<Response><Connect><Stream url="…"><Parameter name="callId" value="…"/>…</Stream></Connect></Response>`.
+ * Built with the SDK's `VoiceResponse`, so escaping and layout match what Twilio's own library emits.
+ */
+export function twilioStreamTwiml(options: TwilioStreamTwimlOptions): string {
+  assertStreamUrl(options.streamUrl, options);
+  const parameters = options.parameters ?? {};
+  if (CALL_ID_PARAMETER in parameters) throw new TypeError(`stream parameter "${CALL_ID_PARAMETER}" is reserved for the call id`);
+  const response = new VoiceResponse();
+  const stream = response.connect().stream({
+    url: options.streamUrl,
+    ...(options.statusCallbackUrl
+      ? { statusCallback: options.statusCallbackUrl, statusCallbackMethod: options.statusCallbackMethod ?? 'POST' }
+      : {}),
+  });
+  stream.parameter({ name: CALL_ID_PARAMETER, value: options.callId });
+  for (const [name, value] of Object.entries(parameters)) stream.parameter({ name, value });
+  return response.toString();
+}
+
+export interface TwilioSayOptions {
+  /** e.g. `Polly.Joanna`. @default Twilio's default voice */
+  voice?: string;
+  /** e.g. `en-US`. @default Twilio's default */
+  language?: string;
+}
+
+/** `<Response><Say>text</Say><Hangup/></Response>`: used when we cannot serve a call (errors, capacity). */
+export function twilioSayAndHangupTwiml(text: string, options: TwilioSayOptions = {}): string {
+  const response = new VoiceResponse();
+  response.say(
+    {
+      ...(options.voice ? { voice: options.voice as never } : {}),
+      ...(options.language ? { language: options.language as never } : {}),
+    },
+    text,
+  );
+  response.hangup();
+  return response.toString();
+}
+
+/** `<Response><Hangup/></Response>`. */
+export function twilioHangupTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
