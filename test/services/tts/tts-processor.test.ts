@@ -19,7 +19,7 @@ function harness(service: TtsService, options: Partial<TtsProcessorOptions> = {}
     onError: (error) => errors.push(error),
   });
   const done = task.run();
-  const of = <K extends FrameType>(type: K) => out.filter((f): f is FrameOf<K> => f.type === type);
+  const of = <K extends FrameType>(type: K) => out.filter((f) => f.type === type) as unknown as Array<FrameOf<K>>;
   return { task, done, out, errors, processor, of };
 }
 
