@@ -1,0 +1,397 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { LLMPolicy, defaultLLMPolicy, type LLMPolicyInput, type PolicyReply } from './llm-policy.ts';
+
+/**
+ * What the OpenAI and Gemini emulators share: an HTTP server on 127.0.0.1, a request log, fault injection,
+ * realistic pacing and the scripted policy. The wire formats live in the emulators themselves.
+ */
+
+/** How fast the emulated model answers. */
+export interface LLMEmulatorTiming {
+  /** Delay from receiving the request to the first token (0 for benchmarks). */
+  ttftMs: number;
+  /** Generation speed after the first token; 0 or Infinity sends everything at once. */
+  tokensPerSecond: number;
+}
+
+/** The error a fault makes the emulator return; unset fields get the provider's usual wording. */
+export interface LLMEmulatorErrorSpec {
+  /** HTTP status (or, mid-stream, the status the error stands for). @default 500 */
+  status?: number;
+  /** Provider error code (OpenAI `code`, Google `status`). */
+  code?: string;
+  message?: string;
+  /** OpenAI error `type`. */
+  type?: string;
+  /** Sends `retry-after-ms` (and `retry-after`) with an HTTP error. */
+  retryAfterMs?: number;
+}
+
+export type LLMEmulatorFault =
+  /** Answer with an HTTP error instead of generating. */
+  | ({ kind: 'http-error' } & LLMEmulatorErrorSpec)
+  /** Start streaming normally, then send the provider's in-stream error after `afterTokens` tokens and end. */
+  | ({ kind: 'mid-stream-error'; afterTokens: number } & LLMEmulatorErrorSpec)
+  /**
+   * Stop answering: before the response headers (`afterTokens` unset) or after streaming `afterTokens`
+   * tokens. The connection stays open until the client gives up.
+   */
+  | { kind: 'hang'; afterTokens?: number };
+
+export type LLMEmulatorOutcome = 'pending' | 'completed' | 'aborted' | 'failed';
+
+/** One request the emulator received, as the tests and the sandbox UI see it. */
+export interface LLMEmulatorRequest {
+  /** 0-based position in {@link LLMEmulatorHandle.requests}. */
+  index: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: Record<string, string>;
+  /** Request headers with credentials redacted. */
+  headers: Record<string, string>;
+  /** Result of the credential check ("not-required" when the emulator has no key configured). */
+  auth: 'not-required' | 'ok' | 'missing' | 'invalid';
+  /** Parsed JSON body (undefined for GET or unparsable bodies). */
+  body: unknown;
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+  /** `performance.now()` when the first token was written. */
+  firstTokenAt?: number;
+  /** `performance.now()` when the response ended or the client went away. */
+  endedAt?: number;
+  status?: number;
+  stream: boolean;
+  model?: string;
+  /** What the policy answered (generation endpoints only). */
+  reply?: PolicyReply;
+  fault?: LLMEmulatorFault['kind'];
+  /** "aborted": the client disconnected before the response was complete. */
+  outcome: LLMEmulatorOutcome;
+}
+
+/** Controls common to both LLM emulators. */
+export interface LLMEmulatorHandle {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** What to give the SDK as `baseURL` (url + the API's version prefix). */
+  readonly baseURL: string;
+  /** Every request received, in order. */
+  readonly requests: readonly LLMEmulatorRequest[];
+  /** The next `count` generation requests fail with this HTTP error. */
+  failNext(count: number, error?: LLMEmulatorErrorSpec): void;
+  /** The next `count` generation requests break off with an in-stream error after `afterTokens` tokens. */
+  errorMidStream(count: number, options?: { afterTokens?: number } & LLMEmulatorErrorSpec): void;
+  /** The next `count` generation requests hang (see {@link LLMEmulatorFault}). */
+  hangNext(count: number, options?: { afterTokens?: number }): void;
+  /** Queues an arbitrary fault for the next generation request. */
+  injectFault(fault: LLMEmulatorFault): void;
+  /** Resolves when the request at `index` (default: the latest so far) has completed, failed or been aborted. */
+  settled(index?: number): Promise<LLMEmulatorRequest>;
+  /** Resolves when `count` requests have been received (default: one more than now). */
+  waitForRequests(count?: number): Promise<void>;
+  setTiming(timing: Partial<LLMEmulatorTiming>): void;
+  readonly timing: Readonly<LLMEmulatorTiming>;
+  setPolicy(policy: LLMPolicy | LLMPolicyInput): void;
+  readonly policy: LLMPolicy;
+  /** Stops the server, dropping open connections. */
+  close(): Promise<void>;
+}
+
+/** Options common to both emulators. */
+export interface LLMEmulatorOptions {
+  /** The API key clients must send; unset accepts any or none. @default undefined */
+  apiKey?: string;
+  /** How replies are chosen. @default defaultLLMPolicy() (the appointment reminder) */
+  policy?: LLMPolicy | LLMPolicyInput;
+  /** @default per emulator (OpenAI 350 ms / 80 tok/s, Gemini 400 ms / 150 tok/s) */
+  timing?: Partial<LLMEmulatorTiming>;
+  /** Port to bind on 127.0.0.1. @default 0 (any free port) */
+  port?: number;
+}
+
+/** What a route handler gets for one request. */
+export interface EmulatorExchange {
+  readonly request: LLMEmulatorRequest;
+  readonly res: ServerResponse;
+  /** Aborted when the client disconnects (or the server closes). */
+  readonly signal: AbortSignal;
+  readonly timing: LLMEmulatorTiming;
+  readonly policy: LLMPolicy;
+  /** The request had a body that is not JSON. */
+  readonly invalidJson: boolean;
+  /** Takes the next queued fault (generation endpoints call this once). */
+  takeFault(): LLMEmulatorFault | undefined;
+  /** Writes a JSON response and ends it. */
+  sendJson(status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Sends 200 + SSE headers. */
+  startEventStream(): void;
+  /** Writes one SSE event; `delimiter` is the blank line after it. */
+  writeEvent(data: string, options?: { event?: string; delimiter?: string }): void;
+  /** Waits until `ttftMs + tokenIndex / tokensPerSecond` after the request arrived; false if the client left. */
+  waitForToken(tokenIndex: number): Promise<boolean>;
+  /** Waits until the client disconnects (hang faults). */
+  waitForDisconnect(): Promise<void>;
+  /** Marks the response complete and ends it. */
+  end(): void;
+}
+
+export type EmulatorRoute = (exchange: EmulatorExchange) => Promise<void>;
+
+interface PendingExchange {
+  record: LLMEmulatorRequest;
+  settled: Promise<LLMEmulatorRequest>;
+}
+
+const maxBodyBytes = 20 * 1024 * 1024;
+
+/** The shared server. Emulators supply `route` (dispatch by path) and `checkAuth`. */
+export async function startLLMEmulatorServer(
+  options: LLMEmulatorOptions & {
+    defaultTiming: LLMEmulatorTiming;
+    basePath: string;
+    /** Redacts credentials from logged headers and returns the auth verdict. */
+    checkAuth: (req: IncomingMessage, url: URL) => LLMEmulatorRequest['auth'];
+    route: EmulatorRoute;
+  },
+): Promise<LLMEmulatorHandle> {
+  let timing: LLMEmulatorTiming = { ...options.defaultTiming, ...options.timing };
+  let policy = toPolicy(options.policy);
+  const faults: LLMEmulatorFault[] = [];
+  const requests: LLMEmulatorRequest[] = [];
+  const pending: PendingExchange[] = [];
+  const requestWaiters: Array<{ count: number; resolve: () => void }> = [];
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const record: LLMEmulatorRequest = {
+      index: requests.length,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: {},
+      auth: options.checkAuth(req, url),
+      body: undefined,
+      receivedAt: performance.now(),
+      stream: false,
+      outcome: 'pending',
+    };
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      record.headers[name] = /authorization|api-key|x-goog-api-key/i.test(name) ? '[redacted]' : String(value);
+    }
+    if ('key' in record.query) record.query.key = '[redacted]';
+    requests.push(record);
+    for (const waiter of requestWaiters.splice(0)) {
+      if (requests.length >= waiter.count) waiter.resolve();
+      else requestWaiters.push(waiter);
+    }
+
+    const controller = new AbortController();
+    let resolveSettled!: (record: LLMEmulatorRequest) => void;
+    const settled = new Promise<LLMEmulatorRequest>((resolve) => (resolveSettled = resolve));
+    pending[record.index] = { record, settled };
+    res.on('close', () => {
+      record.endedAt ??= performance.now();
+      if (record.outcome === 'pending') record.outcome = res.writableFinished ? 'completed' : 'aborted';
+      controller.abort();
+      resolveSettled(record);
+    });
+
+    const raw = await readBody(req);
+    if (raw.length > 0) {
+      try {
+        record.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        record.body = undefined;
+      }
+    }
+    const exchange = createExchange(record, res, controller.signal, raw.length > 0 && record.body === undefined);
+    try {
+      await options.route(exchange);
+    } catch (error) {
+      if (!res.headersSent) {
+        exchange.sendJson(500, { error: { message: `emulator error: ${(error as Error).message}` } });
+      } else {
+        res.destroy();
+      }
+    }
+  }
+
+  function createExchange(
+    record: LLMEmulatorRequest,
+    res: ServerResponse,
+    signal: AbortSignal,
+    invalidJson: boolean,
+  ): EmulatorExchange {
+    const currentTiming = timing;
+    const currentPolicy = policy;
+    const write = (chunk: string): void => {
+      if (!res.writableEnded && !res.destroyed) res.write(chunk);
+    };
+    return {
+      request: record,
+      res,
+      signal,
+      timing: currentTiming,
+      policy: currentPolicy,
+      invalidJson,
+      takeFault: () => {
+        const fault = faults.shift();
+        if (fault) record.fault = fault.kind;
+        return fault;
+      },
+      sendJson(status, body, headers = {}) {
+        record.status = status;
+        if (status >= 400) record.outcome = 'failed';
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+        res.end(text);
+        record.endedAt = performance.now();
+      },
+      startEventStream() {
+        record.status = 200;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+        });
+        res.flushHeaders();
+      },
+      writeEvent(data, { event, delimiter = '\n\n' } = {}) {
+        record.firstTokenAt ??= performance.now();
+        write(`${event ? `event: ${event}\n` : ''}data: ${data}${delimiter}`);
+      },
+      async waitForToken(tokenIndex) {
+        const perToken =
+          currentTiming.tokensPerSecond > 0 && Number.isFinite(currentTiming.tokensPerSecond)
+            ? 1000 / currentTiming.tokensPerSecond
+            : 0;
+        const due = record.receivedAt + currentTiming.ttftMs + tokenIndex * perToken;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait, signal);
+        return !signal.aborted;
+      },
+      waitForDisconnect() {
+        return new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      },
+      end() {
+        if (record.outcome === 'pending' && !res.destroyed) record.outcome = 'completed';
+        record.endedAt = performance.now();
+        if (!res.writableEnded) res.end();
+      },
+    };
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    baseURL: `${url}${options.basePath}`,
+    requests,
+    failNext(count, error = {}) {
+      for (let i = 0; i < count; i++) faults.push({ kind: 'http-error', ...error });
+    },
+    errorMidStream(count, { afterTokens = 3, ...error } = {}) {
+      for (let i = 0; i < count; i++) faults.push({ kind: 'mid-stream-error', afterTokens, ...error });
+    },
+    hangNext(count, { afterTokens } = {}) {
+      for (let i = 0; i < count; i++) faults.push({ kind: 'hang', ...(afterTokens === undefined ? {} : { afterTokens }) });
+    },
+    injectFault(fault) {
+      faults.push(fault);
+    },
+    settled(index = requests.length - 1) {
+      const entry = pending[index];
+      if (!entry) return Promise.reject(new Error(`no request #${index} received yet`));
+      return entry.settled;
+    },
+    waitForRequests(count = requests.length + 1) {
+      if (requests.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => requestWaiters.push({ count, resolve }));
+    },
+    setTiming(next) {
+      timing = { ...timing, ...next };
+    },
+    get timing() {
+      return timing;
+    },
+    setPolicy(next) {
+      policy = toPolicy(next);
+    },
+    get policy() {
+      return policy;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function toPolicy(policy: LLMPolicy | LLMPolicyInput | undefined): LLMPolicy {
+  if (policy === undefined) return defaultLLMPolicy();
+  return policy instanceof LLMPolicy ? policy : LLMPolicy.from(policy);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBodyBytes) break;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Splits text into pieces the size of BPE tokens: a word with its leading space, punctuation on its own,
+ * long words in parts. Joining the pieces gives back the text exactly.
+ */
+export function splitIntoTokens(text: string): string[] {
+  const pieces: string[] = [];
+  for (const match of text.matchAll(/\s*[\p{L}\p{N}'’]+|\s*[^\s\p{L}\p{N}'’]|\s+/gu)) {
+    const piece = match[0];
+    if (piece.length <= 9) {
+      pieces.push(piece);
+      continue;
+    }
+    for (let i = 0; i < piece.length; i += 6) pieces.push(piece.slice(i, i + 6));
+  }
+  return pieces;
+}
+
+/** A rough token count (≈ 4 characters per token) for usage figures. */
+export function approxTokenCount(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
