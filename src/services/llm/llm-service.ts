@@ -1,3 +1,4 @@
+import type { ProviderMetadata } from 'ai';
 import type { ModelMessage } from './context.ts';
 import type { AgentTool } from './tool.ts';
 
@@ -23,22 +24,34 @@ export type LLMStreamEvent =
       toolCallId: string;
       toolName: string;
       input: unknown;
-      /** Provider data that must be echoed back with this call in history (e.g. Gemini thought signatures). */
-      providerOptions?: Record<string, Record<string, unknown>>;
+      /**
+       * Provider data that must be echoed back with this call in history (e.g. Gemini thought signatures):
+       * put it on the assistant message's tool-call part as `providerOptions` (same type, assignable as is).
+       */
+      providerOptions?: ProviderMetadata;
     }
   | { type: 'finish'; finishReason: string; usage: LLMUsage };
 
-/** A provider's failure, with its own status and error code when it gave one. */
+/**
+ * A provider's failure, with its own status and error code when it gave one. `code` is the provider's error
+ * code (OpenAI `rate_limit_exceeded`, Google `RESOURCE_EXHAUSTED`), a socket error (`ECONNREFUSED`), or
+ * `timeout` when no first token / no further output came in time.
+ */
 export class LLMServiceError extends Error {
+  /** The call the request was for, when known. */
+  readonly callId?: string;
+
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
     readonly code?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; callId?: string },
   ) {
-    super(`${provider}: ${message}${status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : ''}`, options);
+    const detail = status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : code ? ` (${code})` : '';
+    super(`${provider}: ${message}${detail}`, options);
     this.name = 'LLMServiceError';
+    if (options?.callId !== undefined) this.callId = options.callId;
   }
 }
 

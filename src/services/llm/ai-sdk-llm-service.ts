@@ -1,0 +1,232 @@
+import { streamText, tool, type JSONValue, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
+import { isRetryable, retryAfterMs, toLLMServiceError } from './ai-sdk-errors.ts';
+import { LLMServiceError, type LLMRequest, type LLMService, type LLMStreamEvent } from './llm-service.ts';
+import type { AgentTool } from './tool.ts';
+
+/** Provider-specific request options, keyed by provider (`{ openai: {...} }`, `{ google: {...} }`). */
+export type LLMProviderOptions = Record<string, Record<string, JSONValue>>;
+
+/**
+ * Generation and resilience settings shared by every AI SDK-backed service. The defaults suit a live phone
+ * call: fail fast and retry at most once, quickly, rather than leave the caller in silence.
+ */
+export interface LLMGenerationOptions {
+  /** Sampling temperature. @default undefined (the provider's default) */
+  temperature?: number;
+  /** Most tokens one response may generate (a safety net; spoken replies are far shorter). @default 1024 */
+  maxOutputTokens?: number;
+  /**
+   * Retries of a request that failed before producing any output: HTTP 408/409/429/5xx, network errors and
+   * first-token timeouts. A response that already streamed something is never retried. @default 1
+   */
+  maxRetries?: number;
+  /** Pause before a retry when the provider gives no retry-after. @default 250 */
+  retryDelayMs?: number;
+  /** Longest provider retry-after honoured; when it asks for longer, the error is thrown instead. @default 1000 */
+  maxRetryDelayMs?: number;
+  /**
+   * From sending the request to the first output (text, reasoning or tool call); on expiry the request is
+   * cancelled and fails (or is retried) with code `timeout`. @default 5000
+   */
+  firstTokenTimeoutMs?: number;
+  /** Longest gap between stream events once output has started. @default 5000 */
+  idleTimeoutMs?: number;
+  /** Extra HTTP headers on every request. @default {} */
+  headers?: Record<string, string>;
+  /** Passed to `streamText` as `providerOptions`, merged over the service's own. @default {} */
+  providerOptions?: LLMProviderOptions;
+}
+
+/** What an {@link AISdkLLMService} is built from (any AI SDK language model works). */
+export interface AISdkServiceSettings {
+  /** Name in errors and logs, e.g. "openai". */
+  provider: string;
+  model: string;
+  languageModel: LanguageModel;
+  generation: LLMGenerationOptions;
+  /** Options the service itself needs (e.g. Responses `store: false`); the user's `providerOptions` win. */
+  baseProviderOptions: LLMProviderOptions;
+}
+
+const defaults = {
+  maxOutputTokens: 1024,
+  maxRetries: 1,
+  retryDelayMs: 250,
+  maxRetryDelayMs: 1000,
+  firstTokenTimeoutMs: 5000,
+  idleTimeoutMs: 5000,
+} as const;
+
+/**
+ * An {@link LLMService} on the Vercel AI SDK's `streamText`: one generation step per `stream()` call, tools
+ * passed without `execute` so tool calls come back to our pipeline. The provider factories
+ * (`createOpenAILLM`, `createGoogleLLM`, `createOpenAICompatibleLLM`) build these.
+ */
+export class AISdkLLMService implements LLMService {
+  readonly provider: string;
+  readonly model: string;
+  private readonly settings: AISdkServiceSettings;
+
+  constructor(settings: AISdkServiceSettings) {
+    this.settings = settings;
+    this.provider = settings.provider;
+    this.model = settings.model;
+  }
+
+  async *stream(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+    const maxRetries = this.settings.generation.maxRetries ?? defaults.maxRetries;
+    for (let attempt = 0; ; attempt++) {
+      if (request.signal.aborted) return;
+      let emitted = false;
+      try {
+        for await (const event of this.attempt(request)) {
+          emitted = true;
+          yield event;
+        }
+        return;
+      } catch (error) {
+        if (request.signal.aborted) return;
+        const failure = toLLMServiceError(this.provider, error, request.callId);
+        const delay = this.retryDelay(failure);
+        if (emitted || attempt >= maxRetries || !isRetryable(failure) || delay === undefined) throw failure;
+        await sleep(delay, request.signal);
+      }
+    }
+  }
+
+  /** How long to wait before retrying, or undefined when the provider asked for longer than we accept. */
+  private retryDelay(error: LLMServiceError): number | undefined {
+    const { retryDelayMs = defaults.retryDelayMs, maxRetryDelayMs = defaults.maxRetryDelayMs } = this.settings.generation;
+    const asked = retryAfterMs(error);
+    if (asked === undefined) return retryDelayMs;
+    return asked <= maxRetryDelayMs ? Math.max(0, asked) : undefined;
+  }
+
+  /** One HTTP request: streams events, throws on errors and timeouts, returns quietly when the caller aborts. */
+  private async *attempt(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+    const { generation } = this.settings;
+    const controller = new AbortController();
+    const forwardAbort = (): void => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', forwardAbort, { once: true });
+
+    let timeoutError: LLMServiceError | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number, what: string): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timeoutError = new LLMServiceError(this.provider, `${what} within ${ms} ms`, undefined, 'timeout', {
+          callId: request.callId,
+        });
+        controller.abort(timeoutError);
+      }, ms);
+    };
+    arm(generation.firstTokenTimeoutMs ?? defaults.firstTokenTimeoutMs, 'no response');
+    let finished = false;
+
+    try {
+      const result = streamText({
+        model: this.settings.languageModel,
+        system: request.system,
+        messages: request.messages,
+        tools: toToolSet(request.tools),
+        temperature: generation.temperature,
+        maxOutputTokens: generation.maxOutputTokens ?? defaults.maxOutputTokens,
+        // Retries are ours (fast, and only before output); the SDK's back off for seconds.
+        maxRetries: 0,
+        abortSignal: controller.signal,
+        headers: generation.headers,
+        providerOptions: mergeProviderOptions(this.settings.baseProviderOptions, generation.providerOptions),
+        // Errors arrive as stream parts and are thrown from here; keep the SDK from logging them too.
+        onError: () => {},
+      });
+      for await (const part of result.fullStream as AsyncIterable<TextStreamPart<ToolSet>>) {
+        if (isOutput(part.type)) {
+          arm(generation.idleTimeoutMs ?? defaults.idleTimeoutMs, 'no further output');
+        }
+        switch (part.type) {
+          case 'text-delta':
+            if (part.text !== '') yield { type: 'text', text: part.text };
+            break;
+          case 'tool-call':
+            yield {
+              type: 'tool-call',
+              toolCallId: part.toolCallId,
+              toolName: part.toolName,
+              input: part.input,
+              ...(part.providerMetadata ? { providerOptions: part.providerMetadata } : {}),
+            };
+            break;
+          case 'finish':
+            finished = true;
+            yield {
+              type: 'finish',
+              finishReason: part.finishReason,
+              usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 },
+            };
+            break;
+          case 'error':
+            throw part.error;
+          case 'abort':
+            if (timeoutError) throw timeoutError;
+            return;
+          default:
+            break;
+        }
+      }
+      if (timeoutError) throw timeoutError;
+    } catch (error) {
+      if (timeoutError && !request.signal.aborted) throw timeoutError;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      request.signal.removeEventListener('abort', forwardAbort);
+      // The consumer stopped early (or we threw): cancel the HTTP request.
+      if (!finished) controller.abort();
+    }
+  }
+}
+
+function isOutput(type: TextStreamPart<ToolSet>['type']): boolean {
+  return (
+    type === 'text-delta' ||
+    type === 'reasoning-delta' ||
+    type === 'tool-input-start' ||
+    type === 'tool-input-delta' ||
+    type === 'tool-call' ||
+    type === 'finish-step'
+  );
+}
+
+/** Our tools as AI SDK tools without `execute`: the SDK returns the calls, the pipeline runs them. */
+export function toToolSet(tools: AgentTool[]): ToolSet | undefined {
+  if (tools.length === 0) return undefined;
+  const set: ToolSet = {};
+  for (const agentTool of tools) {
+    set[agentTool.name] = tool({ description: agentTool.description, inputSchema: agentTool.parameters });
+  }
+  return set;
+}
+
+function mergeProviderOptions(
+  base: LLMProviderOptions,
+  overrides: LLMProviderOptions | undefined,
+): LLMProviderOptions | undefined {
+  const merged: LLMProviderOptions = { ...base };
+  for (const [provider, options] of Object.entries(overrides ?? {})) {
+    merged[provider] = { ...merged[provider], ...options };
+  }
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
