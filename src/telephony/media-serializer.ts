@@ -1,0 +1,107 @@
+import type { ChannelAudioFormat } from '../transports/media-channel.ts';
+import type { CarrierName } from './carrier.ts';
+
+/** What the carrier said when the stream started (Twilio `start`, Plivo `start`). */
+export interface MediaStreamStart {
+  carrier: CarrierName;
+  /** Twilio `streamSid` (MZ…), Plivo `streamId` (UUID). Outbound messages must carry it. */
+  streamId: string;
+  /** Twilio CallSid (CA…), Plivo CallUUID. */
+  carrierCallId: string;
+  /** Twilio AccountSid (AC…), Plivo account id (MA…); empty string if the carrier left it out. */
+  accountId: string;
+  tracks: string[];
+  /** Twilio `customParameters` (from `<Parameter>`), Plivo `extra_headers` parsed into pairs. */
+  customParameters: Record<string, string>;
+  format: ChannelAudioFormat;
+}
+
+/** One message from the carrier, parsed. */
+export type InboundMediaEvent =
+  /** Twilio's first message; carries nothing we need. */
+  | { type: 'connected' }
+  | { type: 'start'; start: MediaStreamStart }
+  /**
+   * Caller audio. `audio` is a fresh buffer decoded from base64 (µ-law bytes, or little-endian 16-bit PCM for Plivo
+   * L16). `chunk`/`timestampMs` are numbers whatever the carrier sent (Twilio sends strings, Plivo numbers).
+   * `timestampMs` is ms since stream start for Twilio, Unix epoch ms for Plivo; NaN when absent.
+   */
+  | { type: 'media'; track: string; chunk: number; timestampMs: number; audio: Buffer }
+  | { type: 'dtmf'; digit: string }
+  /** Playback reached a mark we sent (Twilio `mark` echo, Plivo `playedStream`). */
+  | { type: 'mark'; name: string }
+  /** The carrier confirmed a clear (Plivo `clearedAudio`). */
+  | { type: 'cleared' }
+  /** The stream ended (Twilio `stop`, Plivo's optional `stop`). */
+  | { type: 'stop'; reason: string | null }
+  /** A known carrier message we do not act on (Plivo `playFailed`, `error`, `muteStream`, `unmuteStream`). */
+  | { type: 'notice'; event: string; detail: string | null }
+  | { type: 'invalid'; error: MediaParseError };
+
+export type MediaParseErrorCode = 'binary-frame' | 'malformed-json' | 'unknown-event' | 'missing-field';
+
+/** A media-socket message that could not be understood. Returned, never thrown, by serializers' `parse`. */
+export class MediaParseError extends Error {
+  readonly carrier: CarrierName;
+  readonly code: MediaParseErrorCode;
+  /** The message's `event` field when it had one. */
+  readonly event: string | null;
+
+  constructor(carrier: CarrierName, code: MediaParseErrorCode, message: string, event: string | null = null) {
+    super(`${carrier} media message: ${message}`);
+    this.name = 'MediaParseError';
+    this.carrier = carrier;
+    this.code = code;
+    this.event = event;
+  }
+}
+
+/**
+ * Translates one carrier's media-socket JSON. One instance per stream (outbound messages carry the stream id).
+ * `parse` never throws; builders return the exact text frame to send.
+ */
+export interface CarrierMediaSerializer {
+  readonly carrier: CarrierName;
+  parse(text: string): InboundMediaEvent;
+  /** Audio to play, already in the stream's format. The bytes are encoded before returning (not kept). */
+  media(audio: Uint8Array): string;
+  mark(name: string): string;
+  clear(): string;
+  /** Carriers that can play DTMF on the call (Plivo `sendDTMF`). */
+  dtmf?(digits: string): string;
+}
+
+/** Base64 of a byte view without copying it first. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Parses JSON text into a plain object, or returns a parse error. Shared by both carriers' `parse`. */
+export function parseJsonObject(carrier: CarrierName, text: string): Record<string, unknown> | MediaParseError {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return new MediaParseError(carrier, 'malformed-json', `not JSON: ${preview(text)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return new MediaParseError(carrier, 'malformed-json', `not a JSON object: ${preview(text)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The start of a message, for error text (never the whole audio payload). */
+export function preview(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+/** Reads a field that carriers send as a number or a numeric string (Twilio strings, Plivo numbers). */
+export function numberField(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.length > 0) return Number(value);
+  return Number.NaN;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

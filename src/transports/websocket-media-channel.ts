@@ -1,0 +1,224 @@
+import { WebSocket, type RawData } from 'ws';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import type { AudioPayload } from '../pipeline/audio-payload.ts';
+import { rawToString, type DetectedMediaStream } from '../telephony/detect-carrier.ts';
+import type { CarrierMediaSerializer, InboundMediaEvent } from '../telephony/media-serializer.ts';
+import { MediaParseError } from '../telephony/media-serializer.ts';
+import { PlivoMediaSerializer } from '../telephony/plivo/media-serializer.ts';
+import { TwilioMediaSerializer } from '../telephony/twilio/media-serializer.ts';
+import type { CarrierName } from '../telephony/carrier.ts';
+import type { ChannelAudioFormat, ChannelCloseInfo, MediaChannel, MediaChannelHandler } from './media-channel.ts';
+
+export interface WebSocketMediaChannelOptions {
+  /** Our call id, on every log line. @default the carrier call id */
+  callId?: string;
+  /** @default silentLogger() */
+  logger?: Logger;
+  /** After `close()`, wait this long for the peer's close frame, then drop the TCP connection. @default 2000 */
+  closeTimeoutMs?: number;
+  /**
+   * Events kept while no handler is set yet (audio arriving between detection and pipeline start). Beyond this the
+   * oldest are dropped; 500 is 10 s of 20 ms frames.
+   * @default 500
+   */
+  maxPendingEvents?: number;
+  /** Parse errors logged in full per call; later ones are only counted (a broken peer can send 50/s). @default 10 */
+  maxLoggedParseErrors?: number;
+}
+
+type PendingEvent = InboundMediaEvent | { type: 'closed'; info: ChannelCloseInfo };
+
+/** Builds the serializer for a detected stream. */
+export function serializerFor(stream: { carrier: CarrierName; streamId: string; format: ChannelAudioFormat }): CarrierMediaSerializer {
+  return stream.carrier === 'twilio' ? new TwilioMediaSerializer(stream.streamId) : new PlivoMediaSerializer(stream.streamId, stream.format);
+}
+
+/**
+ * A carrier media WebSocket (Twilio Media Streams, Plivo audio streams) as a {@link MediaChannel}. Starts from the
+ * result of `detectCarrier` on the same socket, taking over the messages detection buffered so none is lost.
+ */
+export class WebSocketMediaChannel implements MediaChannel {
+  readonly carrier: CarrierName;
+  readonly carrierCallId: string;
+  readonly streamId: string;
+  readonly format: ChannelAudioFormat;
+  /** Twilio echoes marks dropped by a clear; Plivo confirms clears with `clearedAudio` instead. */
+  readonly echoesMarksOnClear: boolean;
+  readonly sendDtmf?: (digits: string) => void;
+  /** Parse errors seen on this socket. */
+  parseErrors = 0;
+
+  private readonly socket: WebSocket;
+  private readonly serializer: CarrierMediaSerializer;
+  private readonly logger: Logger;
+  private readonly closeTimeoutMs: number;
+  private readonly maxPendingEvents: number;
+  private readonly maxLoggedParseErrors: number;
+  private handler: MediaChannelHandler | undefined;
+  private pending: PendingEvent[] = [];
+  private finished = false;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: WebSocket, stream: DetectedMediaStream, options: WebSocketMediaChannelOptions = {}) {
+    this.socket = socket;
+    this.carrier = stream.carrier;
+    this.carrierCallId = stream.carrierCallId;
+    this.streamId = stream.streamId;
+    this.format = stream.format;
+    this.echoesMarksOnClear = stream.carrier === 'twilio';
+    this.serializer = serializerFor(stream);
+    this.logger = (options.logger ?? silentLogger()).child({
+      callId: options.callId ?? stream.carrierCallId,
+      carrier: stream.carrier,
+      carrierCallId: stream.carrierCallId,
+    });
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+    this.maxPendingEvents = options.maxPendingEvents ?? 500;
+    this.maxLoggedParseErrors = options.maxLoggedParseErrors ?? 10;
+    const serializer = this.serializer;
+    if (serializer.dtmf) {
+      const build = serializer.dtmf.bind(serializer);
+      this.sendDtmf = (digits: string) => this.send(build(digits));
+    }
+
+    // Take over synchronously: the listeners go on in the same turn detection stops buffering.
+    const buffered = stream.release();
+    socket.on('message', this.onMessage);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    for (const message of buffered) this.onMessage(message.data, message.isBinary);
+    if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) {
+      this.finish({ by: 'remote', reason: 'media socket closed before the channel started' });
+    }
+  }
+
+  setHandler(handler: MediaChannelHandler): void {
+    this.handler = handler;
+    const pending = this.pending;
+    this.pending = [];
+    for (const event of pending) {
+      if (event.type === 'closed') handler.closed(event.info);
+      else this.dispatch(event, handler);
+    }
+  }
+
+  sendAudio(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    this.send(this.serializer.media(bytes));
+  }
+
+  sendMark(name: string): void {
+    this.send(this.serializer.mark(name));
+  }
+
+  clear(): void {
+    this.send(this.serializer.clear());
+  }
+
+  /** Close the media stream (not the call). The handler hears `{by: 'local'}` at once. */
+  close(reason: string): void {
+    if (this.socket.readyState === WebSocket.CONNECTING) this.socket.terminate();
+    else if (this.socket.readyState === WebSocket.OPEN) {
+      // Close reasons are limited to 123 bytes.
+      this.socket.close(1000, Buffer.from(reason, 'utf8').subarray(0, 123).toString('utf8'));
+      if (!this.closeTimer) {
+        this.closeTimer = setTimeout(() => this.socket.terminate(), this.closeTimeoutMs);
+        this.closeTimer.unref();
+      }
+    }
+    this.finish({ by: 'local', reason });
+  }
+
+  /** True once the channel reported `closed`. */
+  get isClosed(): boolean {
+    return this.finished;
+  }
+
+  private send(text: string): void {
+    // After close there is nobody to play it to; dropping silently avoids ws's "send after close" errors.
+    if (this.finished || this.socket.readyState !== WebSocket.OPEN) return;
+    this.socket.send(text);
+  }
+
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+    if (this.finished) return;
+    const event: InboundMediaEvent = isBinary
+      ? { type: 'invalid', error: new MediaParseError(this.carrier, 'binary-frame', 'binary frame on a JSON media socket') }
+      : this.serializer.parse(rawToString(data));
+    if (event.type === 'stop') {
+      this.finish({ by: 'remote', reason: event.reason ? `stream stopped: ${event.reason}` : 'stream stopped' });
+      return;
+    }
+    const handler = this.handler;
+    if (handler) this.dispatch(event, handler);
+    else this.queue(event);
+  };
+
+  private readonly onClose = (code: number, reason: Buffer): void => {
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    const text = reason.length > 0 ? `: ${reason.toString('utf8')}` : '';
+    this.finish({ by: 'remote', reason: `media socket closed (code ${code})${text}` });
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.logger.warn({ err: error.message }, 'media socket error');
+    this.finish({ by: 'error', reason: `media socket error: ${error.message}` });
+    this.socket.terminate();
+  };
+
+  private queue(event: PendingEvent): void {
+    if (this.pending.length >= this.maxPendingEvents) this.pending.shift();
+    this.pending.push(event);
+  }
+
+  private finish(info: ChannelCloseInfo): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.handler) this.handler.closed(info);
+    else this.queue({ type: 'closed', info });
+  }
+
+  private dispatch(event: InboundMediaEvent, handler: MediaChannelHandler): void {
+    switch (event.type) {
+      case 'media':
+        // `<Start><Stream track="both_tracks">` also streams our own audio back; only the caller's is input.
+        if (event.track === 'inbound') handler.audio(this.toPayload(event.audio));
+        return;
+      case 'mark':
+        handler.mark(event.name);
+        return;
+      case 'cleared':
+        handler.cleared?.();
+        return;
+      case 'dtmf':
+        handler.dtmf(event.digit);
+        return;
+      case 'notice':
+        this.logger.info({ event: event.event, detail: event.detail }, 'carrier media notice');
+        return;
+      case 'invalid':
+        this.parseErrors++;
+        if (this.parseErrors <= this.maxLoggedParseErrors) {
+          this.logger.warn({ code: event.error.code, event: event.error.event, err: event.error.message }, 'unparseable media message');
+        }
+        return;
+      case 'stop': // handled in onMessage
+      case 'connected':
+      case 'start':
+        // Detection consumed the real ones; a repeat carries nothing new.
+        return;
+    }
+  }
+
+  private toPayload(bytes: Buffer): AudioPayload {
+    const { sampleRate } = this.format;
+    if (this.format.encoding === 'pcm16') {
+      // Int16Array needs an even byte offset; pooled small Buffers are 8-aligned, but copy if one is not.
+      const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
+      return { sampleRate, channels: 1, pcm: new Int16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 1) };
+    }
+    return { sampleRate, channels: 1, mulaw: bytes };
+  }
+}
