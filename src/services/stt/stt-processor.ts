@@ -33,7 +33,7 @@ export interface SttProcessorOptions {
  * - `stt.mute {muted}`: stops/resumes sending audio; the session keeps the connection alive meanwhile.
  * - out: `transcription` (interim and final, empty ones skipped; `speechFinal` = endpoint or finalize),
  *   `stt.speech.started`, `stt.utterance.end`, `metrics` (`ttfb` = user speech stopped → first final
- *   transcript; `stt-usage` audio seconds at the end).
+ *   transcript, see {@link onSpeechStopped}; `stt-usage` audio seconds at the end).
  * - `end`: graceful close (wait for final results, at most `endTimeoutMs`), then `end` travels on.
  *   `cancel`/stop: the socket is closed at once.
  * - Provider errors go upstream as `error` frames with the call id; fatal when the session cannot continue.
@@ -47,7 +47,9 @@ export class SttProcessor extends FrameProcessor {
   private muted = false;
   /** Position of the next `audio.in` frame on the call's input timeline. */
   private inputSec = 0;
+  /** `performance.now()` instant the user stopped speaking, while waiting for the final transcript. */
   private speechStoppedAt: number | undefined;
+  private lastFinalAtMs = -Infinity;
   private resampler: StreamResampler | null = null;
   private pcmScratch = new Int16Array(0);
   private mulawScratch = new Uint8Array(0);
@@ -87,7 +89,7 @@ export class SttProcessor extends FrameProcessor {
         break;
       case 'user.speech.stopped':
         this.session?.finalize();
-        this.speechStoppedAt = performance.now();
+        this.onSpeechStopped(frame.atMs);
         break;
       case 'user.speech.started':
         this.speechStoppedAt = undefined;
@@ -166,11 +168,31 @@ export class SttProcessor extends FrameProcessor {
         ...(t.language ? { language: t.language } : {}),
       }),
     );
-    if (t.final && this.speechStoppedAt !== undefined) {
-      const valueMs = performance.now() - this.speechStoppedAt;
+    if (!t.final) return;
+    const now = performance.now();
+    this.lastFinalAtMs = now;
+    if (this.speechStoppedAt !== undefined) {
+      this.reportTtfb(now - this.speechStoppedAt);
       this.speechStoppedAt = undefined;
-      this.pushFrame(makeFrame('metrics', { data: [{ kind: 'ttfb', processor: this.name, valueMs }] }));
     }
+  }
+
+  /**
+   * TTFB runs from the instant the user stopped speaking (`atMs` of `user.speech.stopped`, i.e. our VAD's
+   * stop time, not the later arrival of the frame) to the first final transcript after it. When the provider's
+   * endpointing delivered that final before our turn decision, it is reported at once.
+   */
+  private onSpeechStopped(atMs: number): void {
+    if (this.lastFinalAtMs >= atMs) {
+      this.reportTtfb(this.lastFinalAtMs - atMs);
+      this.speechStoppedAt = undefined;
+    } else {
+      this.speechStoppedAt = atMs;
+    }
+  }
+
+  private reportTtfb(valueMs: number): void {
+    this.pushFrame(makeFrame('metrics', { data: [{ kind: 'ttfb', processor: this.name, valueMs }] }));
   }
 
   private emit(frame: Frame): void {

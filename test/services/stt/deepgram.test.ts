@@ -123,11 +123,11 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
   });
 
   it('KeepAlive keeps a muted session open past the idle timeout; without it the provider closes NET-0001', async () => {
-    const { registry, session, rec } = await setup({ keepAliveIntervalMs: 200 }, { idleTimeoutMs: 600 });
+    const { registry, session, rec } = await setup({ keepAliveIntervalMs: 150 }, { idleTimeoutMs: 400 });
     const line = registry.register(await speakLine(LINE_B));
     await session.connect();
     await streamFrames(silence(0.2), (f) => session.sendAudio(f));
-    await sleep(1500); // muted: no audio at all
+    await sleep(1000); // muted: no audio at all
     await streamFrames(concat([line.mulaw, silence(0.6)]), (f) => session.sendAudio(f));
     await waitFor(() => rec.finals().length === 1);
     expect(rec.finals()).toEqual([LINE_B]);
@@ -138,7 +138,7 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     await emulator!.close();
 
     // Control: keep-alives too rare for the idle timeout.
-    const second = await setup({ keepAliveIntervalMs: 60_000, reconnect: { initialDelayMs: 20 } }, { idleTimeoutMs: 300 });
+    const second = await setup({ keepAliveIntervalMs: 60_000, reconnect: { initialDelayMs: 20 } }, { idleTimeoutMs: 200 });
     await second.session.connect();
     await waitFor(() => second.rec.errors.length > 0, 2000);
     expect(second.rec.errors[0]).toMatchObject({ closeCode: 1011, closeReason: 'NET-0001', fatal: false, callId: 'call-1' });
@@ -164,6 +164,21 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     // The new connection's timestamps are mapped back onto the call timeline.
     const wordsB = wordsOf(rec.transcripts).slice(-b.words.length);
     wordsB.forEach((w, i) => expect(w.startSec).toBeCloseTo(startB + b.words[i]!.startSec, 2));
+  });
+
+  it('a Finalize lost with a dropped socket is repeated after the replay', async () => {
+    const { registry, session, rec } = await setup({ endpointingMs: 5000, reconnect: { initialDelayMs: 20 } });
+    const line = registry.register(await speakLine(LINE_B));
+    await session.connect();
+    await streamFrames(concat([silence(0.3), line.mulaw, silence(0.2)]), (f, at) => session.sendAudio(f, at));
+    await sleep(30);
+    emulator!.dropConnections();
+    session.finalize(); // goes nowhere: the socket is already gone
+    await waitFor(() => rec.finals().length === 1);
+    expect(rec.transcripts.find((t) => t.final && t.text !== '')).toMatchObject({ text: LINE_B, fromFinalize: true });
+    expect(emulator!.connections).toHaveLength(2);
+    expect(emulator!.connections[1]!.finalizes).toBe(1);
+    expect(rec.reconnected[0]!).toBeCloseTo(0.5 + line.durationSec, 1);
   });
 
   it('close() sends CloseStream and waits for the last final and Metadata', async () => {
