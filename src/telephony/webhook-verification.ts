@@ -17,8 +17,13 @@ export function publicRequestUrl(publicBaseUrl: string, requestUrl: string): str
   // An absolute-form target (proxies may forward one) keeps only its path and query.
   let target = requestUrl;
   if (!target.startsWith('/')) {
-    const parsed = new URL(target);
-    target = parsed.pathname + parsed.search;
+    try {
+      const parsed = new URL(target);
+      target = parsed.pathname + parsed.search;
+    } catch {
+      // Not a URL (e.g. `*`): treat it as a path; the signature check then simply fails.
+      target = `/${target}`;
+    }
   }
   return base + target;
 }

@@ -88,5 +88,6 @@ describe('publicRequestUrl', () => {
     expect(publicRequestUrl('https://agent.example.com', '/twilio/status?x=1')).toBe('https://agent.example.com/twilio/status?x=1');
     expect(publicRequestUrl('https://example.com/switchboard/', '/twilio/status')).toBe('https://example.com/switchboard/twilio/status');
     expect(publicRequestUrl('https://agent.example.com', 'http://10.0.0.5:3000/a/b?c=d')).toBe('https://agent.example.com/a/b?c=d');
+    expect(publicRequestUrl('https://agent.example.com', '*')).toBe('https://agent.example.com/*');
   });
 });
