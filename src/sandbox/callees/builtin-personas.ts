@@ -1,0 +1,61 @@
+/**
+ * The sandbox's built-in simulated callees, keyed by phone number. Their scripts fit the bot's default
+ * conversation (an appointment reminder where, on outbound calls, the bot waits for the callee to speak
+ * first): the bot's first reply is one long sentence, a confirmation gets "…anything else?", and "no, that's
+ * all" gets a goodbye and a hang-up.
+ */
+import type { Persona } from './persona.ts';
+
+export const builtinPersonas: Record<string, Persona> = {
+  '+15550100001': {
+    id: 'cooperative',
+    description: 'Answers and goes through the conversation.',
+    steps: [
+      { say: 'Hello?' },
+      { waitForBotToFinish: true },
+      { say: "Yes, I'll be there." },
+      { waitForBotToFinish: true },
+      { say: "No, that's all. Thanks!" },
+    ],
+  },
+  '+15550100002': {
+    id: 'interrupter',
+    description: "Interrupts the bot's first long sentence to ask for the time again.",
+    steps: [
+      { say: 'Hello?' },
+      { waitForBotSpeechMs: 1500 },
+      { say: 'Sorry, what time was that?' },
+      { waitForBotToFinish: true },
+      { say: 'Yes, that works.' },
+      { waitForBotToFinish: true },
+      { say: "No, that's everything. Bye!" },
+    ],
+  },
+  '+15550100003': {
+    id: 'busy',
+    description: 'The line is busy.',
+    outcome: 'busy',
+    ringMs: 800,
+  },
+  '+15550100004': {
+    id: 'no-answer',
+    description: "Rings until the carrier's timeout; nobody picks up.",
+    outcome: 'no-answer',
+  },
+  '+15550100005': {
+    id: 'silent',
+    description: 'Answers, then says nothing until the other side hangs up.',
+    steps: [],
+  },
+  '+15550100006': {
+    id: 'keypad',
+    description: 'Answers, confirms with the keypad (1), then declines anything else.',
+    steps: [
+      { say: 'Hello?' },
+      { waitForBotToFinish: true },
+      { press: '1' },
+      { waitForBotToFinish: true },
+      { say: 'No thanks, bye.' },
+    ],
+  },
+};

@@ -1,0 +1,382 @@
+/**
+ * One emulated Plivo call: lifecycle, ring/hangup callbacks, answer XML and its audio streams.
+ *
+ * Outbound (`POST /v1/Account/{auth_id}/Call/`): queued → ringing (`ring_url`) → the persona answers
+ * (in-progress; `answer_url` is requested and its XML runs), is busy, does not answer within
+ * `ring_timeout`, or fails; every outcome ends with the `hangup_url` callback (CallStatus, HangupCause…,
+ * Duration, BillDuration, Start/Answer/EndTime). Inbound ({@link PlivoEmulator.placeInboundCall}): our answer
+ * URL is requested and the XML runs.
+ */
+import type { Persona } from '../../callees/persona.ts';
+import type { CalleeLine } from '../../callees/simulated-callee.ts';
+import { CallMedia } from '../shared/call-media.ts';
+import { EmulatedCall, planRing, type CallContext } from '../shared/emulated-call.ts';
+import type { FormFields } from '../shared/http-util.ts';
+import { uuid } from '../shared/ids.ts';
+import { nowMs } from '../shared/media-clock.ts';
+import { sendWebhook, type WebhookMethod, type WebhookRecord } from '../shared/webhook.ts';
+import { PlivoAudioStream, type PlivoStreamHost } from './audio-stream.ts';
+import { HANGUP_CAUSES, type HangupCause, type HangupSource } from './hangup-causes.ts';
+import { parsePlivoXml, type PlivoElement, type PlivoStreamSpec } from './plivo-xml.ts';
+import { plivoSigner } from './signature.ts';
+
+export interface PlivoCallInit {
+  authId: string;
+  authToken: string;
+  requestUuid: string;
+  from: string;
+  to: string;
+  direction: 'outbound' | 'inbound';
+  answerUrl: string;
+  answerMethod: WebhookMethod;
+  ringUrl: string | null;
+  ringMethod: WebhookMethod;
+  hangupUrl: string | null;
+  hangupMethod: WebhookMethod;
+  fallbackUrl: string | null;
+  fallbackMethod: WebhookMethod;
+  /** Seconds to ring before no-answer. */
+  ringTimeoutSec: number;
+  /** Maximum call length in seconds once answered. */
+  timeLimitSec: number;
+  machineDetectionUrl: string | null;
+  machineDetectionMethod: WebhookMethod;
+  persona: Persona | null;
+  sendStopEvent: boolean;
+  webhookTimeoutMs: number;
+}
+
+const RING_AFTER_MS = 120;
+const AMD_DURATION_MS = 1200;
+
+/** Plivo's `YYYY-MM-DD HH:mm:ss` (UTC). */
+export function plivoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** Plivo writes numbers without `+` in callbacks. */
+function plainNumber(number: string): string {
+  return number.replace(/^\+/, '');
+}
+
+export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
+  readonly authId: string;
+  readonly authToken: string;
+  readonly requestUuid: string;
+  readonly sendStopEvent: boolean;
+  readonly media: CallMedia;
+  private readonly init: PlivoCallInit;
+  private readonly signer;
+  private readonly streams = new Set<PlivoAudioStream>();
+  private calleeConnected = false;
+  private callbackChain: Promise<void> = Promise.resolve();
+  private hangup: { cause: HangupCause; source: HangupSource } | null = null;
+
+  constructor(context: CallContext, init: PlivoCallInit) {
+    super(
+      context,
+      { carrier: 'plivo', id: uuid(), direction: init.direction, from: init.from, to: init.to, status: init.direction === 'inbound' ? 'ringing' : 'queued' },
+      init.persona,
+    );
+    this.init = init;
+    this.authId = init.authId;
+    this.authToken = init.authToken;
+    this.requestUuid = init.requestUuid;
+    this.sendStopEvent = init.sendStopEvent;
+    this.signer = plivoSigner(init.authToken);
+    this.media = new CallMedia({ clock: context.clock, callee: this.callee, saidTape: this.saidTape, heardTape: this.heardTape });
+  }
+
+  get callUuid(): string {
+    return this.id;
+  }
+
+  /** Resolves once every callback queued so far has been delivered (or failed). */
+  callbacksSettled(): Promise<void> {
+    return this.callbackChain;
+  }
+
+  /** Live-call details (`GET Call/{uuid}/?status=live`). */
+  liveResource(apiId: string): Record<string, unknown> {
+    return {
+      api_id: apiId,
+      call_status: this.status,
+      call_uuid: this.id,
+      caller_name: '',
+      direction: this.init.direction,
+      from: plainNumber(this.init.from),
+      request_uuid: this.requestUuid,
+      session_start: plivoTime(this.record.createdAt),
+      to: plainNumber(this.init.to),
+      stir_verification: 'Not Applicable',
+    };
+  }
+
+  /** Call detail record of an ended call (`GET Call/{uuid}/`). */
+  cdr(apiId: string): Record<string, unknown> {
+    const { duration, billDuration } = this.durations();
+    return {
+      api_id: apiId,
+      answer_time: this.record.answeredAt === null ? null : plivoTime(this.record.answeredAt),
+      bill_duration: billDuration,
+      billed_duration: billDuration,
+      call_direction: this.init.direction,
+      call_duration: duration,
+      call_state: this.status,
+      call_uuid: this.id,
+      end_time: this.record.endedAt === null ? null : plivoTime(this.record.endedAt),
+      from_number: plainNumber(this.init.from),
+      hangup_cause_code: this.hangup?.cause.code ?? null,
+      hangup_cause_name: this.hangup?.cause.name ?? null,
+      hangup_source: this.hangup?.source ?? null,
+      initiation_time: plivoTime(this.record.createdAt),
+      parent_call_uuid: null,
+      resource_uri: `/v1/Account/${this.authId}/Call/${this.id}/`,
+      to_number: plainNumber(this.init.to),
+      total_amount: '0.00000',
+      total_rate: '0.00900',
+    };
+  }
+
+  begin(): void {
+    this.callee?.prepare();
+    if (this.init.direction === 'inbound') {
+      void this.answer();
+      return;
+    }
+    const scale = this.context.timeScale;
+    this.later(RING_AFTER_MS * scale, () => {
+      this.setStatus('ringing');
+      if (this.init.ringUrl) {
+        this.queueWebhook('ring', this.init.ringUrl, this.init.ringMethod, { ...this.commonParams(), CallStatus: 'ringing', Event: 'Ring' });
+      }
+      const plan = planRing(this.init.persona, this.init.ringTimeoutSec * 1000, scale);
+      this.later(plan.afterMs, () => {
+        if (plan.outcome === 'answer') void this.answer();
+        else if (plan.outcome === 'busy') this.finish('busy', HANGUP_CAUSES.busy, 'Call recipient', 'callee-busy');
+        else if (plan.outcome === 'no-answer') this.finish('no-answer', HANGUP_CAUSES.noAnswer, 'Plivo', 'callee-no-answer');
+        else this.finish('failed', HANGUP_CAUSES.invalidDestination, 'Plivo', 'no-persona');
+      });
+    });
+  }
+
+  /** REST hang-up (`DELETE Call/{uuid}/` or, before answer, `DELETE Request/{uuid}/`). */
+  hangUpByApi(): void {
+    if (this.record.answeredAt === null) this.finish('cancel', HANGUP_CAUSES.canceled, 'API Request', 'api-cancel');
+    else this.finish('completed', HANGUP_CAUSES.normal, 'API Request', 'api-hangup');
+  }
+
+  terminate(reason: string): void {
+    if (this.record.answeredAt === null) this.finish('cancel', HANGUP_CAUSES.canceled, 'Plivo', reason);
+    else this.finish('completed', HANGUP_CAUSES.normal, 'Plivo', reason);
+  }
+
+  streamEvent(spec: PlivoStreamSpec, streamId: string, event: 'StartStream' | 'StopStream' | 'DroppedStream', error?: string): void {
+    if (!spec.statusCallbackUrl) return;
+    const params: FormFields = { Event: event, StreamID: streamId, CallUUID: this.id, Timestamp: plivoTime(nowMs()) };
+    if (error !== undefined) params.Error = error;
+    this.queueWebhook(`stream:${event}`, spec.statusCallbackUrl, spec.statusCallbackMethod, params);
+  }
+
+  private readonly line: CalleeLine = {
+    sendDtmf: (digit) => {
+      for (const stream of this.streams) stream.sendDtmf(digit);
+    },
+    hangUp: () => this.finish('completed', HANGUP_CAUSES.normal, this.init.direction === 'outbound' ? 'Call recipient' : 'Caller', 'callee-hangup'),
+  };
+
+  private async answer(): Promise<void> {
+    const inbound = this.init.direction === 'inbound';
+    if (!inbound) {
+      this.record.answeredAt = nowMs();
+      this.setStatus('in-progress');
+      if (this.init.machineDetectionUrl) {
+        this.later(AMD_DURATION_MS * this.context.timeScale, () =>
+          this.queueWebhook('amd', this.init.machineDetectionUrl as string, this.init.machineDetectionMethod, {
+            ...this.commonParams(),
+            Machine: 'false',
+            IfMachine: 'continue',
+            Event: 'MachineDetection',
+            CallStatus: 'in-progress',
+          }),
+        );
+      }
+    }
+    const elements = await this.loadXml(inbound ? 'ringing' : 'in-progress');
+    if (this.ended || !elements) return;
+    if (inbound) {
+      this.record.answeredAt = nowMs();
+      this.setStatus('in-progress');
+    }
+    this.later(this.init.timeLimitSec * 1000, () => this.finish('completed', HANGUP_CAUSES.timeLimit, 'Plivo', 'time-limit'));
+    await this.runElements(elements);
+  }
+
+  private async loadXml(callStatus: string): Promise<PlivoElement[] | null> {
+    const params = { ...this.commonParams(), CallStatus: callStatus, Event: 'StartApp' };
+    let elements = await this.fetchXml('answer', this.init.answerUrl, this.init.answerMethod, params);
+    if (elements === undefined && !this.ended && this.init.fallbackUrl) {
+      elements = await this.fetchXml('fallback', this.init.fallbackUrl, this.init.fallbackMethod, params);
+    }
+    if (this.ended) return null;
+    if (elements === undefined) {
+      this.finish('completed', HANGUP_CAUSES.answerUrlFailure, 'Error', 'markup-error');
+      return null;
+    }
+    if (elements === null) {
+      this.finish('completed', HANGUP_CAUSES.invalidXml, 'Error', 'markup-error');
+      return null;
+    }
+    return elements;
+  }
+
+  /** The XML's elements; undefined when the URL failed, null when the XML is invalid. */
+  private async fetchXml(kind: string, url: string, method: WebhookMethod, params: FormFields): Promise<PlivoElement[] | null | undefined> {
+    const record = await this.webhook(kind, url, method, params, true);
+    if (record.status === null || record.status < 200 || record.status >= 300) {
+      this.protocolError(0, `answer XML request failed: ${record.error ?? `HTTP ${record.status}`} from ${url}`);
+      return undefined;
+    }
+    const body = record.body ?? '';
+    const markup = { source: 'fetched' as const, url, at: nowMs(), body };
+    this.record.markup.push(markup);
+    try {
+      return parsePlivoXml(body);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      Object.assign(markup, { error: message });
+      this.protocolError(0, `invalid answer XML: ${message}`, body);
+      return null;
+    }
+  }
+
+  private async runElements(elements: PlivoElement[]): Promise<void> {
+    for (const el of elements) {
+      if (this.ended) return;
+      switch (el.element) {
+        case 'Stream':
+          await this.runStream(el);
+          break;
+        case 'Speak': {
+          this.record.warnings.push('<Speak> is played as silence');
+          const words = el.text.split(/\s+/).filter(Boolean).length;
+          if (!(await this.pause((el.loop === 0 ? 1000 : el.loop) * (400 * words + 300)))) return;
+          break;
+        }
+        case 'Wait':
+          if (!(await this.pause(el.lengthSec * 1000))) return;
+          break;
+        case 'Hangup':
+          if (el.scheduleSec > 0) {
+            this.later(el.scheduleSec * 1000, () => this.finish('completed', HANGUP_CAUSES.normal, 'Answer XML', 'markup-hangup'));
+            break;
+          }
+          return this.finish('completed', HANGUP_CAUSES.normal, 'Answer XML', 'markup-hangup');
+        case 'Redirect': {
+          const params = { ...this.commonParams(), CallStatus: this.status, Event: 'Redirect' };
+          const next = await this.fetchXml('redirect', el.url, el.method, params);
+          if (this.ended) return;
+          if (!next) return this.finish('completed', next === null ? HANGUP_CAUSES.invalidXml : HANGUP_CAUSES.answerUrlFailure, 'Error', 'markup-error');
+          return this.runElements(next);
+        }
+        case 'Unsupported':
+          this.record.warnings.push(`<${el.name}> is not emulated; skipped`);
+          break;
+      }
+    }
+    if (!this.ended) this.finish('completed', HANGUP_CAUSES.endOfXml, 'Plivo', 'markup-ended');
+  }
+
+  /** Starts a stream; with keepCallAlive resolves when it ends, otherwise once it connected (or failed). */
+  private async runStream(spec: PlivoStreamSpec): Promise<void> {
+    const stream = new PlivoAudioStream(this, spec);
+    this.streams.add(stream);
+    this.record.streams.push(stream.record);
+    const opened = await stream.open();
+    if (opened && !this.ended) {
+      this.media.start();
+      this.later(spec.streamTimeoutSec * 1000, () => stream.stop());
+      if (!this.calleeConnected && this.callee) {
+        this.calleeConnected = true;
+        this.callee.connect(this.line, nowMs());
+      }
+    }
+    const finished = stream.done.then(() => {
+      this.streams.delete(stream);
+    });
+    if (spec.keepCallAlive) await finished;
+  }
+
+  private finish(status: string, cause: HangupCause, source: HangupSource, reason: string): void {
+    if (this.ended) return;
+    for (const stream of this.streams) stream.stop();
+    this.media.stop();
+    this.hangup = { cause, source };
+    this.setStatus(status);
+    this.markEnded(reason);
+    if (!this.init.hangupUrl) return;
+    const { duration, billDuration } = this.durations();
+    const { answeredAt, endedAt, createdAt } = this.record;
+    this.queueWebhook('hangup', this.init.hangupUrl, this.init.hangupMethod, {
+      ...this.commonParams(),
+      CallStatus: status,
+      Event: 'Hangup',
+      HangupCause: cause.cause,
+      HangupCauseName: cause.name,
+      HangupCauseCode: String(cause.code),
+      HangupSource: source,
+      Duration: String(duration),
+      BillDuration: String(billDuration),
+      BillRate: '0.00900',
+      TotalCost: '0.00000',
+      StartTime: plivoTime(createdAt),
+      AnswerTime: answeredAt === null ? '' : plivoTime(answeredAt),
+      EndTime: plivoTime(endedAt ?? nowMs()),
+    });
+  }
+
+  private durations(): { duration: number; billDuration: number } {
+    const { answeredAt, endedAt } = this.record;
+    const duration = answeredAt === null ? 0 : Math.round(((endedAt ?? nowMs()) - answeredAt) / 1000);
+    // Billed per started minute.
+    return { duration, billDuration: Math.ceil(duration / 60) * 60 };
+  }
+
+  private commonParams(): FormFields {
+    return {
+      CallUUID: this.id,
+      RequestUUID: this.requestUuid,
+      ALegUUID: this.id,
+      ALegRequestUUID: this.requestUuid,
+      From: plainNumber(this.init.from),
+      To: plainNumber(this.init.to),
+      Direction: this.init.direction,
+      CallerName: '',
+      SessionStart: plivoTime(this.record.createdAt),
+    };
+  }
+
+  private queueWebhook(kind: string, url: string, method: WebhookMethod, params: FormFields): void {
+    this.callbackChain = this.callbackChain.then(async () => {
+      await this.webhook(kind, url, method, params, false);
+    });
+  }
+
+  private async webhook(kind: string, url: string, method: WebhookMethod, params: FormFields, keepBody: boolean): Promise<WebhookRecord> {
+    const record = await sendWebhook({
+      kind,
+      url,
+      method,
+      params,
+      sign: this.signer,
+      keepBody,
+      timeoutMs: this.init.webhookTimeoutMs,
+      headers: { 'User-Agent': 'PlivoHTTP/1.0' },
+    });
+    this.record.callbacks.push(record);
+    if (record.status === null || record.status >= 400) {
+      this.log.warn({ kind, url, status: record.status, error: record.error }, 'webhook failed');
+    }
+    return record;
+  }
+}
