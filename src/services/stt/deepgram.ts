@@ -107,6 +107,8 @@ interface Connection {
   closeEvent: { code: number; reason: string } | undefined;
   error: Error | undefined;
   ended: boolean;
+  /** Stream time previous connections had already reported when this one started replaying. */
+  replayHorizonSec: number;
 }
 
 const PROVIDER = 'deepgram';
@@ -151,7 +153,8 @@ export class DeepgramSttSession implements SttSession {
   /** Stream position → call time anchors (a new one after each gap in the audio, e.g. while muted). */
   private readonly anchorPos: number[] = [];
   private readonly anchorSec: number[] = [];
-  private lastSpeechStarted = { sec: -Infinity, conn: null as Connection | null };
+  /** Stream time up to which some connection has reported results or events. */
+  private heardUntilSec = 0;
   private lastUtteranceEndSec = -Infinity;
   private activity = false;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
@@ -307,6 +310,7 @@ export class DeepgramSttSession implements SttSession {
       closeEvent: undefined,
       error: undefined,
       ended: false,
+      replayHorizonSec: 0,
     };
     this.conn = conn;
     let socket: ListenSocket;
@@ -339,6 +343,7 @@ export class DeepgramSttSession implements SttSession {
     conn.openedAt = performance.now();
     conn.basePos = Math.max(this.committedPos, this.ring.start);
     conn.sentPos = conn.basePos;
+    conn.replayHorizonSec = this.heardUntilSec;
     const replayedSec = (this.ring.end - conn.basePos) / this.bytesPerSec;
     const socket = conn.socket;
     this.state = 'open';
@@ -372,11 +377,13 @@ export class DeepgramSttSession implements SttSession {
     if (conn.ended) return;
     conn.ended = true;
     if (conn !== this.conn || this.state === 'closed' || this.state === 'failed') return;
-    if (conn.closeStreamSent) {
+    if (conn.closeStreamSent && !conn.error && (conn.metadata || conn.closeEvent?.code === 1000)) {
       // Graceful end after CloseStream: Deepgram sent its last results and Metadata, then closed 1000.
-      this.finish(conn.metadata || conn.closeEvent?.code === 1000);
+      this.finish(true);
       return;
     }
+    // Anything else — even while closing — is a drop: reconnect, replay and repeat CloseStream (the close()
+    // timeout still bounds the whole flush).
     const cause = this.describeEnd(conn, sdkRejected);
     if (cause.fatal) return this.fail(cause);
     if (conn.opened && (conn.gotResults || performance.now() - conn.openedAt >= this.reconnect.resetAfterMs)) {
@@ -500,10 +507,9 @@ export class DeepgramSttSession implements SttSession {
       this.onResults(conn, message as ResultsMessage, base);
     } else if (type === 'SpeechStarted') {
       const sec = base + Number((message as { timestamp?: unknown }).timestamp ?? 0);
-      const last = this.lastSpeechStarted;
-      // A replay repeats the speech start the previous connection already reported.
-      if (last.conn !== conn && sec <= last.sec + 0.3) return;
-      this.lastSpeechStarted = { sec, conn };
+      // Audio a previous connection already heard was replayed: its speech start was reported then.
+      if (sec < conn.replayHorizonSec) return;
+      this.heardUntilSec = Math.max(this.heardUntilSec, sec);
       this.events.emit('speechStarted', { atSec: this.callSec(sec) });
     } else if (type === 'UtteranceEnd') {
       const sec = base + Number((message as { last_word_end?: unknown }).last_word_end ?? 0);
@@ -522,6 +528,7 @@ export class DeepgramSttSession implements SttSession {
     conn.requestId ??= r.metadata?.request_id;
     const startSec = base + (r.start ?? 0);
     const endSec = startSec + (r.duration ?? 0);
+    if (endSec > this.heardUntilSec) this.heardUntilSec = endSec;
     const final = r.is_final === true;
     if (r.from_finalize) this.finalizePos = -1;
     if (final) {

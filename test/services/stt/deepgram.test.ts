@@ -161,6 +161,8 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     expect(rec.reconnected).toHaveLength(1);
     expect(rec.reconnected[0]!).toBeGreaterThan(b.durationSec / 2); // the unfinalised part of line B was replayed
     expect(emulator!.connections).toHaveLength(2);
+    expect(emulator!.connections[1]!.sent.SpeechStarted).toBe(1); // the replay repeats line B's speech start…
+    expect(rec.speechStarted).toHaveLength(2); // …which is not reported twice
     // The new connection's timestamps are mapped back onto the call timeline.
     const wordsB = wordsOf(rec.transcripts).slice(-b.words.length);
     wordsB.forEach((w, i) => expect(w.startSec).toBeCloseTo(startB + b.words[i]!.startSec, 2));
@@ -196,6 +198,18 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     expect(conn.sent.Metadata).toBe(1);
     await waitFor(() => conn.closed !== null);
     expect(conn.closed!.code).toBe(1000);
+  });
+
+  it('a drop during close() is recovered: the unfinalised audio is replayed and flushed', async () => {
+    const { registry, session, rec } = await setup({ endpointingMs: 5000, reconnect: { initialDelayMs: 20 } });
+    const line = registry.register(await speakLine(LINE_A));
+    await session.connect();
+    await streamFrames(line.mulaw, (f) => session.sendAudio(f));
+    emulator!.dropConnections();
+    const result = await session.close(2000);
+    expect(rec.finals()).toEqual([LINE_A]);
+    expect(result.flushed).toBe(true);
+    expect(emulator!.connections.map((c) => c.closeStreams)).toEqual([0, 1]);
   });
 
   it('audio sent before the connection is up is buffered, not lost', async () => {

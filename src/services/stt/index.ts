@@ -1,0 +1,3 @@
+export * from './stt-service.ts';
+export * from './stt-processor.ts';
+export * from './deepgram.ts';
