@@ -60,6 +60,8 @@ export interface LLMEmulatorRequest {
   receivedAt: number;
   /** `performance.now()` when the first token was written. */
   firstTokenAt?: number;
+  /** SSE events written so far (shows how far a stream got before an abort). */
+  eventsSent: number;
   /** `performance.now()` when the response ended or the client went away. */
   endedAt?: number;
   status?: number;
@@ -130,7 +132,10 @@ export interface EmulatorExchange {
   startEventStream(): void;
   /** Writes one SSE event; `delimiter` is the blank line after it. */
   writeEvent(data: string, options?: { event?: string; delimiter?: string }): void;
-  /** Waits until `ttftMs + tokenIndex / tokensPerSecond` after the request arrived; false if the client left. */
+  /**
+   * Waits for token `tokenIndex`'s slot: `ttftMs` after the request arrived for the first token asked for,
+   * then `1 / tokensPerSecond` per token after the previous one. False if the client left.
+   */
   waitForToken(tokenIndex: number): Promise<boolean>;
   /** Waits until the client disconnects (hang faults). */
   waitForDisconnect(): Promise<void>;
@@ -180,6 +185,7 @@ export async function startLLMEmulatorServer(
       body: undefined,
       receivedAt: performance.now(),
       stream: false,
+      eventsSent: 0,
       outcome: 'pending',
     };
     for (const [name, value] of Object.entries(req.headers)) {
@@ -232,6 +238,7 @@ export async function startLLMEmulatorServer(
   ): EmulatorExchange {
     const currentTiming = timing;
     const currentPolicy = policy;
+    let pacing: { index: number; at: number } | undefined;
     const write = (chunk: string): void => {
       if (!res.writableEnded && !res.destroyed) res.write(chunk);
     };
@@ -266,6 +273,7 @@ export async function startLLMEmulatorServer(
       },
       writeEvent(data, { event, delimiter = '\n\n' } = {}) {
         record.firstTokenAt ??= performance.now();
+        record.eventsSent++;
         write(`${event ? `event: ${event}\n` : ''}data: ${data}${delimiter}`);
       },
       async waitForToken(tokenIndex) {
@@ -273,9 +281,14 @@ export async function startLLMEmulatorServer(
           currentTiming.tokensPerSecond > 0 && Number.isFinite(currentTiming.tokensPerSecond)
             ? 1000 / currentTiming.tokensPerSecond
             : 0;
-        const due = record.receivedAt + currentTiming.ttftMs + tokenIndex * perToken;
+        // Paced from the previous token actually sent, so a late token (busy event loop) delays the rest
+        // instead of letting them burst out to catch up.
+        const due = pacing
+          ? pacing.at + (tokenIndex - pacing.index) * perToken
+          : record.receivedAt + currentTiming.ttftMs + tokenIndex * perToken;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait, signal);
+        pacing = { index: tokenIndex, at: Math.max(due, performance.now() - perToken / 2) };
         return !signal.aborted;
       },
       waitForDisconnect() {

@@ -139,38 +139,21 @@ export class AISdkLLMService implements LLMService {
         // Errors arrive as stream parts and are thrown from here; keep the SDK from logging them too.
         onError: () => {},
       });
+      const idleMs = generation.idleTimeoutMs ?? defaults.idleTimeoutMs;
       for await (const part of result.fullStream as AsyncIterable<TextStreamPart<ToolSet>>) {
-        if (isOutput(part.type)) {
-          arm(generation.idleTimeoutMs ?? defaults.idleTimeoutMs, 'no further output');
-        }
-        switch (part.type) {
-          case 'text-delta':
-            if (part.text !== '') yield { type: 'text', text: part.text };
-            break;
-          case 'tool-call':
-            yield {
-              type: 'tool-call',
-              toolCallId: part.toolCallId,
-              toolName: part.toolName,
-              input: part.input,
-              ...(part.providerMetadata ? { providerOptions: part.providerMetadata } : {}),
-            };
-            break;
-          case 'finish':
-            finished = true;
-            yield {
-              type: 'finish',
-              finishReason: part.finishReason,
-              usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 },
-            };
-            break;
-          case 'error':
-            throw part.error;
-          case 'abort':
-            if (timeoutError) throw timeoutError;
-            return;
-          default:
-            break;
+        if (isOutput(part.type)) arm(idleMs, 'no further output');
+        const event = toEvent(part);
+        if (event) {
+          if (event.type === 'finish') finished = true;
+          // The clock stops while the consumer holds the event: a slow consumer is not a stalled provider.
+          clearTimeout(timer);
+          yield event;
+          if (!finished) arm(idleMs, 'no further output');
+        } else if (part.type === 'error') {
+          throw part.error;
+        } else if (part.type === 'abort') {
+          if (timeoutError) throw timeoutError;
+          return;
         }
       }
       if (timeoutError) throw timeoutError;
@@ -183,6 +166,32 @@ export class AISdkLLMService implements LLMService {
       // The consumer stopped early (or we threw): cancel the HTTP request.
       if (!finished) controller.abort();
     }
+  }
+}
+
+/** The stream part as our event, if it is one we pass on. */
+function toEvent(part: TextStreamPart<ToolSet>): LLMStreamEvent | undefined {
+  switch (part.type) {
+    case 'text-delta':
+      return part.text === '' ? undefined : { type: 'text', text: part.text };
+    case 'tool-call':
+      // Invalid calls (unknown tool, arguments failing the schema) come through too, with the raw input:
+      // the pipeline validates and answers the model with an error result.
+      return {
+        type: 'tool-call',
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        input: part.input,
+        ...(part.providerMetadata ? { providerOptions: part.providerMetadata } : {}),
+      };
+    case 'finish':
+      return {
+        type: 'finish',
+        finishReason: part.finishReason,
+        usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 },
+      };
+    default:
+      return undefined;
   }
 }
 

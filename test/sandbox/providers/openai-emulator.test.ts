@@ -433,7 +433,7 @@ describe('OpenAI emulator: timing and disconnects', () => {
     const record = await em.settled(0);
     expect(record.outcome).toBe('aborted');
     // 200 tokens at 200 tok/s would take a second; the emulator stopped long before.
-    expect((record.endedAt ?? Infinity) - record.receivedAt).toBeLessThan(500);
+    expect(record.eventsSent).toBeLessThan(100);
   });
 
   it('hangs before the response headers until the client gives up', async () => {
