@@ -1,0 +1,117 @@
+import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+import type { Logger } from '../log.ts';
+import type { CallServices } from '../agent/call-session.ts';
+import type { CallStore } from '../store/index.ts';
+import { CallStoreError } from '../store/index.ts';
+import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
+import type { AgentRegistry } from './agent-registry.ts';
+import { requireApiKey } from './auth.ts';
+import { CallManager } from './call-manager.ts';
+import type { PrometheusCallMetrics } from './call-metrics.ts';
+import { HttpError } from './http-error.ts';
+import { registerApiRoutes } from './routes/api.ts';
+import { registerCarrierWebhooks } from './routes/carrier-webhooks.ts';
+import { registerMediaRoutes } from './routes/media.ts';
+
+export interface ServerOptions {
+  log: Logger;
+  store: CallStore;
+  agents: AgentRegistry;
+  services: CallServices;
+  carriers: Partial<Record<CarrierName, CarrierCallClient>>;
+  /** Auth tokens carriers sign webhooks with. */
+  webhookAuth: { twilio?: string | undefined; plivo?: string | undefined };
+  defaultFrom: Partial<Record<CarrierName, string>>;
+  defaultCarrier: CarrierName;
+  publicUrl: string;
+  publicWsUrl: string;
+  apiKey?: string | undefined;
+  mediaSecret?: string | undefined;
+  metrics?: PrometheusCallMetrics;
+  /** Shown on /healthz. */
+  sandbox: boolean;
+}
+
+export interface SwitchboardServer {
+  app: FastifyInstance;
+  manager: CallManager;
+}
+
+/** The Fastify app: public API, seed-compatible routes, carrier webhooks, media sockets, health, metrics. */
+export async function createServer(options: ServerOptions): Promise<SwitchboardServer> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 256 * 1024,
+  });
+  await app.register(formbody);
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
+  const manager = new CallManager({
+    store: options.store,
+    log: options.log,
+    agents: options.agents,
+    services: options.services,
+    carriers: options.carriers,
+    defaultFrom: options.defaultFrom,
+    publicUrl: options.publicUrl,
+    publicWsUrl: options.publicWsUrl,
+    ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({ error: error.code, message: error.message, ...error.details });
+    }
+    if (error instanceof ZodError) {
+      const message = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      return reply.code(400).send({ error: 'invalid_request', message });
+    }
+    if (error instanceof CallStoreError) {
+      const status = error.code === 'call_not_found' || error.code === 'turn_not_found' ? 404 : error.code === 'invalid_input' ? 400 : 409;
+      return reply.code(status).send({ error: error.code, message: error.message });
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'bad_request', message: (error as Error).message });
+    }
+    request.log.error({ err: error, route: request.url }, 'request failed');
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    sandbox: options.sandbox,
+    activeCalls: manager.activeCalls,
+    carriers: Object.keys(options.carriers),
+    agents: options.agents.names(),
+  }));
+
+  if (options.metrics) {
+    const registry = options.metrics.registry;
+    app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
+
+  registerApiRoutes(app, {
+    manager,
+    store: options.store,
+    defaultCarrier: options.defaultCarrier,
+    auth: requireApiKey(options.apiKey),
+  });
+  registerCarrierWebhooks(app, {
+    manager,
+    publicUrl: options.publicUrl,
+    twilioAuthToken: options.webhookAuth.twilio,
+    plivoAuthToken: options.webhookAuth.plivo,
+  });
+  registerMediaRoutes(app, manager);
+
+  app.addHook('onClose', async () => {
+    await manager.shutdown();
+  });
+  return { app, manager };
+}
