@@ -262,8 +262,12 @@ export class ListenRecognizer {
 
   private onMatch(match: SpeechMatch): void {
     const occ: Occurrence = { match, next: 0 };
-    // Words whose audio began before the stream did were never heard on this connection.
-    while (occ.next < match.line.words.length && this.midPos(match, occ.next) < match.fromPos) occ.next++;
+    // Skip words whose audio began before the stream did (never heard on this connection), and words in audio
+    // an earlier match already accounted for: identical audio in two lines (a repeated word) can match the
+    // wrong line first, and this match's backward extension then covers the same bytes again.
+    let from = match.fromPos;
+    for (const m of this.recentMatches) from = Math.max(from, m.toPos);
+    while (occ.next < match.line.words.length && this.midPos(match, occ.next) < from) occ.next++;
     this.occurrences.push(occ);
     this.recentMatches.push(match);
     if (this.recentMatches.length > 16) this.recentMatches.shift();

@@ -233,6 +233,37 @@ describe('Deepgram emulator: transcription', () => {
     expect(finalText(marked)).toEqual(['[inaudible]']);
   });
 
+  it('identical word audio shared by two lines is transcribed once, in the right place', async () => {
+    // Lines built from the same per-word clips (like the sandbox's tone voice): "the doctor" is byte-identical
+    // in both, and the newer line ends with it, so the matcher first locks onto the wrong line.
+    const clips = new Map<string, Uint8Array>();
+    const loud = (b: number) => (~b & 0x7f) > 8; // μ-law magnitude above the noise floor
+    for (const w of ['the', 'doctor', 'said', 'same', 'is', 'time', 'fine', 'for']) {
+      const clip = (await speakLine(w)).mulaw;
+      clips.set(w, clip.subarray(clip.findIndex(loud), clip.findLastIndex(loud) + 1));
+    }
+    const compose = (text: string): SpeechLineInput => {
+      const parts: Uint8Array[] = [];
+      const words = [];
+      let pos = 0;
+      for (const word of text.split(' ')) {
+        const clip = clips.get(word)!;
+        words.push({ word, startSec: pos / 8000, endSec: (pos + clip.length) / 8000 });
+        parts.push(clip, silence(0.08));
+        pos += clip.length + 640;
+      }
+      return { text, mulaw: concat(parts), words };
+    };
+    const registry = new SpeechRegistry();
+    const said = registry.register(compose('the doctor said the same'));
+    const asked = registry.register(compose('is the time fine for the doctor'));
+    emulator = await startDeepgramEmulator({ registry });
+    const c = await connect(`${PHONE}&endpointing=300`);
+    sendFrames(c.ws, concat([silence(0.3), said.mulaw, silence(0.5), asked.mulaw, silence(0.5)]));
+    await waitFor(() => finalText(c).length === 2);
+    expect(finalText(c)).toEqual(['the doctor said the same', 'is the time fine for the doctor']);
+  });
+
   it('linear16 at 8 kHz (decoded μ-law) is matched too', async () => {
     const { line } = await start();
     const c = await connect('model=nova-3&encoding=linear16&sample_rate=8000&endpointing=300&smart_format=true');
