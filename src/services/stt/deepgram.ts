@@ -418,7 +418,12 @@ export class DeepgramSttSession implements SttSession {
   /** Turns how a connection ended into an error; handshake rejections retrying cannot fix are fatal. */
   private describeEnd(conn: Connection, sdkRejected: boolean): SttError {
     const details = { callId: this.callId, provider: PROVIDER, cause: conn.error };
-    if (sdkRejected) return new SttError(`request rejected: ${conn.error?.message}`, { ...details, fatal: true, httpStatus: 400 });
+    if (sdkRejected) {
+      // The SDK refused before connecting (no API key, Nova-3 with keywords…): retrying cannot help.
+      const statusCode = (conn.error as { statusCode?: unknown } | undefined)?.statusCode;
+      const httpStatus = typeof statusCode === 'number' ? statusCode : undefined;
+      return new SttError(`request rejected before connecting: ${conn.error?.message}`, { ...details, fatal: true, httpStatus });
+    }
     const message = conn.error?.message ?? '';
     const status = /Unexpected server response: (\d{3})/.exec(message);
     if (status) {

@@ -232,6 +232,30 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     expect(emulator!.connections).toHaveLength(0);
   });
 
+  it('sends options as Deepgram query parameters (repeated keyterm), and Nova-3 keywords fail before connecting', async () => {
+    const { session } = await setup({ model: 'nova-3', keyterms: ['Maria', 'root canal'], endpointingMs: false, language: 'en-GB' });
+    await session.connect();
+    expect(emulator!.connections[0]!.params).toMatchObject({
+      model: 'nova-3',
+      keyterms: ['Maria', 'root canal'],
+      endpointingMs: false,
+      language: 'en-GB',
+      interimResults: true,
+      utteranceEndMs: 1000,
+      vadEvents: true,
+      smartFormat: true,
+      punctuate: true,
+    });
+    session.abort();
+
+    const service = new DeepgramSttService({ apiKey: 'k', baseUrl: emulator!.url, model: 'nova-3', keywords: ['Maria:2'] });
+    const rejected = service.createSession({ callId: 'call-2', input: { encoding: 'mulaw', sampleRate: 8000 } });
+    const error = (await rejected.connect().catch((e: unknown) => e)) as SttError;
+    expect(error).toMatchObject({ fatal: true, httpStatus: 400, callId: 'call-2' });
+    expect(error.message).toContain('keyterm');
+    expect(emulator!.connections).toHaveLength(1);
+  });
+
   it('retries a rejected handshake (503) and gives up after the configured attempts', async () => {
     const { session, rec } = await setup({ reconnect: { maxAttempts: 2, initialDelayMs: 10 } });
     emulator!.rejectNextConnections(5, 503);
