@@ -20,9 +20,9 @@ function sortedValues(value: string | string[]): string[] {
   return (Array.isArray(value) ? [...value] : [value]).sort();
 }
 
-/** `scheme://host[:port]/path` of a URL (query and fragment removed). */
-function baseUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+/** The URL as written, without query and fragment (`https://answer.url` stays without a trailing `/`). */
+function baseUrl(uri: string): string {
+  return uri.split(/[?#]/, 1)[0] as string;
 }
 
 /** The string Plivo signs for V3 (before `.nonce`). */
@@ -37,7 +37,7 @@ export function plivoV3SignedString(method: 'GET' | 'POST', uri: string, params:
     .sort()
     .flatMap((key) => sortedValues(query[key] as string[]).map((v) => `${key}=${v}`))
     .join('&');
-  let s = baseUrl(url);
+  let s = baseUrl(uri);
   if (method === 'GET') return queryString ? `${s}?${queryString}` : s;
   const keys = Object.keys(params).sort();
   if (queryString || keys.length > 0) s += `?${queryString}`;
@@ -51,7 +51,7 @@ export function plivoV3Signature(method: 'GET' | 'POST', uri: string, params: Fo
 }
 
 export function plivoV2Signature(uri: string, nonce: string, authToken: string): string {
-  return createHmac('sha256', authToken).update(baseUrl(new URL(uri)) + nonce, 'utf8').digest('base64');
+  return createHmac('sha256', authToken).update(baseUrl(uri) + nonce, 'utf8').digest('base64');
 }
 
 /** A 20-digit nonce, like Plivo's. */
