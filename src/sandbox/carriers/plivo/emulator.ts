@@ -81,10 +81,13 @@ export interface PlivoEmulator {
   readonly personas: PersonaRegistry;
   readonly clock: MediaClock;
   placeInboundCall(options: PlivoInboundCallOptions): PlivoCall;
-  /** The (first) call created by a create-call request. */
-  waitForRequest(requestUuid: string, timeoutMs?: number): Promise<PlivoCall>;
+  /**
+   * The (first) call created by a create-call request. Takes the SDK's `requestUuid` as is (a string, or an
+   * array for several destinations: the first is used).
+   */
+  waitForRequest(requestUuid: string | string[], timeoutMs?: number): Promise<PlivoCall>;
   /** Resolves when the call (by CallUUID or request UUID) has reached or passed `status`. */
-  waitForCall(id: string, status: string | string[], timeoutMs?: number): Promise<EmulatedCallRecord>;
+  waitForCall(id: string | string[], status: string | string[], timeoutMs?: number): Promise<EmulatedCallRecord>;
   onCall(listener: (call: PlivoCall) => void): () => void;
   close(): Promise<void>;
 }
@@ -184,7 +187,8 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
         persona: inbound.persona ? parsePersona(inbound.persona) : personas.lookup(inbound.from),
       });
     },
-    waitForRequest(requestUuid, timeoutMs = 10_000) {
+    waitForRequest(requestUuids, timeoutMs = 10_000) {
+      const requestUuid = (Array.isArray(requestUuids) ? requestUuids[0] : requestUuids) ?? '';
       const existing = byRequest.get(requestUuid)?.[0];
       if (existing) return Promise.resolve(existing);
       return new Promise((resolve, reject) => {
@@ -201,7 +205,8 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
         listeners.add(listener);
       });
     },
-    waitForCall(id, status, timeoutMs) {
+    waitForCall(ids, status, timeoutMs) {
+      const id = (Array.isArray(ids) ? ids[0] : ids) ?? '';
       const call = findCall(id);
       if (!call) return Promise.reject(new Error(`waitForCall: no call ${id}`));
       return call.waitForStatus(status, timeoutMs);

@@ -141,7 +141,7 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
     const { agent, emulator, client } = rig;
     const { requestUuid } = await client.calls.create('15550009999', '15550100004', `${agent.url}/answer`, { hangupUrl: `${agent.url}/hangup` });
     await emulator.waitForCall(requestUuid, 'ringing');
-    await client.calls.cancel(requestUuid);
+    await client.calls.cancel(requestUuid as string);
     const call = await emulator.waitForRequest(requestUuid);
     expect(call.status).toBe('cancel');
     await call.callbacksSettled();
