@@ -106,7 +106,7 @@ export class TtsProcessor extends FrameProcessor {
     const encoding = this.options.encoding ?? 'auto';
     this.format = { encoding: encoding === 'auto' ? (rate === 8000 ? 'mulaw' : 'pcm16') : encoding, sampleRate: rate };
     // Connect in the background: the first utterance is usually seconds away, and streams connect on demand.
-    this.options.service.connect().catch((error: unknown) => this.pushError(error));
+    this.options.service.connect(this.format).catch((error: unknown) => this.pushError(error));
   }
 
   protected override processFrame(frame: Frame, direction: Direction): void {

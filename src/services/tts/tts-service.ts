@@ -64,8 +64,11 @@ export interface TtsStream {
 export interface TtsService {
   /** Provider name for logs, metrics and errors: `cartesia`, `elevenlabs`, `offline`. */
   readonly provider: string;
-  /** Connects ahead of the first utterance (optional: streams connect on demand). */
-  connect(): Promise<void>;
+  /**
+   * Connects ahead of the first utterance (optional: streams connect on demand). `format`: what streams
+   * will most likely ask for (providers whose output format is per connection pick it from this).
+   */
+  connect(format?: TtsAudioFormat): Promise<void>;
   /** Opens an utterance. Failures (connection, provider errors) arrive as an `error` event, never a throw. */
   createStream(options: TtsStreamOptions, listener: TtsStreamListener): TtsStream;
   /** Cancels open streams and closes connections. The service is not used afterwards. */

@@ -68,6 +68,8 @@ export class SpeechGenerator<Tag = undefined> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private immediate: ReturnType<typeof setImmediate> | undefined;
   private cursorSec = 0;
+  /** When the first chunk after idle may go (`performance.now()` ms); undefined once it went. */
+  private firstChunkAt: number | undefined;
   private readonly chunkMs: number;
   private readonly realtimeFactor: number;
 
@@ -95,7 +97,9 @@ export class SpeechGenerator<Tag = undefined> {
     this.queue.push({ text, tag });
     if (this.running) return;
     this.running = true;
-    this.schedule(() => void this.nextSegment(), this.options.firstChunkDelayMs ?? 0);
+    // Synthesis time counts towards the time to first byte; the rest of the delay is waited out after it.
+    this.firstChunkAt = performance.now() + (this.options.firstChunkDelayMs ?? 0);
+    this.schedule(() => void this.nextSegment(), 0);
   }
 
   /** Stops at once: drops queued text, sends nothing more. */
@@ -154,7 +158,10 @@ export class SpeechGenerator<Tag = undefined> {
       return;
     }
     this.handlers.onSegmentStart?.(segment, pcm);
-    this.sendChunk(segment, pcm, 0);
+    const wait = this.firstChunkAt === undefined ? 0 : this.firstChunkAt - performance.now();
+    if (pcm.length > 0) this.firstChunkAt = undefined;
+    if (wait > 0) this.schedule(() => this.sendChunk(segment, pcm, 0), wait);
+    else this.sendChunk(segment, pcm, 0);
   }
 
   private sendChunk(segment: GeneratedSegment<Tag>, pcm: Int16Array, from: number): void {

@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame, FrameOf } from '../../../src/pipeline/frames.ts';
+import { makeFrame } from '../../../src/pipeline/frames.ts';
+import { PipelineTask, type PipelineError } from '../../../src/pipeline/task.ts';
+import { startCartesiaEmulator, type CartesiaEmulator } from '../../../src/sandbox/providers/cartesia-emulator.ts';
+import { CartesiaTtsService, type CartesiaTtsOptions } from '../../../src/services/tts/cartesia.ts';
+import { TtsProcessor } from '../../../src/services/tts/tts-processor.ts';
+import { concat, rms, samplesOf, voicedFraction } from './audio-checks.ts';
+import { checkWordTimeline, record, sleep } from './stream-helpers.ts';
+
+const VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
+const MULAW_8K = { encoding: 'mulaw', sampleRate: 8000 } as const;
+
+let emulator: CartesiaEmulator;
+const services: CartesiaTtsService[] = [];
+
+function service(overrides: Partial<CartesiaTtsOptions> = {}, target: CartesiaEmulator = emulator): CartesiaTtsService {
+  const created = new CartesiaTtsService({ apiKey: 'sk_car_test', voiceId: VOICE, baseUrl: target.url, tls: { ca: target.ca }, ...overrides });
+  services.push(created);
+  return created;
+}
+
+beforeAll(async () => {
+  emulator = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: Infinity });
+});
+
+afterAll(async () => {
+  for (const s of services) await s.close();
+  await emulator.close();
+});
+
+describe('CartesiaTtsService against the emulator', () => {
+  it('speaks one utterance as one context continued across sentences, with word timings', async () => {
+    const tts = service();
+    const before = emulator.received.length;
+    const rec = record(tts, 'utt-1', MULAW_8K);
+    rec.stream.pushText('Hello there, thanks for calling. ');
+    rec.stream.pushText('How can I help you today? ');
+    rec.stream.finish();
+    expect((await rec.ended).type).toBe('done');
+
+    const audio = rec.audio();
+    expect(audio.every((a) => a.sampleRate === 8000 && a.mulaw instanceof Uint8Array)).toBe(true);
+    const pcm = rec.pcm();
+    expect(rms(pcm)).toBeGreaterThan(1000);
+    expect(voicedFraction(pcm, 8000)).toBeGreaterThan(0.4);
+    const words = rec.words();
+    expect(words.map((w) => w.word)).toEqual('Hello there, thanks for calling. How can I help you today?'.split(' '));
+    checkWordTimeline(words, pcm.length / 8000);
+
+    const sent = emulator.received.slice(before) as Array<Record<string, unknown>>;
+    expect(sent.map((m) => [m.context_id, m.transcript, m.continue])).toEqual([
+      ['utt-1', 'Hello there, thanks for calling. ', true],
+      ['utt-1', 'How can I help you today? ', true],
+      ['utt-1', '', false],
+    ]);
+    expect(sent[0]).toMatchObject({
+      model_id: 'sonic-3',
+      voice: { mode: 'id', id: VOICE },
+      output_format: { container: 'raw', encoding: 'pcm_mulaw', sample_rate: 8000 },
+      add_timestamps: true,
+      max_buffer_delay_ms: 0,
+    });
+  });
+
+  it('delivers PCM at 16 kHz natively and converts a rate Cartesia does not offer', async () => {
+    const tts = service();
+    const wide = record(tts, 'pcm16', { encoding: 'pcm16', sampleRate: 16000 });
+    const odd = record(tts, 'pcm11', { encoding: 'pcm16', sampleRate: 11025 });
+    for (const rec of [wide, odd]) {
+      rec.stream.pushText('Checking the audio format. ');
+      rec.stream.finish();
+    }
+    await Promise.all([wide.ended, odd.ended]);
+    expect(wide.audio().every((a) => a.sampleRate === 16000 && a.pcm)).toBe(true);
+    expect(odd.audio().every((a) => a.sampleRate === 11025 && a.pcm)).toBe(true);
+    const seconds = wide.pcm().length / 16000;
+    expect(odd.pcm().length / 11025).toBeCloseTo(seconds, 1);
+    expect(rms(odd.pcm())).toBeGreaterThan(1000);
+  });
+
+  it('cancel sends cancel for the context and nothing more is reported', async () => {
+    const slow = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: 4 });
+    try {
+      const tts = service({}, slow);
+      const rec = record(tts, 'barge', MULAW_8K);
+      rec.stream.pushText('This is a long sentence that would take several seconds to say completely. ');
+      while (rec.firstAudioAt === undefined) await sleep(5);
+      rec.stream.cancel();
+      const count = rec.events.length;
+      await sleep(250);
+      expect(rec.events.length).toBe(count);
+      expect(rec.stream.state).toBe('cancelled');
+      expect(slow.received).toContainEqual({ cancel: true, context_id: 'barge' });
+      expect(slow.stats.cancels).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('reports the provider error code for a bad voice, and a dropped connection, then recovers', async () => {
+    const bad = service({ voiceId: 'no-such-voice' });
+    const failed = record(bad, 'bad-voice', MULAW_8K);
+    failed.stream.pushText('Hello. ');
+    failed.stream.finish();
+    expect((await failed.ended).type).toBe('error');
+    expect(failed.error()).toMatchObject({ provider: 'cartesia', code: 'voice_not_found', status: 404, utteranceId: 'bad-voice' });
+
+    const paced = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: 2 });
+    try {
+      const tts = service({}, paced);
+      const first = record(tts, 'before-drop', MULAW_8K);
+      first.stream.pushText('A sentence long enough to still be speaking when the connection drops. ');
+      while (first.firstAudioAt === undefined) await sleep(5);
+      paced.dropConnections();
+      expect((await first.ended).type).toBe('error');
+      expect(first.error()).toMatchObject({ provider: 'cartesia', code: '1006', utteranceId: 'before-drop' });
+
+      const after = record(tts, 'after-drop', MULAW_8K);
+      after.stream.pushText('Back again. ');
+      after.stream.finish();
+      expect((await after.ended).type).toBe('done');
+      expect(rms(after.pcm())).toBeGreaterThan(1000);
+      expect(paced.stats.connections).toBe(2);
+    } finally {
+      await paced.close();
+    }
+  });
+
+  it('fails the stream with the handshake status when the API key is refused', async () => {
+    const locked = await startCartesiaEmulator({ apiKey: 'sk_car_right', ttfbMs: 0 });
+    try {
+      const tts = service({ apiKey: 'sk_car_wrong' }, locked);
+      const rec = record(tts, 'denied', MULAW_8K);
+      rec.stream.pushText('Hello. ');
+      rec.stream.finish();
+      expect((await rec.ended).type).toBe('error');
+      expect(rec.error()?.message).toMatch(/401/);
+    } finally {
+      await locked.close();
+    }
+  });
+
+  it('does not trust the emulator certificate unless told to', async () => {
+    const tts = service({ tls: {} });
+    const rec = record(tts, 'untrusted', MULAW_8K);
+    rec.stream.pushText('Hello. ');
+    expect((await rec.ended).type).toBe('error');
+    expect(rec.error()?.message).toMatch(/self-signed|certificate/i);
+  });
+});
+
+describe('TtsProcessor with Cartesia (emulated)', () => {
+  it('barge-in stops the audio at once; the next reply plays; ttfb is reported', async () => {
+    const paced = await startCartesiaEmulator({ ttfbMs: 30, realtimeFactor: 4 });
+    try {
+      const out: Frame[] = [];
+      const errors: PipelineError[] = [];
+      const task = new PipelineTask([new TtsProcessor({ service: service({}, paced) })], {
+        callId: 'cartesia-call',
+        onOutput: (f) => out.push(f),
+        onError: (e) => errors.push(e),
+      });
+      const done = task.run();
+      const of = <K extends Frame['type']>(type: K) => out.filter((f) => f.type === type) as unknown as Array<FrameOf<K>>;
+      task.queueFrame(makeFrame('llm.response.start', { responseId: 'r1' }));
+      for (const token of ['This reply ', 'is long. ', 'It keeps going ', 'for a while. ', 'Nobody hears the end.']) {
+        task.queueFrame(makeFrame('llm.text', { text: token }));
+      }
+      task.queueFrame(makeFrame('llm.response.end', { responseId: 'r1' }));
+      while (of('tts.audio').length < 3) await sleep(5);
+      task.queueFrame(makeFrame('interruption', { reason: 'barge-in' }));
+      const cut = out.length;
+      await sleep(200);
+      expect(out.slice(cut).filter((f) => f.type === 'tts.audio' || f.type === 'tts.stopped')).toEqual([]);
+      expect(paced.received).toContainEqual({ cancel: true, context_id: 'r1' });
+
+      task.queueFrame(makeFrame('tts.speak', { text: 'Go ahead.', utteranceId: 'r2' }));
+      while (!of('tts.stopped').some((f) => f.utteranceId === 'r2')) await sleep(5);
+      const replyAudio = concat(of('tts.audio').filter((f) => f.utteranceId === 'r2').map((f) => samplesOf(f.audio)));
+      expect(rms(replyAudio)).toBeGreaterThan(1000);
+      const ttfb = of('metrics').flatMap((m) => m.data).filter((d) => d.kind === 'ttfb');
+      expect(ttfb.length).toBe(2);
+      for (const m of ttfb) expect(m.kind === 'ttfb' && m.valueMs).toBeGreaterThanOrEqual(25);
+      expect(errors).toEqual([]);
+      task.end();
+      await done;
+    } finally {
+      await paced.close();
+    }
+  });
+});
