@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { alawDecode, mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import type { SpeechMatch, SpeechMatcher, SpeechRegistry } from '../speech-registry.ts';
 import { SPEECH_SAMPLE_RATE } from '../speech-registry.ts';
+import { ListenAudioDecoder } from './deepgram-emulator-audio.ts';
 import type { ListenParams } from './deepgram-emulator-params.ts';
 import { modelInfo } from './deepgram-emulator-params.ts';
 
@@ -76,8 +76,8 @@ export class ListenRecognizer {
   readonly requestId: string;
   readonly modelUuid = randomUUID();
   readonly created = new Date().toISOString();
-  /** Sample rate and encoding in effect (from the query, or from a WAV header when no encoding was given). */
-  private encoding: string | undefined;
+  private readonly decoder: ListenAudioDecoder;
+  /** Sample rate in effect (from the query, or from a WAV header when no encoding was given). */
   private sampleRate: number;
   private readonly channels: number;
   private readonly speechRms: number;
@@ -89,11 +89,6 @@ export class ListenRecognizer {
   private readonly occurrences: Occurrence[] = [];
   /** The last few matches, to tell matched from unknown speech. */
   private readonly recentMatches: SpeechMatch[] = [];
-
-  /** Container sniffing state when no `encoding` was given. */
-  private container: 'pending' | 'raw' | 'opaque' = 'raw';
-  private header = new Uint8Array(0);
-  private oddByte = -1;
 
   private samples = 0; // per channel, processed in whole frames
   private frameSamples: number;
@@ -118,16 +113,19 @@ export class ListenRecognizer {
     private readonly send: (message: ServerMessage) => void,
   ) {
     this.requestId = options.requestId ?? randomUUID();
-    this.encoding = params.encoding;
-    this.sampleRate = params.sampleRate ?? SPEECH_SAMPLE_RATE;
+    this.decoder = new ListenAudioDecoder(params);
+    this.sampleRate = this.decoder.sampleRate;
     this.channels = params.channels;
     this.speechRms = options.speechRms ?? 300;
     this.unknownSpeechText = options.unknownSpeechText ?? '';
     this.maxSegmentSec = options.maxSegmentSec ?? 5;
     this.interimIntervalSec = options.interimIntervalSec ?? 0.25;
-    if (params.encoding === undefined) this.container = 'pending';
     this.frameSamples = Math.max(1, Math.round(this.sampleRate / 50));
-    const matchable = this.channels === 1 && (params.encoding === undefined || this.canMatch());
+    // Lines are matched on 8 kHz mono μ-law (or linear16 re-encoded); a WAV container may still turn out so.
+    const matchable =
+      this.channels === 1 &&
+      (params.encoding === undefined ||
+        (this.sampleRate === SPEECH_SAMPLE_RATE && (params.encoding === 'mulaw' || params.encoding === 'linear16')));
     this.matcher = matchable ? options.registry.createMatcher() : null;
     if (this.matcher) this.matcher.onMatch = (match) => this.onMatch(match);
   }
@@ -140,30 +138,17 @@ export class ListenRecognizer {
   /** Feeds one binary message. Returns false when the audio cannot be decoded (Deepgram closes with DATA-0000). */
   audio(chunk: Uint8Array): boolean {
     this.sha.update(chunk);
-    if (this.container === 'pending') {
-      const decodable = this.sniffContainer(chunk);
-      if (decodable === false) return false;
-      if (decodable === null) return true; // header still incomplete
-      chunk = decodable;
+    const decoded = this.decoder.decode(chunk);
+    if (decoded === false) return false;
+    if (decoded === null) return true; // container header still incomplete
+    if (this.sampleRate !== this.decoder.sampleRate) {
+      // A WAV header set the rate.
+      this.sampleRate = this.decoder.sampleRate;
+      this.frameSamples = Math.max(1, Math.round(this.sampleRate / 50));
     }
-    if (this.container === 'opaque') return true; // compressed containers: accepted, heard as silence
-    switch (this.encoding) {
-      case 'mulaw':
-        this.matcher?.push(chunk);
-        this.ingest(mulawDecode(chunk));
-        return true;
-      case 'alaw':
-        this.ingest(alawDecode(chunk));
-        return true;
-      case 'linear16': {
-        const pcm = this.linear16(chunk);
-        if (this.matcher && this.sampleRate === SPEECH_SAMPLE_RATE) this.matcher.push(mulawEncode(pcm));
-        this.ingest(pcm);
-        return true;
-      }
-      default:
-        return true; // other raw encodings are accepted but not decoded by the emulator (heard as silence)
-    }
+    if (decoded.mulaw && this.matcher && this.sampleRate === SPEECH_SAMPLE_RATE) this.matcher.push(decoded.mulaw);
+    this.ingest(decoded.pcm);
+    return true;
   }
 
   /** `{"type":"Finalize"}`: flush whatever was received and not finalised yet. */
@@ -190,72 +175,6 @@ export class ListenRecognizer {
       models: [this.modelUuid],
       model_info: { [this.modelUuid]: modelInfo(this.params.model) },
     };
-  }
-
-  // ── decoding ──────────────────────────────────────────────────────────────────────────────────────
-
-  private canMatch(): boolean {
-    return this.sampleRate === SPEECH_SAMPLE_RATE && (this.encoding === 'mulaw' || this.encoding === 'linear16');
-  }
-
-  private linear16(chunk: Uint8Array): Int16Array {
-    let bytes = chunk;
-    if (this.oddByte >= 0) {
-      bytes = new Uint8Array(chunk.length + 1);
-      bytes[0] = this.oddByte;
-      bytes.set(chunk, 1);
-      this.oddByte = -1;
-    }
-    const count = bytes.length >> 1;
-    if (bytes.length & 1) this.oddByte = bytes[bytes.length - 1] as number;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
-    const pcm = new Int16Array(count);
-    for (let i = 0; i < count; i++) pcm[i] = view.getInt16(i * 2, true);
-    return pcm;
-  }
-
-  /**
-   * Without `encoding`, Deepgram expects a container. The emulator reads WAV (PCM16 or μ-law) headers; Ogg,
-   * FLAC and MP3 are accepted but not decoded; anything else is undecodable. Returns the audio after the
-   * header, null while the header is incomplete, or false for undecodable data.
-   */
-  private sniffContainer(chunk: Uint8Array): Uint8Array | null | false {
-    const joined = new Uint8Array(this.header.length + chunk.length);
-    joined.set(this.header);
-    joined.set(chunk, this.header.length);
-    this.header = joined;
-    if (joined.length < 4) return null;
-    const magic = String.fromCharCode(...joined.subarray(0, 4));
-    if (magic === 'OggS' || magic === 'fLaC' || magic.startsWith('ID3') || (joined[0] === 0xff && ((joined[1] as number) & 0xe0) === 0xe0)) {
-      this.container = 'opaque';
-      return new Uint8Array(0);
-    }
-    if (magic !== 'RIFF') return false;
-    if (joined.length < 12) return null;
-    const view = new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
-    let offset = 12;
-    while (offset + 8 <= joined.length) {
-      const id = String.fromCharCode(...joined.subarray(offset, offset + 4));
-      const size = view.getUint32(offset + 4, true);
-      if (id === 'fmt ') {
-        if (offset + 8 + 16 > joined.length) return null;
-        const format = view.getUint16(offset + 8, true);
-        const bits = view.getUint16(offset + 22, true);
-        this.sampleRate = view.getUint32(offset + 12, true);
-        if (format === 7 && bits === 8) this.encoding = 'mulaw';
-        else if (format === 6 && bits === 8) this.encoding = 'alaw';
-        else if (format === 1 && bits === 16) this.encoding = 'linear16';
-        else return false;
-      } else if (id === 'data') {
-        if (this.encoding === undefined) return false;
-        this.container = 'raw';
-        this.header = new Uint8Array(0);
-        this.frameSamples = Math.max(1, Math.round(this.sampleRate / 50));
-        return joined.subarray(offset + 8);
-      }
-      offset += 8 + size + (size & 1);
-    }
-    return joined.length > 65_536 ? false : null;
   }
 
   // ── recognition ───────────────────────────────────────────────────────────────────────────────────

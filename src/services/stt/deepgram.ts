@@ -13,83 +13,18 @@ import type {
   SttWord,
 } from './stt-service.ts';
 import { SttError, SttEvents } from './stt-service.ts';
+import { CallTimeline } from './call-timeline.ts';
+import {
+  deepgramConnectArgs,
+  describeConnectionEnd,
+  type DeepgramSttOptions,
+  type ListenConnectArgs,
+  type ResultsMessage,
+} from './deepgram-protocol.ts';
 
-/**
- * Deepgram live transcription (Nova, `/v1/listen`) through the official SDK (`@deepgram/sdk` v5).
- *
- * Audio goes to Deepgram in the call's own format: 8 kHz μ-law is sent as is (`encoding=mulaw&sample_rate=8000`),
- * never decoded or resampled. The SDK's own reconnection is switched off (`reconnectAttempts: 0`); the session
- * reconnects itself so that it can replay audio: it keeps every byte sent since the last final result, and after
- * a drop sends it again to the new connection (plus what arrived while disconnected), then maps the new
- * connection's timestamps back onto the call timeline. Finals are never duplicated (a final that ends at or
- * before the last final's end is dropped), and a pending `Finalize`/`CloseStream` is repeated after the replay.
- */
-export interface DeepgramSttOptions {
-  /** @default process.env.DEEPGRAM_API_KEY */
-  apiKey?: string;
-  /** WebSocket base URL, e.g. an emulator's `ws://127.0.0.1:PORT`. @default the SDK's `wss://api.deepgram.com` */
-  baseUrl?: string;
-  /** @default 'nova-2-phonecall' for input at 8 kHz or below, 'nova-3' above */
-  model?: string;
-  /** @default 'en-US' */
-  language?: string;
-  /** @default true */
-  interimResults?: boolean;
-  /** Silence (ms) before Deepgram marks `speech_final`; `false` disables endpointing. @default 300 */
-  endpointingMs?: number | false;
-  /** Gap after the last word before `UtteranceEnd` (sent only with interim results). `false` = none. @default 1000 */
-  utteranceEndMs?: number | false;
-  /** Deepgram's `SpeechStarted` events. @default true */
-  vadEvents?: boolean;
-  /** @default true */
-  smartFormat?: boolean;
-  /** @default true */
-  punctuate?: boolean;
-  /** Key-term prompting (Nova-3 only; repeated `keyterm`). @default [] */
-  keyterms?: string[];
-  /** Keyword boosting (Nova-2 and older; `word:boost`, repeated `keywords`). @default [] */
-  keywords?: string[];
-  /** Extra query parameters, sent as given (arrays as repeated keys). @default {} */
-  queryParams?: Record<string, string | string[]>;
-  /** KeepAlive cadence while no audio flows (Deepgram closes after 10 s without audio or KeepAlive). @default 5000 */
-  keepAliveIntervalMs?: number;
-  /** Handshake timeout per connection attempt. @default 5000 */
-  connectTimeoutMs?: number;
-  /** Default wait for final results in {@link SttSession.close}. @default 3000 */
-  closeTimeoutMs?: number;
-  /** Unfinalised audio kept for replay after a drop; older audio is lost if a drop happens. @default 30 */
-  maxReplaySec?: number;
-  reconnect?: {
-    /** Consecutive failed attempts before the session fails. @default 5 */
-    maxAttempts?: number;
-    /** First backoff; doubles per attempt (+0–20 % jitter). @default 250 */
-    initialDelayMs?: number;
-    /** @default 4000 */
-    maxDelayMs?: number;
-    /** A connection that lived this long (or produced results) resets the attempt count. @default 5000 */
-    resetAfterMs?: number;
-  };
-}
+export type { DeepgramSttOptions } from './deepgram-protocol.ts';
 
 type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
-
-interface ResultsMessage {
-  type: 'Results';
-  start: number;
-  duration: number;
-  is_final?: boolean;
-  speech_final?: boolean;
-  from_finalize?: boolean;
-  channel?: {
-    alternatives?: Array<{
-      transcript?: string;
-      confidence?: number;
-      languages?: string[];
-      words?: Array<{ word: string; start: number; end: number; confidence: number; punctuated_word?: string }>;
-    }>;
-  };
-  metadata?: { request_id?: string };
-}
 
 interface Connection {
   socket: ListenSocket | null;
@@ -113,6 +48,17 @@ interface Connection {
 
 const PROVIDER = 'deepgram';
 
+/**
+ * Deepgram live transcription (Nova, `/v1/listen`) through the official SDK (`@deepgram/sdk` v5); options,
+ * query parameters and error classification are in deepgram-protocol.ts.
+ *
+ * Audio goes to Deepgram in the call's own format: 8 kHz μ-law is sent as is (`encoding=mulaw&sample_rate=8000`),
+ * never decoded or resampled. The SDK's own reconnection is switched off (`reconnectAttempts: 0`); the session
+ * reconnects itself so that it can replay audio: it keeps every byte sent since the last final result, and after
+ * a drop sends it again to the new connection (plus what arrived while disconnected), then maps the new
+ * connection's timestamps back onto the call timeline. Finals are never duplicated (a final that ends at or
+ * before the last final's end is dropped), and a pending `Finalize`/`CloseStream` is repeated after the replay.
+ */
 export class DeepgramSttService implements SttService {
   readonly provider = PROVIDER;
   private readonly client: DeepgramClient;
@@ -141,7 +87,7 @@ export class DeepgramSttSession implements SttSession {
   private readonly bytesPerSec: number;
   private readonly sampleBytes: number;
   private readonly replayPiece: number;
-  private readonly connectArgs: Parameters<DeepgramClient['listen']['v1']['connect']>[0];
+  private readonly connectArgs: ListenConnectArgs;
   private readonly reconnect: Required<NonNullable<DeepgramSttOptions['reconnect']>>;
 
   private state: 'idle' | 'connecting' | 'open' | 'waiting' | 'closed' | 'failed' = 'idle';
@@ -150,9 +96,7 @@ export class DeepgramSttSession implements SttSession {
   private failures = 0;
   private committedPos = 0;
   private finalizePos = -1;
-  /** Stream position → call time anchors (a new one after each gap in the audio, e.g. while muted). */
-  private readonly anchorPos: number[] = [];
-  private readonly anchorSec: number[] = [];
+  private readonly timeline: CallTimeline;
   /** Stream time up to which some connection has reported results or events. */
   private heardUntilSec = 0;
   private lastUtteranceEndSec = -Infinity;
@@ -177,6 +121,7 @@ export class DeepgramSttSession implements SttSession {
     this.sampleBytes = session.input.encoding === 'linear16' ? 2 : 1;
     this.bytesPerSec = session.input.sampleRate * this.sampleBytes;
     this.replayPiece = Math.max(this.sampleBytes, Math.floor(this.bytesPerSec / 4 / this.sampleBytes) * this.sampleBytes);
+    this.timeline = new CallTimeline(this.bytesPerSec);
     this.ring = new ReplayBuffer(Math.ceil((options.maxReplaySec ?? 30) * this.bytesPerSec), this.bytesPerSec);
     this.reconnect = {
       maxAttempts: options.reconnect?.maxAttempts ?? 5,
@@ -184,28 +129,7 @@ export class DeepgramSttSession implements SttSession {
       maxDelayMs: options.reconnect?.maxDelayMs ?? 4000,
       resetAfterMs: options.reconnect?.resetAfterMs ?? 5000,
     };
-    const interim = options.interimResults ?? true;
-    const utteranceEndMs = options.utteranceEndMs ?? 1000;
-    const endpointing = options.endpointingMs ?? 300;
-    this.connectArgs = {
-      model: options.model ?? (session.input.sampleRate <= 8000 ? 'nova-2-phonecall' : 'nova-3'),
-      encoding: session.input.encoding,
-      sample_rate: session.input.sampleRate,
-      channels: 1,
-      interim_results: String(interim),
-      endpointing: endpointing === false ? 'false' : endpointing,
-      ...(interim && utteranceEndMs !== false ? { utterance_end_ms: utteranceEndMs } : {}),
-      vad_events: String(options.vadEvents ?? true),
-      smart_format: String(options.smartFormat ?? true),
-      punctuate: String(options.punctuate ?? true),
-      language: options.language ?? 'en-US',
-      ...(options.keyterms?.length ? { keyterm: options.keyterms } : {}),
-      ...(options.keywords?.length ? { keywords: options.keywords } : {}),
-      ...(options.queryParams ? { queryParams: options.queryParams } : {}),
-      reconnectAttempts: 0,
-      shouldReconnect: () => false,
-      connectionTimeoutInSeconds: (options.connectTimeoutMs ?? 5000) / 1000,
-    };
+    this.connectArgs = deepgramConnectArgs(options, session.input);
   }
 
   on<K extends SttEventName>(event: K, listener: SttListener<K>): () => void {
@@ -231,14 +155,7 @@ export class DeepgramSttSession implements SttSession {
   sendAudio(chunk: Uint8Array, atSec?: number): void {
     if (this.closeRequested || this.state === 'closed' || this.state === 'failed' || chunk.length === 0) return;
     const pos = this.ring.end;
-    const n = this.anchorPos.length;
-    if (n === 0) {
-      this.anchorPos.push(pos);
-      this.anchorSec.push(atSec ?? 0);
-    } else if (atSec !== undefined) {
-      const expected = (this.anchorSec[n - 1] as number) + (pos - (this.anchorPos[n - 1] as number)) / this.bytesPerSec;
-      if (Math.abs(atSec - expected) > 0.001) this.addAnchor(pos, atSec);
-    }
+    this.timeline.note(pos, atSec);
     this.ring.push(chunk);
     const conn = this.conn;
     if (this.state === 'open' && conn?.socket && conn.sentPos === pos) {
@@ -384,7 +301,10 @@ export class DeepgramSttSession implements SttSession {
     }
     // Anything else — even while closing — is a drop: reconnect, replay and repeat CloseStream (the close()
     // timeout still bounds the whole flush).
-    const cause = this.describeEnd(conn, sdkRejected);
+    const cause = describeConnectionEnd(
+      { opened: conn.opened, sdkRejected, error: conn.error, closeEvent: conn.closeEvent },
+      { callId: this.callId, provider: PROVIDER, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000 },
+    );
     if (cause.fatal) return this.fail(cause);
     if (conn.opened && (conn.gotResults || performance.now() - conn.openedAt >= this.reconnect.resetAfterMs)) {
       this.failures = 0;
@@ -413,44 +333,6 @@ export class DeepgramSttSession implements SttSession {
       this.reconnectTimer = undefined;
       void this.openConnection(this.failures);
     }, delayMs);
-  }
-
-  /** Turns how a connection ended into an error; handshake rejections retrying cannot fix are fatal. */
-  private describeEnd(conn: Connection, sdkRejected: boolean): SttError {
-    const details = { callId: this.callId, provider: PROVIDER, cause: conn.error };
-    if (sdkRejected) {
-      // The SDK refused before connecting (no API key, Nova-3 with keywords…): retrying cannot help.
-      const statusCode = (conn.error as { statusCode?: unknown } | undefined)?.statusCode;
-      const httpStatus = typeof statusCode === 'number' ? statusCode : undefined;
-      return new SttError(`request rejected before connecting: ${conn.error?.message}`, { ...details, fatal: true, httpStatus });
-    }
-    const message = conn.error?.message ?? '';
-    const status = /Unexpected server response: (\d{3})/.exec(message);
-    if (status) {
-      const httpStatus = Number(status[1]);
-      const hint =
-        httpStatus === 401 || httpStatus === 403
-          ? ' (check the Deepgram API key)'
-          : httpStatus === 400
-            ? ' (invalid query parameters)'
-            : '';
-      const fatal = httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
-      return new SttError(`Deepgram rejected the connection: HTTP ${httpStatus}${hint}`, { ...details, fatal, httpStatus });
-    }
-    if (message === 'TIMEOUT') {
-      return new SttError(`connection timed out after ${this.options.connectTimeoutMs ?? 5000} ms`, { ...details, fatal: false });
-    }
-    if (message && !conn.opened) return new SttError(`connection failed: ${message}`, { ...details, fatal: false });
-    const code = conn.closeEvent?.code;
-    const reason = conn.closeEvent?.reason ?? '';
-    const hint = reason === 'NET-0001' ? ' (no audio or KeepAlive for 10 s)' : '';
-    const what = message ? `: ${message}` : '';
-    return new SttError(`connection closed ${code ?? '?'}${reason ? ` ${reason}` : ''}${hint}${what}`, {
-      ...details,
-      fatal: false,
-      closeCode: code,
-      closeReason: reason || undefined,
-    });
   }
 
   private fail(error: SttError): void {
@@ -515,12 +397,12 @@ export class DeepgramSttSession implements SttSession {
       // Audio a previous connection already heard was replayed: its speech start was reported then.
       if (sec < conn.replayHorizonSec) return;
       this.heardUntilSec = Math.max(this.heardUntilSec, sec);
-      this.events.emit('speechStarted', { atSec: this.callSec(sec) });
+      this.events.emit('speechStarted', { atSec: this.timeline.callSec(sec) });
     } else if (type === 'UtteranceEnd') {
       const sec = base + Number((message as { last_word_end?: unknown }).last_word_end ?? 0);
       if (sec <= this.lastUtteranceEndSec + 0.01) return;
       this.lastUtteranceEndSec = sec;
-      this.events.emit('utteranceEnd', { lastWordEndSec: this.callSec(sec) });
+      this.events.emit('utteranceEnd', { lastWordEndSec: this.timeline.callSec(sec) });
     } else if (type === 'Metadata') {
       conn.metadata = true;
       const requestId = (message as { request_id?: unknown }).request_id;
@@ -548,8 +430,8 @@ export class DeepgramSttSession implements SttSession {
     const words: SttWord[] = (alt?.words ?? []).map((w) => ({
       word: w.word,
       punctuated: w.punctuated_word ?? w.word,
-      startSec: this.callSec(base + w.start),
-      endSec: this.callSec(base + w.end),
+      startSec: this.timeline.callSec(base + w.start),
+      endSec: this.timeline.callSec(base + w.end),
       confidence: w.confidence,
     }));
     const language = alt?.languages?.[0];
@@ -560,29 +442,9 @@ export class DeepgramSttSession implements SttSession {
       fromFinalize: r.from_finalize === true,
       confidence: alt?.confidence ?? 0,
       ...(language ? { language } : {}),
-      startSec: this.callSec(startSec),
-      endSec: this.callSec(endSec),
+      startSec: this.timeline.callSec(startSec),
+      endSec: this.timeline.callSec(endSec),
       words,
     });
-  }
-
-  // ── timeline ────────────────────────────────────────────────────────────────────────────────────
-
-  private addAnchor(pos: number, sec: number): void {
-    this.anchorPos.push(pos);
-    this.anchorSec.push(sec);
-    if (this.anchorPos.length > 256) {
-      this.anchorPos.shift();
-      this.anchorSec.shift();
-    }
-  }
-
-  /** Maps a stream time (seconds of audio sent) to the call's input timeline. */
-  private callSec(streamSec: number): number {
-    const pos = streamSec * this.bytesPerSec;
-    let i = this.anchorPos.length - 1;
-    while (i > 0 && (this.anchorPos[i] as number) > pos) i--;
-    if (i < 0) return streamSec;
-    return (this.anchorSec[i] as number) + (pos - (this.anchorPos[i] as number)) / this.bytesPerSec;
   }
 }
