@@ -50,6 +50,8 @@ export interface CartesiaEmulatorOptions {
   chunkMs?: number;
   /** A connection with no message for this long is closed (Cartesia's idle close). @default 300_000 */
   idleTimeoutMs?: number;
+  /** Client messages kept in `received` (oldest dropped first). @default 1000 */
+  keepMessages?: number;
   /** Sees every synthesised piece of text with its audio exactly as sent (sandbox speech registry). */
   onSpeech?: (speech: CartesiaEmulatedSpeech) => void;
 }
@@ -83,7 +85,7 @@ export interface CartesiaEmulator {
   /** PEM certificate to trust (`ca` in the client's WebSocket options); undefined without TLS. */
   ca: string | undefined;
   stats: CartesiaEmulatorStats;
-  /** Every client message received, parsed, in order (tests). */
+  /** The latest client messages (up to `keepMessages`), parsed, in order (tests). */
   received: unknown[];
   /** Drops every open connection abruptly (tests of reconnection). */
   dropConnections(): void;
@@ -272,6 +274,7 @@ class CartesiaConnection {
       return;
     }
     this.received.push(request);
+    if (this.received.length > (this.options.keepMessages ?? 1000)) this.received.shift();
     const contextId = typeof request.context_id === 'string' && request.context_id ? request.context_id : undefined;
     if (request.cancel === true) {
       if (contextId === undefined) return;

@@ -53,6 +53,8 @@ export interface ElevenLabsEmulatorOptions {
   maxContexts?: number;
   /** Spelling of the durations field in alignments (both exist in the wild). @default 'charDurationsMs' */
   durationsKey?: 'charDurationsMs' | 'charsDurationsMs';
+  /** Client messages kept in `received` (oldest dropped first). @default 1000 */
+  keepMessages?: number;
   /** Sees every synthesised piece of text with its audio exactly as sent (sandbox speech registry). */
   onSpeech?: (speech: ElevenLabsEmulatedSpeech) => void;
 }
@@ -83,7 +85,7 @@ export interface ElevenLabsEmulator {
   /** PEM certificate to trust when `tls` is on. */
   ca: string | undefined;
   stats: ElevenLabsEmulatorStats;
-  /** Every client message, parsed, in order (tests). */
+  /** The latest client messages (up to `keepMessages`), parsed, in order (tests). */
   received: unknown[];
   /** Drops every open connection abruptly (tests of reconnection). */
   dropConnections(): void;
@@ -348,6 +350,7 @@ class ElevenLabsConnection {
       return;
     }
     this.received.push(message);
+    if (this.received.length > (this.options.keepMessages ?? 1000)) this.received.shift();
     if (!this.authenticated) {
       const key = message.xi_api_key ?? message['xi-api-key'] ?? message.authorization;
       if (typeof key !== 'string' || !key || (this.options.apiKey !== undefined && key.replace(/^Bearer\s+/i, '') !== this.options.apiKey)) {

@@ -6,7 +6,9 @@
 import { getEspeakEngine } from './offline/espeak-engine.ts';
 import type { SpeechOptions } from './offline/espeak-voice.ts';
 import { SpeechGenerator } from './offline/speech-generator.ts';
+import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import { toPayload } from './audio-format.ts';
+import type { WordTiming } from './offline/word-timing.ts';
 import {
   BaseTtsStream,
   TtsError,
@@ -29,6 +31,22 @@ export interface OfflineTtsOptions {
   firstAudioDelayMs?: number;
   /** Generation speed × real time; `Infinity` = as fast as the CPU allows. @default Infinity */
   realtimeFactor?: number;
+  /**
+   * Sees every synthesised piece of text with its whole audio (in the stream's format, exactly the samples
+   * that will be delivered) and word timings from the piece's start — e.g. to register the bot's lines in
+   * the sandbox's speech registry. @default undefined
+   */
+  onSpeech?: (speech: OfflineSpeech) => void;
+}
+
+export interface OfflineSpeech {
+  utteranceId: string;
+  text: string;
+  audio: AudioPayload;
+  /** Seconds from the start of the utterance's audio to this piece. */
+  offsetSec: number;
+  /** Word timings from the start of this piece. */
+  words: WordTiming[];
 }
 
 class OfflineTtsStream extends BaseTtsStream {
@@ -51,6 +69,20 @@ class OfflineTtsStream extends BaseTtsStream {
         realtimeFactor: settings.realtimeFactor ?? Infinity,
       },
       {
+        onSegmentStart: (segment, pcm) => {
+          if (!settings.onSpeech || pcm.length === 0) return;
+          settings.onSpeech({
+            utteranceId: this.utteranceId,
+            text: segment.text,
+            audio: toPayload(pcm, this.format),
+            offsetSec: segment.startSec,
+            words: segment.words.map((w) => ({
+              word: w.word,
+              startSec: Math.round((w.startSec - segment.startSec) * 1000) / 1000,
+              endSec: Math.round((w.endSec - segment.startSec) * 1000) / 1000,
+            })),
+          });
+        },
         onChunk: (chunk) => {
           this.emitAudio(toPayload(chunk.pcm, this.format));
           this.emitWords(chunk.words);
