@@ -71,6 +71,7 @@ class CartesiaStream extends BaseTtsStream {
   private chain: Promise<void>;
   private attach!: (context: TTSWSContext) => void;
   private readonly converter: AudioConverter;
+  private quiet = false;
   readonly native: ReturnType<typeof nativeFormat>;
 
   constructor(
@@ -114,9 +115,20 @@ class CartesiaStream extends BaseTtsStream {
   }
 
   protected sendCancel(): void {
-    // The SDK unregisters the context (ending our read loop) and sends {"cancel": true}.
-    if (this.context) void this.context.cancel();
+    if (this.quiet) {
+      // The socket is closing anyway; sending would make the SDK reconnect just to deliver the cancel.
+      if (this.context) this.socket?._unregisterContext(this.context.contextId);
+    } else if (this.context) {
+      // The SDK unregisters the context (ending our read loop) and sends {"cancel": true}.
+      void this.context.cancel();
+    }
     this.service.forget(this);
+  }
+
+  /** Cancels without telling the provider (the connection is being closed). */
+  abandon(): void {
+    this.quiet = true;
+    this.cancel();
   }
 
   private send(action: (context: TTSWSContext) => Promise<void>): void {
@@ -216,7 +228,7 @@ export class CartesiaTtsService implements TtsService {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const stream of this.streams) stream.cancel();
+    for (const stream of [...this.streams]) stream.abandon();
     this.streams.clear();
     const socket = this.socket;
     this.socket = undefined;

@@ -4,7 +4,7 @@
  * Input: `llm.response.start {responseId}` opens an utterance (id = responseId); its `llm.text` tokens are
  * grouped into sentences ({@link SentenceAggregator}), normalised for speech and pushed to one provider
  * stream; `llm.response.end` speaks the rest and finishes the stream. `tts.speak {text, utteranceId?}` is an
- * utterance of its own.
+ * utterance of its own (without an id it gets `<callId>-tts<n>`, and is passed on carrying it).
  *
  * Output, per utterance and in this order: `tts.started`, then `tts.audio` chunks interleaved with one
  * `tts.text` per word (timed from the start of the utterance's audio), then `tts.stopped`. The input frames
@@ -138,7 +138,8 @@ export class TtsProcessor extends FrameProcessor {
       case 'tts.speak': {
         const utterance = new Utterance(frame.utteranceId ?? `${this.callId}-tts${++this.speakSeq}`, undefined);
         this.slots.push({ utterance });
-        this.emit(utterance, frame);
+        // Passed on with the id it got, so later stages can match it to the audio.
+        this.emit(utterance, frame.utteranceId ? frame : makeFrame('tts.speak', { text: frame.text, utteranceId: utterance.id }));
         this.speak(utterance, frame.text);
         this.finishInput(utterance);
         return;

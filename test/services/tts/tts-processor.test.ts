@@ -279,5 +279,6 @@ describe('TtsProcessor with a scripted provider', () => {
     expect(service.streams).toEqual([]);
     expect(of('tts.started')).toEqual([]);
     expect(of('llm.response.end')).toHaveLength(1);
+    expect(of('tts.speak').map((f) => f.utteranceId)).toEqual(['call-1-tts1']);
   });
 });
