@@ -101,6 +101,11 @@ class ElevenLabsStream extends BaseTtsStream {
   private word: TtsWord | undefined;
   private opened = false;
 
+  /** The provider context exists (its initialisation message went out). */
+  get contextOpened(): boolean {
+    return this.opened;
+  }
+
   constructor(
     options: TtsStreamOptions,
     listener: TtsStreamListener,
@@ -331,7 +336,8 @@ export class ElevenLabsTtsService implements TtsService {
     clearInterval(this.keepAlive);
     this.keepAlive = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
-      const open = [...this.streams.values()].filter((s) => !s.closed);
+      // Only contexts still taking text: after close_context a keep-alive would open the context again.
+      const open = [...this.streams.values()].filter((s) => s.state === 'open' && s.contextOpened);
       if (open.length === 0) socket.send(JSON.stringify({ text: '' }));
       for (const stream of open) socket.send(JSON.stringify({ text: '', context_id: stream.utteranceId }));
     }, this.options.keepAliveIntervalMs ?? 10_000);

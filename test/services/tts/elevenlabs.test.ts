@@ -150,6 +150,25 @@ describe('ElevenLabsTtsService against the emulator', () => {
       await strict.close();
     }
   });
+  it('never keeps a closed context alive (that would open it again)', async () => {
+    const slow = await startElevenLabsEmulator({ ttfbMs: 0, realtimeFactor: 4 });
+    try {
+      const tts = service({ keepAliveIntervalMs: 40 }, slow);
+      const rec = record(tts, 'closing', MULAW_8K);
+      rec.stream.pushText('A sentence that takes a little while to speak out. ');
+      await sleep(100);
+      rec.stream.finish();
+      await rec.ended;
+      await sleep(150);
+      const messages = slow.received as Array<Record<string, unknown>>;
+      const closedAt = messages.findIndex((m) => m.close_context === true);
+      expect(messages.slice(0, closedAt).some((m) => m.text === '' && m.context_id === 'closing')).toBe(true);
+      expect(messages.slice(closedAt).some((m) => m.context_id === 'closing' && m.text !== undefined)).toBe(false);
+      expect(slow.stats.contexts).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
 });
 
 describe('TtsProcessor with ElevenLabs (emulated)', () => {
