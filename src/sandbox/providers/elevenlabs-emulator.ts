@@ -18,19 +18,16 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { getEspeakEngine } from '../../services/tts/offline/espeak-engine.ts';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
-import { SpeechGenerator, type GeneratedChunk } from '../../services/tts/offline/speech-generator.ts';
-import type { WordTiming } from '../../services/tts/offline/word-timing.ts';
 import {
-  charTimeline,
-  checkModel,
-  ElevenLabsPolicyError,
-  encodeElevenLabsAudio,
-  parseOutputFormat,
-  voiceFor,
-  type CharTimeline,
-  type RawOutputFormat,
-} from './elevenlabs-emulator-wire.ts';
+  ElevenLabsContext,
+  type ClientMessage,
+  type ElevenLabsEmulatedSpeech,
+  type Settings,
+} from './elevenlabs-emulator-context.ts';
+import { checkModel, ElevenLabsPolicyError, parseOutputFormat, voiceFor } from './elevenlabs-emulator-wire.ts';
 import { createTlsServer } from './tls.ts';
+
+export type { ElevenLabsEmulatedSpeech } from './elevenlabs-emulator-context.ts';
 
 export interface ElevenLabsEmulatorOptions {
   /** @default '127.0.0.1' */
@@ -57,16 +54,6 @@ export interface ElevenLabsEmulatorOptions {
   keepMessages?: number;
   /** Sees every synthesised piece of text with its audio exactly as sent (sandbox speech registry). */
   onSpeech?: (speech: ElevenLabsEmulatedSpeech) => void;
-}
-
-export interface ElevenLabsEmulatedSpeech {
-  /** Context id; `undefined` on the single-context socket. */
-  contextId: string | undefined;
-  text: string;
-  outputFormat: string;
-  audio: Uint8Array;
-  /** Word timings from the start of this piece's audio. */
-  words: WordTiming[];
 }
 
 export interface ElevenLabsEmulatorStats {
@@ -100,172 +87,6 @@ function inactivityMessage(seconds: number): string {
 function closeReason(message: string): string {
   const bytes = Buffer.from(message);
   return bytes.length <= 123 ? message : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '...';
-}
-
-interface ClientMessage {
-  text?: unknown;
-  context_id?: unknown;
-  flush?: unknown;
-  close_context?: unknown;
-  close_socket?: unknown;
-  xi_api_key?: unknown;
-  'xi-api-key'?: unknown;
-  authorization?: unknown;
-  generation_config?: { chunk_length_schedule?: unknown };
-}
-
-interface Settings {
-  voice: SpeechOptions;
-  format: RawOutputFormat;
-  outputFormat: string;
-  autoMode: boolean;
-  inactivitySec: number;
-  multi: boolean;
-}
-
-type SegmentTag = CharTimeline;
-
-class ElevenLabsContext {
-  private buffer = '';
-  private schedule = [120, 160, 250, 290];
-  private scheduleStep = 0;
-  private readonly generator: SpeechGenerator<SegmentTag | undefined>;
-  /** A flush is being generated: `close_context` lets it finish. */
-  private flushing = false;
-  private closing = false;
-  private ended = false;
-
-  constructor(
-    readonly id: string | undefined,
-    private readonly connection: ElevenLabsConnection,
-    private readonly settings: Settings,
-    private readonly options: ElevenLabsEmulatorOptions,
-  ) {
-    this.generator = new SpeechGenerator<SegmentTag | undefined>(
-      {
-        sampleRate: settings.format.sampleRate,
-        speech: settings.voice,
-        chunkMs: options.chunkMs ?? 200,
-        firstChunkDelayMs: options.ttfbMs ?? 250,
-        realtimeFactor: options.realtimeFactor ?? 4,
-      },
-      {
-        onSegmentStart: (segment, pcm) => {
-          segment.tag = charTimeline(segment.text, segment.words, segment.startSec, segment.startSec + segment.durationSec);
-          if (!options.onSpeech || pcm.length === 0) return;
-          options.onSpeech({
-            contextId: id,
-            text: segment.text,
-            outputFormat: settings.outputFormat,
-            audio: encodeElevenLabsAudio(pcm, settings.format),
-            words: segment.words.map((w) => ({ ...w, startSec: w.startSec - segment.startSec, endSec: w.endSec - segment.startSec })),
-          });
-        },
-        onChunk: (chunk) => this.sendChunk(chunk),
-        onIdle: () => {
-          this.flushing = false;
-          if (this.closing) this.end();
-        },
-        onError: (error) => this.connection.policyClose(new ElevenLabsPolicyError(1011, 'internal_error', error.message)),
-      },
-    );
-  }
-
-  configure(message: ClientMessage): void {
-    const schedule = message.generation_config?.chunk_length_schedule;
-    if (Array.isArray(schedule) && schedule.length > 0 && schedule.every((n) => typeof n === 'number')) {
-      this.schedule = schedule as number[];
-    }
-  }
-
-  /** Appends text and generates whatever the schedule (or auto mode) says is ready. */
-  addText(text: string): void {
-    if (this.closing || this.ended) return;
-    this.buffer += text;
-    if (this.settings.autoMode) {
-      const match = /^[\s\S]*[.!?…]["')\]]*\s+/.exec(this.buffer);
-      if (match) this.release(match[0].length);
-      return;
-    }
-    const threshold = this.schedule[Math.min(this.scheduleStep, this.schedule.length - 1)] as number;
-    if (this.buffer.trim().length >= threshold) {
-      const cut = this.buffer.lastIndexOf(' ');
-      if (cut > 0) {
-        this.release(cut + 1);
-        this.scheduleStep++;
-      }
-    }
-  }
-
-  flush(): void {
-    if (this.closing || this.ended) return;
-    this.release(this.buffer.length);
-    // Everything submitted so far (including text auto mode already started) is now "set to flush".
-    if (this.generator.busy) this.flushing = true;
-  }
-
-  /** `close_context`: finish a flush in progress, drop everything else, then `isFinal`. */
-  close(): void {
-    if (this.closing || this.ended) return;
-    this.closing = true;
-    this.buffer = '';
-    if (this.flushing && this.generator.busy) return; // onIdle ends it
-    this.generator.cancel();
-    this.end();
-  }
-
-  /** End of input on the single-context socket (`{"text": ""}`): speak everything, then `isFinal`. */
-  finishInput(): void {
-    this.flush();
-    this.closing = true;
-    if (!this.generator.busy) this.end();
-  }
-
-  /** Stops without a word (socket gone). */
-  abort(): void {
-    this.ended = true;
-    this.generator.cancel();
-  }
-
-  get active(): boolean {
-    return !this.ended;
-  }
-
-  get hasFlush(): boolean {
-    return this.flushing && this.generator.busy;
-  }
-
-  private release(length: number): void {
-    const text = this.buffer.slice(0, length);
-    this.buffer = this.buffer.slice(length);
-    if (text.trim()) this.generator.enqueue(text, undefined);
-  }
-
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.connection.contextEnded(this);
-  }
-
-  private sendChunk(chunk: GeneratedChunk<SegmentTag | undefined>): void {
-    const timeline = chunk.segment.tag;
-    const chars: string[] = [];
-    const starts: number[] = [];
-    const durations: number[] = [];
-    if (timeline) {
-      const chunkEnd = chunk.startSec + chunk.durationSec;
-      timeline.chars.forEach((ch, i) => {
-        const at = timeline.startSec[i] as number;
-        if (at < chunk.startSec - 1e-9 || (!chunk.last && at >= chunkEnd - 1e-9)) return;
-        chars.push(ch);
-        starts.push(Math.max(0, Math.round((at - chunk.startSec) * 1000)));
-        durations.push(Math.max(0, Math.round((timeline.durationSec[i] as number) * 1000)));
-      });
-    }
-    const durationsKey = this.options.durationsKey ?? 'charDurationsMs';
-    const alignment = chars.length > 0 ? { chars, charStartTimesMs: starts, [durationsKey]: durations } : null;
-    this.connection.sendAudio(this, Buffer.from(encodeElevenLabsAudio(chunk.pcm, this.settings.format)).toString('base64'), alignment);
-  }
 }
 
 class ElevenLabsConnection {
