@@ -15,3 +15,4 @@ export { MediaClock, nowMs, type MediaClockOptions, type MediaClockStats } from 
 export type { PlayoutStats, Underrun } from './shared/playout-buffer.ts';
 export type { WebhookRecord } from './shared/webhook.ts';
 export { CallTimeoutError } from './shared/emulated-call.ts';
+export { emulatorStats, type EmulatorStats } from './shared/emulator-stats.ts';

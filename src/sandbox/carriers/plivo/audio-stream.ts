@@ -17,6 +17,7 @@ import type { Logger } from '../../../log.ts';
 import type { StreamRecord } from '../shared/call-record.ts';
 import type { CallMedia, MediaPlayer, MediaTap } from '../shared/call-media.ts';
 import { uuid } from '../shared/ids.ts';
+import { MarkLedger } from '../shared/mark-ledger.ts';
 import { nowMs } from '../shared/media-clock.ts';
 import { PlayoutBuffer, type PendingMark } from '../shared/playout-buffer.ts';
 import { countReceived, newStreamRecord, openSocket } from '../shared/stream-socket.ts';
@@ -62,6 +63,7 @@ export class PlivoAudioStream implements MediaTap, MediaPlayer {
   readonly streamId = uuid();
   readonly record: StreamRecord;
   readonly playout = new PlayoutBuffer();
+  private readonly marks: MarkLedger;
   readonly done: Promise<StreamEnd>;
   private resolveDone!: (end: StreamEnd) => void;
   private ws: WebSocket | null = null;
@@ -89,6 +91,7 @@ export class PlivoAudioStream implements MediaTap, MediaPlayer {
       parameters[eq < 0 ? pair : pair.slice(0, eq)] = eq < 0 ? '' : pair.slice(eq + 1);
     }
     this.record = newStreamRecord(this.streamId, spec.url, spec.url, parameters, this.playout);
+    this.marks = new MarkLedger(this.record.marks);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -180,11 +183,7 @@ export class PlivoAudioStream implements MediaTap, MediaPlayer {
 
   marksReached(marks: PendingMark[], tickTime: number): void {
     for (const mark of marks) {
-      const record = this.record.marks.find((m) => m.name === mark.name && m.ackedAt === null && m.outcome === 'pending');
-      if (record) {
-        record.ackedAt = tickTime;
-        record.outcome = 'played';
-      }
+      this.marks.settle(mark.name, 'played', this.isOpen() ? tickTime : null);
       if (!this.isOpen()) continue;
       this.record.sent.acks++;
       this.send({ event: 'playedStream', sequenceNumber: this.nextSequence(), streamId: this.streamId, name: mark.name });
@@ -245,17 +244,14 @@ export class PlivoAudioStream implements MediaTap, MediaPlayer {
       case 'checkpoint': {
         const name = message.name;
         if (typeof name !== 'string') return this.host.protocolError(NO_CODE, 'checkpoint without a name', text);
-        this.record.marks.push({ name, receivedAt: at, ackedAt: null, outcome: 'pending' });
+        this.marks.add(name, at);
         this.playout.enqueueMark(name, at);
         return;
       }
       case 'clearAudio': {
         const { droppedBytes, pendingMarks } = this.playout.clear();
         this.record.clears.push({ at, droppedBytes, pendingMarks: pendingMarks.map((m) => m.name) });
-        for (const mark of pendingMarks) {
-          const record = this.record.marks.find((m) => m.name === mark.name && m.outcome === 'pending');
-          if (record) record.outcome = 'cleared';
-        }
+        for (const mark of pendingMarks) this.marks.settle(mark.name, 'cleared', null);
         this.record.sent.acks++;
         this.send({ sequenceNumber: this.nextSequence(), event: 'clearedAudio', streamId: this.streamId });
         return;

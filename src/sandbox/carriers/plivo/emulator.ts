@@ -20,6 +20,7 @@ import { PersonaRegistry } from '../../callees/persona-registry.ts';
 import type { SpeechSink } from '../../callees/simulated-callee.ts';
 import type { EmulatedCallRecord } from '../shared/call-record.ts';
 import type { CallContext } from '../shared/emulated-call.ts';
+import { emulatorStats, type EmulatorStats } from '../shared/emulator-stats.ts';
 import { BodyTooLargeError, isHttpUrl, sendJson } from '../shared/http-util.ts';
 import { plivoAuthId, secretToken, uuid } from '../shared/ids.ts';
 import { MediaClock } from '../shared/media-clock.ts';
@@ -89,6 +90,8 @@ export interface PlivoEmulator {
   /** Resolves when the call (by CallUUID or request UUID) has reached or passed `status`. */
   waitForCall(id: string | string[], status: string | string[], timeoutMs?: number): Promise<EmulatedCallRecord>;
   onCall(listener: (call: PlivoCall) => void): () => void;
+  /** Counters over all calls so far (late frames, marks, protocol errors, failed webhooks, clock accuracy). */
+  stats(): EmulatorStats;
   close(): Promise<void>;
 }
 
@@ -210,6 +213,9 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
       const call = findCall(id);
       if (!call) return Promise.reject(new Error(`waitForCall: no call ${id}`));
       return call.waitForStatus(status, timeoutMs);
+    },
+    stats() {
+      return emulatorStats([...calls.values()].map((c) => c.record), clock);
     },
     onCall(listener) {
       listeners.add(listener);

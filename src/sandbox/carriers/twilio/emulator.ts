@@ -18,6 +18,7 @@ import { PersonaRegistry } from '../../callees/persona-registry.ts';
 import type { SpeechSink } from '../../callees/simulated-callee.ts';
 import type { EmulatedCallRecord } from '../shared/call-record.ts';
 import type { CallContext } from '../shared/emulated-call.ts';
+import { emulatorStats, type EmulatorStats } from '../shared/emulator-stats.ts';
 import { BodyTooLargeError, isHttpUrl, sendJson } from '../shared/http-util.ts';
 import { secretToken, twilioSid } from '../shared/ids.ts';
 import { MediaClock } from '../shared/media-clock.ts';
@@ -88,6 +89,8 @@ export interface TwilioEmulator {
   waitForCall(sid: string, status: string | string[], timeoutMs?: number): Promise<EmulatedCallRecord>;
   /** Calls `listener` for every new call; returns the unsubscribe function. */
   onCall(listener: (call: TwilioCall) => void): () => void;
+  /** Counters over all calls so far (late frames, marks, protocol errors, failed webhooks, clock accuracy). */
+  stats(): EmulatorStats;
   /** Ends every live call, waits for their callbacks, stops the clock and the server. */
   close(): Promise<void>;
 }
@@ -189,6 +192,9 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
       const call = calls.get(sid);
       if (!call) return Promise.reject(new Error(`waitForCall: no call ${sid}`));
       return call.waitForStatus(status, timeoutMs);
+    },
+    stats() {
+      return emulatorStats([...calls.values()].map((c) => c.record), clock);
     },
     onCall(listener) {
       listeners.add(listener);

@@ -16,6 +16,7 @@ import type { Logger } from '../../../log.ts';
 import type { StreamRecord } from '../shared/call-record.ts';
 import type { CallMedia, MediaPlayer, MediaTap } from '../shared/call-media.ts';
 import { twilioSid } from '../shared/ids.ts';
+import { MarkLedger } from '../shared/mark-ledger.ts';
 import { nowMs } from '../shared/media-clock.ts';
 import { PlayoutBuffer, type PendingMark } from '../shared/playout-buffer.ts';
 import { countReceived, newStreamRecord, openSocket } from '../shared/stream-socket.ts';
@@ -50,6 +51,7 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
   readonly streamSid = twilioSid('MZ');
   readonly record: StreamRecord;
   readonly playout = new PlayoutBuffer();
+  private readonly marks: MarkLedger;
   /** Resolves when the stream is over. */
   readonly done: Promise<StreamEnd>;
   private resolveDone!: (end: StreamEnd) => void;
@@ -72,6 +74,7 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
     this.sendsInbound = this.twoWay || spec.track !== 'outbound_track';
     this.sendsOutbound = !this.twoWay && spec.track !== 'inbound_track';
     this.record = newStreamRecord(this.streamSid, spec.url, streamConnectUrl(spec.url), spec.parameters, this.playout);
+    this.marks = new MarkLedger(this.record.marks);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -193,11 +196,7 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
   }
 
   private ackMark(name: string, at: number, outcome: 'played' | 'cleared'): void {
-    const record = this.record.marks.find((m) => m.name === name && m.ackedAt === null);
-    if (record) {
-      record.ackedAt = at;
-      record.outcome = outcome;
-    }
+    this.marks.settle(name, outcome, this.isOpen() ? at : null);
     if (!this.isOpen()) return;
     this.record.sent.acks++;
     this.send({ event: 'mark', sequenceNumber: this.nextSequence(), streamSid: this.streamSid, mark: { name } });
@@ -254,7 +253,7 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
           this.host.protocolError(31951, 'Stream - Protocol - Invalid Message: mark.name missing', text);
           return;
         }
-        this.record.marks.push({ name, receivedAt: at, ackedAt: null, outcome: 'pending' });
+        this.marks.add(name, at);
         this.playout.enqueueMark(name, at);
         return;
       }
@@ -263,10 +262,7 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
         this.record.clears.push({ at, droppedBytes, pendingMarks: pendingMarks.map((m) => m.name) });
         for (const mark of pendingMarks) {
           if (this.host.clearEchoesMarks) this.ackMark(mark.name, at, 'cleared');
-          else {
-            const record = this.record.marks.find((m) => m.name === mark.name && m.ackedAt === null && m.outcome === 'pending');
-            if (record) record.outcome = 'cleared';
-          }
+          else this.marks.settle(mark.name, 'cleared', null);
         }
         return;
       }

@@ -152,6 +152,9 @@ describe('Twilio emulator media stream', () => {
     expect(playout?.underruns).toHaveLength(1);
     expect(playout?.underruns[0]?.gapMs).toBeGreaterThan(250);
     expect(playout?.underruns[0]?.gapMs).toBeLessThan(360);
+    const stats = rig?.emulator.stats();
+    expect(stats).toMatchObject({ calls: 1, liveCalls: 1, lateFrames: 5, framesReceived: 40, marksReceived: 2, marksPlayed: 2 });
+    expect(stats?.clock.ticks).toBeGreaterThan(50);
   });
 
   it('sends the callee key presses as dtmf events on the inbound_track', async () => {
