@@ -101,6 +101,8 @@ export interface Config {
   /** Public base URL without a trailing slash; `ws(s)` variant for media sockets in {@link publicWsUrl}. */
   publicUrl: string;
   publicWsUrl: string;
+  /** PUBLIC_URL was given; otherwise the server derives it from the port it bound. */
+  publicUrlExplicit: boolean;
   dataDir: string;
   apiKey: string | undefined;
   secret: string | undefined;
@@ -171,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     host: e.HOST,
     publicUrl,
     publicWsUrl: publicUrl.replace(/^http/, 'ws'),
+    publicUrlExplicit: e.PUBLIC_URL !== undefined,
     dataDir: e.SWITCHBOARD_DATA_DIR,
     apiKey: e.SWITCHBOARD_API_KEY,
     secret: e.SWITCHBOARD_SECRET,

@@ -15,7 +15,10 @@ export interface TurnLatency {
   firstAudioOutMs: number;
   /** Voice to voice: callee stopped → first bot audio written to the carrier socket. */
   voiceToVoiceMs: number;
-  /** Provider time on the critical path: STT wait after turn end + LLM time to first token + TTS time to first audio. */
+  /**
+   * Provider time on the critical path: STT's wait after the turn ended, the LLM's request → first token,
+   * and first token → first TTS audio (the LLM writing the first sentence plus TTS time to first byte).
+   */
   providerMs: number;
   /** What we own: voice-to-voice minus provider time minus the turn-end wait. */
   overheadMs: number;
@@ -27,9 +30,9 @@ interface PendingTurn {
   sttFinalAt?: number;
   llmRunAt?: number;
   llmFirstTokenAt?: number;
+  /** The LLM service's own request → first token time (its `ttfb` metric). */
   llmTtfbMs?: number;
   ttsFirstAudioAt?: number;
-  ttsTtfbMs?: number;
 }
 
 export interface TurnMetricsEvents {
@@ -48,6 +51,8 @@ export class TurnMetricsObserver implements FrameObserver {
   private pending: PendingTurn | undefined;
   private lastFinalAt: number | undefined;
   private bargeInOnsetMs: number | undefined;
+  /** A frame is counted at its first hop only (metrics frames travel on through later stages). */
+  private lastMetricsFrameId = 0;
   /** Offset from the `performance.now()` clock to wall-clock ms. */
   private readonly wallOffset = Date.now() - performance.now();
 
@@ -65,9 +70,9 @@ export class TurnMetricsObserver implements FrameObserver {
         if (frame.final && hop.destination === 'UserTurnProcessor') this.lastFinalAt = hop.atMs;
         return;
       case 'user.speech.stopped':
+        // A final that came before the VAD decision (endpointing beat the turn-end wait) still counts.
         if (hop.source === 'UserTurnProcessor' && hop.direction === 'downstream') {
           this.pending = { userStoppedMs: frame.atMs, turnEndAt: hop.atMs };
-          this.lastFinalAt = undefined;
         }
         return;
       case 'llm.run':
@@ -87,12 +92,14 @@ export class TurnMetricsObserver implements FrameObserver {
         }
         return;
       case 'metrics':
+        if (frame.id <= this.lastMetricsFrameId) return;
+        this.lastMetricsFrameId = frame.id;
         for (const data of frame.data) {
           if (data.kind !== 'ttfb') continue;
           this.events.onProviderTtfb?.(data.processor, data.valueMs);
-          if (!this.pending) continue;
-          if (hop.source === 'LLMProcessor' && this.pending.llmTtfbMs === undefined) this.pending.llmTtfbMs = data.valueMs;
-          if (/tts/i.test(hop.source) && this.pending.ttsTtfbMs === undefined) this.pending.ttsTtfbMs = data.valueMs;
+          if (data.processor === 'LLMProcessor' && this.pending && this.pending.llmTtfbMs === undefined) {
+            this.pending.llmTtfbMs = data.valueMs;
+          }
         }
         return;
       case 'interruption':
@@ -118,8 +125,9 @@ export class TurnMetricsObserver implements FrameObserver {
     const voiceToVoiceMs = firstAudioOutAt - turn.userStoppedMs;
     const sttWait = turn.sttFinalAt !== undefined ? Math.max(0, turn.sttFinalAt - turn.turnEndAt) : 0;
     const llm = turn.llmTtfbMs ?? (turn.llmFirstTokenAt !== undefined ? turn.llmFirstTokenAt - turn.llmRunAt : 0);
-    const tts = turn.ttsTtfbMs ?? (turn.ttsFirstAudioAt !== undefined && turn.llmFirstTokenAt !== undefined ? turn.ttsFirstAudioAt - turn.llmFirstTokenAt : 0);
-    const providerMs = sttWait + llm + tts;
+    const toAudio =
+      turn.ttsFirstAudioAt !== undefined && turn.llmFirstTokenAt !== undefined ? turn.ttsFirstAudioAt - turn.llmFirstTokenAt : 0;
+    const providerMs = sttWait + llm + toAudio;
     const latency: TurnLatency = {
       userStoppedAt: Math.round(turn.userStoppedMs + this.wallOffset),
       turnEndMs: round(turnEndMs),

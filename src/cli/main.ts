@@ -9,6 +9,8 @@ export async function main(argv: string[]): Promise<void> {
   program.name('switchboard').description('AI phone agents: server, sandbox and tools').version('0.1.0');
   const factories: Array<() => Promise<Command>> = [
     // one line per subcommand, e.g. async () => (await import('./vad.ts')).vadCommand(),
+    async () => (await import('./serve.ts')).serveCommand(),
+    async () => (await import('./call.ts')).callCommand(),
     async () => (await import('./vad.ts')).vadCommand(),
   ];
   for (const make of factories) program.addCommand(await make());

@@ -16,6 +16,7 @@ import { WebSocketMediaChannel } from '../transports/websocket-media-channel.ts'
 import type { AgentRegistry } from './agent-registry.ts';
 import { HttpError } from './http-error.ts';
 import type { CallMetricsSink } from './call-metrics.ts';
+import type { PublicUrls } from './public-urls.ts';
 import { noCallMetrics } from './call-metrics.ts';
 
 export interface CallManagerOptions {
@@ -27,9 +28,8 @@ export interface CallManagerOptions {
   carriers: Partial<Record<CarrierName, CarrierCallClient>>;
   /** Default caller ids per carrier. */
   defaultFrom: Partial<Record<CarrierName, string>>;
-  /** Public base URLs: `https://host` for webhooks, `wss://host` for media sockets. */
-  publicUrl: string;
-  publicWsUrl: string;
+  /** Public base URLs: `https://host` for webhooks, `wss://host` for media sockets (read per call, so they can be set after listen). */
+  publicUrls: PublicUrls;
   /** Signs per-call media tokens. @default 32 random bytes (tokens don't survive a restart) */
   mediaSecret?: string;
   /** How long a media token stays valid after the markup was served. @default 900 */
@@ -99,7 +99,7 @@ export class CallManager {
       metadata: input.metadata ?? {},
     });
     const callId = record.id;
-    const base = this.options.publicUrl;
+    const base = this.options.publicUrls.http;
     const answerPath = input.carrier === 'twilio' ? '/twiml' : '/answer';
     try {
       const placed = await client.placeCall({
@@ -168,7 +168,7 @@ export class CallManager {
     if (!record.carrierCallId) this.store.setCarrierCallId(callId, input.carrierCallId);
     this.store.updateStatus(callId, 'in-progress');
     const token = createMediaToken(callId, { secret: this.mediaSecret, ttlSec: this.options.mediaTokenTtlSec ?? 900 });
-    return { callId, streamUrl: `${this.options.publicWsUrl}/ws/${token}`, record: this.store.getCall(callId) as CallRecord };
+    return { callId, streamUrl: `${this.options.publicUrls.ws}/ws/${token}`, record: this.store.getCall(callId) as CallRecord };
   }
 
   /** Checks a media socket's token before the upgrade. Returns the call id or a reason to refuse (403). */

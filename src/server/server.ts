@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
 import type { Logger } from '../log.ts';
 import type { CallServices } from '../agent/call-session.ts';
@@ -12,6 +12,7 @@ import { requireApiKey } from './auth.ts';
 import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import { HttpError } from './http-error.ts';
+import type { PublicUrls } from './public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerCarrierWebhooks } from './routes/carrier-webhooks.ts';
 import { registerMediaRoutes } from './routes/media.ts';
@@ -26,8 +27,8 @@ export interface ServerOptions {
   webhookAuth: { twilio?: string | undefined; plivo?: string | undefined };
   defaultFrom: Partial<Record<CarrierName, string>>;
   defaultCarrier: CarrierName;
-  publicUrl: string;
-  publicWsUrl: string;
+  /** Mutable: set `http`/`ws` after listening when the public URL depends on the bound port. */
+  publicUrls: PublicUrls;
   apiKey?: string | undefined;
   mediaSecret?: string | undefined;
   metrics?: PrometheusCallMetrics;
@@ -44,7 +45,8 @@ export interface SwitchboardServer {
 export async function createServer(options: ServerOptions): Promise<SwitchboardServer> {
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the per-call logs; calls log what matters themselves.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
   });
   await app.register(formbody);
@@ -57,8 +59,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     services: options.services,
     carriers: options.carriers,
     defaultFrom: options.defaultFrom,
-    publicUrl: options.publicUrl,
-    publicWsUrl: options.publicWsUrl,
+    publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
@@ -104,7 +105,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   });
   registerCarrierWebhooks(app, {
     manager,
-    publicUrl: options.publicUrl,
+    publicUrls: options.publicUrls,
     twilioAuthToken: options.webhookAuth.twilio,
     plivoAuthToken: options.webhookAuth.plivo,
   });

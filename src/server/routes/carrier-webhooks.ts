@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CallManager } from '../call-manager.ts';
+import type { PublicUrls } from '../public-urls.ts';
 import { HttpError } from '../http-error.ts';
 import type { CallbackParams } from '../../telephony/callback-params.ts';
 import { param } from '../../telephony/callback-params.ts';
@@ -13,7 +14,7 @@ import type { WebhookVerification } from '../../telephony/webhook-verification.t
 
 export interface CarrierWebhookDeps {
   manager: CallManager;
-  publicUrl: string;
+  publicUrls: PublicUrls;
   /** Auth tokens the carriers sign webhooks with; a carrier without one has no webhook routes. */
   twilioAuthToken?: string | undefined;
   plivoAuthToken?: string | undefined;
@@ -35,7 +36,6 @@ async function reject(request: FastifyRequest, reply: FastifyReply, carrier: str
 /** Twilio and Plivo answer markup (outbound answer + inbound calls) and status callbacks. */
 export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebhookDeps): void {
   const { manager } = deps;
-  const insecure = deps.publicUrl.startsWith('http:');
 
   if (deps.twilioAuthToken) {
     const authToken = deps.twilioAuthToken;
@@ -43,7 +43,7 @@ export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebho
       verifyTwilioWebhook({
         authToken,
         signature: request.headers[TWILIO_SIGNATURE_HEADER],
-        publicBaseUrl: deps.publicUrl,
+        publicBaseUrl: deps.publicUrls.http,
         requestUrl: request.url,
         ...(request.method === 'POST' ? { formParams: formParams(request) } : {}),
       });
@@ -66,7 +66,7 @@ export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebho
         });
         const stringParams: Record<string, string> = { to_number: answered.record.to, from_number: answered.record.from ?? '' };
         return reply.type('text/xml').send(
-          twilioStreamTwiml({ streamUrl: answered.streamUrl, callId: answered.callId, parameters: stringParams, allowInsecure: insecure }),
+          twilioStreamTwiml({ streamUrl: answered.streamUrl, callId: answered.callId, parameters: stringParams, allowInsecure: deps.publicUrls.ws.startsWith('ws:') }),
         );
       } catch (error) {
         // The carrier needs valid markup whatever happened: hang up cleanly, say why in the log.
@@ -95,7 +95,7 @@ export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebho
         signature: request.headers[PLIVO_SIGNATURE_HEADER],
         nonce: request.headers[PLIVO_NONCE_HEADER],
         method: request.method === 'GET' ? 'GET' : 'POST',
-        publicBaseUrl: deps.publicUrl,
+        publicBaseUrl: deps.publicUrls.http,
         requestUrl: request.url,
         ...(request.method === 'POST' ? { formParams: formParams(request) } : {}),
       });
@@ -115,7 +115,7 @@ export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebho
           from: param(params, 'From') ?? 'unknown',
           to: param(params, 'To') ?? 'unknown',
         });
-        return reply.type('text/xml').send(plivoStreamXml({ streamUrl: answered.streamUrl, allowInsecure: insecure }));
+        return reply.type('text/xml').send(plivoStreamXml({ streamUrl: answered.streamUrl, allowInsecure: deps.publicUrls.ws.startsWith('ws:') }));
       } catch (error) {
         request.log.warn({ callId, callUuid, err: error instanceof Error ? error.message : String(error) }, 'cannot answer call');
         return reply.type('text/xml').send(plivoHangupXml());
