@@ -54,8 +54,23 @@ export class UserTurnProcessor extends FrameProcessor {
   private botSpeaking = false;
   /** Caller is speaking and it counts as their turn. */
   private inTurn = false;
-  /** Caller speech over the bot, not yet long enough to interrupt. */
-  private candidate: { onsetSec: number; onsetMs: number; timer: ReturnType<typeof setTimeout> } | undefined;
+  /**
+   * Caller speech over the bot, not yet long enough to interrupt. Only voiced time counts: VAD's stop
+   * decision lags by `stopSecs`, so a short "yeah" must not ride that lag into a barge-in.
+   */
+  private candidate:
+    | {
+        onsetSec: number;
+        onsetMs: number;
+        /** Voiced time before the current pause. */
+        voicedMs: number;
+        /** When the current voiced stretch began; undefined while paused. */
+        voicingSinceMs: number | undefined;
+        timer: ReturnType<typeof setTimeout> | undefined;
+        /** Finals heard meanwhile: kept if it becomes a turn, dropped if it was a backchannel. */
+        finals: string[];
+      }
+    | undefined;
   /** The last VAD segment was a backchannel: its transcripts are dropped. */
   private backchannelSegment = false;
   private turnStartMs = 0;
@@ -98,6 +113,20 @@ export class UserTurnProcessor extends FrameProcessor {
       case 'vad.speech.stopped':
         this.onSpeechStopped(frame);
         break;
+      case 'vad.speech.paused':
+        if (this.candidate && this.candidate.voicingSinceMs !== undefined) {
+          this.candidate.voicedMs += Math.max(0, frame.atMs - this.candidate.voicingSinceMs);
+          this.candidate.voicingSinceMs = undefined;
+          this.clearTimer(this.candidate.timer);
+          this.candidate.timer = undefined;
+        }
+        break;
+      case 'vad.speech.resumed':
+        if (this.candidate && this.candidate.voicingSinceMs === undefined) {
+          this.candidate.voicingSinceMs = frame.atMs;
+          this.armCandidate();
+        }
+        break;
       case 'transcription':
         this.onTranscription(frame);
         return; // consumed: the turn's words travel on in the context
@@ -114,12 +143,21 @@ export class UserTurnProcessor extends FrameProcessor {
     this.backchannelSegment = false;
     if (this.inTurn || this.candidate) return;
     if (this.botSpeaking && this.bargeIn) {
-      const remaining = Math.max(0, frame.atMs + this.minBargeInMs - performance.now());
-      this.candidate = { onsetSec: frame.atSec, onsetMs: frame.atMs, timer: this.setTimer(() => this.promoteCandidate(true), remaining) };
+      this.candidate = { onsetSec: frame.atSec, onsetMs: frame.atMs, voicedMs: 0, voicingSinceMs: frame.atMs, timer: undefined, finals: [] };
+      this.armCandidate();
       return;
     }
     if (this.botSpeaking) return; // barge-in disabled: the caller's words while the bot talks are not a turn
     this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
+  }
+
+  /** Fires when the candidate's voiced time reaches the barge-in minimum, if it keeps voicing until then. */
+  private armCandidate(): void {
+    const candidate = this.candidate;
+    if (!candidate || candidate.voicingSinceMs === undefined) return;
+    this.clearTimer(candidate.timer);
+    const dueAt = candidate.voicingSinceMs + (this.minBargeInMs - candidate.voicedMs);
+    candidate.timer = this.setTimer(() => this.promoteCandidate(true), Math.max(0, dueAt - performance.now()));
   }
 
   /** Caller speech over the bot lasted long enough (or the bot stopped): it becomes the caller's turn. */
@@ -130,6 +168,7 @@ export class UserTurnProcessor extends FrameProcessor {
     this.candidate = undefined;
     if (interruptBot) this.events.onBargeIn?.({ onsetMs: candidate.onsetMs, decidedAtMs: performance.now() });
     this.startTurn(candidate.onsetSec, candidate.onsetMs, interruptBot || this.replyUnheard);
+    this.finals.push(...candidate.finals);
   }
 
   private startTurn(atSec: number, atMs: number, interrupt: boolean): void {
@@ -174,7 +213,11 @@ export class UserTurnProcessor extends FrameProcessor {
     const text = frame.text.trim();
     if (text === '') return;
     if (this.backchannelSegment && !this.inTurn) return;
-    if (this.candidate) return; // words of speech over the bot that is not (yet) a turn
+    if (this.candidate) {
+      // Speech over the bot that is not (yet) a turn: keep its finals until we know.
+      if (frame.final) this.candidate.finals.push(text);
+      return;
+    }
     if (!frame.final) {
       this.interim = text;
       return;

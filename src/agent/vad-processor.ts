@@ -29,6 +29,8 @@ export class VadProcessor extends FrameProcessor {
   private pcmScratch = new Int16Array(160);
   /** Seconds of audio fed to the analyzer. */
   private fedSec = 0;
+  /** Last analyzer state reported, to announce pauses and resumes inside speech. */
+  private lastState = 'quiet';
 
   constructor(private readonly options: VadProcessorOptions = {}) {
     super('VadProcessor');
@@ -73,12 +75,20 @@ export class VadProcessor extends FrameProcessor {
   }
 
   private emit(events: readonly VADEvent[], fedAt: number, fedSec: number): void {
-    if (this.isStopped) return;
+    if (this.isStopped || !this.analyzer) return;
     for (const event of events) {
       // The audio at `fedSec` arrived at `fedAt`; audio arrives in real time, so earlier positions map back.
       const atMs = fedAt - (fedSec - event.atSec) * 1000;
       const type = event.type === 'speech-start' ? 'vad.speech.started' : 'vad.speech.stopped';
       this.pushFrame(makeFrame(type, { atSec: event.atSec, atMs }));
+    }
+    const state = this.analyzer.state;
+    if (state !== this.lastState) {
+      // The pause began at the last window scored (one window back from the analyzer's clock).
+      const atMs = fedAt - (fedSec - (this.analyzer.timeSec - this.analyzer.windowSecs)) * 1000;
+      if (this.lastState === 'speaking' && state === 'stopping') this.pushFrame(makeFrame('vad.speech.paused', { atMs }));
+      if (this.lastState === 'stopping' && state === 'speaking') this.pushFrame(makeFrame('vad.speech.resumed', { atMs }));
+      this.lastState = state;
     }
   }
 }

@@ -46,6 +46,12 @@ export interface FrameMap {
    */
   'vad.speech.started': { atSec: number; atMs: number };
   'vad.speech.stopped': { atSec: number; atMs: number };
+  /**
+   * Momentary silence inside speech (VAD `speaking → stopping`) and its end (`stopping → speaking`), before
+   * `stopSecs` decides anything: lets turn logic count how long the caller has actually been voicing.
+   */
+  'vad.speech.paused': { atMs: number };
+  'vad.speech.resumed': { atMs: number };
   /** Turn-level decisions (after barge-in/backchannel policy); times as in the VAD frames. */
   'user.speech.started': { atSec: number; atMs: number };
   'user.speech.stopped': { atSec: number; atMs: number };
@@ -132,6 +138,8 @@ const builtIn: Partial<Record<FrameType, FrameTypeInfo>> = {
   'tts.audio': data,
   'vad.speech.started': system,
   'vad.speech.stopped': system,
+  'vad.speech.paused': system,
+  'vad.speech.resumed': system,
   'user.speech.started': system,
   'user.speech.stopped': system,
   'bot.speech.started': system,

@@ -121,6 +121,39 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
+  it('counts only voiced time: a short "yeah" riding the VAD stop delay is still a backchannel', async () => {
+    const s = setup({ minBargeInSecs: 0.3 });
+    s.botStarted();
+    s.vadStart();
+    await sleep(120);
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atMs: performance.now() }));
+    s.final('Yeah.');
+    await sleep(400); // well past onset + minimum, but the caller fell silent after 120 ms
+    expect(interruptions(s.down)).toHaveLength(0);
+    s.vadStop();
+    expect(s.events).toEqual(['backchannel']);
+    expect(s.context.messages).toEqual([]);
+    s.task.cancel();
+  });
+
+  it('adds voiced stretches across a short pause and keeps finals heard meanwhile', async () => {
+    const s = setup({ minBargeInSecs: 0.3 });
+    s.botStarted();
+    s.vadStart();
+    await sleep(200);
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atMs: performance.now() }));
+    s.final('Sorry,');
+    await sleep(150);
+    s.task.queueFrame(makeFrame('vad.speech.resumed', { atMs: performance.now() }));
+    expect(interruptions(s.down)).toHaveLength(0);
+    await sleep(150); // 200 + 150 voiced ms ≥ 300
+    expect(interruptions(s.down)).toHaveLength(1);
+    s.final('what time was that?');
+    s.vadStop();
+    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'Sorry, what time was that?' });
+    s.task.cancel();
+  });
+
   it('makes a turn of words STT heard that VAD missed', () => {
     const s = setup();
     s.final('Yes.');
