@@ -11,9 +11,19 @@ export interface LocalMediaChannelOptions {
 
 /** A stretch of bot audio the simulated caller heard. */
 export interface PlayedAudio {
-  /** `performance.now()` when this audio started playing. */
+  /** Epoch ms when this audio started playing. */
   atMs: number;
   bytes: Uint8Array;
+}
+
+/** The far end of a local call: speaks 20 ms μ-law frames and hears what plays (a `SimulatedCallee` fits). */
+export interface LocalCaller {
+  /** The caller's next 160 bytes for the tick at `atMs` (epoch), or null for silence. */
+  nextFrame(atMs: number): Uint8Array | null;
+  /** The 160 bytes of bot audio that played during the tick at `atMs` (silence when none). */
+  hear(frame: Uint8Array, atMs: number): void;
+  /** The call ended. */
+  end(atMs: number): void;
 }
 
 interface QueuedMark {
@@ -22,41 +32,45 @@ interface QueuedMark {
   name: string;
 }
 
+const FRAME = 160;
+const now = () => performance.timeOrigin + performance.now();
+
 /**
- * An in-process carrier for one call, for tests and local runs without any socket: it plays the bot's
- * audio in real time (pausing when its buffer runs dry, like a carrier's jitter buffer), acknowledges marks
- * when the audio before them has played, honours clear, and streams the caller's audio as 20 ms μ-law
- * frames (silence when the caller is quiet).
+ * An in-process carrier for one call, for tests and local runs without any socket. Like a carrier it runs a
+ * 20 ms clock: each tick it plays one frame of the bot's queued audio (silence when its buffer is dry),
+ * acknowledges marks once the audio before them has played, honours clear, and sends one frame of caller
+ * audio (silence when the caller is quiet). A {@link LocalCaller} can be attached to speak and listen.
  */
 export class LocalMediaChannel implements MediaChannel {
   readonly carrierCallId = `local-${randomUUID()}`;
   readonly format: ChannelAudioFormat = { encoding: 'mulaw', sampleRate: 8000 };
   readonly echoesMarksOnClear: boolean;
 
-  /** Bot audio the caller heard, in order. */
+  /** Bot audio the caller heard, in order (silence not included). */
   readonly played: PlayedAudio[] = [];
-  /** `performance.now()` of every clear received. */
+  /** Epoch ms of every clear received. */
   readonly clears: number[] = [];
   /** Names of marks acknowledged, in order. */
   readonly acknowledgedMarks: string[] = [];
   /** Bot audio bytes received from the transport and bytes played so far. */
   receivedBytes = 0;
   playedBytes = 0;
+  /** Epoch ms of each frame of bot audio received, in order (what arrived when, for pacing checks). */
+  readonly arrivals: number[] = [];
 
   private handler: MediaChannelHandler | undefined;
   private readonly tickMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private lastTickAt = 0;
+  private startedAt = 0;
+  private framesDone = 0;
   private closed = false;
-  /** Bot audio waiting to play. */
   private playQueue: Uint8Array[] = [];
   private queuedBytes = 0;
   private marks: QueuedMark[] = [];
-  /** Caller audio waiting to be sent, then silence. */
-  private callerQueue: Array<{ bytes: Uint8Array; done: () => void }> = [];
-  private callerOffset = 0;
-  private callerFramesDue = 0;
-  private readonly botAudioListeners: Array<(bytes: Uint8Array) => void> = [];
+  private caller: LocalCaller | undefined;
+  private callerQueue: Array<{ bytes: Uint8Array; offset: number; done: () => void }> = [];
+  private readonly frame = new Uint8Array(FRAME);
+  private readonly heardFrame = new Uint8Array(FRAME);
 
   constructor(options: LocalMediaChannelOptions = {}) {
     this.echoesMarksOnClear = options.echoMarksOnClear ?? false;
@@ -67,20 +81,21 @@ export class LocalMediaChannel implements MediaChannel {
     this.handler = handler;
   }
 
-  /** Starts the carrier clock: caller frames begin to flow. */
-  open(): void {
+  /** Starts the carrier clock: frames begin to flow both ways. */
+  open(caller?: LocalCaller): void {
     if (this.timer || this.closed) return;
-    this.lastTickAt = performance.now();
+    this.caller = caller;
+    this.startedAt = now();
     this.timer = setInterval(() => this.tick(), this.tickMs);
   }
 
   // ── what the transport sends us (carrier side) ──────────────────────────────────────────────────
   sendAudio(bytes: Uint8Array): void {
     if (this.closed) return;
-    if (this.queuedBytes === 0) this.playClock = performance.now(); // playback starts when audio arrives
     this.playQueue.push(bytes.slice());
     this.queuedBytes += bytes.length;
     this.receivedBytes += bytes.length;
+    this.arrivals.push(now());
   }
 
   sendMark(name: string): void {
@@ -91,8 +106,7 @@ export class LocalMediaChannel implements MediaChannel {
 
   clear(): void {
     if (this.closed) return;
-    this.clears.push(performance.now());
-    this.advancePlayout(performance.now()); // what played until now counts; the rest is dropped
+    this.clears.push(now());
     this.playQueue = [];
     this.queuedBytes = 0;
     this.receivedBytes = this.playedBytes;
@@ -111,7 +125,7 @@ export class LocalMediaChannel implements MediaChannel {
   // ── the simulated caller ────────────────────────────────────────────────────────────────────────
   /** The caller says something (8 kHz μ-law); resolves once the last frame of it has been sent. */
   say(mulaw: Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.callerQueue.push({ bytes: mulaw, done: resolve }));
+    return new Promise((resolve) => this.callerQueue.push({ bytes: mulaw, offset: 0, done: resolve }));
   }
 
   press(digit: string): void {
@@ -125,72 +139,61 @@ export class LocalMediaChannel implements MediaChannel {
     this.handler?.closed({ by: 'remote', reason });
   }
 
-  /** Called with each piece of bot audio as it plays (what the caller hears, in real time). */
-  onBotAudio(listener: (bytes: Uint8Array) => void): void {
-    this.botAudioListeners.push(listener);
-  }
-
   /** Seconds of bot audio the caller has heard. */
   get playedSec(): number {
     return this.playedBytes / 8000;
   }
 
   private tick(): void {
-    const now = performance.now();
-    this.advancePlayout(now);
-    this.callerFramesDue += (now - this.lastTickAt) / 20;
-    this.lastTickAt = now;
-    while (this.callerFramesDue >= 1 && !this.closed) {
-      this.callerFramesDue -= 1;
-      this.handler?.audio({ sampleRate: 8000, channels: 1, mulaw: this.nextCallerFrame() });
+    const due = Math.floor((now() - this.startedAt) / 20);
+    while (this.framesDone < due && !this.closed) {
+      const at = this.startedAt + this.framesDone * 20;
+      this.framesDone++;
+      this.playFrame(at);
+      if (this.closed) return;
+      this.handler?.audio({ sampleRate: 8000, channels: 1, mulaw: this.callerFrame(at) });
     }
   }
 
-  private nextCallerFrame(): Uint8Array {
-    const frame = new Uint8Array(160).fill(MULAW_SILENCE);
+  /** Plays one 20 ms frame of bot audio (a dry buffer plays silence and simply waits for more). */
+  private playFrame(at: number): void {
     let filled = 0;
-    while (filled < 160 && this.callerQueue.length > 0) {
-      const line = this.callerQueue[0] as { bytes: Uint8Array; done: () => void };
-      const n = Math.min(160 - filled, line.bytes.length - this.callerOffset);
-      frame.set(line.bytes.subarray(this.callerOffset, this.callerOffset + n), filled);
-      filled += n;
-      this.callerOffset += n;
-      if (this.callerOffset >= line.bytes.length) {
-        this.callerQueue.shift();
-        this.callerOffset = 0;
-        line.done();
-      }
-    }
-    return frame;
-  }
-
-  /** Plays queued bot audio in real time up to `now` (a dry buffer simply waits for more audio). */
-  private advancePlayout(now: number): void {
-    if (this.queuedBytes === 0) {
-      this.playClock = now; // an idle carrier does not bank time
-      return;
-    }
-    let budget = Math.floor(((now - this.playClock) / 1000) * 8000);
-    let at = this.playClock;
-    while (budget > 0 && this.queuedBytes > 0) {
+    while (filled < FRAME && this.queuedBytes > 0) {
       const chunk = this.playQueue[0] as Uint8Array;
-      const n = Math.min(budget, chunk.length);
-      const piece = chunk.subarray(0, n);
-      this.played.push({ atMs: at, bytes: piece });
-      for (const listener of this.botAudioListeners) listener(piece);
+      const n = Math.min(FRAME - filled, chunk.length);
+      this.heardFrame.set(chunk.subarray(0, n), filled);
       if (n === chunk.length) this.playQueue.shift();
       else this.playQueue[0] = chunk.subarray(n);
+      filled += n;
       this.queuedBytes -= n;
-      this.playedBytes += n;
-      budget -= n;
-      at += n / 8;
     }
-    this.playClock = this.queuedBytes === 0 ? now : at;
+    if (filled > 0) {
+      this.played.push({ atMs: at, bytes: this.heardFrame.slice(0, filled) });
+      this.playedBytes += filled;
+    }
+    this.heardFrame.fill(MULAW_SILENCE, filled);
+    this.caller?.hear(this.heardFrame, at);
     this.ackPlayedMarks();
   }
 
-  /** Up to when playback has been accounted (`performance.now()` ms). */
-  private playClock = 0;
+  private callerFrame(at: number): Uint8Array {
+    const fromCaller = this.caller?.nextFrame(at);
+    if (fromCaller) return fromCaller.slice();
+    this.frame.fill(MULAW_SILENCE);
+    let filled = 0;
+    while (filled < FRAME && this.callerQueue.length > 0) {
+      const line = this.callerQueue[0] as { bytes: Uint8Array; offset: number; done: () => void };
+      const n = Math.min(FRAME - filled, line.bytes.length - line.offset);
+      this.frame.set(line.bytes.subarray(line.offset, line.offset + n), filled);
+      filled += n;
+      line.offset += n;
+      if (line.offset >= line.bytes.length) {
+        this.callerQueue.shift();
+        line.done();
+      }
+    }
+    return this.frame.slice();
+  }
 
   private ackPlayedMarks(): void {
     while (this.marks.length > 0 && (this.marks[0] as QueuedMark).position <= this.playedBytes) {
@@ -206,5 +209,6 @@ export class LocalMediaChannel implements MediaChannel {
     this.timer = undefined;
     for (const line of this.callerQueue) line.done();
     this.callerQueue = [];
+    this.caller?.end(now());
   }
 }
