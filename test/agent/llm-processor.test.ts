@@ -173,3 +173,40 @@ describe('LLMProcessor', () => {
     expect((context.messages.at(-1) as { content: Array<{ text: string }> }).content[0]!.text).toBe(said);
   });
 });
+
+describe('LLMProcessor against the Gemini emulator', () => {
+  it('says the fallback line when the provider fails, then answers normally on the next turn', async () => {
+    const { startGeminiEmulator } = await import('../../src/sandbox/providers/gemini-emulator.ts');
+    const { createGoogleLLM } = await import('../../src/services/llm/google.ts');
+    const gemini = await startGeminiEmulator({ apiKey: 'k', timing: { ttftMs: 0, tokensPerSecond: 0 } });
+    try {
+      gemini.failNext(2, { status: 503, code: 'UNAVAILABLE', message: 'The model is overloaded.' }); // first try + one retry
+      const context = new LLMContext({ system: 'You are Sam, calling Grace to remind them of their appointment with Dr. Lee on Monday at 9 AM.' });
+      context.addUserMessage('Hello?');
+      const out: Frame[] = [];
+      const errors: PipelineError[] = [];
+      const task = new PipelineTask([new LLMProcessor({ service: createGoogleLLM({ apiKey: 'k', baseURL: gemini.baseURL }) })], {
+        callId: 'gemini-fallback',
+        onOutput: (f) => out.push(f),
+        onError: (e) => errors.push(e),
+      });
+      const done = task.run();
+      task.queueFrame(makeFrame('llm.run', { context, reason: 'turn' }));
+      await gemini.waitForRequests(2);
+      await sleep(50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toContain('503');
+      expect(spoken(out)).toBe("<I'm sorry, I'm having trouble right now. Could you say that again?>");
+      // The provider recovers: the next turn is answered by the model.
+      context.addUserMessage('Hello?');
+      task.queueFrame(makeFrame('llm.run', { context, reason: 'turn' }));
+      await gemini.waitForRequests(3);
+      await sleep(50);
+      task.end();
+      await done;
+      expect(spoken(out)).toMatch(/^<I'm sorry[^>]*>.*appointment on Monday at 9 AM/); // the model, not another fallback
+    } finally {
+      await gemini.close();
+    }
+  });
+});
