@@ -10,11 +10,12 @@
 import type { Persona } from '../../callees/persona.ts';
 import type { CalleeLine } from '../../callees/simulated-callee.ts';
 import { CallMedia } from '../shared/call-media.ts';
+import { CallWebhooks } from '../shared/call-webhooks.ts';
 import { EmulatedCall, planRing, type CallContext } from '../shared/emulated-call.ts';
 import type { FormFields } from '../shared/http-util.ts';
 import { uuid } from '../shared/ids.ts';
 import { nowMs } from '../shared/media-clock.ts';
-import { sendWebhook, type WebhookMethod, type WebhookRecord } from '../shared/webhook.ts';
+import type { WebhookMethod } from '../shared/webhook.ts';
 import { PlivoAudioStream, type PlivoStreamHost } from './audio-stream.ts';
 import { HANGUP_CAUSES, type HangupCause, type HangupSource } from './hangup-causes.ts';
 import { parsePlivoXml, type PlivoElement, type PlivoStreamSpec } from './plivo-xml.ts';
@@ -66,10 +67,9 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   readonly sendStopEvent: boolean;
   readonly media: CallMedia;
   private readonly init: PlivoCallInit;
-  private readonly signer;
   private readonly streams = new Set<PlivoAudioStream>();
   private calleeConnected = false;
-  private callbackChain: Promise<void> = Promise.resolve();
+  private readonly webhooks: CallWebhooks;
   private hangup: { cause: HangupCause; source: HangupSource } | null = null;
 
   constructor(context: CallContext, init: PlivoCallInit) {
@@ -83,7 +83,13 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     this.authToken = init.authToken;
     this.requestUuid = init.requestUuid;
     this.sendStopEvent = init.sendStopEvent;
-    this.signer = plivoSigner(init.authToken);
+    this.webhooks = new CallWebhooks({
+      record: this.record,
+      sign: plivoSigner(init.authToken),
+      timeoutMs: init.webhookTimeoutMs,
+      userAgent: 'PlivoHTTP/1.0',
+      log: this.log,
+    });
     this.media = new CallMedia({ clock: context.clock, callee: this.callee, saidTape: this.saidTape, heardTape: this.heardTape });
   }
 
@@ -93,7 +99,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
 
   /** Resolves once every callback queued so far has been delivered (or failed). */
   callbacksSettled(): Promise<void> {
-    return this.callbackChain;
+    return this.webhooks.settled();
   }
 
   /** Live-call details (`GET Call/{uuid}/?status=live`). */
@@ -148,7 +154,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     this.later(RING_AFTER_MS * scale, () => {
       this.setStatus('ringing');
       if (this.init.ringUrl) {
-        this.queueWebhook('ring', this.init.ringUrl, this.init.ringMethod, { ...this.commonParams(), CallStatus: 'ringing', Event: 'Ring' });
+        this.webhooks.queue('ring', this.init.ringUrl, this.init.ringMethod, { ...this.commonParams(), CallStatus: 'ringing', Event: 'Ring' });
       }
       const plan = planRing(this.init.persona, this.init.ringTimeoutSec * 1000, scale);
       this.later(plan.afterMs, () => {
@@ -175,7 +181,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     if (!spec.statusCallbackUrl) return;
     const params: FormFields = { Event: event, StreamID: streamId, CallUUID: this.id, Timestamp: plivoTime(nowMs()) };
     if (error !== undefined) params.Error = error;
-    this.queueWebhook(`stream:${event}`, spec.statusCallbackUrl, spec.statusCallbackMethod, params);
+    this.webhooks.queue(`stream:${event}`, spec.statusCallbackUrl, spec.statusCallbackMethod, params);
   }
 
   private readonly line: CalleeLine = {
@@ -192,7 +198,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
       this.setStatus('in-progress');
       if (this.init.machineDetectionUrl) {
         this.later(AMD_DURATION_MS * this.context.timeScale, () =>
-          this.queueWebhook('amd', this.init.machineDetectionUrl as string, this.init.machineDetectionMethod, {
+          this.webhooks.queue('amd', this.init.machineDetectionUrl as string, this.init.machineDetectionMethod, {
             ...this.commonParams(),
             Machine: 'false',
             IfMachine: 'continue',
@@ -232,7 +238,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
 
   /** The XML's elements; undefined when the URL failed, null when the XML is invalid. */
   private async fetchXml(kind: string, url: string, method: WebhookMethod, params: FormFields): Promise<PlivoElement[] | null | undefined> {
-    const record = await this.webhook(kind, url, method, params, true);
+    const record = await this.webhooks.send(kind, url, method, params, true);
     if (record.status === null || record.status < 200 || record.status >= 300) {
       this.protocolError(0, `answer XML request failed: ${record.error ?? `HTTP ${record.status}`} from ${url}`);
       return undefined;
@@ -317,7 +323,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     if (!this.init.hangupUrl) return;
     const { duration, billDuration } = this.durations();
     const { answeredAt, endedAt, createdAt } = this.record;
-    this.queueWebhook('hangup', this.init.hangupUrl, this.init.hangupMethod, {
+    this.webhooks.queue('hangup', this.init.hangupUrl, this.init.hangupMethod, {
       ...this.commonParams(),
       CallStatus: status,
       Event: 'Hangup',
@@ -354,29 +360,5 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
       CallerName: '',
       SessionStart: plivoTime(this.record.createdAt),
     };
-  }
-
-  private queueWebhook(kind: string, url: string, method: WebhookMethod, params: FormFields): void {
-    this.callbackChain = this.callbackChain.then(async () => {
-      await this.webhook(kind, url, method, params, false);
-    });
-  }
-
-  private async webhook(kind: string, url: string, method: WebhookMethod, params: FormFields, keepBody: boolean): Promise<WebhookRecord> {
-    const record = await sendWebhook({
-      kind,
-      url,
-      method,
-      params,
-      sign: this.signer,
-      keepBody,
-      timeoutMs: this.init.webhookTimeoutMs,
-      headers: { 'User-Agent': 'PlivoHTTP/1.0' },
-    });
-    this.record.callbacks.push(record);
-    if (record.status === null || record.status >= 400) {
-      this.log.warn({ kind, url, status: record.status, error: record.error }, 'webhook failed');
-    }
-    return record;
   }
 }

@@ -13,15 +13,16 @@
 import type { Persona } from '../../callees/persona.ts';
 import type { CalleeLine } from '../../callees/simulated-callee.ts';
 import { CallMedia } from '../shared/call-media.ts';
+import { CallWebhooks } from '../shared/call-webhooks.ts';
 import { EmulatedCall, planRing, type CallContext } from '../shared/emulated-call.ts';
 import type { FormFields } from '../shared/http-util.ts';
 import { twilioSid } from '../shared/ids.ts';
 import { nowMs } from '../shared/media-clock.ts';
-import { sendWebhook, type WebhookRecord } from '../shared/webhook.ts';
 import { callResource } from './call-resource.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
-import { parseTwiml, TwimlError, type HttpMethod, type StreamSpec, type TwimlVerb } from './twiml.ts';
-import { statusCallbackParams, twilioSigner, TWILIO_USER_AGENT, voiceParams, type TwilioCallIdentity } from './webhook-params.ts';
+import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';
+import { fetchTwiml, readTwiml } from './twiml-fetch.ts';
+import { statusCallbackParams, twilioSigner, TWILIO_USER_AGENT, type TwilioCallIdentity } from './webhook-params.ts';
 
 export type TwilioStatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 
@@ -64,14 +65,13 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   readonly clearEchoesMarks: boolean;
   readonly media: CallMedia;
   private readonly init: TwilioCallInit;
-  private readonly identity: TwilioCallIdentity;
+  readonly identity: TwilioCallIdentity;
   private readonly phoneNumberSid = twilioSid('PN');
-  private readonly signer;
   private updatedAt: number;
   private startedAt: number | null = null;
   private answeredBy: string | null = null;
   private callbackSequence = 0;
-  private callbackChain: Promise<void> = Promise.resolve();
+  readonly webhooks: CallWebhooks;
   /** Bumped by a redirect: TwiML running under an older generation stops. */
   private generation = 0;
   private readonly streams = new Set<TwilioMediaStream>();
@@ -96,7 +96,13 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     this.authToken = init.authToken;
     this.clearEchoesMarks = init.clearEchoesMarks;
     this.identity = { accountSid: init.accountSid, callSid: this.id, from: init.from, to: init.to, direction: init.direction };
-    this.signer = twilioSigner(init.authToken);
+    this.webhooks = new CallWebhooks({
+      record: this.record,
+      sign: twilioSigner(init.authToken),
+      timeoutMs: init.webhookTimeoutMs,
+      userAgent: TWILIO_USER_AGENT,
+      log: this.log,
+    });
     this.updatedAt = this.record.createdAt;
     this.media = new CallMedia({ clock: context.clock, callee: this.callee, saidTape: this.saidTape, heardTape: this.heardTape });
   }
@@ -127,7 +133,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
 
   /** Resolves once every status callback queued so far has been delivered (or failed). */
   callbacksSettled(): Promise<void> {
-    return this.callbackChain;
+    return this.webhooks.settled();
   }
 
   /** Starts the call's lifecycle (called once, right after creation). */
@@ -203,7 +209,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
       Timestamp: new Date().toISOString(),
     };
     if (error !== undefined) params.StreamError = error;
-    this.queueWebhook(`stream:${event}`, spec.statusCallback, spec.statusCallbackMethod, params);
+    this.webhooks.queue(`stream:${event}`, spec.statusCallback, spec.statusCallbackMethod, params);
   }
 
   /** The line the simulated party uses to press keys and hang up. */
@@ -222,7 +228,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
       this.answeredBy = 'human';
       if (this.init.asyncAmdStatusCallback) {
         this.later(AMD_DURATION_MS * this.context.timeScale, () => {
-          this.queueWebhook('amd', this.init.asyncAmdStatusCallback as string, this.init.asyncAmdStatusCallbackMethod, {
+          this.webhooks.queue('amd', this.init.asyncAmdStatusCallback as string, this.init.asyncAmdStatusCallbackMethod, {
             AccountSid: this.accountSid,
             CallSid: this.id,
             AnsweredBy: 'human',
@@ -265,7 +271,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
 
   /** The call's current TwiML: inline, or fetched from Url (then FallbackUrl). Null when unusable. */
   private async loadTwiml(callStatus: string, extra: FormFields): Promise<TwimlVerb[] | null> {
-    if (this.init.twiml !== null) return this.parseMarkup(this.init.twiml, 'inline');
+    if (this.init.twiml !== null) return readTwiml(this, this.init.twiml, 'inline');
     if (this.init.url === null) return null;
     const verbs = await this.fetchTwiml('voice', this.init.url, this.init.method, callStatus, extra);
     if (verbs || this.ended || !this.init.fallbackUrl) return verbs;
@@ -276,27 +282,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     });
   }
 
-  private async fetchTwiml(kind: string, url: string, method: HttpMethod, callStatus: string, extra: FormFields): Promise<TwimlVerb[] | null> {
-    const record = await this.webhook(kind, url, method, voiceParams(this.identity, callStatus, extra), true);
-    if (this.ended) return null;
-    if (record.status === null || record.status < 200 || record.status >= 300) {
-      this.protocolError(11200, `HTTP retrieval failure: ${record.error ?? `HTTP ${record.status}`} from ${url}`);
-      return null;
-    }
-    return this.parseMarkup(record.body ?? '', 'fetched', url);
-  }
-
-  private parseMarkup(body: string, source: 'fetched' | 'inline', url?: string): TwimlVerb[] | null {
-    const markup = { source, at: nowMs(), body, ...(url ? { url } : {}) };
-    this.record.markup.push(markup);
-    try {
-      return parseTwiml(body);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      Object.assign(markup, { error: message });
-      this.protocolError(error instanceof TwimlError ? error.code : 12100, message, body);
-      return null;
-    }
+  private fetchTwiml(kind: string, url: string, method: HttpMethod, callStatus: string, extra: FormFields): Promise<TwimlVerb[] | null> {
+    return fetchTwiml(this, kind, url, method, callStatus, extra);
   }
 
   private async runVerbs(verbs: TwimlVerb[], generation: number): Promise<void> {
@@ -401,32 +388,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     const url = this.init.statusCallback;
     if (!url || !this.init.statusCallbackEvents.has(event)) return;
     const params = statusCallbackParams(this.identity, callStatus, this.callbackSequence++, nowMs(), extra);
-    this.queueWebhook(`status:${event}`, url, this.init.statusCallbackMethod, params);
-  }
-
-  /** Sends webhooks in order, without holding up the call. */
-  private queueWebhook(kind: string, url: string, method: HttpMethod, params: FormFields): void {
-    this.callbackChain = this.callbackChain.then(async () => {
-      await this.webhook(kind, url, method, params, false);
-    });
-  }
-
-  private async webhook(kind: string, url: string, method: HttpMethod, params: FormFields, keepBody: boolean): Promise<WebhookRecord> {
-    const record = await sendWebhook({
-      kind,
-      url,
-      method,
-      params,
-      sign: this.signer,
-      keepBody,
-      timeoutMs: this.init.webhookTimeoutMs,
-      headers: { 'User-Agent': TWILIO_USER_AGENT },
-    });
-    this.record.callbacks.push(record);
-    if (record.status === null || record.status >= 400) {
-      this.log.warn({ kind, url, status: record.status, error: record.error }, 'webhook failed');
-    }
-    return record;
+    this.webhooks.queue(`status:${event}`, url, this.init.statusCallbackMethod, params);
   }
 
   private touch(): void {

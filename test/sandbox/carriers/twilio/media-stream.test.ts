@@ -214,4 +214,23 @@ describe('Twilio emulator media stream', () => {
     expect(loud).toBe(1600); // exactly the 200 ms the server sent
     expect(call.conversationWav()?.readUInt16LE(22)).toBe(2);
   });
+
+  it('forks both tracks on <Start><Stream>, runs the next verb at once, and refuses messages on the fork', async () => {
+    rig = await startTwilioRig();
+    const twiml =
+      `<Response><Start><Stream name="monitor" url="${rig.agent.wsUrl}/fork" track="both_tracks"/></Start>` +
+      '<Pause length="1"/><Stop><Stream name="monitor"/></Stop><Pause length="1"/></Response>';
+    const created = await rig.client.calls.create({ to: '+15550100005', from: '+15550009999', twiml });
+    const conn = await rig.agent.nextConnection();
+    const start = await conn.next((m) => m.event === 'start');
+    expect((start.start as { tracks: string[] }).tracks).toEqual(['inbound', 'outbound']);
+    conn.send({ event: 'clear', streamSid: start.streamSid });
+    await conn.next((m) => m.event === 'stop', 3000); // <Stop><Stream name="monitor"/> after the first <Pause>
+    const tracks = new Set(conn.messages.filter((m) => m.message.event === 'media').map((m) => (m.message.media as { track: string }).track));
+    expect(tracks).toEqual(new Set(['inbound', 'outbound']));
+    const call = rig.emulator.calls.get(created.sid);
+    expect(call?.status).toBe('in-progress'); // the second <Pause> is still running
+    expect(call?.record.protocolErrors.map((e) => e.code)).toEqual([31924]);
+    await call?.waitForEnd(3000);
+  });
 });
