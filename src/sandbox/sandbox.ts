@@ -23,6 +23,8 @@ export interface SandboxOptions {
   timing?: 'realistic' | 'instant';
   /** Personas for the carrier emulators. @default the built-in ones (+15550100001…6) */
   personas?: PersonaRegistry;
+  /** Scales ringing, answer delays and ring timeouts of the carrier emulators (media stays real-time). @default 1 */
+  timeScale?: number;
 }
 
 /** What the sandbox started; `emulated` names each part that runs locally instead of the real service. */
@@ -61,14 +63,14 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
     // One 20 ms clock for both carrier emulators, so every emulated call is served in one wake-up.
     const clock = new MediaClock();
     if (all || !config.twilio.accountSid) {
-      const twilio = await startTwilioEmulator({ personas, clock, logger: log });
+      const twilio = await startTwilioEmulator({ personas, clock, logger: log, ...(options.timeScale ? { timeScale: options.timeScale } : {}) });
       closers.push(() => twilio.close());
       sandbox.twilio = twilio;
       next.twilio = { accountSid: twilio.accountSid, authToken: twilio.authToken, apiBaseUrl: twilio.url, phoneNumber: config.twilio.phoneNumber ?? SANDBOX_CALLER_ID };
       emulated.push('twilio');
     }
     if (all || !config.plivo.authId) {
-      const plivo = await startPlivoEmulator({ personas, clock, logger: log });
+      const plivo = await startPlivoEmulator({ personas, clock, logger: log, ...(options.timeScale ? { timeScale: options.timeScale } : {}) });
       closers.push(() => plivo.close());
       sandbox.plivo = plivo;
       next.plivo = { authId: plivo.authId, authToken: plivo.authToken, apiBaseUrl: plivo.url, phoneNumber: config.plivo.phoneNumber ?? SANDBOX_CALLER_ID };

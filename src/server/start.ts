@@ -26,12 +26,16 @@ export interface StartOptions {
   agents?: AgentDefinition[];
   /** Sandbox provider timing (see {@link SandboxOptions}). @default 'realistic' */
   sandboxTiming?: SandboxOptions['timing'];
+  /** Sandbox carrier ringing/answer time scale (see {@link SandboxOptions}). @default 1 */
+  sandboxTimeScale?: number;
 }
 
 export interface RunningSwitchboard {
   config: Config;
   /** Base URL the server listens on, e.g. `http://127.0.0.1:7860`. */
   url: string;
+  /** Where carriers reach it (PUBLIC_URL, or `http://localhost:<port>`): configure carrier webhooks with this. */
+  publicUrl: string;
   app: FastifyInstance;
   manager: CallManager;
   store: CallStore;
@@ -58,7 +62,11 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
     (initial.tts.provider === 'cartesia' && !initial.tts.cartesia.apiKey) ||
     (initial.tts.provider === 'elevenlabs' && !initial.tts.elevenlabs.apiKey);
   if (initial.sandbox === 'on' || (initial.sandbox === 'auto' && missing)) {
-    sandbox = await startSandbox(initial, { log, ...(options.sandboxTiming ? { timing: options.sandboxTiming } : {}) });
+    sandbox = await startSandbox(initial, {
+      log,
+      ...(options.sandboxTiming ? { timing: options.sandboxTiming } : {}),
+      ...(options.sandboxTimeScale ? { timeScale: options.sandboxTimeScale } : {}),
+    });
     config = sandbox.config;
   }
   const store = CallStore.open({ dataDir: config.dataDir });
@@ -113,6 +121,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
     return {
       config,
       url,
+      publicUrl: publicUrls.http,
       app,
       manager,
       store,

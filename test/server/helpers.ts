@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { RunningSwitchboard } from '../../src/server/start.ts';
+import { startSwitchboard } from '../../src/server/start.ts';
+import type { CallRecord } from '../../src/store/index.ts';
+
+/** A sandboxed server on a free port with its own data folder; providers answer instantly. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<RunningSwitchboard & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, ...env });
+  const running = await startSwitchboard({ config, log: silentLogger(), sandboxTiming: 'instant', sandboxTimeScale: 0.1 });
+  return {
+    ...running,
+    dataDir,
+    close: async () => {
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const FINAL = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
+
+/** Polls `GET /calls/:id` until the call is over. */
+export async function waitForCallEnd(url: string, id: string, timeoutMs = 80_000, headers: Record<string, string> = {}): Promise<CallRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${url}/calls/${id}`, { headers });
+    const record = (await response.json()) as CallRecord;
+    if (FINAL.includes(record.status)) return record;
+    if (Date.now() > deadline) throw new Error(`call ${id} still ${record.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
