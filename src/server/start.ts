@@ -91,6 +91,16 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
         logger: log,
       });
     }
+    // Carrier legs of calls the previous run left behind may still be up: hang them up (best effort).
+    for (const callId of recovered) {
+      const record = store.getCall(callId);
+      const client = record ? carriers[record.carrier as CarrierName] : undefined;
+      if (!record?.carrierCallId || !client) continue;
+      client.hangUp({ callId, carrierCallId: record.carrierCallId }).then(
+        () => store.addEvent(callId, 'carrier.hangup', { reason: 'recovered after restart' }),
+        (error: unknown) => log.warn({ callId, err: error instanceof Error ? error.message : String(error) }, 'hang-up of recovered call failed'),
+      );
+    }
     const services = await createCallServices(config, sandbox?.tls ? { tls: sandbox.tls } : {});
     const metrics = new PrometheusCallMetrics();
     const publicUrls = publicUrlsFrom(config.publicUrl);
