@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Real-time audio tests measure wall-clock behaviour; two cores cannot run many of them at once.
     maxWorkers: 2,
+    // Concurrent end-to-end calls in one file are mostly waiting on real-time audio.
+    maxConcurrency: 10,
     pool: 'forks',
   },
 });

@@ -130,4 +130,44 @@ describe.concurrent('calls through the sandbox carriers', () => {
     expect(record.status).toBe('completed');
     expect(record.endReason).toBe('completed');
   });
+
+  it('keypad: a DTMF confirmation is understood as the caller\'s answer', { timeout: 120_000 }, async () => {
+    const placed = await postJson(`${server.url}/calls`, { to: '+15550100006', carrier: 'twilio' });
+    const record = await waitForCallEnd(server.url, placed.json.id as string);
+    expect(record.status).toBe('completed');
+    expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', 'DTMF: 1', 'No thanks, bye.']);
+    expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(true);
+  });
+
+  it('silent callee: the bot opens after waiting, re-prompts, then says goodbye and hangs up', { timeout: 120_000 }, async () => {
+    const placed = await postJson(`${server.url}/calls`, { to: '+15550100005', carrier: 'plivo' });
+    const record = await waitForCallEnd(server.url, placed.json.id as string);
+    expect(record.status).toBe('completed');
+    expect(userTurns(record)).toEqual([]);
+    expect(assistantTurns(record).map((t) => t.text)).toEqual([
+      expect.stringContaining('this is Sam from Riverside Dental'),
+      'Are you still there?',
+      'Are you still there?',
+      "It seems we've lost the connection. Goodbye!",
+    ]);
+    expect(record.endReason).toBe('caller silent');
+    expect(record.events.some((e) => e.type === 'carrier.hangup')).toBe(true);
+  });
+
+  it('inbound Plivo: a call to our Plivo number is answered by the agent, which speaks first', { timeout: 120_000 }, async () => {
+    const plivo = server.sandbox!.plivo!;
+    plivo.personas.register('+15557770009', {
+      id: 'inbound-plivo',
+      steps: [{ waitForBotToFinish: true }, { say: 'Sure.' }, { waitForBotToFinish: true }, { say: "Yes, I'll be there." }, { waitForBotToFinish: true }, { say: "No, that's all. Thanks!" }],
+    });
+    const call = plivo.placeInboundCall({ from: '+15557770009', to: '+15550100000', answerUrl: `${server.publicUrl}/plivo/answer`, hangupUrl: `${server.publicUrl}/plivo/status` });
+    await plivo.waitForCall(call.id, 'completed', 90_000);
+    const listed = (await (await fetch(`${server.url}/calls?direction=inbound`)).json()) as { calls: CallRecord[] };
+    const summary = listed.calls.find((c) => c.carrierCallId === call.id)!;
+    const record = await waitForCallEnd(server.url, summary.id);
+    expect(record.carrier).toBe('plivo');
+    expect(record.turns[0]?.role).toBe('assistant');
+    expect(userTurns(record).map((t) => t.text)).toEqual(['Sure.', "Yes, I'll be there.", "No, that's all. Thanks!"]);
+    expect(record.status).toBe('completed');
+  });
 });
