@@ -10,6 +10,7 @@ import type { CallStore } from '../store/index.ts';
 import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
 import { CarrierError } from '../telephony/carrier-error.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
+import { isFinalCallStatus } from '../call-status.ts';
 import { detectCarrier } from '../telephony/detect-carrier.ts';
 import { createMediaToken, verifyMediaToken } from '../telephony/media-token.ts';
 import { WebSocketMediaChannel } from '../transports/websocket-media-channel.ts';
@@ -179,7 +180,7 @@ export class CallManager {
     const record = this.store.getCall(verified.callId);
     if (!record) return { ok: false, reason: `media token names an unknown call` };
     if (this.active.has(verified.callId)) return { ok: false, reason: 'a media stream is already connected for this call' };
-    if (['completed', 'busy', 'no-answer', 'failed', 'canceled'].includes(record.status)) {
+    if (isFinalCallStatus(record.status)) {
       return { ok: false, reason: `call already ${record.status}` };
     }
     return { ok: true, callId: verified.callId };
@@ -245,7 +246,7 @@ export class CallManager {
         : {}),
     });
     // The carrier ended a call whose media socket is still open (e.g. hung up before the stream noticed).
-    if (['completed', 'busy', 'no-answer', 'failed', 'canceled'].includes(update.status)) {
+    if (isFinalCallStatus(update.status)) {
       this.active.get(id)?.session.cancel(`carrier reported ${update.status}`);
     }
     return this.store.getCall(id);

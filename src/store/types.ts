@@ -7,18 +7,8 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/** Twilio's call status vocabulary; other carriers map onto it in their telephony adapter. */
-export const CALL_STATUSES = [
-  'queued',
-  'ringing',
-  'in-progress',
-  'completed',
-  'busy',
-  'no-answer',
-  'failed',
-  'canceled',
-] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
+export { CALL_STATUSES, type CallStatus } from '../call-status.ts';
+import type { CallStatus } from '../call-status.ts';
 
 /** Statuses a call never leaves. */
 export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];

@@ -1,31 +1,7 @@
 import type { CarrierName } from './carrier.ts';
 
-/** Call states in Twilio's vocabulary; other carriers' states are mapped onto these. */
-export type CallStatus =
-  | 'queued'
-  | 'ringing'
-  | 'in-progress'
-  | 'completed'
-  | 'busy'
-  | 'no-answer'
-  | 'failed'
-  | 'canceled';
-
-export const CALL_STATUSES: readonly CallStatus[] = [
-  'queued',
-  'ringing',
-  'in-progress',
-  'completed',
-  'busy',
-  'no-answer',
-  'failed',
-  'canceled',
-];
-
-/** True when the call is over and will not change state again. */
-export function isFinalCallStatus(status: CallStatus): boolean {
-  return status === 'completed' || status === 'busy' || status === 'no-answer' || status === 'failed' || status === 'canceled';
-}
+export { CALL_STATUSES, isFinalCallStatus, type CallStatus } from '../call-status.ts';
+import type { CallStatus } from '../call-status.ts';
 
 /** One carrier call-progress callback, normalised (Twilio status callback, Plivo ring/answer/hangup callback). */
 export interface CallStatusUpdate {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LLMPolicy, defaultLLMPolicy, type LLMPolicyInput, type PolicyReply } from './llm-policy.ts';
+import { abortableSleep } from '../../util/abortable-sleep.ts';
 
 /**
  * What the OpenAI and Gemini emulators share: an HTTP server on 127.0.0.1, a request log, fault injection,
@@ -287,7 +288,7 @@ export async function startLLMEmulatorServer(
           ? pacing.at + (tokenIndex - pacing.index) * perToken
           : record.receivedAt + currentTiming.ttftMs + tokenIndex * perToken;
         const wait = due - performance.now();
-        if (wait > 1) await sleep(wait, signal);
+        if (wait > 1) await abortableSleep(wait, signal);
         pacing = { index: tokenIndex, at: Math.max(due, performance.now() - perToken / 2) };
         return !signal.aborted;
       },
@@ -374,18 +375,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Splits text into pieces the size of BPE tokens: a word with its leading space, punctuation on its own,

@@ -2,6 +2,7 @@ import { streamText, tool, type JSONValue, type LanguageModel, type TextStreamPa
 import { isRetryable, retryAfterMs, toLLMServiceError } from './ai-sdk-errors.ts';
 import { LLMServiceError, type LLMRequest, type LLMService, type LLMStreamEvent } from './llm-service.ts';
 import type { AgentTool } from './tool.ts';
+import { abortableSleep } from '../../util/abortable-sleep.ts';
 
 /** Provider-specific request options, keyed by provider (`{ openai: {...} }`, `{ google: {...} }`). */
 export type LLMProviderOptions = Record<string, Record<string, JSONValue>>;
@@ -89,7 +90,7 @@ export class AISdkLLMService implements LLMService {
         const failure = toLLMServiceError(this.provider, error, request.callId);
         const delay = this.retryDelay(failure);
         if (emitted || attempt >= maxRetries || !isRetryable(failure) || delay === undefined) throw failure;
-        await sleep(delay, request.signal);
+        await abortableSleep(delay, request.signal);
       }
     }
   }
@@ -227,15 +228,3 @@ function mergeProviderOptions(
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -20,28 +20,16 @@ import { PlivoAudioStream, type PlivoStreamHost } from './audio-stream.ts';
 import { HANGUP_CAUSES, type HangupCause, type HangupSource } from './hangup-causes.ts';
 import { parsePlivoXml, type PlivoElement, type PlivoStreamSpec } from './plivo-xml.ts';
 import { plivoSigner } from './signature.ts';
+import type { CreatePlivoCallParams } from './rest-api.ts';
 
-export interface PlivoCallInit {
+/** A call leg as the emulator runs it: the create-call parameters for one destination, plus who is on the line. */
+export interface PlivoCallInit extends Omit<CreatePlivoCallParams, 'to'> {
   authId: string;
   authToken: string;
   requestUuid: string;
-  from: string;
+  /** The single destination of this leg. */
   to: string;
   direction: 'outbound' | 'inbound';
-  answerUrl: string;
-  answerMethod: WebhookMethod;
-  ringUrl: string | null;
-  ringMethod: WebhookMethod;
-  hangupUrl: string | null;
-  hangupMethod: WebhookMethod;
-  fallbackUrl: string | null;
-  fallbackMethod: WebhookMethod;
-  /** Seconds to ring before no-answer. */
-  ringTimeoutSec: number;
-  /** Maximum call length in seconds once answered. */
-  timeLimitSec: number;
-  machineDetectionUrl: string | null;
-  machineDetectionMethod: WebhookMethod;
   persona: Persona | null;
   sendStopEvent: boolean;
   webhookTimeoutMs: number;

@@ -22,30 +22,16 @@ import { callResource } from './call-resource.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
 import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';
 import { fetchTwiml, readTwiml } from './twiml-fetch.ts';
+import type { CreateCallParams } from './rest-api.ts';
 import { statusCallbackParams, twilioSigner, TWILIO_USER_AGENT, type TwilioCallIdentity } from './webhook-params.ts';
 
 export type TwilioStatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 
-export interface TwilioCallInit {
+/** A call as the emulator runs it: the create-call parameters plus who is on the line. */
+export interface TwilioCallInit extends CreateCallParams {
   accountSid: string;
   authToken: string;
-  from: string;
-  to: string;
   direction: 'outbound-api' | 'inbound';
-  /** Where the TwiML comes from: a URL (fetched with `method`) or inline TwiML. */
-  url: string | null;
-  method: HttpMethod;
-  twiml: string | null;
-  fallbackUrl: string | null;
-  fallbackMethod: HttpMethod;
-  statusCallback: string | null;
-  statusCallbackMethod: HttpMethod;
-  statusCallbackEvents: Set<TwilioStatusEvent>;
-  /** Seconds to ring before no-answer. */
-  timeoutSec: number;
-  machineDetection: boolean;
-  asyncAmdStatusCallback: string | null;
-  asyncAmdStatusCallbackMethod: HttpMethod;
   persona: Persona | null;
   clearEchoesMarks: boolean;
   webhookTimeoutMs: number;
