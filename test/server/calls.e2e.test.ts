@@ -8,6 +8,9 @@ import type { CallRecord, CallTurn } from '../../src/store/index.ts';
 import { postJson, startTestServer, waitForCallEnd } from './helpers.ts';
 
 let server: RunningSwitchboard;
+/** Resolves when the Twilio conversation test has finished its call (the metrics test reads what it left). */
+let twilioCallDone!: () => void;
+const twilioCallFinished = new Promise<void>((resolve) => (twilioCallDone = resolve));
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -42,6 +45,19 @@ describe.concurrent('calls through the sandbox carriers', () => {
     expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(true);
     expect(record.events.some((e) => e.type === 'carrier.hangup')).toBe(true);
     expect(record.endReason).toBe('completed');
+    twilioCallDone();
+  });
+
+  it('GET /metrics exposes the calls as Prometheus histograms and gauges', { timeout: 120_000 }, async () => {
+    await twilioCallFinished;
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const count = (name: string) => Number(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? 'NaN');
+    expect(count('switchboard_voice_to_voice_ms')).toBeGreaterThanOrEqual(3);
+    expect(count('switchboard_framework_overhead_ms')).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/^switchboard_active_calls \d+/m);
+    expect(text).toMatch(/^switchboard_provider_ttfb_ms_count\{processor="LLMProcessor"\} \d+/m);
+    expect(text).toMatch(/^switchboard_provider_ttfb_ms_count\{processor="TtsProcessor"\} \d+/m);
+    expect(text).toMatch(/^switchboard_calls_started_total\{carrier="twilio"\} \d+/m);
   });
 
   it('Plivo: POST /start carries the JSON body to the bot, which greets the callee by name', { timeout: 120_000 }, async () => {
