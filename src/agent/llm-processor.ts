@@ -5,6 +5,7 @@ import type { AgentTool, ToolContext } from '../services/llm/tool.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
+import type { MetricsData } from '../pipeline/metrics.ts';
 import './frames.ts';
 
 export interface LLMProcessorOptions {
@@ -19,6 +20,13 @@ export interface LLMProcessorOptions {
   goodbyeLine?: string;
   /** Told about every tool call and its outcome (call records). */
   onToolCall?: (event: ToolCallEvent) => void;
+}
+
+/** Time accounting for one `llm.run`, until its first spoken token. */
+interface RunTiming {
+  providerWaitMs: number;
+  toolMs: number;
+  reported: boolean;
 }
 
 export interface ToolCallEvent {
@@ -61,12 +69,15 @@ export class LLMProcessor extends FrameProcessor {
     const { context } = frame;
     const signal = this.signal;
     const maxSteps = this.options.maxToolSteps ?? 3;
+    const timing: RunTiming = { providerWaitMs: 0, toolMs: 0, reported: false };
     let spoke = false;
     for (let step = 0; step <= maxSteps && !signal.aborted; step++) {
-      const outcome = await this.generate(context, signal);
+      const outcome = await this.generate(context, signal, timing);
       spoke ||= outcome.spoke;
       if (outcome.failed || signal.aborted || outcome.toolCalls.length === 0) break;
+      const toolsStarted = performance.now();
       const results = await this.runTools(context, outcome.toolCalls, signal);
+      timing.toolMs += performance.now() - toolsStarted;
       if (signal.aborted) break;
       context.messages.push({ role: 'tool', content: results });
       if (this.endRequested !== undefined) break;
@@ -81,6 +92,7 @@ export class LLMProcessor extends FrameProcessor {
   private async generate(
     context: LLMContext,
     signal: AbortSignal,
+    timing: RunTiming,
   ): Promise<{ toolCalls: ToolCallPart[]; failed: boolean; spoke: boolean }> {
     const responseId = `${this.callId}-r${++this.responseSeq}`;
     const toolCalls: ToolCallPart[] = [];
@@ -90,24 +102,27 @@ export class LLMProcessor extends FrameProcessor {
       if (!begun) context.beginAssistantMessage(responseId);
       begun = true;
     };
-    const started = performance.now();
-    let firstToken = true;
     try {
-      const events: AsyncIterable<LLMStreamEvent> = this.options.service.stream({
-        callId: this.callId,
-        system: context.system,
-        messages: [...context.messages],
-        tools: context.tools,
-        signal,
-      });
-      for await (const event of events) {
-        if (signal.aborted) break;
-        if (firstToken && event.type !== 'finish') {
-          firstToken = false;
-          this.pushMetrics(performance.now() - started);
+      const events = this.options.service
+        .stream({ callId: this.callId, system: context.system, messages: [...context.messages], tools: context.tools, signal })
+        [Symbol.asyncIterator]();
+      for (;;) {
+        // Time spent waiting on the provider (and its client library) until the reply's first spoken word.
+        const waitStarted = performance.now();
+        const next: IteratorResult<LLMStreamEvent> = await events.next();
+        if (!timing.reported) timing.providerWaitMs += performance.now() - waitStarted;
+        if (next.done) break;
+        const event = next.value;
+        if (signal.aborted) {
+          await events.return?.();
+          break;
         }
         if (event.type === 'text') {
           if (event.text.length === 0) continue;
+          if (!timing.reported) {
+            timing.reported = true;
+            this.pushTiming(timing);
+          }
           begin();
           if (!speaking) this.pushFrame(makeFrame('llm.response.start', { responseId }));
           speaking = true;
@@ -211,8 +226,15 @@ export class LLMProcessor extends FrameProcessor {
     }
   }
 
-  private pushMetrics(ttfbMs: number): void {
+  /**
+   * Reports, at the reply's first spoken token, the provider's share of the wait (every request of the run,
+   * including those before and after tool calls) and the time tools took, so latency accounting can tell
+   * them apart from the framework's own time.
+   */
+  private pushTiming(timing: RunTiming): void {
     const model = `${this.options.service.provider}/${this.options.service.model}`;
-    this.pushFrame(makeFrame('metrics', { data: [{ kind: 'ttfb', processor: this.name, valueMs: ttfbMs, model }] }));
+    const data: MetricsData[] = [{ kind: 'ttfb', processor: this.name, valueMs: timing.providerWaitMs, model }];
+    if (timing.toolMs > 0) data.push({ kind: 'processing', processor: `${this.name}:tools`, valueMs: timing.toolMs });
+    this.pushFrame(makeFrame('metrics', { data }));
   }
 }

@@ -20,7 +20,9 @@ export interface TurnLatency {
    * and first token → first TTS audio (the LLM writing the first sentence plus TTS time to first byte).
    */
   providerMs: number;
-  /** What we own: voice-to-voice minus provider time minus the turn-end wait. */
+  /** Time the agent's own tools ran before the reply (user code: neither provider nor framework time). */
+  toolMs?: number;
+  /** What we own: voice-to-voice minus provider time, tool time and the turn-end wait. */
   overheadMs: number;
 }
 
@@ -30,8 +32,9 @@ interface PendingTurn {
   sttFinalAt?: number;
   llmRunAt?: number;
   llmFirstTokenAt?: number;
-  /** The LLM service's own request → first token time (its `ttfb` metric). */
+  /** Time waiting on the LLM provider until the first spoken token, over all its requests (its `ttfb` metric). */
   llmTtfbMs?: number;
+  toolMs?: number;
   ttsFirstAudioAt?: number;
 }
 
@@ -95,6 +98,9 @@ export class TurnMetricsObserver implements FrameObserver {
         if (frame.id <= this.lastMetricsFrameId) return;
         this.lastMetricsFrameId = frame.id;
         for (const data of frame.data) {
+          if (data.kind === 'processing' && data.processor === 'LLMProcessor:tools' && this.pending) {
+            this.pending.toolMs = (this.pending.toolMs ?? 0) + data.valueMs;
+          }
           if (data.kind !== 'ttfb') continue;
           this.events.onProviderTtfb?.(data.processor, data.valueMs);
           if (data.processor === 'LLMProcessor' && this.pending && this.pending.llmTtfbMs === undefined) {
@@ -134,8 +140,9 @@ export class TurnMetricsObserver implements FrameObserver {
       firstAudioOutMs: round(voiceToVoiceMs),
       voiceToVoiceMs: round(voiceToVoiceMs),
       providerMs: round(providerMs),
-      overheadMs: round(voiceToVoiceMs - providerMs - turnEndMs),
+      overheadMs: round(voiceToVoiceMs - providerMs - (turn.toolMs ?? 0) - turnEndMs),
     };
+    if (turn.toolMs !== undefined) latency.toolMs = round(turn.toolMs);
     const stt = since(turn.sttFinalAt);
     if (stt !== undefined) latency.sttFinalMs = round(stt);
     const first = since(turn.llmFirstTokenAt);

@@ -16,6 +16,13 @@ export interface UserTurnOptions {
   finalTranscriptTimeoutSecs?: number;
   /** Keypad digits are gathered until `#` or this much quiet. @default 1.5 */
   dtmfTimeoutSecs?: number;
+  /**
+   * End the caller's turn as soon as VAD hears silence and STT reports the end of speech (Deepgram's
+   * endpointing, ~300 ms), instead of waiting for VAD's full `stopSecs`. Replies start sooner; if the caller
+   * goes on, the new words join the same turn and the early reply is interrupted.
+   * @default false
+   */
+  fastEndpointing?: boolean;
 }
 
 /** A user turn as the call record sees it. */
@@ -50,6 +57,13 @@ export class UserTurnProcessor extends FrameProcessor {
   private readonly minBargeInMs: number;
   private readonly finalTimeoutMs: number;
   private readonly dtmfTimeoutMs: number;
+  private readonly fastEndpointing: boolean;
+  /** VAD hears silence inside the current turn (its position), before `stopSecs` has passed. */
+  private pausedAt: { atSec: number; atMs: number } | undefined;
+  /** The turn was ended on STT's endpoint while VAD had not yet decided the caller stopped. */
+  private endedEarly = false;
+  /** The latest final had STT's end-of-speech flag and nothing came after it. */
+  private lastFinalEndsSpeech = false;
 
   private botSpeaking = false;
   /** Caller is speaking and it counts as their turn. */
@@ -94,6 +108,7 @@ export class UserTurnProcessor extends FrameProcessor {
     this.minBargeInMs = (options.minBargeInSecs ?? 0.5) * 1000;
     this.finalTimeoutMs = (options.finalTranscriptTimeoutSecs ?? 1.0) * 1000;
     this.dtmfTimeoutMs = (options.dtmfTimeoutSecs ?? 1.5) * 1000;
+    this.fastEndpointing = options.fastEndpointing ?? false;
   }
 
   protected override processFrame(frame: Frame, direction: Direction): void {
@@ -114,6 +129,10 @@ export class UserTurnProcessor extends FrameProcessor {
         this.onSpeechStopped(frame);
         break;
       case 'vad.speech.paused':
+        if (this.inTurn) {
+          this.pausedAt = { atSec: frame.atSec, atMs: frame.atMs };
+          if (this.fastEndpointing && this.lastFinalEndsSpeech && this.interim === '') this.endTurnEarly();
+        }
         if (this.candidate && this.candidate.voicingSinceMs !== undefined) {
           this.candidate.voicedMs += Math.max(0, frame.atMs - this.candidate.voicingSinceMs);
           this.candidate.voicingSinceMs = undefined;
@@ -122,6 +141,12 @@ export class UserTurnProcessor extends FrameProcessor {
         }
         break;
       case 'vad.speech.resumed':
+        this.pausedAt = undefined;
+        if (this.endedEarly) {
+          // The caller went on after we ended their turn on STT's endpoint: same turn, continued.
+          this.endedEarly = false;
+          this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
+        }
         if (this.candidate && this.candidate.voicingSinceMs === undefined) {
           this.candidate.voicingSinceMs = frame.atMs;
           this.armCandidate();
@@ -173,6 +198,8 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private startTurn(atSec: number, atMs: number, interrupt: boolean): void {
     this.inTurn = true;
+    this.lastFinalEndsSpeech = false;
+    this.pausedAt = undefined;
     this.turnStartMs = atMs;
     this.finals = [];
     this.interim = '';
@@ -184,6 +211,11 @@ export class UserTurnProcessor extends FrameProcessor {
   }
 
   private onSpeechStopped(frame: FrameOf<'vad.speech.stopped'>): void {
+    this.pausedAt = undefined;
+    if (this.endedEarly) {
+      this.endedEarly = false; // VAD agrees, later: the turn is already over
+      return;
+    }
     if (this.candidate) {
       // Under the barge-in minimum: a backchannel. The bot keeps talking and its words are ignored.
       this.clearTimer(this.candidate.timer);
@@ -193,9 +225,21 @@ export class UserTurnProcessor extends FrameProcessor {
       return;
     }
     if (!this.inTurn) return;
+    this.endTurn(frame.atSec, frame.atMs);
+  }
+
+  /** STT says the speech ended and VAD hears silence: end the turn without waiting for `stopSecs`. */
+  private endTurnEarly(): void {
+    const pause = this.pausedAt;
+    if (!pause || !this.inTurn) return;
+    this.endedEarly = true;
+    this.endTurn(pause.atSec, pause.atMs);
+  }
+
+  private endTurn(atSec: number, atMs: number): void {
     this.inTurn = false;
-    this.turnEndMs = frame.atMs;
-    this.broadcast(makeFrame('user.speech.stopped', { atSec: frame.atSec, atMs: frame.atMs }));
+    this.turnEndMs = atMs;
+    this.broadcast(makeFrame('user.speech.stopped', { atSec, atMs }));
     if (this.finals.length > 0 && this.interim === '') {
       this.commit('speech');
       return;
@@ -220,11 +264,16 @@ export class UserTurnProcessor extends FrameProcessor {
     }
     if (!frame.final) {
       this.interim = text;
+      this.lastFinalEndsSpeech = false;
       return;
     }
     this.finals.push(text);
     this.interim = '';
-    if (this.inTurn) return;
+    this.lastFinalEndsSpeech = frame.speechFinal === true;
+    if (this.inTurn) {
+      if (this.fastEndpointing && this.lastFinalEndsSpeech && this.pausedAt) this.endTurnEarly();
+      return;
+    }
     if (this.awaitingFinal !== undefined) {
       if (frame.speechFinal) {
         this.clearTimer(this.awaitingFinal);

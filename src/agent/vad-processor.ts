@@ -85,9 +85,10 @@ export class VadProcessor extends FrameProcessor {
     const state = this.analyzer.state;
     if (state !== this.lastState) {
       // The pause began at the last window scored (one window back from the analyzer's clock).
-      const atMs = fedAt - (fedSec - (this.analyzer.timeSec - this.analyzer.windowSecs)) * 1000;
-      if (this.lastState === 'speaking' && state === 'stopping') this.pushFrame(makeFrame('vad.speech.paused', { atMs }));
-      if (this.lastState === 'stopping' && state === 'speaking') this.pushFrame(makeFrame('vad.speech.resumed', { atMs }));
+      const atSec = this.analyzer.timeSec - this.analyzer.windowSecs;
+      const atMs = fedAt - (fedSec - atSec) * 1000;
+      if (this.lastState === 'speaking' && state === 'stopping') this.pushFrame(makeFrame('vad.speech.paused', { atSec, atMs }));
+      if (this.lastState === 'stopping' && state === 'speaking') this.pushFrame(makeFrame('vad.speech.resumed', { atSec, atMs }));
       this.lastState = state;
     }
   }

@@ -50,8 +50,8 @@ export interface FrameMap {
    * Momentary silence inside speech (VAD `speaking → stopping`) and its end (`stopping → speaking`), before
    * `stopSecs` decides anything: lets turn logic count how long the caller has actually been voicing.
    */
-  'vad.speech.paused': { atMs: number };
-  'vad.speech.resumed': { atMs: number };
+  'vad.speech.paused': { atSec: number; atMs: number };
+  'vad.speech.resumed': { atSec: number; atMs: number };
   /** Turn-level decisions (after barge-in/backchannel policy); times as in the VAD frames. */
   'user.speech.started': { atSec: number; atMs: number };
   'user.speech.stopped': { atSec: number; atMs: number };

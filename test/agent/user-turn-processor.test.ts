@@ -126,7 +126,7 @@ describe('UserTurnProcessor', () => {
     s.botStarted();
     s.vadStart();
     await sleep(120);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atMs: performance.now() }));
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
     s.final('Yeah.');
     await sleep(400); // well past onset + minimum, but the caller fell silent after 120 ms
     expect(interruptions(s.down)).toHaveLength(0);
@@ -141,16 +141,57 @@ describe('UserTurnProcessor', () => {
     s.botStarted();
     s.vadStart();
     await sleep(200);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atMs: performance.now() }));
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
     s.final('Sorry,');
     await sleep(150);
-    s.task.queueFrame(makeFrame('vad.speech.resumed', { atMs: performance.now() }));
+    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 0, atMs: performance.now() }));
     expect(interruptions(s.down)).toHaveLength(0);
     await sleep(150); // 200 + 150 voiced ms ≥ 300
     expect(interruptions(s.down)).toHaveLength(1);
     s.final('what time was that?');
     s.vadStop();
     expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'Sorry, what time was that?' });
+    s.task.cancel();
+  });
+
+  it('fast endpointing: ends the turn on STT\'s endpoint while VAD hears silence, without waiting stopSecs', () => {
+    const s = setup({ fastEndpointing: true });
+    s.vadStart();
+    s.final('Yes.', true);
+    expect(runs(s.down)).toHaveLength(0); // still voicing
+    const pauseAt = performance.now();
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1.2, atMs: pauseAt }));
+    expect(runs(s.down)).toHaveLength(1);
+    const stopped = s.down.find((f) => f.type === 'user.speech.stopped') as { atMs: number };
+    expect(stopped.atMs).toBe(pauseAt); // the turn ended where the silence began
+    s.vadStop(); // VAD's own decision, later: no second turn
+    expect(runs(s.down)).toHaveLength(1);
+    s.task.cancel();
+  });
+
+  it('fast endpointing: a caller who goes on continues the same turn and the early reply is interrupted', () => {
+    const s = setup({ fastEndpointing: true });
+    s.vadStart();
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1, atMs: performance.now() }));
+    s.final('Yes.', true); // STT endpoint after VAD heard the pause
+    expect(runs(s.down)).toHaveLength(1);
+    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 1.4, atMs: performance.now() }));
+    expect(interruptions(s.down)).toHaveLength(1);
+    s.final("I'll be there.", true);
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 2.5, atMs: performance.now() }));
+    expect(runs(s.down)).toHaveLength(2);
+    expect(s.context.messages).toEqual([{ role: 'user', content: "Yes. I'll be there." }]);
+    s.task.cancel();
+  });
+
+  it('without fast endpointing, STT\'s endpoint alone does not end the turn', () => {
+    const s = setup();
+    s.vadStart();
+    s.final('Yes.', true);
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1, atMs: performance.now() }));
+    expect(runs(s.down)).toHaveLength(0);
+    s.vadStop();
+    expect(runs(s.down)).toHaveLength(1);
     s.task.cancel();
   });
 
