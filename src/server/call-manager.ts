@@ -49,7 +49,6 @@ export interface PlaceCallInput {
 interface ActiveCall {
   session: CallSession;
   channel: WebSocketMediaChannel;
-  turnIndex: number;
 }
 
 /**
@@ -206,10 +205,8 @@ export class CallManager {
     }
     const channel = new WebSocketMediaChannel(socket, detected, { callId, logger: log });
     const agent = this.agent(record.agent ?? undefined);
-    const active: ActiveCall = { channel, turnIndex: 0, session: undefined as unknown as CallSession };
-    const session = this.createSession(callId, record, agent, channel, active, log);
-    active.session = session;
-    this.active.set(callId, active);
+    const session = this.createSession(callId, record, agent, channel, log);
+    this.active.set(callId, { session, channel });
     this.metrics.callStarted(record.carrier);
     this.store.addEvent(callId, 'media.connected', { streamId: detected.streamId, carrierCallId: detected.carrierCallId });
     log.info({ carrier: detected.carrier, streamId: detected.streamId }, 'media stream connected');
@@ -264,9 +261,9 @@ export class CallManager {
     record: CallRecord,
     agent: AgentDefinition,
     channel: WebSocketMediaChannel,
-    active: ActiveCall,
     log: Logger,
   ): CallSession {
+    let turnIndex = 0; // turns are numbered in the order they are reported
     return new CallSession({
       callId,
       agent,
@@ -278,7 +275,7 @@ export class CallManager {
       events: {
         onUserTurn: (turn) => {
           this.store.addTurn(callId, {
-            index: active.turnIndex++,
+            index: turnIndex++,
             role: 'user',
             text: turn.text,
             startedAt: toEpoch(turn.startedAtMs),
@@ -287,7 +284,7 @@ export class CallManager {
         },
         onAssistantTurn: (turn) => {
           this.store.addTurn(callId, {
-            index: active.turnIndex++,
+            index: turnIndex++,
             role: 'assistant',
             text: turn.text,
             heard: turn.heard,
