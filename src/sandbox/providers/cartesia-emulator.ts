@@ -29,6 +29,7 @@ import {
   type CartesiaContextConfig,
   type CartesiaGenerationRequest,
 } from './cartesia-emulator-wire.ts';
+import { createSpeechCache, type SpeechCache, type SpeechCacheStats } from './speech-cache.ts';
 import { createTlsServer } from './tls.ts';
 
 export interface CartesiaEmulatorOptions {
@@ -54,6 +55,12 @@ export interface CartesiaEmulatorOptions {
   keepMessages?: number;
   /** Sees every synthesised piece of text with its audio exactly as sent (sandbox speech registry). */
   onSpeech?: (speech: CartesiaEmulatedSpeech) => void;
+  /**
+   * Distinct (text, voice) syntheses kept for reuse; 0 synthesises every piece anew. eSpeak blocks the event
+   * loop while it runs, and a bot repeats itself, so caching keeps a shared process (the carrier emulator's
+   * media clock) on time under load. @default 500
+   */
+  speechCacheEntries?: number;
 }
 
 export interface CartesiaEmulatedSpeech {
@@ -87,6 +94,8 @@ export interface CartesiaEmulator {
   stats: CartesiaEmulatorStats;
   /** The latest client messages (up to `keepMessages`), parsed, in order (tests). */
   received: unknown[];
+  /** Synthesis cache counters (all zero with `speechCacheEntries: 0`). */
+  speechCache(): SpeechCacheStats;
   /** Drops every open connection abruptly (tests of reconnection). */
   dropConnections(): void;
   close(): Promise<void>;
@@ -112,6 +121,7 @@ class CartesiaContext {
     readonly config: CartesiaContextConfig,
     private readonly connection: CartesiaConnection,
     options: CartesiaEmulatorOptions,
+    speechCache: SpeechCache | undefined,
   ) {
     const realtimeFactor = options.realtimeFactor ?? 4;
     const chunkMs = options.chunkMs ?? 40;
@@ -122,6 +132,7 @@ class CartesiaContext {
         chunkMs,
         firstChunkDelayMs: options.ttfbMs ?? 200,
         realtimeFactor,
+        ...(speechCache ? { synthesize: speechCache.synthesize } : {}),
       },
       {
         onSegmentStart: (segment, pcm) => {
@@ -231,6 +242,7 @@ class CartesiaConnection {
     private readonly options: CartesiaEmulatorOptions,
     readonly stats: CartesiaEmulatorStats,
     private readonly received: unknown[],
+    private readonly speechCache: SpeechCache | undefined,
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', () => this.dispose());
@@ -302,7 +314,7 @@ class CartesiaConnection {
         this.sendError(error, id);
         return;
       }
-      context = new CartesiaContext(id, config, this, this.options);
+      context = new CartesiaContext(id, config, this, this.options, this.speechCache);
       this.contexts.set(id, context);
       this.stats.contexts++;
     }
@@ -349,6 +361,8 @@ export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {
   const stats: CartesiaEmulatorStats = { connections: 0, contexts: 0, cancels: 0, chunks: 0, errors: 0 };
   const received: unknown[] = [];
   const connections = new Set<CartesiaConnection>();
+  const cacheEntries = options.speechCacheEntries ?? 500;
+  const speechCache = cacheEntries > 0 ? createSpeechCache({ maxEntries: cacheEntries }) : undefined;
   const wss = new WebSocketServer({ noServer: true });
 
   server.on('request', (req, res) => {
@@ -376,7 +390,7 @@ export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       stats.connections++;
-      const connection = new CartesiaConnection(ws, options, stats, received);
+      const connection = new CartesiaConnection(ws, options, stats, received, speechCache);
       connections.add(connection);
       ws.on('close', () => connections.delete(connection));
     });
@@ -397,6 +411,7 @@ export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {
     ca,
     stats,
     received,
+    speechCache: () => speechCache?.stats() ?? { hits: 0, misses: 0, entries: 0 },
     dropConnections: () => {
       for (const client of wss.clients) client.terminate();
     },

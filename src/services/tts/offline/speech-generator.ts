@@ -4,8 +4,8 @@
  * timeline across all segments. Shared by the offline TTS service and the provider emulators.
  */
 import { resampleWhole } from '../audio-format.ts';
-import { getEspeakEngine } from './espeak-engine.ts';
-import { synthesizeWith, type SpeechOptions } from './espeak-voice.ts';
+import { getEspeakEngine, type EspeakEngine } from './espeak-engine.ts';
+import { synthesizeWith, type SpeechOptions, type SynthesizedSpeech } from './espeak-voice.ts';
 import type { WordTiming } from './word-timing.ts';
 
 /** One queued piece of text after synthesis. */
@@ -54,6 +54,12 @@ export interface SpeechGeneratorOptions {
   firstChunkDelayMs?: number;
   /** Generation speed as a multiple of real time; `Infinity` sends chunks as fast as possible. @default Infinity */
   realtimeFactor?: number;
+  /**
+   * Turns text into speech, at `sampleRate` or any rate (it is resampled to `sampleRate` if it differs).
+   * E.g. a memo cache in front of eSpeak, as the sandbox emulators use; the result is only read, never
+   * modified. @default synthesizeWith
+   */
+  synthesize?: (engine: EspeakEngine, text: string, speech: SpeechOptions | undefined, sampleRate: number) => SynthesizedSpeech;
 }
 
 interface Queued<Tag> {
@@ -141,7 +147,8 @@ export class SpeechGenerator<Tag = undefined> {
     try {
       const engine = await getEspeakEngine();
       if (this.stopped) return;
-      const speech = item.text.trim() ? synthesizeWith(engine, item.text, this.options.speech) : undefined;
+      const synthesize = this.options.synthesize ?? synthesizeWith;
+      const speech = item.text.trim() ? synthesize(engine, item.text, this.options.speech, this.options.sampleRate) : undefined;
       pcm = speech ? resampleWhole(speech.pcm, speech.sampleRate, this.options.sampleRate) : new Int16Array(0);
       const startSec = this.cursorSec;
       const durationSec = pcm.length / this.options.sampleRate;
