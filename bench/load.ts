@@ -1,0 +1,132 @@
+/**
+ * `npm run bench` — the concurrent-call load benchmark.
+ *
+ * N sandbox calls on the Twilio path for T seconds, with the provider emulators at zero and/or realistic
+ * latency. The load generator (Twilio emulator with simulated callees, Deepgram, Gemini and Cartesia
+ * emulators) runs in this process; the server runs as a child process, so its CPU and memory are measured
+ * on their own (see bench/load/run.ts for the procedure and bench/RESULTS.md for figures).
+ *
+ * Output: a table per run on stdout; with `json`, one JSON object on the last stdout line. Progress goes to
+ * stderr. `SWITCHBOARD_BENCH_CPU_PROFILE=<dir>` also profiles the server (`--cpu-prof`) and lists its hot spots;
+ * `SWITCHBOARD_BENCH_DUMP=<file prefix>` writes each run's call records (server and carrier) to
+ * `<prefix>-<latency>-<calls>.json`.
+ */
+import type { LatencyMode } from './load/generator.ts';
+import { formatRun, summarise, type LoadSummary } from './load/report.ts';
+import { runLoad, type LoadRunResult } from './load/run.ts';
+
+export interface LoadBenchOptions {
+  /** Concurrent calls. */
+  calls: number;
+  /** Seconds each run lasts (calls hang up this long after connecting). */
+  seconds: number;
+  /** Step the number of calls up until frames run late or a call fails. */
+  findMax: boolean;
+  /** Print one JSON object on the last stdout line. */
+  json: boolean;
+  latency: 'zero' | 'realistic' | 'both';
+}
+
+/**
+ * The barge-in decision window: the caller must talk over the bot this long before it counts as an
+ * interruption (UserTurnProcessor's `minBargeInSecs` default, 0.5 s). The target allows one 20 ms frame more.
+ */
+export const BARGE_IN_WINDOW_MS = 500;
+const BARGE_IN_TARGET_MS = BARGE_IN_WINDOW_MS + 20;
+
+/** Call counts `--find-max` tries, in order. */
+export const FIND_MAX_STEPS = [25, 50, 100, 150, 200, 250, 300, 400, 500];
+/** `--find-max` runs are at most this long. */
+const FIND_MAX_SECONDS = 15;
+const MIN_SECONDS = 6;
+
+type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary; findMax?: FindMaxSummary };
+
+interface FindMaxStep {
+  calls: number;
+  pass: boolean;
+  lateFramePct: number;
+  failedCalls: number;
+  callsPerCore: number;
+  overheadP95Ms: number;
+  generatorCpuPct: number;
+}
+
+interface FindMaxSummary {
+  /** Most concurrent calls that ran with < 1 % late frames and no failed call; 0 if none did. */
+  maxCalls: number;
+  seconds: number;
+  steps: FindMaxStep[];
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+function passes(result: LoadRunResult): boolean {
+  return result.lateFrames.pct <= 1 && result.failures.total + result.failures.placeFailures === 0;
+}
+
+async function findMax(
+  mode: LatencyMode,
+  seconds: number,
+  cpuProfileDir: string | undefined,
+  dumpFile: (mode: LatencyMode, calls: number) => string | undefined,
+): Promise<{ best: LoadRunResult | undefined; first: LoadRunResult; summary: FindMaxSummary }> {
+  const runSeconds = Math.min(seconds, FIND_MAX_SECONDS);
+  const steps: FindMaxStep[] = [];
+  let best: LoadRunResult | undefined;
+  let first: LoadRunResult | undefined;
+  for (const calls of FIND_MAX_STEPS) {
+    const result = await runLoad({ calls, seconds: runSeconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, calls) });
+    first ??= result;
+    process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
+    const pass = passes(result);
+    steps.push({
+      calls,
+      pass,
+      lateFramePct: result.lateFrames.pct,
+      failedCalls: result.failures.total + result.failures.placeFailures,
+      callsPerCore: result.server.callsPerCore,
+      overheadP95Ms: result.overheadMs.p95,
+      generatorCpuPct: result.generator.cpuPctOfCore,
+    });
+    progress(`[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls})`);
+    if (!pass) break;
+    best = result;
+  }
+  const summary: FindMaxSummary = { maxCalls: best?.calls ?? 0, seconds: runSeconds, steps };
+  process.stdout.write(`\nfind-max (${mode} latency, ${runSeconds} s runs): ${summary.maxCalls} concurrent calls sustained\n`);
+  for (const s of steps) {
+    process.stdout.write(
+      `  ${String(s.calls).padStart(4)} calls  ${s.pass ? 'pass' : 'FAIL'}  late frames ${s.lateFramePct.toFixed(3)} %  failed ${s.failedCalls}  calls/core ${s.callsPerCore.toFixed(1)}  overhead p95 ${s.overheadP95Ms.toFixed(1)} ms  generator CPU ${s.generatorCpuPct.toFixed(0)} %\n`,
+    );
+  }
+  return { best, first: first as LoadRunResult, summary };
+}
+
+export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
+  if (!Number.isInteger(options.calls) || options.calls < 1) throw new Error(`--calls must be a positive integer, got ${options.calls}`);
+  if (!Number.isFinite(options.seconds) || options.seconds < MIN_SECONDS) throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${options.seconds}`);
+  if (!['zero', 'realistic', 'both'].includes(options.latency)) throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
+  const modes: LatencyMode[] = options.latency === 'both' ? ['zero', 'realistic'] : [options.latency];
+  const cpuProfileDir = process.env.SWITCHBOARD_BENCH_CPU_PROFILE || undefined;
+  const dump = process.env.SWITCHBOARD_BENCH_DUMP || undefined;
+  const dumpFile = (mode: LatencyMode, calls: number) => (dump ? `${dump}-${mode}-${calls}.json` : undefined);
+  const main = modes[0] as LatencyMode;
+
+  let json: JsonSummary;
+  if (options.findMax) {
+    const { best, first, summary } = await findMax(main, options.seconds, cpuProfileDir, dumpFile);
+    json = { ...summarise(best ?? first), latency: main, findMax: summary };
+  } else {
+    const results: LoadRunResult[] = [];
+    for (const mode of modes) {
+      const result = await runLoad({ calls: options.calls, seconds: options.seconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, options.calls) });
+      results.push(result);
+      process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
+    }
+    json = { ...summarise(results[0] as LoadRunResult), latency: main };
+    const realistic = results.find((r) => r.latency === 'realistic');
+    if (realistic && main !== 'realistic') json.realistic = summarise(realistic);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+}

@@ -1,0 +1,415 @@
+/**
+ * One load run: N concurrent calls for T seconds against a freshly started server child, with the provider
+ * emulators at one latency setting.
+ *
+ * 1. Start the load generator (emulators) and the server child; wait until its API answers.
+ * 2. Warm up with one short call (VAD model, SDK clients, TLS, the TTS emulator's synthesis cache), then
+ *    read the server's baseline RSS.
+ * 3. Place the N calls, their starts spread over up to 2 s so they don't speak in lockstep.
+ * 4. Steady window: from 2 s after the last call connected to just before the first one hangs up. Server
+ *    CPU (/proc) and the generator's own CPU, event-loop delay and media-clock accuracy are measured over it;
+ *    server RSS is sampled through it.
+ * 5. Wait for every call to end, read the server's records, stop the server, close the emulators.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { EmulatedCallRecord } from '../../src/sandbox/carriers/shared/call-record.ts';
+import { nowMs, type MediaClockStats } from '../../src/sandbox/carriers/shared/media-clock.ts';
+import type { CallRecord } from '../../src/store/index.ts';
+import { startLoadGenerator, type LatencyMode, type LoadGenerator } from './generator.ts';
+import {
+  callFailures,
+  carrierBargeIns,
+  lateFrames,
+  LATENCY_STAGES,
+  percentile,
+  percentiles,
+  serverBargeInDecisions,
+  serverBargeIns,
+  spuriousBargeIns,
+  stageValues,
+  type CallFailures,
+  type LateFrames,
+  type LatencyStage,
+  type Percentiles,
+} from './metrics.ts';
+import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './persona.ts';
+import { analyseCpuProfile, type HotSpot } from './profile.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+
+export interface LoadRunOptions {
+  calls: number;
+  seconds: number;
+  latency: LatencyMode;
+  /** Profile the server child (`--cpu-prof`) into this folder and report its hot spots. @default no profile */
+  cpuProfileDir?: string | undefined;
+  /** Progress lines (stderr). @default none */
+  progress?: (line: string) => void;
+  /** Write every call's server record and carrier record to this JSON file (for digging into a run). @default none */
+  dumpFile?: string | undefined;
+}
+
+export interface ServerLogSummary {
+  warnings: number;
+  errors: number;
+  /** Distinct messages (up to 8) with counts. */
+  messages: Record<string, number>;
+}
+
+export interface LoadRunResult {
+  latency: LatencyMode;
+  calls: number;
+  seconds: number;
+  /** The steady window the CPU and RSS figures cover. */
+  windowSeconds: number;
+  overheadMs: Percentiles;
+  voiceToVoiceMs: Percentiles;
+  /** Median of each turn stage (ms after the callee stopped speaking; provider/overhead are durations). */
+  stageMediansMs: Record<LatencyStage, number>;
+  /** At the carrier: callee line start → first `clear` after it. */
+  bargeInMs: Percentiles & { interruptions: number; missed: number; cutByHangUp: number };
+  /** Server barge-ins not caused by a callee line over the bot (see metrics.spuriousBargeIns). */
+  spuriousBargeIns: number;
+  /** The server's own figure: VAD speech onset → `clear` sent. */
+  serverBargeInMs: Percentiles;
+  /** Of that, VAD speech onset → barge-in decided (the minimum voiced time, plus pauses inside it). */
+  serverBargeInDecisionMs: Percentiles;
+  assistantTurns: number;
+  userTurns: number;
+  server: {
+    cpuMsPerCallSecond: number;
+    callsPerCore: number;
+    /** Server CPU over the window as a share of one core (%). */
+    cpuPctOfCore: number;
+    /** From the first call placed to the start of the window: mean, and the busiest second (% of a core). */
+    rampCpuPctOfCore: { mean: number; peak1s: number };
+    rssBaselineMb: number;
+    rssSteadyMb: number;
+    rssPeakMb: number;
+    rssMbPerCall: number;
+    /** Calls whose media was up for the whole window. */
+    callsLiveInWindow: number;
+    log: ServerLogSummary;
+    exit: { code: number | null; signal: string | null };
+  };
+  lateFrames: LateFrames;
+  failures: CallFailures & { placeFailures: number };
+  generator: {
+    /** The benchmark process's CPU over the window as a share of one core (%). */
+    cpuPctOfCore: number;
+    eventLoopDelayMs: { p99: number; max: number };
+    /** Media clock wake-up lateness: mean over the window; p99/max over the whole run. */
+    clock: { meanLatenessMs: number; p99LatenessMs: number; maxLatenessMs: number; catchUpTicks: number; skippedTicks: number };
+    speechCache: { hits: number; misses: number };
+    protocolErrors: number;
+    failedWebhooks: number;
+  };
+  profile?: { file: string; hotSpots: HotSpot[] };
+}
+
+const TERMINAL = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
+const SETTLE_AFTER_CONNECT_MS = 2000;
+const LOOP_DELAY_RESOLUTION_MS = 5;
+const IDLE_RSS_MAX_MS = 8000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function postCall(server: ServerProcess, to: string): Promise<{ id: string; carrierCallId: string | null }> {
+  const response = await fetch(`${server.url}/calls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ to, carrier: 'twilio' }),
+  });
+  const body = (await response.json()) as { id?: string; carrierCallId?: string | null; message?: string };
+  if (response.status !== 201 || !body.id) throw new Error(`POST /calls answered ${response.status}: ${JSON.stringify(body)}`);
+  return { id: body.id, carrierCallId: body.carrierCallId ?? null };
+}
+
+async function finalRecord(server: ServerProcess, id: string, timeoutMs: number): Promise<CallRecord | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${server.url}/calls/${id}`);
+    if (response.ok) {
+      const record = (await response.json()) as CallRecord;
+      if (TERMINAL.includes(record.status)) return record;
+      if (Date.now() > deadline) return record;
+    } else if (Date.now() > deadline) {
+      return undefined;
+    }
+    await sleep(250);
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+function summariseServerLog(file: string): ServerLogSummary {
+  const summary: ServerLogSummary = { warnings: 0, errors: 0, messages: {} };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return summary;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let level = 40;
+    let message = line.trim();
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
+      level = entry.level ?? 40;
+      message = `${entry.msg ?? ''}${entry.err ? `: ${typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err)}` : ''}`;
+    } catch {
+      // a plain stderr line (e.g. the "API key not set" notice, a Node warning)
+    }
+    if (level >= 50) summary.errors++;
+    else summary.warnings++;
+    const key = message.slice(0, 200);
+    if (key in summary.messages || Object.keys(summary.messages).length < 8) summary.messages[key] = (summary.messages[key] ?? 0) + 1;
+  }
+  return summary;
+}
+
+function rampCpu(samples: ReadonlyArray<{ at: number; cpuMs: number }>): { mean: number; peak1s: number } {
+  const first = samples[0] as { at: number; cpuMs: number };
+  const last = samples.at(-1) as { at: number; cpuMs: number };
+  let peak = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const a = samples[i] as { at: number; cpuMs: number };
+    const b = samples.find((s) => s.at >= a.at + 1000);
+    if (b) peak = Math.max(peak, ((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 100);
+  }
+  return { mean: last.at > first.at ? ((last.cpuMs - first.cpuMs) / (last.at - first.at)) * 100 : 0, peak1s: peak };
+}
+
+/** Main-thread profiles in `dir` (`CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`; thread 0 is main, others are tsx's loader). */
+function listProfiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+function clockWindow(before: MediaClockStats, after: MediaClockStats): LoadRunResult['generator']['clock'] {
+  const wakeUps = after.wakeUps - before.wakeUps;
+  const sum = after.meanLatenessMs * after.wakeUps - before.meanLatenessMs * before.wakeUps;
+  return {
+    meanLatenessMs: wakeUps > 0 ? sum / wakeUps : 0,
+    p99LatenessMs: after.p99LatenessMs,
+    maxLatenessMs: after.maxLatenessMs,
+    catchUpTicks: after.catchUpTicks - before.catchUpTicks,
+    skippedTicks: after.skippedTicks - before.skippedTicks,
+  };
+}
+
+/**
+ * The server's RSS once idle. V8's memory reducer gives back tens of MB a few seconds after the process goes
+ * idle; measuring before that would charge the warm-up's garbage to nobody and the calls' heap growth to
+ * less than it is. Samples for up to {@link IDLE_RSS_MAX_MS}, stopping once a drop has happened and held.
+ */
+async function idleRss(server: ServerProcess): Promise<number> {
+  const samples: number[] = [];
+  const start = Date.now();
+  let dropped = false;
+  while (Date.now() - start < IDLE_RSS_MAX_MS) {
+    samples.push(server.rssMb());
+    const peak = Math.max(...samples);
+    const recent = samples.slice(-5);
+    if (!dropped && (samples.at(-1) as number) < peak - 10) dropped = true;
+    if (dropped && recent.length === 5 && Math.max(...recent) - Math.min(...recent) < 1) break;
+    await sleep(250);
+  }
+  return Math.min(...samples.slice(-5));
+}
+
+/** Waits until `count` of the calls `sids` have their callee connected, or the deadline; returns the connect times. */
+async function waitForConnections(generator: LoadGenerator, sids: Set<string>, count: number, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const connected = [...sids].flatMap((sid) => {
+      const at = generator.twilio.calls.get(sid)?.record.callee?.connectedAt;
+      return typeof at === 'number' ? [at] : [];
+    });
+    if (connected.length >= count || Date.now() > deadline) return connected;
+    await sleep(100);
+  }
+}
+
+export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
+  const { calls, seconds, latency } = options;
+  const say = options.progress ?? (() => {});
+  const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  const profileDir = options.cpuProfileDir;
+  const profilesBefore = new Set(profileDir ? listProfiles(profileDir) : []);
+  let generator: LoadGenerator | undefined;
+  let server: ServerProcess | undefined;
+  try {
+    generator = await startLoadGenerator({
+      latency,
+      personas: { [BENCH_NUMBER]: benchPersona(seconds), [WARMUP_NUMBER]: warmupPersona() },
+      tmpDir: tmp,
+    });
+    server = await startServerProcess({ env: generator.serverEnv(), dataDir: tmp, cpuProfileDir: profileDir });
+    await server.ready();
+
+    say(`[${latency}] warming up the server with one call`);
+    const warm = await postCall(server, WARMUP_NUMBER);
+    if (warm.carrierCallId) await generator.twilio.waitForCall(warm.carrierCallId, TERMINAL, 90_000);
+    const warmRecord = await finalRecord(server, warm.id, 15_000);
+    if (warmRecord?.status !== 'completed') throw new Error(`warm-up call ended ${warmRecord?.status ?? 'without a record'}`);
+    const rssBaselineMb = await idleRss(server);
+
+    // Place the calls, spread over up to 2 s.
+    say(`[${latency}] placing ${calls} calls for ${seconds} s`);
+    // Server CPU while the calls are set up (TLS, provider sockets, first turns), in 250 ms steps.
+    const ramp: Array<{ at: number; cpuMs: number }> = [{ at: nowMs(), cpuMs: server.cpuMs() }];
+    const rampSampler = setInterval(() => ramp.push({ at: nowMs(), cpuMs: (server as ServerProcess).cpuMs() }), 250);
+    const staggerMs = Math.min(2000, 50 * (calls - 1));
+    let placeFailures = 0;
+    const placed = await Promise.all(
+      Array.from({ length: calls }, async (_, i) => {
+        await sleep(calls > 1 ? (i * staggerMs) / (calls - 1) : 0);
+        try {
+          return await postCall(server as ServerProcess, BENCH_NUMBER);
+        } catch (error) {
+          placeFailures++;
+          say(`[${latency}] call ${i} not placed: ${error instanceof Error ? error.message : String(error)}`);
+          return undefined;
+        }
+      }),
+    );
+    const sids = new Set(placed.flatMap((p) => (p?.carrierCallId ? [p.carrierCallId] : [])));
+    const connected = await waitForConnections(generator, sids, sids.size, 15_000);
+    const firstConnected = Math.min(...connected);
+    const lastConnected = Math.max(...connected);
+    const from = lastConnected + SETTLE_AFTER_CONNECT_MS;
+    const to = firstConnected + seconds * 1000 - 250;
+    if (to - from < 1000) throw new Error(`run too short to measure: the steady window would be ${Math.round(to - from)} ms (use more --seconds)`);
+
+    // Steady window.
+    await sleep(from - nowMs());
+    clearInterval(rampSampler);
+    const cpu0 = server.cpuMs();
+    ramp.push({ at: nowMs(), cpuMs: cpu0 });
+    const gen0 = process.cpuUsage();
+    const clock0 = generator.clock.snapshot();
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+    loopDelay.enable();
+    const rss: number[] = [];
+    const sampler = setInterval(() => rss.push((server as ServerProcess).rssMb()), 500);
+    await sleep(to - nowMs());
+    const cpu1 = server.cpuMs();
+    const gen1 = process.cpuUsage(gen0);
+    const clock1 = generator.clock.snapshot();
+    loopDelay.disable();
+    clearInterval(sampler);
+    rss.push(server.rssMb());
+    const windowMs = to - from;
+    const liveInWindow = [...sids].filter((sid) => {
+      const record = generator?.twilio.calls.get(sid)?.record;
+      const connectedAt = record?.callee?.connectedAt;
+      return typeof connectedAt === 'number' && connectedAt <= from && (record?.endedAt === null || (record?.endedAt ?? 0) >= to);
+    }).length;
+
+    say(`[${latency}] window done (${(windowMs / 1000).toFixed(1)} s); waiting for the calls to end`);
+    await Promise.all([...sids].map((sid) => generator?.twilio.waitForCall(sid, TERMINAL, 60_000).catch(() => undefined)));
+    const records = await mapLimit(placed, 8, async (p) => (p ? finalRecord(server as ServerProcess, p.id, 20_000) : undefined));
+    const emulated = [...sids].flatMap((sid) => {
+      const record = generator?.twilio.calls.get(sid)?.record;
+      return record ? [record] : [];
+    }) as EmulatedCallRecord[];
+    const stats = generator.twilio.stats();
+    const serverRecords = records.filter((r): r is CallRecord => r !== undefined);
+
+    if (options.dumpFile) {
+      const pairs = placed.map((p, i) => ({
+        server: records[i] ?? null,
+        carrier: p?.carrierCallId ? (generator?.twilio.calls.get(p.carrierCallId)?.record ?? null) : null,
+      }));
+      writeFileSync(options.dumpFile, JSON.stringify({ latency, calls, seconds, window: { from, to }, pairs }));
+    }
+    const exit = await server.stop();
+    server = undefined;
+    let profile: LoadRunResult['profile'];
+    if (profileDir) {
+      const file = listProfiles(profileDir).find((f) => !profilesBefore.has(f));
+      if (file) profile = { file, hotSpots: analyseCpuProfile(file) };
+    }
+
+    const cpuMsPerCallSecond = (cpu1 - cpu0) / (calls * (windowMs / 1000));
+    const carrier = carrierBargeIns(emulated);
+    const stageMediansMs = Object.fromEntries(LATENCY_STAGES.map((s) => [s, percentile(stageValues(serverRecords, s), 50)])) as Record<LatencyStage, number>;
+    const rssSteadyMb = rss.reduce((a, b) => a + b, 0) / rss.length;
+    const serverBargeIn = percentiles(serverBargeIns(serverRecords));
+    const result: LoadRunResult = {
+      latency,
+      calls,
+      seconds,
+      windowSeconds: windowMs / 1000,
+      overheadMs: percentiles(stageValues(serverRecords, 'overheadMs')),
+      voiceToVoiceMs: percentiles(stageValues(serverRecords, 'voiceToVoiceMs')),
+      stageMediansMs,
+      bargeInMs: { ...percentiles(carrier.latenciesMs), interruptions: carrier.interruptions, missed: carrier.missed, cutByHangUp: carrier.cutByHangUp },
+      spuriousBargeIns: spuriousBargeIns(
+        placed.flatMap((p, i) => {
+          const serverRecord = records[i];
+          const carrierRecord = p?.carrierCallId ? generator?.twilio.calls.get(p.carrierCallId)?.record : undefined;
+          return serverRecord && carrierRecord ? [{ server: serverRecord, carrier: carrierRecord }] : [];
+        }),
+      ),
+      serverBargeInMs: serverBargeIn,
+      serverBargeInDecisionMs: percentiles(serverBargeInDecisions(serverRecords)),
+      assistantTurns: serverRecords.reduce((n, r) => n + r.turns.filter((t) => t.role === 'assistant').length, 0),
+      userTurns: serverRecords.reduce((n, r) => n + r.turns.filter((t) => t.role === 'user').length, 0),
+      server: {
+        cpuMsPerCallSecond,
+        callsPerCore: 1000 / cpuMsPerCallSecond,
+        cpuPctOfCore: ((cpu1 - cpu0) / windowMs) * 100,
+        rampCpuPctOfCore: rampCpu(ramp),
+        rssBaselineMb,
+        rssSteadyMb,
+        rssPeakMb: Math.max(...rss),
+        rssMbPerCall: (rssSteadyMb - rssBaselineMb) / calls,
+        callsLiveInWindow: liveInWindow,
+        log: summariseServerLog(join(tmp, 'server.log')),
+        exit: { code: exit.code, signal: exit.signal },
+      },
+      lateFrames: lateFrames(emulated, { from, to }),
+      failures: { ...callFailures(records), placeFailures },
+      generator: {
+        cpuPctOfCore: ((gen1.user + gen1.system) / 1000 / windowMs) * 100,
+        // The histogram holds whole timer periods: the resolution itself is not delay.
+        eventLoopDelayMs: {
+          p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
+          max: Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
+        },
+        clock: clockWindow(clock0, clock1),
+        speechCache: generator.cartesia.speechCache(),
+        protocolErrors: stats.protocolErrors,
+        failedWebhooks: stats.failedWebhooks,
+      },
+      ...(profile ? { profile } : {}),
+    };
+    return result;
+  } finally {
+    await server?.stop().catch(() => undefined);
+    await generator?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

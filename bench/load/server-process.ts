@@ -1,0 +1,176 @@
+/**
+ * The server under test as a child process (`node bin/switchboard serve`), with its CPU time and resident
+ * memory read from /proc, its output kept in a log file, and a guaranteed kill when the benchmark exits.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface ServerProcessOptions {
+  /** Environment on top of the benchmark's own (carrier/provider settings). */
+  env: Record<string, string>;
+  /** Folder for the call store and the server's log. */
+  dataDir: string;
+  /** Write a V8 CPU profile (`--cpu-prof`) into this folder when the server exits. @default none */
+  cpuProfileDir?: string | undefined;
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Where the server's stdout and stderr go. */
+  readonly logFile: string;
+  /** User + system CPU time of the whole process (all threads) so far, in ms. */
+  cpuMs(): number;
+  /** Resident set size now, in MB. */
+  rssMb(): number;
+  /** Resolves once the HTTP API answers. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** SIGTERM (the server closes and exits, writing its CPU profile), SIGKILL if it has not exited in time. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/** `getconf CLK_TCK` (the unit of utime/stime in /proc/<pid>/stat); 100 on Linux in practice. */
+export function clockTicks(): number {
+  if (clockTicksPerSecond === undefined) {
+    try {
+      clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicksPerSecond = 100;
+    }
+  }
+  return clockTicksPerSecond;
+}
+
+/** utime + stime of `pid` (all its threads) in ms, from /proc/<pid>/stat. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at ") ": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / clockTicks();
+}
+
+/** VmRSS of `pid` in MB, from /proc/<pid>/status. */
+export function processRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+/** A TCP port free right now on 127.0.0.1 (the server child binds it a moment later). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills every server child still running when the benchmark process goes away (error, Ctrl-C). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
+}
+
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  installExitHook();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(options.dataDir, 'server.log');
+  const logFd = openSync(logFile, 'a');
+  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'bin', 'switchboard'), 'serve'], {
+    cwd: REPO_ROOT, // tsx reads the checkout's tsconfig; every setting the server needs is in env (it wins over .env)
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? options.dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: url,
+      SWITCHBOARD_DATA_DIR: join(options.dataDir, 'data'),
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', logFd, logFd],
+  });
+  closeSync(logFd);
+  live.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolveExit({ code, signal });
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the server process');
+  let exitedEarly: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((result) => {
+    exitedEarly = result;
+  });
+
+  return {
+    pid,
+    url,
+    logFile,
+    cpuMs: () => processCpuMs(pid),
+    rssMb: () => processRssMb(pid),
+    async ready(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (exitedEarly) {
+          throw new Error(`server exited during start-up (code ${exitedEarly.code}, signal ${exitedEarly.signal}):\n${tail(logFile)}`);
+        }
+        try {
+          const response = await fetch(`${url}/calls?limit=1`);
+          if (response.ok) return;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error(`server did not answer within ${timeoutMs} ms:\n${tail(logFile)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop(timeoutMs = 15_000) {
+      if (exitedEarly) return exitedEarly;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/** The last lines of a log file (for error messages). */
+export function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
