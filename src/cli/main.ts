@@ -12,6 +12,7 @@ export async function main(argv: string[]): Promise<void> {
     async () => (await import('./serve.ts')).serveCommand(),
     async () => (await import('./call.ts')).callCommand(),
     async () => (await import('./vad.ts')).vadCommand(),
+    async () => (await import('./bench.ts')).benchCommand(),
   ];
   for (const make of factories) program.addCommand(await make());
   await program.parseAsync(argv);
