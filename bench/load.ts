@@ -13,7 +13,7 @@
  */
 import type { LatencyMode } from './load/generator.ts';
 import { formatRun, summarise, type LoadSummary } from './load/report.ts';
-import { runLoad, type LoadRunResult } from './load/run.ts';
+import { runLoad, WindowTooShortError, type LoadRunResult } from './load/run.ts';
 
 export interface LoadBenchOptions {
   /** Concurrent calls. */
@@ -37,7 +37,7 @@ const BARGE_IN_TARGET_MS = BARGE_IN_WINDOW_MS + 20;
 /** Call counts `--find-max` tries, in order. */
 export const FIND_MAX_STEPS = [25, 50, 100, 150, 200, 250, 300, 400, 500];
 /** `--find-max` runs are at most this long. */
-const FIND_MAX_SECONDS = 15;
+const FIND_MAX_SECONDS = 20;
 const MIN_SECONDS = 6;
 
 type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary; findMax?: FindMaxSummary };
@@ -45,11 +45,15 @@ type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary
 interface FindMaxStep {
   calls: number;
   pass: boolean;
+  /** Why it failed when no figures could be taken (e.g. the calls took too long to connect). */
+  error?: string;
   lateFramePct: number;
   failedCalls: number;
   callsPerCore: number;
   overheadP95Ms: number;
   generatorCpuPct: number;
+  /** Worst media-clock wake-up lateness of the generator over the run (ms): high values mean the generator, not the server, was late. */
+  generatorClockP99Ms: number;
 }
 
 interface FindMaxSummary {
@@ -76,18 +80,39 @@ async function findMax(
   let best: LoadRunResult | undefined;
   let first: LoadRunResult | undefined;
   for (const calls of FIND_MAX_STEPS) {
-    const result = await runLoad({ calls, seconds: runSeconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, calls) });
+    let result: LoadRunResult;
+    try {
+      result = await runLoad({ calls, seconds: runSeconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, calls) });
+    } catch (error) {
+      if (!(error instanceof WindowTooShortError)) throw error;
+      const failed: FindMaxStep = {
+        calls,
+        pass: false,
+        error: error.message,
+        lateFramePct: Number.NaN,
+        failedCalls: Number.NaN,
+        callsPerCore: Number.NaN,
+        overheadP95Ms: Number.NaN,
+        generatorCpuPct: Number.NaN,
+        generatorClockP99Ms: Number.NaN,
+      };
+      steps.push(failed);
+      progress(`[find-max] ${calls} calls: FAIL (${error.message})`);
+      break;
+    }
     first ??= result;
     process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
     const pass = passes(result);
+    const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
     steps.push({
       calls,
       pass,
-      lateFramePct: result.lateFrames.pct,
+      lateFramePct: round(result.lateFrames.pct, 3),
       failedCalls: result.failures.total + result.failures.placeFailures,
-      callsPerCore: result.server.callsPerCore,
-      overheadP95Ms: result.overheadMs.p95,
-      generatorCpuPct: result.generator.cpuPctOfCore,
+      callsPerCore: round(result.server.callsPerCore, 1),
+      overheadP95Ms: round(result.overheadMs.p95, 1),
+      generatorCpuPct: round(result.generator.cpuPctOfCore, 1),
+      generatorClockP99Ms: round(result.generator.clock.p99LatenessMs, 2),
     });
     progress(`[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls})`);
     if (!pass) break;
@@ -97,10 +122,13 @@ async function findMax(
   process.stdout.write(`\nfind-max (${mode} latency, ${runSeconds} s runs): ${summary.maxCalls} concurrent calls sustained\n`);
   for (const s of steps) {
     process.stdout.write(
-      `  ${String(s.calls).padStart(4)} calls  ${s.pass ? 'pass' : 'FAIL'}  late frames ${s.lateFramePct.toFixed(3)} %  failed ${s.failedCalls}  calls/core ${s.callsPerCore.toFixed(1)}  overhead p95 ${s.overheadP95Ms.toFixed(1)} ms  generator CPU ${s.generatorCpuPct.toFixed(0)} %\n`,
+      s.error
+        ? `  ${String(s.calls).padStart(4)} calls  FAIL  ${s.error}\n`
+        : `  ${String(s.calls).padStart(4)} calls  ${s.pass ? 'pass' : 'FAIL'}  late frames ${s.lateFramePct.toFixed(3)} %  failed ${s.failedCalls}  calls/core ${s.callsPerCore.toFixed(1)}  overhead p95 ${s.overheadP95Ms.toFixed(1)} ms  generator CPU ${s.generatorCpuPct.toFixed(0)} %, clock p99 ${s.generatorClockP99Ms.toFixed(1)} ms\n`,
     );
   }
-  return { best, first: first as LoadRunResult, summary };
+  if (!first) throw new Error(`find-max: the first step (${FIND_MAX_STEPS[0]} calls) could not be measured`);
+  return { best, first, summary };
 }
 
 export async function runLoadBench(options: LoadBenchOptions): Promise<void> {

@@ -72,16 +72,35 @@ function sourceLine(url: string, name: string, generatedLine: number): number | 
   return best;
 }
 
-/** Top `limit` functions by self time (idle time left out). */
-export function analyseCpuProfile(file: string, limit = 20): HotSpot[] {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+/**
+ * Part of a profile by time: `fromMs`/`toMs` are ms since the profile started (the process started
+ * profiling at launch, so this is roughly ms since the process was spawned).
+ */
+export interface ProfileSpan {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Self time per profile node, over the samples inside `span` (all samples without one). */
+function selfTimes(profile: CpuProfile, span: ProfileSpan | undefined): Map<number, number> {
   const selfUs = new Map<number, number>();
+  let t = 0;
   // timeDeltas[i] is the time since the previous sample; charge it to sample i's node.
   for (let i = 0; i < profile.samples.length; i++) {
+    const delta = Math.max(0, profile.timeDeltas[i] ?? 0);
+    t += delta;
+    if (span && (t / 1000 < span.fromMs || t / 1000 >= span.toMs)) continue;
     const id = profile.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
+  return selfUs;
+}
+
+/** Top `limit` functions by self time (idle time left out), over the whole profile or a `span` of it. */
+export function analyseCpuProfile(file: string, limit = 20, span?: ProfileSpan): HotSpot[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = selfTimes(profile, span);
   const byFunction = new Map<string, { functionName: string; location: string; us: number }>();
   let totalUs = 0;
   for (const [id, us] of selfUs) {
@@ -106,16 +125,22 @@ export function analyseCpuProfile(file: string, limit = 20): HotSpot[] {
     .map((e) => ({ functionName: e.functionName, location: e.location, selfMs: e.us / 1000, selfPct: totalUs > 0 ? (e.us / totalUs) * 100 : 0 }));
 }
 
+export interface FileSelfTime {
+  /** Repo-relative file, `node_modules/<package>`, `node:` module, or a V8 bucket like `(garbage collector)`. */
+  file: string;
+  selfMs: number;
+  selfPct: number;
+}
+
 /** Self time summed per file (our files, and each dependency package), top `limit`. */
-export function selfTimeByFile(file: string, limit = 15): Array<{ file: string; selfMs: number; selfPct: number }> {
+export function selfTimeByFile(file: string, limit = 15, span?: ProfileSpan): FileSelfTime[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const byFile = new Map<string, number>();
   let totalUs = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const node = byId.get(profile.samples[i] as number);
+  for (const [id, us] of selfTimes(profile, span)) {
+    const node = byId.get(id);
     if (!node || node.callFrame.functionName === '(idle)') continue;
-    const us = Math.max(0, profile.timeDeltas[i] ?? 0);
     totalUs += us;
     let key = displayPath(node.callFrame.url) || node.callFrame.functionName || '(native)';
     const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(key);

@@ -60,6 +60,10 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     ],
     ['voice-to-voice p50 / p95', `${fmt(result.voiceToVoiceMs.p50)} / ${fmt(result.voiceToVoiceMs.p95)} ms`],
     [
+      'turn-end wait p50 / p95 / p99',
+      `${fmt(result.turnEndMs.p50)} / ${fmt(result.turnEndMs.p95)} / ${fmt(result.turnEndMs.p99)} ms (VAD stopSecs 800 + VAD lag; not part of overhead)`,
+    ],
+    [
       'stage medians',
       `turn end ${fmt(result.stageMediansMs.turnEndMs)}, STT final ${fmt(result.stageMediansMs.sttFinalMs)}, LLM first token ${fmt(result.stageMediansMs.llmFirstTokenMs)}, TTS first audio ${fmt(result.stageMediansMs.ttsFirstAudioMs)}, first audio out ${fmt(result.stageMediansMs.voiceToVoiceMs)} (provider ${fmt(result.stageMediansMs.providerMs)}, overhead ${fmt(result.stageMediansMs.overheadMs)}) ms`,
     ],
@@ -101,10 +105,14 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     for (const [message, count] of errors) lines.push(`  ${count} × ${message}`);
   }
   if (result.profile) {
-    lines.push(`server CPU profile (${result.profile.file}), top self time:`);
-    for (const spot of result.profile.hotSpots) {
-      lines.push(`  ${fmt(spot.selfPct).padStart(5)} %  ${fmt(spot.selfMs, 0).padStart(7)} ms  ${spot.functionName}  ${spot.location}`);
-    }
+    const spot = (s: { selfPct: number; selfMs: number }, what: string) => `  ${fmt(s.selfPct).padStart(5)} %  ${fmt(s.selfMs, 0).padStart(7)} ms  ${what}`;
+    lines.push(`server CPU profile ${result.profile.file}`);
+    lines.push('  steady window, top self time by function:');
+    for (const s of result.profile.steady) lines.push(spot(s, `${s.functionName}  ${s.location}`));
+    lines.push('  steady window, self time by file:');
+    for (const s of result.profile.steadyByFile) lines.push(spot(s, s.file));
+    lines.push('  call set-up (first call placed → window), top self time by function:');
+    for (const s of result.profile.setUp) lines.push(spot(s, `${s.functionName}  ${s.location}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,12 +11,12 @@
  *    server RSS is sampled through it.
  * 5. Wait for every call to end, read the server's records, stop the server, close the emulators.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { EmulatedCallRecord } from '../../src/sandbox/carriers/shared/call-record.ts';
-import { nowMs, type MediaClockStats } from '../../src/sandbox/carriers/shared/media-clock.ts';
+import { nowMs } from '../../src/sandbox/carriers/shared/media-clock.ts';
 import type { CallRecord } from '../../src/store/index.ts';
 import { startLoadGenerator, type LatencyMode, type LoadGenerator } from './generator.ts';
 import {
@@ -36,8 +36,10 @@ import {
   type Percentiles,
 } from './metrics.ts';
 import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './persona.ts';
-import { analyseCpuProfile, type HotSpot } from './profile.ts';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { analyseCpuProfile, selfTimeByFile, type FileSelfTime, type HotSpot } from './profile.ts';
+import { clockBetween, cpuOverSamples, idleRss, type ClockReading, type CpuSample } from './sampling.ts';
+import { finalRecord, mapLimit, postCall, sleep, TERMINAL_STATUSES } from './server-api.ts';
+import { startServerProcess, summariseServerLog, tail, type ServerLogSummary, type ServerProcess } from './server-process.ts';
 
 export interface LoadRunOptions {
   calls: number;
@@ -51,13 +53,6 @@ export interface LoadRunOptions {
   dumpFile?: string | undefined;
 }
 
-export interface ServerLogSummary {
-  warnings: number;
-  errors: number;
-  /** Distinct messages (up to 8) with counts. */
-  messages: Record<string, number>;
-}
-
 export interface LoadRunResult {
   latency: LatencyMode;
   calls: number;
@@ -66,6 +61,11 @@ export interface LoadRunResult {
   windowSeconds: number;
   overheadMs: Percentiles;
   voiceToVoiceMs: Percentiles;
+  /**
+   * Callee stopped → our VAD decided the turn was over: the configured 0.8 s of silence plus any lag of our
+   * VAD. `overheadMs` leaves this wait out, so VAD lag under load shows here, not there.
+   */
+  turnEndMs: Percentiles;
   /** Median of each turn stage (ms after the callee stopped speaking; provider/overhead are durations). */
   stageMediansMs: Record<LatencyStage, number>;
   /** At the carrier: callee line start → first `clear` after it. */
@@ -101,99 +101,33 @@ export interface LoadRunResult {
     cpuPctOfCore: number;
     eventLoopDelayMs: { p99: number; max: number };
     /** Media clock wake-up lateness: mean over the window; p99/max over the whole run. */
-    clock: { meanLatenessMs: number; p99LatenessMs: number; maxLatenessMs: number; catchUpTicks: number; skippedTicks: number };
+    clock: ClockReading;
     speechCache: { hits: number; misses: number };
     protocolErrors: number;
     failedWebhooks: number;
   };
-  profile?: { file: string; hotSpots: HotSpot[] };
+  /** The server's CPU profile: hot spots over the steady window and over call set-up (placing → window). */
+  profile?: { file: string; steady: HotSpot[]; steadyByFile: FileSelfTime[]; setUp: HotSpot[] };
 }
 
-const TERMINAL = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
+/** The calls took so long to connect that no steady window is left before the first hang-up. */
+export class WindowTooShortError extends Error {
+  constructor(
+    readonly windowMs: number,
+    readonly connectSpreadMs: number,
+    readonly connected: number,
+    readonly placed: number,
+  ) {
+    super(
+      `no steady window to measure (${Math.round(windowMs)} ms): ${connected} of ${placed} calls connected, ` +
+        `the last ${(connectSpreadMs / 1000).toFixed(1)} s after the first (use more --seconds, or fewer calls)`,
+    );
+    this.name = 'WindowTooShortError';
+  }
+}
+
 const SETTLE_AFTER_CONNECT_MS = 2000;
 const LOOP_DELAY_RESOLUTION_MS = 5;
-const IDLE_RSS_MAX_MS = 8000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-async function postCall(server: ServerProcess, to: string): Promise<{ id: string; carrierCallId: string | null }> {
-  const response = await fetch(`${server.url}/calls`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ to, carrier: 'twilio' }),
-  });
-  const body = (await response.json()) as { id?: string; carrierCallId?: string | null; message?: string };
-  if (response.status !== 201 || !body.id) throw new Error(`POST /calls answered ${response.status}: ${JSON.stringify(body)}`);
-  return { id: body.id, carrierCallId: body.carrierCallId ?? null };
-}
-
-async function finalRecord(server: ServerProcess, id: string, timeoutMs: number): Promise<CallRecord | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(`${server.url}/calls/${id}`);
-    if (response.ok) {
-      const record = (await response.json()) as CallRecord;
-      if (TERMINAL.includes(record.status)) return record;
-      if (Date.now() > deadline) return record;
-    } else if (Date.now() > deadline) {
-      return undefined;
-    }
-    await sleep(250);
-  }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
-
-function summariseServerLog(file: string): ServerLogSummary {
-  const summary: ServerLogSummary = { warnings: 0, errors: 0, messages: {} };
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return summary;
-  }
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let level = 40;
-    let message = line.trim();
-    try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
-      level = entry.level ?? 40;
-      message = `${entry.msg ?? ''}${entry.err ? `: ${typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err)}` : ''}`;
-    } catch {
-      // a plain stderr line (e.g. the "API key not set" notice, a Node warning)
-    }
-    if (level >= 50) summary.errors++;
-    else summary.warnings++;
-    const key = message.slice(0, 200);
-    if (key in summary.messages || Object.keys(summary.messages).length < 8) summary.messages[key] = (summary.messages[key] ?? 0) + 1;
-  }
-  return summary;
-}
-
-function rampCpu(samples: ReadonlyArray<{ at: number; cpuMs: number }>): { mean: number; peak1s: number } {
-  const first = samples[0] as { at: number; cpuMs: number };
-  const last = samples.at(-1) as { at: number; cpuMs: number };
-  let peak = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const a = samples[i] as { at: number; cpuMs: number };
-    const b = samples.find((s) => s.at >= a.at + 1000);
-    if (b) peak = Math.max(peak, ((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 100);
-  }
-  return { mean: last.at > first.at ? ((last.cpuMs - first.cpuMs) / (last.at - first.at)) * 100 : 0, peak1s: peak };
-}
 
 /** Main-thread profiles in `dir` (`CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`; thread 0 is main, others are tsx's loader). */
 function listProfiles(dir: string): string[] {
@@ -204,38 +138,6 @@ function listProfiles(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-function clockWindow(before: MediaClockStats, after: MediaClockStats): LoadRunResult['generator']['clock'] {
-  const wakeUps = after.wakeUps - before.wakeUps;
-  const sum = after.meanLatenessMs * after.wakeUps - before.meanLatenessMs * before.wakeUps;
-  return {
-    meanLatenessMs: wakeUps > 0 ? sum / wakeUps : 0,
-    p99LatenessMs: after.p99LatenessMs,
-    maxLatenessMs: after.maxLatenessMs,
-    catchUpTicks: after.catchUpTicks - before.catchUpTicks,
-    skippedTicks: after.skippedTicks - before.skippedTicks,
-  };
-}
-
-/**
- * The server's RSS once idle. V8's memory reducer gives back tens of MB a few seconds after the process goes
- * idle; measuring before that would charge the warm-up's garbage to nobody and the calls' heap growth to
- * less than it is. Samples for up to {@link IDLE_RSS_MAX_MS}, stopping once a drop has happened and held.
- */
-async function idleRss(server: ServerProcess): Promise<number> {
-  const samples: number[] = [];
-  const start = Date.now();
-  let dropped = false;
-  while (Date.now() - start < IDLE_RSS_MAX_MS) {
-    samples.push(server.rssMb());
-    const peak = Math.max(...samples);
-    const recent = samples.slice(-5);
-    if (!dropped && (samples.at(-1) as number) < peak - 10) dropped = true;
-    if (dropped && recent.length === 5 && Math.max(...recent) - Math.min(...recent) < 1) break;
-    await sleep(250);
-  }
-  return Math.min(...samples.slice(-5));
 }
 
 /** Waits until `count` of the calls `sids` have their callee connected, or the deadline; returns the connect times. */
@@ -265,12 +167,13 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       personas: { [BENCH_NUMBER]: benchPersona(seconds), [WARMUP_NUMBER]: warmupPersona() },
       tmpDir: tmp,
     });
+    const spawnedAt = nowMs(); // ≈ where the child's CPU profile starts
     server = await startServerProcess({ env: generator.serverEnv(), dataDir: tmp, cpuProfileDir: profileDir });
     await server.ready();
 
     say(`[${latency}] warming up the server with one call`);
     const warm = await postCall(server, WARMUP_NUMBER);
-    if (warm.carrierCallId) await generator.twilio.waitForCall(warm.carrierCallId, TERMINAL, 90_000);
+    if (warm.carrierCallId) await generator.twilio.waitForCall(warm.carrierCallId, TERMINAL_STATUSES, 90_000);
     const warmRecord = await finalRecord(server, warm.id, 15_000);
     if (warmRecord?.status !== 'completed') throw new Error(`warm-up call ended ${warmRecord?.status ?? 'without a record'}`);
     const rssBaselineMb = await idleRss(server);
@@ -278,7 +181,8 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     // Place the calls, spread over up to 2 s.
     say(`[${latency}] placing ${calls} calls for ${seconds} s`);
     // Server CPU while the calls are set up (TLS, provider sockets, first turns), in 250 ms steps.
-    const ramp: Array<{ at: number; cpuMs: number }> = [{ at: nowMs(), cpuMs: server.cpuMs() }];
+    const placingAt = nowMs();
+    const ramp: CpuSample[] = [{ at: placingAt, cpuMs: server.cpuMs() }];
     const rampSampler = setInterval(() => ramp.push({ at: nowMs(), cpuMs: (server as ServerProcess).cpuMs() }), 250);
     const staggerMs = Math.min(2000, 50 * (calls - 1));
     let placeFailures = 0;
@@ -296,11 +200,12 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     );
     const sids = new Set(placed.flatMap((p) => (p?.carrierCallId ? [p.carrierCallId] : [])));
     const connected = await waitForConnections(generator, sids, sids.size, 15_000);
+    if (connected.length === 0) throw new Error(`none of the ${calls} calls connected (${placeFailures} not placed); server log:\n${tail(server.logFile)}`);
     const firstConnected = Math.min(...connected);
     const lastConnected = Math.max(...connected);
     const from = lastConnected + SETTLE_AFTER_CONNECT_MS;
     const to = firstConnected + seconds * 1000 - 250;
-    if (to - from < 1000) throw new Error(`run too short to measure: the steady window would be ${Math.round(to - from)} ms (use more --seconds)`);
+    if (to - from < 1000) throw new WindowTooShortError(to - from, lastConnected - firstConnected, connected.length, sids.size);
 
     // Steady window.
     await sleep(from - nowMs());
@@ -328,7 +233,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     }).length;
 
     say(`[${latency}] window done (${(windowMs / 1000).toFixed(1)} s); waiting for the calls to end`);
-    await Promise.all([...sids].map((sid) => generator?.twilio.waitForCall(sid, TERMINAL, 60_000).catch(() => undefined)));
+    await Promise.all([...sids].map((sid) => generator?.twilio.waitForCall(sid, TERMINAL_STATUSES, 60_000).catch(() => undefined)));
     const records = await mapLimit(placed, 8, async (p) => (p ? finalRecord(server as ServerProcess, p.id, 20_000) : undefined));
     const emulated = [...sids].flatMap((sid) => {
       const record = generator?.twilio.calls.get(sid)?.record;
@@ -349,7 +254,15 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     let profile: LoadRunResult['profile'];
     if (profileDir) {
       const file = listProfiles(profileDir).find((f) => !profilesBefore.has(f));
-      if (file) profile = { file, hotSpots: analyseCpuProfile(file) };
+      if (file) {
+        const steady = { fromMs: from - spawnedAt, toMs: to - spawnedAt };
+        profile = {
+          file,
+          steady: analyseCpuProfile(file, 20, steady),
+          steadyByFile: selfTimeByFile(file, 15, steady),
+          setUp: analyseCpuProfile(file, 12, { fromMs: placingAt - spawnedAt, toMs: from - spawnedAt }),
+        };
+      }
     }
 
     const cpuMsPerCallSecond = (cpu1 - cpu0) / (calls * (windowMs / 1000));
@@ -364,6 +277,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       windowSeconds: windowMs / 1000,
       overheadMs: percentiles(stageValues(serverRecords, 'overheadMs')),
       voiceToVoiceMs: percentiles(stageValues(serverRecords, 'voiceToVoiceMs')),
+      turnEndMs: percentiles(stageValues(serverRecords, 'turnEndMs')),
       stageMediansMs,
       bargeInMs: { ...percentiles(carrier.latenciesMs), interruptions: carrier.interruptions, missed: carrier.missed, cutByHangUp: carrier.cutByHangUp },
       spuriousBargeIns: spuriousBargeIns(
@@ -381,7 +295,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
         cpuMsPerCallSecond,
         callsPerCore: 1000 / cpuMsPerCallSecond,
         cpuPctOfCore: ((cpu1 - cpu0) / windowMs) * 100,
-        rampCpuPctOfCore: rampCpu(ramp),
+        rampCpuPctOfCore: cpuOverSamples(ramp),
         rssBaselineMb,
         rssSteadyMb,
         rssPeakMb: Math.max(...rss),
@@ -399,7 +313,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
           p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
           max: Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
         },
-        clock: clockWindow(clock0, clock1),
+        clock: clockBetween(clock0, clock1),
         speechCache: generator.cartesia.speechCache(),
         protocolErrors: stats.protocolErrors,
         failedWebhooks: stats.failedWebhooks,

@@ -174,3 +174,38 @@ export function tail(file: string, lines = 20): string {
     return '';
   }
 }
+
+export interface ServerLogSummary {
+  warnings: number;
+  errors: number;
+  /** Distinct messages (up to 8) with counts. */
+  messages: Record<string, number>;
+}
+
+/** Counts the warnings and errors the server wrote (pino JSON lines at LOG_LEVEL=warn, or plain stderr lines). */
+export function summariseServerLog(file: string): ServerLogSummary {
+  const summary: ServerLogSummary = { warnings: 0, errors: 0, messages: {} };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return summary;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let level = 40;
+    let message = line.trim();
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
+      level = entry.level ?? 40;
+      message = `${entry.msg ?? ''}${entry.err ? `: ${typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err)}` : ''}`;
+    } catch {
+      // a plain stderr line (e.g. the "API key not set" notice, a Node warning)
+    }
+    if (level >= 50) summary.errors++;
+    else summary.warnings++;
+    const key = message.slice(0, 200);
+    if (key in summary.messages || Object.keys(summary.messages).length < 8) summary.messages[key] = (summary.messages[key] ?? 0) + 1;
+  }
+  return summary;
+}

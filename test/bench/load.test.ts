@@ -1,5 +1,5 @@
 /**
- * Smoke test of the load benchmark: a real (tiny) run through the CLI — 2 calls × 8 s at zero provider
+ * Smoke test of the load benchmark: a real (tiny) run through the CLI — 2 calls × 7 s at zero provider
  * latency, server in its own process — whose JSON line must parse and hold plausible figures, and which must
  * leave no process behind.
  */
@@ -20,8 +20,8 @@ function processesInGroup(pgid: number): string[] {
 }
 
 describe('load benchmark (bench --no-micro --json)', () => {
-  it('2 calls × 8 s: one JSON line last with sane figures, and no processes left', { timeout: 90_000 }, async () => {
-    const child = spawn(process.execPath, [CLI, 'bench', '--no-micro', '--calls', '2', '--seconds', '8', '--latency', 'zero', '--json'], {
+  it('2 calls × 7 s: one JSON line last with sane figures, and no processes left', { timeout: 90_000 }, async () => {
+    const child = spawn(process.execPath, [CLI, 'bench', '--no-micro', '--calls', '2', '--seconds', '7', '--latency', 'zero', '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group: the server child can be looked for after the bench exits
     });
@@ -43,13 +43,13 @@ describe('load benchmark (bench --no-micro --json)', () => {
       lateFramePct: number;
       failedCalls: number;
     };
-    expect(json).toMatchObject({ calls: 2, seconds: 8, latency: 'zero', failedCalls: 0 });
+    expect(json).toMatchObject({ calls: 2, seconds: 7, latency: 'zero', failedCalls: 0 });
     expect(json.realistic).toBeUndefined();
     // Overhead is ours alone: well under the voice-to-voice time, and ordered percentiles.
     expect(json.overheadMs.p50).toBeGreaterThanOrEqual(0);
     expect(json.overheadMs.p50).toBeLessThan(100);
     expect(json.overheadMs.p99).toBeGreaterThanOrEqual(json.overheadMs.p50);
-    // Every call interrupts the bot once in 8 s; the clear comes after the server's 0.5 s barge-in minimum.
+    // Every call interrupts the bot once in 7 s; the clear comes after the server's 0.5 s barge-in minimum.
     expect(json.bargeInMs.p50).toBeGreaterThan(400);
     expect(json.bargeInMs.p95).toBeLessThan(2000);
     expect(json.serverCpuMsPerCallSecond).toBeGreaterThan(0);
