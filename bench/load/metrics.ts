@@ -180,3 +180,16 @@ export function callFailures(records: ReadonlyArray<CallRecord | undefined>): Ca
   }
   return failures;
 }
+
+/** Callee waits that gave up (the bot did not start or finish a reply in time), by step kind. */
+export function calleeTimeouts(records: readonly EmulatedCallRecord[]): Record<string, number> {
+  const timeouts: Record<string, number> = {};
+  for (const record of records) {
+    for (const step of record.callee?.steps ?? []) {
+      if (step.outcome !== 'timeout') continue;
+      const kind = Object.keys(step.step)[0] as string;
+      timeouts[kind] = (timeouts[kind] ?? 0) + 1;
+    }
+  }
+  return timeouts;
+}

@@ -33,7 +33,8 @@ export function benchPersona(seconds: number): Persona {
   const steps: NonNullable<Persona['steps']> = [{ say: BENCH_LINES.opening }];
   for (let i = 0; i < cycles; i++) {
     steps.push(
-      { waitForBotSpeechMs: BARGE_IN_AFTER_MS, timeoutMs: 15_000 },
+      // A bot that does not answer within 5 s stalls the call; the callee then just speaks again (counted as a timeout).
+      { waitForBotSpeechMs: BARGE_IN_AFTER_MS, timeoutMs: 5000 },
       { say: BENCH_LINES.interruption },
       { waitForBotToFinish: true, timeoutMs: 20_000 },
       { say: BENCH_LINES.question },

@@ -46,7 +46,7 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     ['calls × seconds', `${result.calls} × ${result.seconds} s (steady window ${fmt(result.windowSeconds)} s, ${s.callsLiveInWindow} calls live through it)`],
     [
       'turns',
-      `${result.assistantTurns} bot, ${result.userTurns} callee; ${result.bargeInMs.interruptions} interruptions (+${result.bargeInMs.cutByHangUp} cut short by the hang-up)`,
+      `${result.assistantTurns} bot, ${result.userTurns} callee; ${result.bargeInMs.interruptions} interruptions (+${result.bargeInMs.cutByHangUp} cut short by the hang-up); callee waits timed out: ${JSON.stringify(result.calleeTimeouts)}`,
     ],
     ['overhead p50 / p95 / p99', `${fmt(result.overheadMs.p50)} / ${fmt(result.overheadMs.p95)} / ${fmt(result.overheadMs.p99)} ms`, `target p95 ≤ 5: ${ok(result.overheadMs.p95 <= 5)}`],
     [
@@ -84,7 +84,10 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
       `${f.total + f.placeFailures} (${f.notCompleted} not completed${Object.keys(f.statuses).length ? ` ${JSON.stringify(f.statuses)}` : ''}, ${f.withErrors} with pipeline errors, ${f.placeFailures} not placed)`,
     ],
     ['server log', `${s.log.warnings} warnings, ${s.log.errors} errors; exit ${s.exit.code ?? s.exit.signal}`],
-    ['generator CPU', `${fmt(g.cpuPctOfCore)} % of a core; event-loop delay p99 ${fmt(g.eventLoopDelayMs.p99)} ms, max ${fmt(g.eventLoopDelayMs.max)} ms`],
+    [
+      'generator CPU',
+      `${fmt(g.cpuPctOfCore)} % of a core; event-loop delay p99 ${fmt(g.eventLoopDelayMs.p99)} ms, max ${fmt(g.eventLoopDelayMs.max)} ms; other processes ${fmt(g.otherProcessesCpuPct)} %`,
+    ],
     [
       'generator media clock',
       `wake-up lateness mean ${fmt(g.clock.meanLatenessMs, 2)} ms (window), p99 ${fmt(g.clock.p99LatenessMs, 2)} ms, max ${fmt(g.clock.maxLatenessMs)} ms (run); ${g.clock.catchUpTicks} catch-up, ${g.clock.skippedTicks} skipped ticks`,

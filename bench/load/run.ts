@@ -20,6 +20,7 @@ import { nowMs } from '../../src/sandbox/carriers/shared/media-clock.ts';
 import type { CallRecord } from '../../src/store/index.ts';
 import { startLoadGenerator, type LatencyMode, type LoadGenerator } from './generator.ts';
 import {
+  calleeTimeouts,
   callFailures,
   carrierBargeIns,
   lateFrames,
@@ -39,7 +40,7 @@ import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './pers
 import { analyseCpuProfile, selfTimeByFile, type FileSelfTime, type HotSpot } from './profile.ts';
 import { clockBetween, cpuOverSamples, idleRss, type ClockReading, type CpuSample } from './sampling.ts';
 import { finalRecord, mapLimit, postCall, sleep, TERMINAL_STATUSES } from './server-api.ts';
-import { startServerProcess, summariseServerLog, tail, type ServerLogSummary, type ServerProcess } from './server-process.ts';
+import { machineBusyMs, startServerProcess, summariseServerLog, tail, type ServerLogSummary, type ServerProcess } from './server-process.ts';
 
 export interface LoadRunOptions {
   calls: number;
@@ -72,6 +73,8 @@ export interface LoadRunResult {
   bargeInMs: Percentiles & { interruptions: number; missed: number; cutByHangUp: number };
   /** Server barge-ins not caused by a callee line over the bot (see metrics.spuriousBargeIns). */
   spuriousBargeIns: number;
+  /** Callee waits for the bot that timed out, by step kind (a reply that never came or never ended). */
+  calleeTimeouts: Record<string, number>;
   /** The server's own figure: VAD speech onset → `clear` sent. */
   serverBargeInMs: Percentiles;
   /** Of that, VAD speech onset → barge-in decided (the minimum voiced time, plus pauses inside it). */
@@ -103,6 +106,11 @@ export interface LoadRunResult {
     /** Media clock wake-up lateness: mean over the window; p99/max over the whole run. */
     clock: ClockReading;
     speechCache: { hits: number; misses: number };
+    /**
+     * Everything else the machine did over the window (% of one core): busy time of all CPUs minus the server
+     * and the benchmark process. High values mean other work competed with the run.
+     */
+    otherProcessesCpuPct: number;
     protocolErrors: number;
     failedWebhooks: number;
   };
@@ -211,6 +219,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     await sleep(from - nowMs());
     clearInterval(rampSampler);
     const cpu0 = server.cpuMs();
+    const machine0 = machineBusyMs();
     ramp.push({ at: nowMs(), cpuMs: cpu0 });
     const gen0 = process.cpuUsage();
     const clock0 = generator.clock.snapshot();
@@ -221,6 +230,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     await sleep(to - nowMs());
     const cpu1 = server.cpuMs();
     const gen1 = process.cpuUsage(gen0);
+    const machine1 = machineBusyMs();
     const clock1 = generator.clock.snapshot();
     loopDelay.disable();
     clearInterval(sampler);
@@ -289,6 +299,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       ),
       serverBargeInMs: serverBargeIn,
       serverBargeInDecisionMs: percentiles(serverBargeInDecisions(serverRecords)),
+      calleeTimeouts: calleeTimeouts(emulated),
       assistantTurns: serverRecords.reduce((n, r) => n + r.turns.filter((t) => t.role === 'assistant').length, 0),
       userTurns: serverRecords.reduce((n, r) => n + r.turns.filter((t) => t.role === 'user').length, 0),
       server: {
@@ -315,6 +326,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
         },
         clock: clockBetween(clock0, clock1),
         speechCache: generator.cartesia.speechCache(),
+        otherProcessesCpuPct: ((machine1 - machine0 - (cpu1 - cpu0) - (gen1.user + gen1.system) / 1000) / windowMs) * 100,
         protocolErrors: stats.protocolErrors,
         failedWebhooks: stats.failedWebhooks,
       },

@@ -58,6 +58,13 @@ export function processCpuMs(pid: number): number {
   return ((utime + stime) * 1000) / clockTicks();
 }
 
+/** CPU time all processes on the machine spent busy so far (user, nice, system, irq, softirq, steal), in ms. */
+export function machineBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string; // "cpu  user nice system idle iowait irq softirq steal …"
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / clockTicks();
+}
+
 /** VmRSS of `pid` in MB, from /proc/<pid>/status. */
 export function processRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
