@@ -86,7 +86,7 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     ['server log', `${s.log.warnings} warnings, ${s.log.errors} errors; exit ${s.exit.code ?? s.exit.signal}`],
     [
       'generator CPU',
-      `${fmt(g.cpuPctOfCore)} % of a core; event-loop delay p99 ${fmt(g.eventLoopDelayMs.p99)} ms, max ${fmt(g.eventLoopDelayMs.max)} ms; other processes ${fmt(g.otherProcessesCpuPct)} %`,
+      `${fmt(g.cpuPctOfCore)} % of a core; event-loop delay p99 ${fmt(g.eventLoopDelayMs.p99)} ms, max ${fmt(g.eventLoopDelayMs.max)} ms; whole machine busy ${fmt(g.machineBusyPct)} % of a core`,
     ],
     [
       'generator media clock',
