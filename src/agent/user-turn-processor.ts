@@ -62,6 +62,8 @@ export class UserTurnProcessor extends FrameProcessor {
   private pausedAt: { atSec: number; atMs: number } | undefined;
   /** The turn was ended on STT's endpoint while VAD had not yet decided the caller stopped. */
   private endedEarly = false;
+  /** The current VAD segment began before the last committed turn ended: it was already answered. */
+  private staleSegment = false;
   /** The latest final had STT's end-of-speech flag and nothing came after it. */
   private lastFinalEndsSpeech = false;
 
@@ -166,6 +168,12 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private onSpeechStarted(frame: FrameOf<'vad.speech.started'>): void {
     this.backchannelSegment = false;
+    // VAD running late (a busy server) can report speech STT already turned into a committed turn: that
+    // speech is answered already and must neither interrupt the reply nor open a second, empty turn.
+    if (frame.atMs < this.turnEndMs) {
+      this.staleSegment = true;
+      return;
+    }
     if (this.inTurn || this.candidate) return;
     if (this.botSpeaking && this.bargeIn) {
       this.candidate = { onsetSec: frame.atSec, onsetMs: frame.atMs, voicedMs: 0, voicingSinceMs: frame.atMs, timer: undefined, finals: [] };
@@ -212,6 +220,10 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private onSpeechStopped(frame: FrameOf<'vad.speech.stopped'>): void {
     this.pausedAt = undefined;
+    if (this.staleSegment) {
+      this.staleSegment = false;
+      return;
+    }
     if (this.endedEarly) {
       this.endedEarly = false; // VAD agrees, later: the turn is already over
       return;

@@ -195,6 +195,24 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
+  it('ignores a late VAD start for speech STT already made a turn of (busy server): the reply is not cut', () => {
+    const s = setup();
+    const spokeAt = performance.now() - 400; // the caller spoke 400 ms ago; VAD is running behind
+    s.final('Hello?');
+    expect(runs(s.down)).toHaveLength(1); // STT's words made the turn
+    s.vadStart(spokeAt);
+    s.vadStop(spokeAt + 300);
+    expect(interruptions(s.down)).toHaveLength(0);
+    expect(runs(s.down)).toHaveLength(1);
+    expect(s.context.messages).toEqual([{ role: 'user', content: 'Hello?' }]);
+    // Speech that starts after that turn is a turn again.
+    s.vadStart();
+    s.final('Yes.');
+    s.vadStop();
+    expect(runs(s.down)).toHaveLength(2);
+    s.task.cancel();
+  });
+
   it('makes a turn of words STT heard that VAD missed', () => {
     const s = setup();
     s.final('Yes.');
