@@ -80,6 +80,14 @@ const NO_EVENTS: readonly VADEvent[] = Object.freeze([]);
 const GATE_MARGIN = 0.1;
 /** Consecutive gate-quiet windows before inference is skipped (8 × 32 ms = 256 ms). */
 const GATE_WINDOWS = 8;
+/**
+ * Onset dating only (never decisions): the windows just before a confirmed start that reach
+ * confidence − 0.2 (Silero's own start/stop hysteresis is 0.15) and raw volume within 0.2 (20 dB) of minVolume
+ * belong to the same utterance. A soft first sound ("Wh…", "S…") otherwise dates the start 100–170 ms late,
+ * and every barge-in decided from that start comes as late.
+ */
+const ONSET_CONFIDENCE_MARGIN = 0.2;
+const ONSET_VOLUME_MARGIN = 0.2;
 
 function checkParams(p: VADParams): void {
   const bad = (name: string, v: number, lo: number, hi: number): void => {
@@ -120,6 +128,11 @@ export class VADAnalyzer {
   private gateQuietRun = 0;
   /** First window of the current run of windows that pass both thresholds unsmoothed (-1: none). */
   private rawSpeechRunStart = -1;
+  /**
+   * First window of the current run of windows that are plausibly the soft start of speech: probability ≥
+   * confidence − ONSET_CONFIDENCE_MARGIN and raw volume ≥ minVolume − ONSET_VOLUME_MARGIN (-1: none).
+   */
+  private softSpeechRunStart = -1;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(inference: SileroInference, opts: VADAnalyzerOptions) {
@@ -222,6 +235,7 @@ export class VADAnalyzer {
     this.windowIndex = 0;
     this.gateQuietRun = 0;
     this.rawSpeechRunStart = -1;
+    this.softSpeechRunStart = -1;
     this.lastProbability = 0;
   }
 
@@ -257,6 +271,9 @@ export class VADAnalyzer {
     const confident = probability >= p.confidence;
     if (!confident || this.volume.lastVolume < p.minVolume) this.rawSpeechRunStart = -1;
     else if (this.rawSpeechRunStart < 0) this.rawSpeechRunStart = index;
+    const soft = probability >= p.confidence - ONSET_CONFIDENCE_MARGIN && this.volume.lastVolume >= p.minVolume - ONSET_VOLUME_MARGIN;
+    if (!soft) this.softSpeechRunStart = -1;
+    else if (this.softSpeechRunStart < 0) this.softSpeechRunStart = index;
     return this.step(confident && volume >= p.minVolume, index);
   }
 
@@ -266,7 +283,10 @@ export class VADAnalyzer {
       case 'quiet':
         if (speech) {
           this.vadState = 'starting';
-          this.runStartWindow = this.rawSpeechRunStart >= 0 ? this.rawSpeechRunStart : index;
+          this.runStartWindow = Math.min(
+            this.rawSpeechRunStart >= 0 ? this.rawSpeechRunStart : index,
+            this.softSpeechRunStart >= 0 ? this.softSpeechRunStart : index,
+          );
           this.runLength = 1;
           this.startGap = 0;
         }

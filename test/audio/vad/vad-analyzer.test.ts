@@ -222,3 +222,25 @@ describe('VADAnalyzer with the real model', () => {
     expect(batcher.batches).toBeLessThan(batcher.windows); // windows really were batched together
   });
 });
+
+describe('speech onset dating', () => {
+  it('dates a soft first sound ("Wh…") within 40 ms of where it starts, at every window alignment', async () => {
+    const { synthesizeMulaw8k } = await import('../../../src/services/tts/offline/espeak-voice.ts');
+    const { mulawDecode } = await import('../../../src/audio/g711.ts');
+    const clip = mulawDecode((await synthesizeMulaw8k('What time was that again?', { voice: 'en-us+f3' })).mulaw);
+    const errorsMs: number[] = [];
+    for (let offsetMs = 0; offsetMs < 32; offsetMs += 4) {
+      const lead = 8 * (500 + offsetMs);
+      const pcm = new Int16Array(lead + clip.length + 8000);
+      pcm.set(clip, lead);
+      const analyzer = await VADAnalyzer.create({ sampleRate: 8000 });
+      let startSec: number | undefined;
+      for (let i = 0; i < pcm.length && startSec === undefined; i += 160) {
+        startSec = (await analyzer.process(pcm.subarray(i, i + 160))).find((e) => e.type === 'speech-start')?.atSec;
+      }
+      errorsMs.push(Math.round((startSec! - lead / 8000) * 1000));
+    }
+    // Before onset dating looked at soft windows, two of these eight alignments came out ~170 ms late.
+    expect(Math.max(...errorsMs.map(Math.abs))).toBeLessThanOrEqual(40);
+  });
+});
