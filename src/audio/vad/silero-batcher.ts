@@ -18,6 +18,11 @@ import {
   type SileroSampleRate,
 } from './silero-model.ts';
 
+/** Rounds per event-loop turn: a stream can catch up by this many windows (× 32 ms) per turn. */
+const MAX_ROUNDS_PER_TURN = 4;
+/** Microtask hops a stream needs from receiving a probability to queueing its next window. */
+const CATCH_UP_TICKS = 16;
+
 export interface SileroBatcherOptions {
   /** Largest batch per inference; bigger queues are split. @default 64 */
   maxBatch?: number;
@@ -54,19 +59,34 @@ export class SileroBatcher implements SileroInference {
       queue.push({ input, state, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    for (const [sampleRate, queue] of this.queues) {
-      if (queue.length === 0) continue;
-      const taken = queue.splice(0, queue.length);
-      for (let i = 0; i < taken.length; i += this.maxBatch) {
-        void this.runSlice(taken.slice(i, i + this.maxBatch), sampleRate);
+  /**
+   * Runs everything queued, then — while streams that just got their results queue their next window —
+   * further rounds in the same turn (at most {@link MAX_ROUNDS_PER_TURN}). Without the extra rounds each
+   * stream advances one 32 ms window per event-loop turn, so once a busy server's turns take longer than
+   * 32 ms, VAD falls further and further behind real time.
+   */
+  private async flush(): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS_PER_TURN; round++) {
+      const runs: Array<Promise<void>> = [];
+      for (const [sampleRate, queue] of this.queues) {
+        if (queue.length === 0) continue;
+        const taken = queue.splice(0, queue.length);
+        for (let i = 0; i < taken.length; i += this.maxBatch) runs.push(this.runSlice(taken.slice(i, i + this.maxBatch), sampleRate));
       }
+      if (runs.length === 0) break;
+      await Promise.all(runs);
+      // Let the streams just answered run on to their next window (a few promise hops), then batch those.
+      for (let tick = 0; tick < CATCH_UP_TICKS; tick++) await Promise.resolve();
+    }
+    this.scheduled = false;
+    if ([...this.queues.values()].some((queue) => queue.length > 0)) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
     }
   }
 

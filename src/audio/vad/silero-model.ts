@@ -62,12 +62,58 @@ function srTensor(sampleRate: SileroSampleRate): Tensor {
 
 const loaded = new Map<string, Promise<SileroModel>>();
 
+/** The synchronous `run` of onnxruntime-node's native session (what its public async `run` calls). */
+interface NativeSession {
+  loadModel(path: string, options: Record<string, unknown>): void;
+  run(feeds: Record<string, Tensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, { data: unknown }>;
+}
+
+const SESSION_OPTIONS = {
+  // One thread per run: calls are tiny (≈0.1 ms), and many calls share the process, so parallelism comes
+  // from batching, not from splitting one run across threads.
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+} as const;
+
+/**
+ * onnxruntime-node's public `run` defers every inference by a `setImmediate` before running it synchronously
+ * on the main thread, so a stream's VAD could advance only one 32 ms window per event-loop turn and fell
+ * behind real time whenever turns got longer than that (a busy server). We call the native session's
+ * synchronous `run` directly. It is internal API (`dist/binding`), pinned with the package version; when it is
+ * not there in that shape, the public API is used and nothing else changes.
+ */
+function loadNativeSession(modelPath: string): NativeSession | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const internal = require('onnxruntime-node/dist/binding') as {
+      binding?: { InferenceSession?: new () => NativeSession };
+      initOrt?: () => void;
+    };
+    if (typeof internal.initOrt !== 'function' || typeof internal.binding?.InferenceSession !== 'function') return undefined;
+    internal.initOrt();
+    const session = new internal.binding.InferenceSession();
+    session.loadModel(modelPath, { ...SESSION_OPTIONS, executionProviders: ['cpu'] });
+    return typeof session.run === 'function' ? session : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A loaded Silero session. Stateless itself: safe to share between any number of streams. */
 export class SileroModel implements SileroInference {
   private constructor(
     private readonly session: InferenceSession,
     readonly modelPath: string,
+    /** Synchronous inference path; undefined when only the public async API is usable. */
+    private readonly native: NativeSession | undefined,
   ) {}
+
+  /** True when inference runs synchronously (no event-loop turn per run). */
+  get synchronous(): boolean {
+    return this.native !== undefined;
+  }
 
   /** Loads the model, or returns the already-loaded instance for the same path (one session per process). */
   static load(opts: SileroModelOptions = {}): Promise<SileroModel> {
@@ -84,14 +130,7 @@ export class SileroModel implements SileroInference {
   private static async create(modelPath: string): Promise<SileroModel> {
     let session: InferenceSession;
     try {
-      // One thread per run: calls are tiny (≈0.1 ms), and many calls share the process, so parallelism comes
-      // from batching and from concurrent runs, not from splitting one run across threads.
-      session = await InferenceSession.create(modelPath, {
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
+      session = await InferenceSession.create(modelPath, SESSION_OPTIONS);
     } catch (err) {
       throw new Error(`cannot load Silero VAD model ${modelPath}: ${(err as Error).message}`, { cause: err });
     }
@@ -99,7 +138,7 @@ export class SileroModel implements SileroInference {
     if (inputs !== 'input,state,sr') {
       throw new Error(`${modelPath} is not a Silero v5 model (inputs ${inputs}, expected input,state,sr)`);
     }
-    return new SileroModel(session, modelPath);
+    return new SileroModel(session, modelPath, loadNativeSession(modelPath));
   }
 
   async infer(input: Float32Array, state: Float32Array, sampleRate: SileroSampleRate): Promise<number> {
@@ -125,11 +164,12 @@ export class SileroModel implements SileroInference {
     if (states.length !== batch * SILERO_STATE_SIZE) {
       throw new RangeError(`Silero state has ${states.length} floats, expected ${batch} × ${SILERO_STATE_SIZE}`);
     }
-    const result = await this.session.run({
+    const feeds = {
       input: new Tensor('float32', inputs, [batch, rowLength]),
       state: new Tensor('float32', states, [2, batch, 128]),
       sr: srTensor(sampleRate),
-    });
+    };
+    const result = this.native ? this.native.run(feeds, { output: null, stateN: null }, {}) : await this.session.run(feeds);
     const output = result.output;
     const stateN = result.stateN;
     if (!output || !stateN) throw new Error('Silero model returned no output/stateN');

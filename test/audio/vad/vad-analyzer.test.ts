@@ -244,3 +244,26 @@ describe('speech onset dating', () => {
     expect(Math.max(...errorsMs.map(Math.abs))).toBeLessThanOrEqual(40);
   });
 });
+
+describe('catching up under load', () => {
+  it('a backlog of windows is worked off several windows per event-loop turn, batched across streams', async () => {
+    const model = await SileroModel.load();
+    expect(model.synchronous).toBe(true); // onnxruntime-node's native synchronous path is in use
+    const batcher = new SileroBatcher(model);
+    const analyzers = Array.from({ length: 4 }, () => new VADAnalyzer(batcher, { sampleRate: 8000, skipSilentWindows: false }));
+    const backlog = new Int16Array(256 * 12).map((_, i) => Math.round(3000 * Math.sin(i / 3)));
+    let turns = 0;
+    let done = false;
+    const countTurns = () => {
+      if (done) return;
+      turns++;
+      setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    await Promise.all(analyzers.map((a) => a.process(backlog)));
+    done = true;
+    expect(batcher.windows).toBe(48); // 12 windows × 4 streams
+    expect(batcher.batches).toBe(12); // each batch scores all four streams
+    expect(turns).toBeLessThanOrEqual(4); // one window per turn would need 12 turns
+  });
+});
