@@ -53,6 +53,8 @@ export interface EmulatorConnectionInfo {
   readonly params: ListenParams;
   readonly auth: 'header' | 'subprotocol' | 'none';
   audioBytes: number;
+  /** Binary (audio) messages received. */
+  audioMessages: number;
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -156,6 +158,7 @@ class EmulatorConnection {
     if (isBinary) {
       if (bytes.length === 0) return this.closeStream();
       this.info.audioBytes += bytes.length;
+      this.info.audioMessages++;
       this.lastActivity = performance.now();
       if (!this.recognizer.audio(bytes)) return this.closeWith(1008, 'DATA-0000');
       this.onAudio(this);
@@ -289,6 +292,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
         params,
         auth: auth.via,
         audioBytes: 0,
+        audioMessages: 0,
         keepAlives: 0,
         finalizes: 0,
         closeStreams: 0,

@@ -33,6 +33,13 @@ export interface DeepgramSttOptions {
   keywords?: string[];
   /** Extra query parameters, sent as given (arrays as repeated keys). @default {} */
   queryParams?: Record<string, string | string[]>;
+  /**
+   * Audio is sent in messages of at least this much (frames arrive every 20 ms). Fewer, larger messages cost
+   * far less CPU per call (one WebSocket frame and one socket write each) at ≤ this much added delay;
+   * Finalize and CloseStream flush what is pending first. Deepgram recommends 20–100 ms chunks.
+   * @default 40
+   */
+  sendIntervalMs?: number;
   /** KeepAlive cadence while no audio flows (Deepgram closes after 10 s without audio or KeepAlive). @default 5000 */
   keepAliveIntervalMs?: number;
   /** Handshake timeout per connection attempt. @default 5000 */

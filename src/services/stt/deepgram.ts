@@ -33,6 +33,8 @@ interface Connection {
   basePos: number;
   /** Stream position up to which audio was sent on this connection. */
   sentPos: number;
+  /** Replay is done: new audio goes out as it accumulates. */
+  live: boolean;
   opened: boolean;
   openedAt: number;
   gotResults: boolean;
@@ -87,6 +89,8 @@ export class DeepgramSttSession implements SttSession {
   private readonly bytesPerSec: number;
   private readonly sampleBytes: number;
   private readonly replayPiece: number;
+  /** Pending audio is sent once this many bytes have accumulated (see `sendIntervalMs`). */
+  private readonly minSendBytes: number;
   private readonly connectArgs: ListenConnectArgs;
   private readonly reconnect: Required<NonNullable<DeepgramSttOptions['reconnect']>>;
 
@@ -120,6 +124,7 @@ export class DeepgramSttSession implements SttSession {
     this.log = (session.log ?? silentLogger()).child({ callId: session.callId, provider: PROVIDER });
     this.sampleBytes = session.input.encoding === 'linear16' ? 2 : 1;
     this.bytesPerSec = session.input.sampleRate * this.sampleBytes;
+    this.minSendBytes = Math.max(1, Math.round((this.bytesPerSec * (options.sendIntervalMs ?? 40)) / 1000));
     this.replayPiece = Math.max(this.sampleBytes, Math.floor(this.bytesPerSec / 4 / this.sampleBytes) * this.sampleBytes);
     this.timeline = new CallTimeline(this.bytesPerSec);
     this.ring = new ReplayBuffer(Math.ceil((options.maxReplaySec ?? 30) * this.bytesPerSec), this.bytesPerSec);
@@ -158,20 +163,26 @@ export class DeepgramSttSession implements SttSession {
     this.timeline.note(pos, atSec);
     this.ring.push(chunk);
     const conn = this.conn;
-    if (this.state === 'open' && conn?.socket && conn.sentPos === pos) {
-      try {
-        conn.socket.sendMedia(chunk);
-        conn.sentPos = this.ring.end;
-        this.activity = true;
-      } catch {
-        // The socket is closing; its close event triggers a reconnect that replays this chunk.
-      }
+    if (conn && conn.sentPos <= pos && this.ring.end - conn.sentPos >= this.minSendBytes) this.sendPending(conn);
+  }
+
+  /** Sends the audio this connection has not had yet as one message (it is live, i.e. caught up after replay). */
+  private sendPending(conn: Connection): void {
+    const socket = conn.socket;
+    if (this.state !== 'open' || !socket || !conn.live || conn.sentPos >= this.ring.end) return;
+    try {
+      this.ring.forEach(conn.sentPos, Infinity, (piece) => socket.sendMedia(piece));
+      conn.sentPos = this.ring.end;
+      this.activity = true;
+    } catch {
+      // The socket is closing; its close event triggers a reconnect that replays this audio.
     }
   }
 
   finalize(): void {
     if (this.state === 'closed' || this.state === 'failed') return;
     this.finalizePos = this.ring.end;
+    if (this.conn) this.sendPending(this.conn);
     const socket = this.conn?.socket;
     if (this.state === 'open' && socket) this.trySend(() => socket.sendFinalize({ type: 'Finalize' }));
   }
@@ -179,6 +190,7 @@ export class DeepgramSttSession implements SttSession {
   keepAlive(): void {
     const socket = this.conn?.socket;
     if (this.state !== 'open' || !socket) return;
+    if (this.conn) this.sendPending(this.conn);
     this.trySend(() => socket.sendKeepAlive({ type: 'KeepAlive' }));
     this.activity = true;
   }
@@ -218,6 +230,7 @@ export class DeepgramSttSession implements SttSession {
       attempt,
       basePos: 0,
       sentPos: 0,
+      live: false,
       opened: false,
       openedAt: 0,
       gotResults: false,
@@ -267,6 +280,7 @@ export class DeepgramSttSession implements SttSession {
     try {
       this.ring.forEach(conn.basePos, this.replayPiece, (piece) => socket.sendMedia(piece));
       conn.sentPos = this.ring.end;
+      conn.live = true;
       this.activity = true;
       if (this.finalizePos > this.committedPos) socket.sendFinalize({ type: 'Finalize' });
     } catch {
@@ -286,6 +300,7 @@ export class DeepgramSttSession implements SttSession {
 
   private sendCloseStream(conn: Connection): void {
     if (conn.closeStreamSent || !conn.socket) return;
+    this.sendPending(conn);
     const socket = conn.socket;
     if (this.trySend(() => socket.sendCloseStream({ type: 'CloseStream' }))) conn.closeStreamSent = true;
   }

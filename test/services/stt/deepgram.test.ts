@@ -265,3 +265,26 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
     expect(rec.errors.filter((e) => !e.fatal)).toHaveLength(2);
   });
 });
+
+describe('send batching', () => {
+  it('sends 20 ms frames as 40 ms messages by default, and Finalize flushes the rest first', async () => {
+    const { session: s, emulator: emu } = await setup();
+    await s.connect();
+    const frame = new Uint8Array(160).fill(0xff);
+    for (let i = 0; i < 9; i++) s.sendAudio(frame, i * 0.02);
+    await waitFor(() => emu.connections[0]!.audioBytes === 8 * 160);
+    expect(emu.connections[0]!.audioMessages).toBe(4); // 9 frames: four 320-byte messages, one frame pending
+    s.finalize();
+    await waitFor(() => emu.connections[0]!.finalizes === 1);
+    expect(emu.connections[0]!.audioBytes).toBe(9 * 160); // the pending frame went out before Finalize
+    expect(emu.connections[0]!.audioMessages).toBe(5);
+  });
+
+  it('sendIntervalMs 20 sends every frame as it comes', async () => {
+    const { session: s, emulator: emu } = await setup({ sendIntervalMs: 20 });
+    await s.connect();
+    for (let i = 0; i < 5; i++) s.sendAudio(new Uint8Array(160).fill(0xff), i * 0.02);
+    await waitFor(() => emu.connections[0]!.audioMessages === 5);
+  });
+});
+
