@@ -5,7 +5,7 @@ import type { AgentDefinition } from '../agent/agent-definition.ts';
 import type { CallServices } from '../agent/call-session.ts';
 import { CallSession } from '../agent/call-session.ts';
 import type { TurnLatency } from '../agent/turn-metrics.ts';
-import type { CallRecord, CallStatus } from '../store/index.ts';
+import type { CallRecord, CallStatus, CallSummary } from '../store/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
 import { CarrierError } from '../telephony/carrier-error.ts';
@@ -142,11 +142,11 @@ export class CallManager {
   answer(input: { carrier: CarrierName; callId?: string | undefined; carrierCallId: string; from: string; to: string }): {
     callId: string;
     streamUrl: string;
-    record: CallRecord;
+    record: CallSummary;
   } {
     let callId = input.callId;
     if (callId) {
-      const record = this.store.getCall(callId);
+      const record = this.store.getCallSummary(callId);
       if (!record) throw new HttpError(404, 'call_not_found', `no call ${callId}`);
       if (record.carrier !== input.carrier) throw new HttpError(400, 'invalid_request', `call ${callId} is not a ${input.carrier} call`);
     } else {
@@ -164,11 +164,11 @@ export class CallManager {
         }).id;
       if (!existing) this.log.info({ callId, carrier: input.carrier, from: input.from }, 'inbound call');
     }
-    const record = this.store.getCall(callId) as CallRecord;
+    const record = this.store.getCallSummary(callId) as CallSummary;
     if (!record.carrierCallId) this.store.setCarrierCallId(callId, input.carrierCallId);
     this.store.updateStatus(callId, 'in-progress');
     const token = createMediaToken(callId, { secret: this.mediaSecret, ttlSec: this.options.mediaTokenTtlSec ?? 900 });
-    return { callId, streamUrl: `${this.options.publicUrls.ws}/ws/${token}`, record: this.store.getCall(callId) as CallRecord };
+    return { callId, streamUrl: `${this.options.publicUrls.ws}/ws/${token}`, record };
   }
 
   /** Checks a media socket's token before the upgrade. Returns the call id or a reason to refuse (403). */
@@ -176,7 +176,7 @@ export class CallManager {
     if (!token) return { ok: false, reason: 'media token missing from the socket URL' };
     const verified = verifyMediaToken(token, { secret: this.mediaSecret });
     if (!verified.ok) return { ok: false, reason: `media token ${verified.reason}` };
-    const record = this.store.getCall(verified.callId);
+    const record = this.store.getCallSummary(verified.callId);
     if (!record) return { ok: false, reason: `media token names an unknown call` };
     if (this.active.has(verified.callId)) return { ok: false, reason: 'a media stream is already connected for this call' };
     if (isFinalCallStatus(record.status)) {
@@ -197,7 +197,7 @@ export class CallManager {
       socket.close(1008, 'no recognisable start message');
       return;
     }
-    const record = this.store.getCall(callId) as CallRecord;
+    const record = this.store.getCallSummary(callId) as CallSummary;
     if (detected.carrier !== record.carrier) {
       log.warn({ detected: detected.carrier, expected: record.carrier }, 'media socket from the wrong carrier');
       socket.close(1008, 'carrier mismatch');
@@ -222,11 +222,11 @@ export class CallManager {
   }
 
   /** Carrier status callback, already verified and parsed. */
-  applyStatus(update: CallStatusUpdate, callId: string | undefined): CallRecord | undefined {
-    const id = callId ?? this.store.findByCarrierCallId(update.carrier, update.carrierCallId)?.id;
-    if (!id || !this.store.getCall(id)) return undefined;
-    const record = this.store.getCall(id) as CallRecord;
-    if (!record.carrierCallId) this.store.setCarrierCallId(id, update.carrierCallId);
+  applyStatus(update: CallStatusUpdate, callId: string | undefined): CallSummary | undefined {
+    const summary = callId ? this.store.getCallSummary(callId) : this.store.findByCarrierCallId(update.carrier, update.carrierCallId);
+    if (!summary) return undefined;
+    const id = summary.id;
+    if (!summary.carrierCallId) this.store.setCarrierCallId(id, update.carrierCallId);
     this.store.addEvent(id, 'carrier.status', {
       status: update.status,
       carrierStatus: update.carrierStatus,
@@ -246,7 +246,7 @@ export class CallManager {
     if (isFinalCallStatus(update.status)) {
       this.active.get(id)?.session.cancel(`carrier reported ${update.status}`);
     }
-    return this.store.getCall(id);
+    return summary;
   }
 
   /** Stops every live call (server shutdown): sessions are cancelled, carrier legs hung up. */
@@ -258,7 +258,7 @@ export class CallManager {
 
   private createSession(
     callId: string,
-    record: CallRecord,
+    record: CallSummary,
     agent: AgentDefinition,
     channel: WebSocketMediaChannel,
     log: Logger,
@@ -311,7 +311,7 @@ export class CallManager {
 
   private async finishCall(
     callId: string,
-    record: CallRecord,
+    record: CallSummary,
     session: CallSession,
     outcome: { kind: 'ended' | 'cancelled'; reason: string },
     log: Logger,
@@ -333,7 +333,7 @@ export class CallManager {
   }
 
   private async hangUp(callId: string, reason: string): Promise<void> {
-    const record = this.store.getCall(callId);
+    const record = this.store.getCallSummary(callId);
     if (!record) return;
     const client = this.options.carriers[record.carrier as CarrierName];
     if (!client) return;

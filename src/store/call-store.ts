@@ -166,6 +166,12 @@ export class CallStore {
     return { ...callRowToSummary(row), turns: turns.map(turnRowToTurn), events: events.map(eventRowToEvent) };
   }
 
+  /** The call without its turns and events: one row, for hot paths (webhooks, media set-up). */
+  getCallSummary(id: string): CallSummary | undefined {
+    const row = this.statements.get('SELECT * FROM calls WHERE id = ?').get(id) as CallRow | undefined;
+    return row === undefined ? undefined : callRowToSummary(row);
+  }
+
   /** Looks a call up by the carrier's id for it (webhooks carry only that). */
   findByCarrierCallId(carrier: Carrier, carrierCallId: string): CallSummary | undefined {
     const validCarrier = parseInput(carrierSchema, carrier, 'findByCarrierCallId: carrier');

@@ -85,6 +85,17 @@ describe('createCall / getCall', () => {
     expect(ids.size).toBe(200);
   });
 
+  it('getCallSummary is the record without turns and events', () => {
+    store = memoryStore();
+    const created = store.createCall({ carrier: 'plivo', direction: 'outbound', to: '+15550100001', metadata: { a: 1 } });
+    store.addTurn(created.id, { role: 'user', text: 'Hello?' });
+    const { turns, events, ...summary } = store.getCall(created.id)!;
+    expect(turns).toHaveLength(1);
+    expect(events.length).toBeGreaterThan(0);
+    expect(store.getCallSummary(created.id)).toEqual(summary);
+    expect(store.getCallSummary('call_missing')).toBeUndefined();
+  });
+
   it('returns undefined for unknown ids', () => {
     store = memoryStore();
     expect(store.getCall('call_missing')).toBeUndefined();
