@@ -1,4 +1,4 @@
-import { streamText, tool, type JSONValue, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
+import { streamText, tool, zodSchema, type JSONValue, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
 import { isRetryable, retryAfterMs, toLLMServiceError } from './ai-sdk-errors.ts';
 import { LLMServiceError, type LLMRequest, type LLMService, type LLMStreamEvent } from './llm-service.ts';
 import type { AgentTool } from './tool.ts';
@@ -207,13 +207,24 @@ function isOutput(type: TextStreamPart<ToolSet>['type']): boolean {
   );
 }
 
+/**
+ * Tool sets by the tools array they were built from. A call's tools are one array for the whole call, so its
+ * zod schemas are converted to JSON Schema once, not on every request (the SDK caches the conversion per
+ * schema object, and `tool({ inputSchema: zod })` would make a new one each time).
+ */
+const toolSets = new WeakMap<AgentTool[], { tools: AgentTool[]; set: ToolSet }>();
+
 /** Our tools as AI SDK tools without `execute`: the SDK returns the calls, the pipeline runs them. */
 export function toToolSet(tools: AgentTool[]): ToolSet | undefined {
   if (tools.length === 0) return undefined;
+  const cached = toolSets.get(tools);
+  // The array may have been changed in place since (a tool added or swapped): then build anew.
+  if (cached && cached.tools.length === tools.length && cached.tools.every((t, i) => t === tools[i])) return cached.set;
   const set: ToolSet = {};
   for (const agentTool of tools) {
-    set[agentTool.name] = tool({ description: agentTool.description, inputSchema: agentTool.parameters });
+    set[agentTool.name] = tool({ description: agentTool.description, inputSchema: zodSchema(agentTool.parameters) });
   }
+  toolSets.set(tools, { tools: [...tools], set });
   return set;
 }
 
