@@ -4,6 +4,9 @@ import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import './frames.ts';
 
+/** Silence inside speech shorter than this (a gap between words) still counts as voicing for barge-in. */
+const PAUSE_GRACE_MS = 100;
+
 export interface UserTurnOptions {
   /** Let the caller interrupt the bot. @default true */
   bargeIn?: boolean;
@@ -72,16 +75,19 @@ export class UserTurnProcessor extends FrameProcessor {
   private inTurn = false;
   /**
    * Caller speech over the bot, not yet long enough to interrupt. Only voiced time counts: VAD's stop
-   * decision lags by `stopSecs`, so a short "yeah" must not ride that lag into a barge-in.
+   * decision lags by `stopSecs`, so a short "yeah" must not ride that lag into a barge-in. Pauses shorter
+   * than {@link PAUSE_GRACE_MS} (gaps between words) count as voiced.
    */
   private candidate:
     | {
         onsetSec: number;
         onsetMs: number;
-        /** Voiced time before the current pause. */
+        /** Voiced time of the stretches already closed by a real pause. */
         voicedMs: number;
-        /** When the current voiced stretch began; undefined while paused. */
+        /** When the current voiced stretch began; undefined while in a real pause. */
         voicingSinceMs: number | undefined;
+        /** Start of a pause inside the current stretch, not yet known to be real. */
+        pauseAtMs: number | undefined;
         timer: ReturnType<typeof setTimeout> | undefined;
         /** Finals heard meanwhile: kept if it becomes a turn, dropped if it was a backchannel. */
         finals: string[];
@@ -135,11 +141,8 @@ export class UserTurnProcessor extends FrameProcessor {
           this.pausedAt = { atSec: frame.atSec, atMs: frame.atMs };
           if (this.fastEndpointing && this.lastFinalEndsSpeech && this.interim === '') this.endTurnEarly();
         }
-        if (this.candidate && this.candidate.voicingSinceMs !== undefined) {
-          this.candidate.voicedMs += Math.max(0, frame.atMs - this.candidate.voicingSinceMs);
-          this.candidate.voicingSinceMs = undefined;
-          this.clearTimer(this.candidate.timer);
-          this.candidate.timer = undefined;
+        if (this.candidate && this.candidate.voicingSinceMs !== undefined && this.candidate.pauseAtMs === undefined) {
+          this.candidate.pauseAtMs = frame.atMs; // maybe just a gap between words: decided on resume or grace expiry
         }
         break;
       case 'vad.speech.resumed':
@@ -149,8 +152,14 @@ export class UserTurnProcessor extends FrameProcessor {
           this.endedEarly = false;
           this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
         }
-        if (this.candidate && this.candidate.voicingSinceMs === undefined) {
-          this.candidate.voicingSinceMs = frame.atMs;
+        if (this.candidate) {
+          const c = this.candidate;
+          if (c.voicingSinceMs !== undefined && c.pauseAtMs !== undefined && frame.atMs - c.pauseAtMs > PAUSE_GRACE_MS) {
+            c.voicedMs += Math.max(0, c.pauseAtMs - c.voicingSinceMs); // a real pause: its time does not count
+            c.voicingSinceMs = frame.atMs;
+          }
+          c.voicingSinceMs ??= frame.atMs;
+          c.pauseAtMs = undefined;
           this.armCandidate();
         }
         break;
@@ -176,7 +185,15 @@ export class UserTurnProcessor extends FrameProcessor {
     }
     if (this.inTurn || this.candidate) return;
     if (this.botSpeaking && this.bargeIn) {
-      this.candidate = { onsetSec: frame.atSec, onsetMs: frame.atMs, voicedMs: 0, voicingSinceMs: frame.atMs, timer: undefined, finals: [] };
+      this.candidate = {
+        onsetSec: frame.atSec,
+        onsetMs: frame.atMs,
+        voicedMs: 0,
+        voicingSinceMs: frame.atMs,
+        pauseAtMs: undefined,
+        timer: undefined,
+        finals: [],
+      };
       this.armCandidate();
       return;
     }
@@ -190,7 +207,25 @@ export class UserTurnProcessor extends FrameProcessor {
     if (!candidate || candidate.voicingSinceMs === undefined) return;
     this.clearTimer(candidate.timer);
     const dueAt = candidate.voicingSinceMs + (this.minBargeInMs - candidate.voicedMs);
-    candidate.timer = this.setTimer(() => this.promoteCandidate(true), Math.max(0, dueAt - performance.now()));
+    candidate.timer = this.setTimer(() => this.candidateDue(), Math.max(0, dueAt - performance.now()));
+  }
+
+  /** The minimum is reached if the caller is still voicing; during a pause, wait to see if it is a real one. */
+  private candidateDue(): void {
+    const c = this.candidate;
+    if (!c || c.voicingSinceMs === undefined) return;
+    if (c.pauseAtMs === undefined) return this.promoteCandidate(true);
+    const graceEndsAt = c.pauseAtMs + PAUSE_GRACE_MS;
+    const now = performance.now();
+    if (now < graceEndsAt) {
+      c.timer = this.setTimer(() => this.candidateDue(), graceEndsAt - now);
+      return;
+    }
+    // A real pause: the stretch ended where it began; wait for more voice (or VAD's stop: a backchannel).
+    c.voicedMs += Math.max(0, c.pauseAtMs - c.voicingSinceMs);
+    c.voicingSinceMs = undefined;
+    c.pauseAtMs = undefined;
+    c.timer = undefined;
   }
 
   /** Caller speech over the bot lasted long enough (or the bot stopped): it becomes the caller's turn. */

@@ -213,6 +213,20 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
+  it('a gap between words (under 100 ms) counts as voicing: barge-in is not delayed by it', async () => {
+    const s = setup({ minBargeInSecs: 0.3 });
+    s.botStarted();
+    const onset = performance.now();
+    s.vadStart(onset);
+    await sleep(150);
+    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
+    await sleep(50);
+    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 0, atMs: performance.now() }));
+    await sleep(130); // 330 ms after onset: due at 300 ms with the gap counted as voiced
+    expect(interruptions(s.down)).toHaveLength(1);
+    s.task.cancel();
+  });
+
   it('makes a turn of words STT heard that VAD missed', () => {
     const s = setup();
     s.final('Yes.');
