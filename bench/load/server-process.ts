@@ -121,6 +121,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       PUBLIC_URL: url,
       SWITCHBOARD_DATA_DIR: join(options.dataDir, 'data'),
       LOG_LEVEL: 'warn',
+      // Node flags for the server only (e.g. GC tuning experiments): SWITCHBOARD_BENCH_SERVER_NODE_OPTIONS.
+      ...(process.env.SWITCHBOARD_BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SWITCHBOARD_BENCH_SERVER_NODE_OPTIONS } : {}),
       ...options.env,
     },
     stdio: ['ignore', logFd, logFd],

@@ -112,7 +112,11 @@ export class CallSession {
         onBackchannel: (info) => events.onEvent?.('backchannel', info),
         onBargeIn: (info) => {
           metrics.noteBargeIn(info.onsetMs);
-          events.onEvent?.('barge-in', { decisionMs: Math.round(info.decidedAtMs - info.onsetMs) });
+          events.onEvent?.('barge-in', {
+            decisionMs: Math.round(info.decidedAtMs - info.onsetMs),
+            detectedMs: Math.round(info.detectedAtMs - info.onsetMs),
+            voicedMs: Math.round(info.voicedMs),
+          });
         },
       }),
       new ConversationController(this.context, {

@@ -42,8 +42,11 @@ export interface UserTurnEvents {
   onUserTurn?(turn: UserTurn): void;
   /** Caller speech over the bot that stayed under the barge-in minimum. */
   onBackchannel?(info: { durationSec: number }): void;
-  /** Barge-in decided; `onsetMs` is when the caller started speaking. */
-  onBargeIn?(info: { onsetMs: number; decidedAtMs: number }): void;
+  /**
+   * Barge-in decided; `onsetMs` is when the caller started speaking, `detectedAtMs` when VAD reported it,
+   * `voicedMs` the voiced time counted.
+   */
+  onBargeIn?(info: { onsetMs: number; detectedAtMs: number; decidedAtMs: number; voicedMs: number }): void;
 }
 
 /**
@@ -82,6 +85,8 @@ export class UserTurnProcessor extends FrameProcessor {
     | {
         onsetSec: number;
         onsetMs: number;
+        /** When VAD reported the speech (its start event arrived). */
+        detectedAtMs: number;
         /** Voiced time of the stretches already closed by a real pause. */
         voicedMs: number;
         /** When the current voiced stretch began; undefined while in a real pause. */
@@ -188,6 +193,7 @@ export class UserTurnProcessor extends FrameProcessor {
       this.candidate = {
         onsetSec: frame.atSec,
         onsetMs: frame.atMs,
+        detectedAtMs: performance.now(),
         voicedMs: 0,
         voicingSinceMs: frame.atMs,
         pauseAtMs: undefined,
@@ -234,7 +240,11 @@ export class UserTurnProcessor extends FrameProcessor {
     if (!candidate) return;
     this.clearTimer(candidate.timer);
     this.candidate = undefined;
-    if (interruptBot) this.events.onBargeIn?.({ onsetMs: candidate.onsetMs, decidedAtMs: performance.now() });
+    if (interruptBot) {
+      const now = performance.now();
+      const voicedMs = candidate.voicedMs + (candidate.voicingSinceMs !== undefined ? now - candidate.voicingSinceMs : 0);
+      this.events.onBargeIn?.({ onsetMs: candidate.onsetMs, detectedAtMs: candidate.detectedAtMs, decidedAtMs: now, voicedMs });
+    }
     this.startTurn(candidate.onsetSec, candidate.onsetMs, interruptBot || this.replyUnheard);
     this.finals.push(...candidate.finals);
   }
