@@ -11,8 +11,9 @@ import { PlaybackTracker } from './playback-tracker.ts';
 
 export interface TransportOutputOptions {
   /**
-   * Audio kept queued at the carrier ahead of playback. It absorbs event-loop jitter; on barge-in the
-   * carrier's `clear` drops it, so a larger lead costs no responsiveness. @default 60
+   * Audio kept queued at the carrier ahead of playback. It absorbs event-loop stalls (a busy server setting
+   * up many calls at once stalls for 50–150 ms); on barge-in the carrier's `clear` drops it, so a larger lead
+   * costs no responsiveness. @default 120
    */
   leadMs?: number;
   /** Largest media message. @default 20 */
@@ -76,7 +77,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.encoder = new ChannelAudioEncoder(channel.format);
     this.tracker = new PlaybackTracker(this.encoder.bytesPerSecond, channel.echoesMarksOnClear);
     this.clock = options.clock ?? sharedMediaClock;
-    this.leadMs = options.leadMs ?? 60;
+    this.leadMs = options.leadMs ?? 120;
     this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
     this.endGraceMs = options.endGraceMs ?? 3000;
     this.scratch = new Uint8Array(this.frameBytes);
@@ -169,10 +170,13 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.clock.deactivate(this);
     this.queue.clear();
     this.queuedOffset = this.sentOffset; // dropped audio never reaches the stream
+    // Close the playback generation before the clear goes out: marks a carrier echoes back for the cleared
+    // audio (Twilio does, possibly at once) must not count as heard.
+    const interrupted = this.tracker.interrupt();
     this.channel.clear();
     this.stats.clearsSent++;
     this.playoutEndAt = performance.now();
-    for (const progress of this.tracker.interrupt()) {
+    for (const progress of interrupted) {
       this.pushFrame(makeFrame('audio.played', { utteranceId: progress.utteranceId, playedSec: progress.playedSec, complete: false }));
       if (progress.started) {
         this.broadcast(makeFrame('bot.speech.stopped', { utteranceId: progress.utteranceId, interrupted: true }));
