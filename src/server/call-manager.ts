@@ -19,6 +19,7 @@ import { HttpError } from './http-error.ts';
 import type { CallMetricsSink } from './call-metrics.ts';
 import type { PublicUrls } from './public-urls.ts';
 import { noCallMetrics } from './call-metrics.ts';
+import { RecordWriter } from './record-writer.ts';
 
 export interface CallManagerOptions {
   store: CallStore;
@@ -63,6 +64,8 @@ export class CallManager {
   private readonly mediaSecret: string;
   private readonly active = new Map<string, ActiveCall>();
   private readonly metrics: CallMetricsSink;
+  /** Session writes (turns, events) go through here, off the real-time path. */
+  private readonly writer: RecordWriter;
 
   constructor(options: CallManagerOptions) {
     this.options = options;
@@ -70,6 +73,7 @@ export class CallManager {
     this.store = options.store;
     this.mediaSecret = options.mediaSecret ?? randomBytes(32).toString('hex');
     this.metrics = options.metrics ?? noCallMetrics;
+    this.writer = new RecordWriter(options.store, options.log);
   }
 
   get activeCalls(): number {
@@ -253,6 +257,7 @@ export class CallManager {
   async shutdown(): Promise<void> {
     const calls = [...this.active.entries()];
     for (const [, call] of calls) call.session.cancel('server shutting down');
+    this.writer.flush();
     await Promise.allSettled(calls.map(([callId]) => this.hangUp(callId, 'server shutting down')));
   }
 
@@ -274,17 +279,21 @@ export class CallManager {
       log,
       events: {
         onUserTurn: (turn) => {
-          this.store.addTurn(callId, {
-            index: turnIndex++,
-            role: 'user',
-            text: turn.text,
-            startedAt: toEpoch(turn.startedAtMs),
-            endedAt: toEpoch(turn.endedAtMs),
-          });
+          const index = turnIndex++;
+          this.writer.write(() =>
+            this.store.addTurn(callId, {
+              index,
+              role: 'user',
+              text: turn.text,
+              startedAt: toEpoch(turn.startedAtMs),
+              endedAt: toEpoch(turn.endedAtMs),
+            }),
+          );
         },
         onAssistantTurn: (turn) => {
-          this.store.addTurn(callId, {
-            index: turnIndex++,
+          const index = turnIndex++;
+          this.writer.write(() => this.store.addTurn(callId, {
+            index,
             role: 'assistant',
             text: turn.text,
             heard: turn.heard,
@@ -292,18 +301,25 @@ export class CallManager {
             ...(turn.latency ? { latency: { ...turn.latency } } : {}),
             ...(turn.startedAtMs !== undefined ? { startedAt: toEpoch(turn.startedAtMs) } : {}),
             endedAt: toEpoch(turn.endedAtMs),
-          });
+          }));
           if (turn.latency) this.metrics.turnLatency(turn.latency);
         },
-        onEvent: (type, data) => this.store.addEvent(callId, type, data),
+        onEvent: (type, data) => {
+          const at = Date.now(); // when it happened, not when the write lands
+          this.writer.write(() => this.store.addEvent(callId, type, data, at));
+        },
         onBargeInLatency: (ms) => {
           this.metrics.bargeIn(ms);
-          this.store.addEvent(callId, 'barge-in.clear-sent', { afterOnsetMs: Math.round(ms) });
+          const at = Date.now();
+          this.writer.write(() => this.store.addEvent(callId, 'barge-in.clear-sent', { afterOnsetMs: Math.round(ms) }, at));
         },
         onProviderTtfb: (processor, ms) => this.metrics.providerTtfb(processor, ms),
         onError: (error) => {
           this.metrics.error(error.processor);
-          this.store.addEvent(callId, 'error', { processor: error.processor, message: error.message, fatal: error.fatal });
+          const at = Date.now();
+          this.writer.write(() =>
+            this.store.addEvent(callId, 'error', { processor: error.processor, message: error.message, fatal: error.fatal }, at),
+          );
         },
       },
     });
@@ -316,6 +332,7 @@ export class CallManager {
     outcome: { kind: 'ended' | 'cancelled'; reason: string },
     log: Logger,
   ): Promise<void> {
+    this.writer.flush(); // the session's last turns and events, before the record is read and closed
     const reason = session.endReason ?? outcome.reason;
     const failed = outcome.kind === 'cancelled' && /fatal error/.test(outcome.reason);
     this.store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: outcome.reason });

@@ -166,6 +166,14 @@ export class CallStore {
     return { ...callRowToSummary(row), turns: turns.map(turnRowToTurn), events: events.map(eventRowToEvent) };
   }
 
+  /**
+   * Runs several writes as one transaction (each write's own transaction becomes a savepoint): one commit
+   * instead of many. If `fn` throws, none of its writes are kept.
+   */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   /** The call without its turns and events: one row, for hot paths (webhooks, media set-up). */
   getCallSummary(id: string): CallSummary | undefined {
     const row = this.statements.get('SELECT * FROM calls WHERE id = ?').get(id) as CallRow | undefined;
