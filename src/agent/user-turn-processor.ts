@@ -174,6 +174,11 @@ export class UserTurnProcessor extends FrameProcessor {
       case 'dtmf.in':
         this.onDigit(frame.digit);
         break;
+      case 'audio.in':
+        // The caller's audio arrives every 20 ms inside the busy poll phase, where timers must wait: checking
+        // here too keeps a barge-in decision punctual when the event loop is congested.
+        if (this.candidate) this.checkCandidateDue();
+        break;
       default:
         break;
     }
@@ -214,6 +219,13 @@ export class UserTurnProcessor extends FrameProcessor {
     this.clearTimer(candidate.timer);
     const dueAt = candidate.voicingSinceMs + (this.minBargeInMs - candidate.voicedMs);
     candidate.timer = this.setTimer(() => this.candidateDue(), Math.max(0, dueAt - performance.now()));
+  }
+
+  /** Promotes the candidate if its voiced time has reached the minimum and the caller is still voicing. */
+  private checkCandidateDue(): void {
+    const c = this.candidate;
+    if (!c || c.voicingSinceMs === undefined || c.pauseAtMs !== undefined) return;
+    if (c.voicedMs + (performance.now() - c.voicingSinceMs) >= this.minBargeInMs) this.promoteCandidate(true);
   }
 
   /** The minimum is reached if the caller is still voicing; during a pause, wait to see if it is a real one. */

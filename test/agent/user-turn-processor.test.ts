@@ -227,6 +227,16 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
+  it('decides a due barge-in on the caller\'s next audio frame, without waiting for a (congested) timer', () => {
+    const s = setup({ minBargeInSecs: 0.3 });
+    s.botStarted();
+    s.vadStart(performance.now() - 400); // VAD reported late: the minimum is already reached
+    expect(interruptions(s.down)).toHaveLength(0); // the timer has not had its turn yet
+    s.task.queueFrame(makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: new Uint8Array(160) } }));
+    expect(interruptions(s.down)).toHaveLength(1);
+    s.task.cancel();
+  });
+
   it('makes a turn of words STT heard that VAD missed', () => {
     const s = setup();
     s.final('Yes.');
