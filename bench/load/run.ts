@@ -218,8 +218,10 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     const to = firstConnected + seconds * 1000 - 250;
     if (to - from < 1000) throw new WindowTooShortError(to - from, lastConnected - firstConnected, connected.length, sids.size);
 
-    // Steady window.
+    // Steady window. Waiting for the connections can itself run past `from`: measure from where we are.
     await sleep(from - nowMs());
+    const windowStart = nowMs();
+    if (to - windowStart < 1000) throw new WindowTooShortError(to - windowStart, lastConnected - firstConnected, connected.length, sids.size);
     clearInterval(rampSampler);
     const cpu0 = server.cpuMs();
     const machine0 = machineBusyMs();
@@ -238,7 +240,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     loopDelay.disable();
     clearInterval(sampler);
     rss.push(server.rssMb());
-    const windowMs = to - from;
+    const windowMs = nowMs() - windowStart;
     const liveInWindow = [...sids].filter((sid) => {
       const record = generator?.twilio.calls.get(sid)?.record;
       const connectedAt = record?.callee?.connectedAt;
