@@ -102,6 +102,24 @@ export function numberField(value: unknown): number {
   return Number.NaN;
 }
 
+/**
+ * The `media` event Twilio and Plivo both send (`{media: {payload, track, chunk, timestamp}}`; Twilio's
+ * numbers are strings, Plivo's `chunk` a number): the hot path, 50 messages a second per call.
+ */
+export function parseMediaEvent(carrier: CarrierName, msg: Record<string, unknown>): InboundMediaEvent {
+  const media = msg.media;
+  if (!isRecord(media) || typeof media.payload !== 'string') {
+    return { type: 'invalid', error: new MediaParseError(carrier, 'missing-field', 'media without media.payload', 'media') };
+  }
+  return {
+    type: 'media',
+    track: typeof media.track === 'string' ? media.track : 'inbound',
+    chunk: numberField(media.chunk),
+    timestampMs: numberField(media.timestamp),
+    audio: Buffer.from(media.payload, 'base64'),
+  };
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

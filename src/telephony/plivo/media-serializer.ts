@@ -3,6 +3,7 @@ import {
   MediaParseError,
   isRecord,
   numberField,
+  parseMediaEvent,
   parseJsonObject,
   toBase64,
   type CarrierMediaSerializer,
@@ -72,17 +73,8 @@ export function parsePlivoMediaMessage(text: string): InboundMediaEvent {
   if (msg instanceof MediaParseError) return { type: 'invalid', error: msg };
   const event = msg.event;
   switch (event) {
-    case 'media': {
-      const media = msg.media;
-      if (!isRecord(media) || typeof media.payload !== 'string') return invalid('missing-field', 'media without media.payload', event);
-      return {
-        type: 'media',
-        track: typeof media.track === 'string' ? media.track : 'inbound',
-        chunk: numberField(media.chunk),
-        timestampMs: numberField(media.timestamp),
-        audio: Buffer.from(media.payload, 'base64'),
-      };
-    }
+    case 'media':
+      return parseMediaEvent('plivo', msg);
     case 'playedStream':
     case 'played': // older name in a Plivo support article
       if (typeof msg.name !== 'string') return invalid('missing-field', `${event} without name`, event);

@@ -1,7 +1,7 @@
 import {
   MediaParseError,
   isRecord,
-  numberField,
+  parseMediaEvent,
   parseJsonObject,
   toBase64,
   type CarrierMediaSerializer,
@@ -57,17 +57,8 @@ export function parseTwilioMediaMessage(text: string): InboundMediaEvent {
   if (msg instanceof MediaParseError) return { type: 'invalid', error: msg };
   const event = msg.event;
   switch (event) {
-    case 'media': {
-      const media = msg.media;
-      if (!isRecord(media) || typeof media.payload !== 'string') return invalid('missing-field', 'media without media.payload', event);
-      return {
-        type: 'media',
-        track: typeof media.track === 'string' ? media.track : 'inbound',
-        chunk: numberField(media.chunk),
-        timestampMs: numberField(media.timestamp),
-        audio: Buffer.from(media.payload, 'base64'),
-      };
-    }
+    case 'media':
+      return parseMediaEvent('twilio', msg);
     case 'mark': {
       const mark = msg.mark;
       if (!isRecord(mark) || typeof mark.name !== 'string') return invalid('missing-field', 'mark without mark.name', event);
