@@ -10,7 +10,7 @@ export const appointmentReminderAgent = defineAgent({
   name: 'appointment-reminder',
   systemPrompt: [
     'You are Sam, a friendly scheduling assistant calling on behalf of {{clinic.name}}.',
-    'You are calling {{user.firstName}} to remind them of their appointment with {{appointment.provider}} on {{appointment.date}} at {{appointment.time}}.',
+    'You are calling {{user.firstName|the patient}} to remind them of their appointment with {{appointment.provider}} on {{appointment.date}} at {{appointment.time}}.',
     'Confirm whether they can attend. If they confirm, call confirm_appointment. If they cannot make it, call request_reschedule.',
     'Keep every reply short and natural: this is a phone call.',
     'When the conversation is over, say goodbye and call end_call in the same reply.',
@@ -18,7 +18,6 @@ export const appointmentReminderAgent = defineAgent({
   greeting:
     'Hi {{user.firstName|there}}, this is Sam from {{clinic.name}}, calling about your appointment on {{appointment.date}} at {{appointment.time}}. Do you have a moment?',
   defaultMetadata: {
-    user: { firstName: 'there' },
     clinic: { name: 'Riverside Dental' },
     appointment: { provider: 'Dr. Patel', date: 'Tuesday, March 3rd', time: '3:30 PM' },
   },

@@ -135,13 +135,20 @@ export type PolicyRule = z.output<typeof policyRuleSchema>;
 export type PolicyCondition = z.output<typeof policyConditionSchema>;
 export type PolicyToolCall = z.output<typeof policyToolCallSchema>;
 
-const templatePattern = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+// `{{name}}` or `{{name|fallback}}`: the fallback is said when the variable came out empty.
+const templatePattern = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^}]*))?\}\}/g;
 
 export function templateVariableNames(template: string): string[] {
   return [...template.matchAll(templatePattern)].map((match) => match[1] as string);
 }
 
-/** Replaces `{{name}}` with its value (unknown names become empty: validation has already caught them). */
+/**
+ * Replaces `{{name}}` with its value, or with the fallback of `{{name|fallback}}` when the value is empty
+ * (unknown names become empty: validation has already caught them).
+ */
 export function renderTemplate(template: string, variables: Record<string, string>): string {
-  return template.replace(templatePattern, (_whole, name: string) => variables[name] ?? '');
+  return template.replace(templatePattern, (_whole, name: string, fallback?: string) => {
+    const value = variables[name] ?? '';
+    return value === '' ? (fallback?.trim() ?? '') : value;
+  });
 }

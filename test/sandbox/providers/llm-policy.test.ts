@@ -57,12 +57,22 @@ describe('LLM policy variables', () => {
   it('falls back to defaults when the prompt says something else', () => {
     const vars = defaultLLMPolicy().variables('You are a helpful assistant.');
     expect(vars).toEqual({
-      firstName: 'there',
+      firstName: '',
       clinic: 'the clinic',
       provider: 'your provider',
       date: 'the scheduled day',
       time: 'the scheduled time',
     });
+  });
+});
+
+describe('LLM policy templates', () => {
+  it('says a fallback where a name is unknown, so no call opens with "Hi the" or closes with "Thanks there"', () => {
+    const system = reminderPrompt().replace(/You are calling \S+ to remind/, 'You are calling the patient to remind');
+    expect(defaultLLMPolicy().variables(system).firstName).toBe('');
+    const transcript = walk(defaultLLMPolicy(), system, ['Hello?', "Yes, I'll be there", "No, that's all"]);
+    expect(transcript[0]?.text).toMatch(/^Hi there, this is Sam/);
+    expect(transcript.at(-2)?.text).toBe('Thanks so much, have a great day. Goodbye!');
   });
 });
 
