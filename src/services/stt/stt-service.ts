@@ -146,6 +146,8 @@ export class SttError extends Error {
   readonly closeReason: string | undefined;
   /** HTTP status when the handshake was rejected (401 bad key, 400 bad parameters). */
   readonly httpStatus: number | undefined;
+  /** The provider's own error code when it sent one (OpenAI `error.code`, e.g. `invalid_api_key`). */
+  readonly providerCode: string | undefined;
 
   constructor(
     message: string,
@@ -156,6 +158,7 @@ export class SttError extends Error {
       closeCode?: number;
       closeReason?: string;
       httpStatus?: number;
+      providerCode?: string;
       cause?: unknown;
     },
   ) {
@@ -167,6 +170,7 @@ export class SttError extends Error {
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason;
     this.httpStatus = details.httpStatus;
+    this.providerCode = details.providerCode;
   }
 }
 
