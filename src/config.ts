@@ -61,11 +61,20 @@ const configSchema = z.object({
   /** Plivo REST base. @default https://api.plivo.com */
   PLIVO_API_BASE_URL: optionalUrl('PLIVO_API_BASE_URL'),
 
+  /** Which speech-to-text answers. @default deepgram */
+  STT_PROVIDER: z.enum(['deepgram', 'openai']).default('deepgram'),
   DEEPGRAM_API_KEY: optionalString,
   /** @default wss://api.deepgram.com */
   DEEPGRAM_BASE_URL: optionalUrl('DEEPGRAM_BASE_URL'),
   /** @default nova-2-phonecall */
   DEEPGRAM_MODEL: z.string().default('nova-2-phonecall'),
+
+  /** OpenAI Realtime transcription model (STT_PROVIDER=openai; `gpt-4o-mini-transcribe` is cheaper). @default gpt-4o-transcribe */
+  OPENAI_STT_MODEL: z.string().default('gpt-4o-transcribe'),
+  /** ISO-639-1 language of callers for OpenAI transcription; empty lets the model detect it. @default en */
+  OPENAI_STT_LANGUAGE: z.string().trim().default('en'),
+  /** OpenAI Realtime base (`/realtime?intent=transcription` is appended). @default wss://api.openai.com/v1 */
+  OPENAI_REALTIME_BASE_URL: optionalUrl('OPENAI_REALTIME_BASE_URL'),
 
   /** Which LLM answers. @default google (Gemini, as in the Twilio reference flow) */
   LLM_PROVIDER: z.enum(['google', 'openai', 'openai-compatible']).default('google'),
@@ -112,6 +121,11 @@ export interface Config {
   twilio: { accountSid?: string; authToken?: string; phoneNumber?: string; apiBaseUrl?: string };
   plivo: { authId?: string; authToken?: string; phoneNumber?: string; apiBaseUrl?: string };
   deepgram: { apiKey?: string; baseUrl?: string; model: string };
+  stt: {
+    provider: 'deepgram' | 'openai';
+    /** OpenAI Realtime transcription; the key is OPENAI_API_KEY's (kept here so the sandbox can point STT alone at its emulator). */
+    openai: { apiKey?: string; baseUrl?: string; model: string; language: string };
+  };
   llm: {
     provider: 'google' | 'openai' | 'openai-compatible';
     google: { apiKey?: string; baseUrl?: string; model: string };
@@ -157,7 +171,8 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
   }
   if (e.SWITCHBOARD_SANDBOX === 'off') {
     if (!e.TWILIO_ACCOUNT_SID && !e.PLIVO_AUTH_ID) problems.push('SWITCHBOARD_SANDBOX=off needs Twilio or Plivo credentials');
-    if (!e.DEEPGRAM_API_KEY) problems.push('SWITCHBOARD_SANDBOX=off needs DEEPGRAM_API_KEY');
+    if (e.STT_PROVIDER === 'deepgram' && !e.DEEPGRAM_API_KEY) problems.push('SWITCHBOARD_SANDBOX=off needs DEEPGRAM_API_KEY');
+    if (e.STT_PROVIDER === 'openai' && !e.OPENAI_API_KEY) problems.push('STT_PROVIDER=openai needs OPENAI_API_KEY');
     if (e.LLM_PROVIDER === 'google' && !e.GOOGLE_API_KEY) problems.push('LLM_PROVIDER=google needs GOOGLE_API_KEY');
     if (e.LLM_PROVIDER === 'openai' && !e.OPENAI_API_KEY) problems.push('LLM_PROVIDER=openai needs OPENAI_API_KEY');
     if (e.LLM_PROVIDER === 'openai-compatible' && !e.OPENAI_BASE_URL) {
@@ -183,6 +198,14 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     twilio: strip({ accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, phoneNumber: e.TWILIO_PHONE_NUMBER, apiBaseUrl: e.TWILIO_API_BASE_URL }),
     plivo: strip({ authId: e.PLIVO_AUTH_ID, authToken: e.PLIVO_AUTH_TOKEN, phoneNumber: e.PLIVO_PHONE_NUMBER, apiBaseUrl: e.PLIVO_API_BASE_URL }),
     deepgram: { ...strip({ apiKey: e.DEEPGRAM_API_KEY, baseUrl: e.DEEPGRAM_BASE_URL }), model: e.DEEPGRAM_MODEL },
+    stt: {
+      provider: e.STT_PROVIDER,
+      openai: {
+        ...strip({ apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_REALTIME_BASE_URL }),
+        model: e.OPENAI_STT_MODEL,
+        language: e.OPENAI_STT_LANGUAGE,
+      },
+    },
     llm: {
       provider: e.LLM_PROVIDER,
       google: { ...strip({ apiKey: e.GOOGLE_API_KEY, baseUrl: e.GEMINI_BASE_URL }), model: e.GEMINI_MODEL },

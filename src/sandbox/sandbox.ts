@@ -9,6 +9,7 @@ import { startDeepgramEmulator } from './providers/deepgram-emulator.ts';
 import { startElevenLabsEmulator } from './providers/elevenlabs-emulator.ts';
 import { startGeminiEmulator } from './providers/gemini-emulator.ts';
 import { startOpenAIEmulator } from './providers/openai-emulator.ts';
+import { startOpenAIRealtimeEmulator } from './providers/openai-realtime-emulator.ts';
 
 /** The sandbox number calls come from (and go out as) when no caller id is configured. */
 export const SANDBOX_CALLER_ID = '+15550100000';
@@ -76,11 +77,17 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
       next.plivo = { authId: plivo.authId, authToken: plivo.authToken, apiBaseUrl: plivo.url, phoneNumber: config.plivo.phoneNumber ?? SANDBOX_CALLER_ID };
       emulated.push('plivo');
     }
-    if (all || !config.deepgram.apiKey) {
+    if (config.stt.provider === 'deepgram' && (all || !config.deepgram.apiKey)) {
       const deepgram = await startDeepgramEmulator({ apiKey: 'sandbox-deepgram', log });
       closers.push(() => deepgram.close());
       next.deepgram = { ...config.deepgram, apiKey: 'sandbox-deepgram', baseUrl: deepgram.url };
       emulated.push('deepgram');
+    } else if (config.stt.provider === 'openai' && (all || !config.stt.openai.apiKey)) {
+      // Plain ws: our Realtime client takes any base URL (only the SDK's own client would force wss).
+      const realtime = await startOpenAIRealtimeEmulator({ apiKey: 'sandbox-openai-realtime', log, ...(instant ? { ttfbMs: 0, deltaIntervalMs: 0 } : {}) });
+      closers.push(() => realtime.close());
+      next.stt.openai = { ...config.stt.openai, apiKey: 'sandbox-openai-realtime', baseUrl: realtime.baseUrl };
+      emulated.push('openai-realtime');
     }
     const llm = config.llm;
     if (llm.provider === 'google' && (all || !llm.google.apiKey)) {

@@ -8,7 +8,9 @@ import { createGoogleLLM } from '../services/llm/google.ts';
 import { createOpenAILLM } from '../services/llm/openai.ts';
 import { createOpenAICompatibleLLM } from '../services/llm/openai-compatible.ts';
 import { DeepgramSttService } from '../services/stt/deepgram.ts';
+import { OpenAIRealtimeSttService } from '../services/stt/openai-realtime.ts';
 import { SttProcessor } from '../services/stt/stt-processor.ts';
+import type { SttService } from '../services/stt/stt-service.ts';
 import { CartesiaTtsService } from '../services/tts/cartesia.ts';
 import { ElevenLabsTtsService } from '../services/tts/elevenlabs.ts';
 import { OfflineTtsService } from '../services/tts/offline.ts';
@@ -32,11 +34,7 @@ export interface CallServicesOptions {
 
 /** Builds each call's STT, LLM and TTS stages from configuration. Providers are shared; sessions are per call. */
 export async function createCallServices(config: Config, options: CallServicesOptions = {}): Promise<CallServices> {
-  const stt = new DeepgramSttService({
-    ...(config.deepgram.apiKey ? { apiKey: config.deepgram.apiKey } : {}),
-    ...(config.deepgram.baseUrl ? { baseUrl: config.deepgram.baseUrl } : {}),
-    model: config.deepgram.model,
-  });
+  const stt = createStt(config, options.tls);
   const llm = createLLM(config);
   const model = await SileroModel.load();
   const vadInference: SileroInference = options.batchVad === false ? model : new SileroBatcher(model);
@@ -46,6 +44,24 @@ export async function createCallServices(config: Config, options: CallServicesOp
     createTts: (_callId, voice) => new TtsProcessor({ service: createTts(config, voice, options.tls) }),
     vadInference,
   };
+}
+
+function createStt(config: Config, tls: { ca: string | Buffer } | undefined): SttService {
+  if (config.stt.provider === 'openai') {
+    const { apiKey, baseUrl, model, language } = config.stt.openai;
+    return new OpenAIRealtimeSttService({
+      ...(apiKey ? { apiKey } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+      model,
+      language,
+      ...(tls ? { tls } : {}),
+    });
+  }
+  return new DeepgramSttService({
+    ...(config.deepgram.apiKey ? { apiKey: config.deepgram.apiKey } : {}),
+    ...(config.deepgram.baseUrl ? { baseUrl: config.deepgram.baseUrl } : {}),
+    model: config.deepgram.model,
+  });
 }
 
 function createLLM(config: Config): LLMService {

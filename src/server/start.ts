@@ -57,7 +57,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
   const missing =
     !initial.twilio.accountSid ||
     !initial.plivo.authId ||
-    !initial.deepgram.apiKey ||
+    (initial.stt.provider === 'deepgram' ? !initial.deepgram.apiKey : !initial.stt.openai.apiKey) ||
     (initial.llm.provider === 'google' ? !initial.llm.google.apiKey : initial.llm.provider === 'openai' && !initial.llm.openai.apiKey) ||
     (initial.tts.provider === 'cartesia' && !initial.tts.cartesia.apiKey) ||
     (initial.tts.provider === 'elevenlabs' && !initial.tts.elevenlabs.apiKey);

@@ -117,7 +117,8 @@ describe('OpenAI Realtime transcription emulator', () => {
       expect(d).toMatchObject({ item_id: itemId, content_index: 0 });
       expect((d.logprobs as Array<{ token: string; logprob: number }>)[0]).toMatchObject({ token: d.delta });
     }
-    expect(deltas[0]!.at - committed.at).toBeGreaterThanOrEqual(145);
+    // Timers may fire a millisecond or so early against the receive clock; the TTFB is 150 ms.
+    expect(deltas[0]!.at - committed.at).toBeGreaterThanOrEqual(140);
     const completed = c.ofType('conversation.item.input_audio_transcription.completed')[0]!;
     expect(completed).toMatchObject({
       item_id: itemId,
