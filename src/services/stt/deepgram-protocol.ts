@@ -1,4 +1,5 @@
 import type { DeepgramClient } from '@deepgram/sdk';
+import type { ReconnectSettings } from './reconnect-policy.ts';
 import type { SttInputFormat } from './stt-service.ts';
 import { SttError } from './stt-service.ts';
 
@@ -48,16 +49,8 @@ export interface DeepgramSttOptions {
   closeTimeoutMs?: number;
   /** Unfinalised audio kept for replay after a drop; older audio is lost if a drop happens. @default 30 */
   maxReplaySec?: number;
-  reconnect?: {
-    /** Consecutive failed attempts before the session fails. @default 5 */
-    maxAttempts?: number;
-    /** First backoff; doubles per attempt (+0–20 % jitter). @default 250 */
-    initialDelayMs?: number;
-    /** @default 4000 */
-    maxDelayMs?: number;
-    /** A connection that lived this long (or produced results) resets the attempt count. @default 5000 */
-    resetAfterMs?: number;
-  };
+  /** Own reconnection with replay after a drop. @default see ReconnectSettings */
+  reconnect?: ReconnectSettings;
 }
 
 export type ListenConnectArgs = Parameters<DeepgramClient['listen']['v1']['connect']>[0];

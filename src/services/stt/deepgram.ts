@@ -1,19 +1,6 @@
 import { DeepgramClient } from '@deepgram/sdk';
-import type { Logger } from '../../log.ts';
-import { silentLogger } from '../../log.ts';
-import { ReplayBuffer } from './replay-buffer.ts';
-import type {
-  SttCloseResult,
-  SttEventName,
-  SttInputFormat,
-  SttListener,
-  SttService,
-  SttSession,
-  SttSessionOptions,
-  SttWord,
-} from './stt-service.ts';
-import { SttError, SttEvents } from './stt-service.ts';
-import { CallTimeline } from './call-timeline.ts';
+import { ReconnectingSttSession } from './reconnecting-session.ts';
+import type { SttInputFormat, SttService, SttSessionOptions, SttWord } from './stt-service.ts';
 import {
   deepgramConnectArgs,
   describeConnectionEnd,
@@ -80,99 +67,43 @@ export class DeepgramSttService implements SttService {
   }
 }
 
-export class DeepgramSttSession implements SttSession {
-  readonly callId: string;
-  readonly input: SttInputFormat;
-  private readonly log: Logger;
-  private readonly events = new SttEvents();
-  private readonly ring: ReplayBuffer;
-  private readonly bytesPerSec: number;
-  private readonly sampleBytes: number;
-  private readonly replayPiece: number;
-  /** Pending audio is sent once this many bytes have accumulated (see `sendIntervalMs`). */
-  private readonly minSendBytes: number;
+export class DeepgramSttSession extends ReconnectingSttSession<Connection> {
   private readonly connectArgs: ListenConnectArgs;
-  private readonly reconnect: Required<NonNullable<DeepgramSttOptions['reconnect']>>;
-
-  private state: 'idle' | 'connecting' | 'open' | 'waiting' | 'closed' | 'failed' = 'idle';
-  private conn: Connection | null = null;
-  private everOpened = false;
-  private failures = 0;
   private committedPos = 0;
   private finalizePos = -1;
-  private readonly timeline: CallTimeline;
   /** Stream time up to which some connection has reported results or events. */
   private heardUntilSec = 0;
   private lastUtteranceEndSec = -Infinity;
-  private activity = false;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private closeRequested = false;
-  private closeTimer: ReturnType<typeof setTimeout> | undefined;
-  private closeDone: ((result: SttCloseResult) => void) | undefined;
-  private closePromise: Promise<SttCloseResult> | undefined;
-  private connectPromise: Promise<void> | undefined;
-  private connectSettle: { resolve: () => void; reject: (error: SttError) => void } | undefined;
 
   constructor(
     private readonly client: DeepgramClient,
     private readonly options: DeepgramSttOptions,
     session: SttSessionOptions,
   ) {
-    this.callId = session.callId;
-    this.input = session.input;
-    this.log = (session.log ?? silentLogger()).child({ callId: session.callId, provider: PROVIDER });
-    this.sampleBytes = session.input.encoding === 'linear16' ? 2 : 1;
-    this.bytesPerSec = session.input.sampleRate * this.sampleBytes;
-    this.minSendBytes = Math.max(1, Math.round((this.bytesPerSec * (options.sendIntervalMs ?? 40)) / 1000));
-    this.replayPiece = Math.max(this.sampleBytes, Math.floor(this.bytesPerSec / 4 / this.sampleBytes) * this.sampleBytes);
-    this.timeline = new CallTimeline(this.bytesPerSec);
-    this.ring = new ReplayBuffer(Math.ceil((options.maxReplaySec ?? 30) * this.bytesPerSec), this.bytesPerSec);
-    this.reconnect = {
-      maxAttempts: options.reconnect?.maxAttempts ?? 5,
-      initialDelayMs: options.reconnect?.initialDelayMs ?? 250,
-      maxDelayMs: options.reconnect?.maxDelayMs ?? 4000,
-      resetAfterMs: options.reconnect?.resetAfterMs ?? 5000,
-    };
+    super(session, {
+      provider: PROVIDER,
+      logName: 'deepgram',
+      maxReplaySec: options.maxReplaySec ?? 30,
+      sendIntervalMs: options.sendIntervalMs ?? 40,
+      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 5000,
+      closeTimeoutMs: options.closeTimeoutMs ?? 3000,
+      reconnect: options.reconnect,
+      flushTimeoutMessage: 'deepgram: final results did not arrive in time; closing',
+    });
     this.connectArgs = deepgramConnectArgs(options, session.input);
   }
 
-  on<K extends SttEventName>(event: K, listener: SttListener<K>): () => void {
-    return this.events.on(event, listener);
-  }
-
-  /** Seconds of caller audio accepted so far (what Deepgram bills once; replays are not counted). */
-  get audioSec(): number {
-    return this.ring.end / this.bytesPerSec;
-  }
-
-  connect(): Promise<void> {
-    if (this.connectPromise) return this.connectPromise;
-    this.connectPromise = new Promise<void>((resolve, reject) => (this.connectSettle = { resolve, reject }));
-    this.connectPromise.catch(() => {}); // reported through the 'error' event as well
-    const tickMs = (this.options.keepAliveIntervalMs ?? 5000) / 2;
-    this.keepAliveTimer = setInterval(() => this.keepAliveTick(), tickMs);
-    this.keepAliveTimer.unref();
-    void this.openConnection(0);
-    return this.connectPromise;
-  }
-
-  sendAudio(chunk: Uint8Array, atSec?: number): void {
-    if (this.closeRequested || this.state === 'closed' || this.state === 'failed' || chunk.length === 0) return;
-    const pos = this.ring.end;
-    this.timeline.note(pos, atSec);
-    this.ring.push(chunk);
-    const conn = this.conn;
-    if (conn && conn.sentPos <= pos && this.ring.end - conn.sentPos >= this.minSendBytes) this.sendPending(conn);
+  protected get requestId(): string | undefined {
+    return this.conn?.requestId;
   }
 
   /** Sends the audio this connection has not had yet as one message (it is live, i.e. caught up after replay). */
-  private sendPending(conn: Connection): void {
+  protected sendPending(conn: Connection): void {
     const socket = conn.socket;
-    if (this.state !== 'open' || !socket || !conn.live || conn.sentPos >= this.ring.end) return;
+    if (this.state !== 'open' || !socket || !conn.live || conn.sentPos >= this.audio.end) return;
     try {
-      this.ring.forEach(conn.sentPos, Infinity, (piece) => socket.sendMedia(piece));
-      conn.sentPos = this.ring.end;
+      this.audio.forEach(conn.sentPos, Infinity, (piece) => socket.sendMedia(piece));
+      conn.sentPos = this.audio.end;
       this.activity = true;
     } catch {
       // The socket is closing; its close event triggers a reconnect that replays this audio.
@@ -180,8 +111,8 @@ export class DeepgramSttSession implements SttSession {
   }
 
   finalize(): void {
-    if (this.state === 'closed' || this.state === 'failed') return;
-    this.finalizePos = this.ring.end;
+    if (this.finished) return;
+    this.finalizePos = this.audio.end;
     if (this.conn) this.sendPending(this.conn);
     const socket = this.conn?.socket;
     if (this.state === 'open' && socket) this.trySend(() => socket.sendFinalize({ type: 'Finalize' }));
@@ -195,35 +126,9 @@ export class DeepgramSttSession implements SttSession {
     this.activity = true;
   }
 
-  close(timeoutMs = this.options.closeTimeoutMs ?? 3000): Promise<SttCloseResult> {
-    if (this.closePromise) return this.closePromise;
-    this.closeRequested = true;
-    this.closePromise = new Promise<SttCloseResult>((resolve) => (this.closeDone = resolve));
-    if (this.state === 'idle' || this.state === 'closed' || this.state === 'failed') {
-      this.finish(false);
-      return this.closePromise;
-    }
-    const conn = this.conn;
-    if (this.state === 'open' && conn) this.sendCloseStream(conn);
-    // Otherwise CloseStream goes out right after the (re)connection has replayed the buffered audio.
-    this.closeTimer = setTimeout(() => {
-      this.log.warn({ timeoutMs }, 'deepgram: final results did not arrive in time; closing');
-      this.finish(false);
-    }, timeoutMs);
-    return this.closePromise;
-  }
-
-  abort(): void {
-    if (this.state === 'closed') return;
-    this.finish(false);
-    this.connectSettle?.reject(
-      new SttError('session aborted before connecting', { callId: this.callId, provider: PROVIDER, fatal: false }),
-    );
-  }
-
   // ── connections ─────────────────────────────────────────────────────────────────────────────────
 
-  private async openConnection(attempt: number): Promise<void> {
+  protected async openConnection(attempt: number): Promise<void> {
     this.state = 'connecting';
     const conn: Connection = {
       socket: null,
@@ -271,15 +176,15 @@ export class DeepgramSttSession implements SttSession {
     if (conn !== this.conn || conn.ended || !conn.socket) return;
     conn.opened = true;
     conn.openedAt = performance.now();
-    conn.basePos = Math.max(this.committedPos, this.ring.start);
+    conn.basePos = Math.max(this.committedPos, this.audio.start);
     conn.sentPos = conn.basePos;
     conn.replayHorizonSec = this.heardUntilSec;
-    const replayedSec = (this.ring.end - conn.basePos) / this.bytesPerSec;
+    const replayedSec = (this.audio.end - conn.basePos) / this.audio.bytesPerSec;
     const socket = conn.socket;
     this.state = 'open';
     try {
-      this.ring.forEach(conn.basePos, this.replayPiece, (piece) => socket.sendMedia(piece));
-      conn.sentPos = this.ring.end;
+      this.audio.forEach(conn.basePos, this.audio.replayPiece, (piece) => socket.sendMedia(piece));
+      conn.sentPos = this.audio.end;
       conn.live = true;
       this.activity = true;
       if (this.finalizePos > this.committedPos) socket.sendFinalize({ type: 'Finalize' });
@@ -287,15 +192,11 @@ export class DeepgramSttSession implements SttSession {
       return; // closed while replaying; the close event reconnects
     }
     if (this.closeRequested) this.sendCloseStream(conn);
-    if (!this.everOpened) {
-      this.everOpened = true;
-      this.log.debug({ replayedSec }, 'deepgram: connected');
-      this.connectSettle?.resolve();
-      this.events.emit('open', {});
-    } else {
-      this.log.info({ attempt: conn.attempt, replayedSec }, 'deepgram: reconnected');
-      this.events.emit('reconnected', { attempt: conn.attempt, replayedSec });
-    }
+    this.announceOpen(conn, replayedSec);
+  }
+
+  protected startFlush(conn: Connection): void {
+    this.sendCloseStream(conn);
   }
 
   private sendCloseStream(conn: Connection): void {
@@ -308,7 +209,7 @@ export class DeepgramSttSession implements SttSession {
   private onConnectionEnd(conn: Connection, sdkRejected: boolean): void {
     if (conn.ended) return;
     conn.ended = true;
-    if (conn !== this.conn || this.state === 'closed' || this.state === 'failed') return;
+    if (conn !== this.conn || this.finished) return;
     if (conn.closeStreamSent && !conn.error && (conn.metadata || conn.closeEvent?.code === 1000)) {
       // Graceful end after CloseStream: Deepgram sent its last results and Metadata, then closed 1000.
       this.finish(true);
@@ -320,74 +221,15 @@ export class DeepgramSttSession implements SttSession {
       { opened: conn.opened, sdkRejected, error: conn.error, closeEvent: conn.closeEvent },
       { callId: this.callId, provider: PROVIDER, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000 },
     );
-    if (cause.fatal) return this.fail(cause);
-    if (conn.opened && (conn.gotResults || performance.now() - conn.openedAt >= this.reconnect.resetAfterMs)) {
-      this.failures = 0;
-    }
-    this.failures++;
-    if (this.failures > this.reconnect.maxAttempts) {
-      return this.fail(
-        new SttError(`gave up after ${this.reconnect.maxAttempts} reconnect attempts; last: ${cause.message}`, {
-          callId: this.callId,
-          provider: PROVIDER,
-          fatal: true,
-          closeCode: cause.closeCode,
-          closeReason: cause.closeReason,
-          httpStatus: cause.httpStatus,
-          cause,
-        }),
-      );
-    }
-    const base = Math.min(this.reconnect.maxDelayMs, this.reconnect.initialDelayMs * 2 ** (this.failures - 1));
-    const delayMs = Math.round(base * (1 + Math.random() * 0.2));
-    this.log.warn({ err: cause, attempt: this.failures, delayMs }, 'deepgram: connection lost; reconnecting');
-    this.events.emit('error', cause);
-    this.events.emit('reconnecting', { attempt: this.failures, delayMs, cause });
-    this.state = 'waiting';
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.openConnection(this.failures);
-    }, delayMs);
+    this.reconnectOrFail(cause, { ready: conn.opened, gotResults: conn.gotResults, openedAt: conn.openedAt });
   }
 
-  private fail(error: SttError): void {
-    this.log.error({ err: error }, 'deepgram: session failed');
-    this.finish(false);
-    this.state = 'failed';
-    this.events.emit('error', error);
-    this.connectSettle?.reject(error);
-  }
-
-  /** Ends the session: timers off, socket closed, a pending close() resolved. */
-  private finish(flushed: boolean): void {
-    if (this.state === 'closed' || this.state === 'failed') return;
-    this.state = 'closed';
-    clearInterval(this.keepAliveTimer);
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.closeTimer);
-    const conn = this.conn;
-    if (conn) {
-      conn.ended = true;
-      try {
-        conn.socket?.close();
-      } catch {
-        // already closed
-      }
+  protected closeSocket(conn: Connection): void {
+    try {
+      conn.socket?.close();
+    } catch {
+      // already closed
     }
-    this.closeDone?.({ audioSec: this.audioSec, flushed, requestId: conn?.requestId });
-    this.closeDone = undefined;
-  }
-
-  private get finished(): boolean {
-    return this.state === 'closed' || this.state === 'failed';
-  }
-
-  private keepAliveTick(): void {
-    if (this.activity) {
-      this.activity = false;
-      return;
-    }
-    this.keepAlive();
   }
 
   private trySend(send: () => void): boolean {
@@ -404,7 +246,7 @@ export class DeepgramSttSession implements SttSession {
   private onMessage(conn: Connection, message: unknown): void {
     if (conn !== this.conn || conn.ended || typeof message !== 'object' || message === null) return;
     const type = (message as { type?: unknown }).type;
-    const base = conn.basePos / this.bytesPerSec;
+    const base = conn.basePos / this.audio.bytesPerSec;
     if (type === 'Results') {
       this.onResults(conn, message as ResultsMessage, base);
     } else if (type === 'SpeechStarted') {
@@ -412,12 +254,12 @@ export class DeepgramSttSession implements SttSession {
       // Audio a previous connection already heard was replayed: its speech start was reported then.
       if (sec < conn.replayHorizonSec) return;
       this.heardUntilSec = Math.max(this.heardUntilSec, sec);
-      this.events.emit('speechStarted', { atSec: this.timeline.callSec(sec) });
+      this.events.emit('speechStarted', { atSec: this.audio.callSecOfStreamSec(sec) });
     } else if (type === 'UtteranceEnd') {
       const sec = base + Number((message as { last_word_end?: unknown }).last_word_end ?? 0);
       if (sec <= this.lastUtteranceEndSec + 0.01) return;
       this.lastUtteranceEndSec = sec;
-      this.events.emit('utteranceEnd', { lastWordEndSec: this.timeline.callSec(sec) });
+      this.events.emit('utteranceEnd', { lastWordEndSec: this.audio.callSecOfStreamSec(sec) });
     } else if (type === 'Metadata') {
       conn.metadata = true;
       const requestId = (message as { request_id?: unknown }).request_id;
@@ -434,19 +276,19 @@ export class DeepgramSttSession implements SttSession {
     const final = r.is_final === true;
     if (r.from_finalize) this.finalizePos = -1;
     if (final) {
-      const committedSec = this.committedPos / this.bytesPerSec;
+      const committedSec = this.committedPos / this.audio.bytesPerSec;
       if (this.committedPos > 0 && endSec <= committedSec + 0.0005) return; // already finalised (replayed audio)
-      const pos = Math.floor((endSec * this.bytesPerSec) / this.sampleBytes) * this.sampleBytes;
+      const pos = Math.floor((endSec * this.audio.bytesPerSec) / this.audio.sampleBytes) * this.audio.sampleBytes;
       if (pos > this.committedPos) this.committedPos = pos;
       if (this.committedPos >= this.finalizePos) this.finalizePos = -1;
-      this.ring.dropBefore(Math.min(this.committedPos, conn.sentPos));
+      this.audio.dropBefore(Math.min(this.committedPos, conn.sentPos));
     }
     const alt = r.channel?.alternatives?.[0];
     const words: SttWord[] = (alt?.words ?? []).map((w) => ({
       word: w.word,
       punctuated: w.punctuated_word ?? w.word,
-      startSec: this.timeline.callSec(base + w.start),
-      endSec: this.timeline.callSec(base + w.end),
+      startSec: this.audio.callSecOfStreamSec(base + w.start),
+      endSec: this.audio.callSecOfStreamSec(base + w.end),
       confidence: w.confidence,
     }));
     const language = alt?.languages?.[0];
@@ -457,8 +299,8 @@ export class DeepgramSttSession implements SttSession {
       fromFinalize: r.from_finalize === true,
       confidence: alt?.confidence ?? 0,
       ...(language ? { language } : {}),
-      startSec: this.timeline.callSec(startSec),
-      endSec: this.timeline.callSec(endSec),
+      startSec: this.audio.callSecOfStreamSec(startSec),
+      endSec: this.audio.callSecOfStreamSec(endSec),
       words,
     });
   }

@@ -1,5 +1,3 @@
-import type { Logger } from '../../log.ts';
-import { silentLogger } from '../../log.ts';
 import { ConnectionItems, type TranscriptionItem } from './openai-realtime-items.ts';
 import { RealtimeEventTranslator } from './openai-realtime-events.ts';
 import {
@@ -13,10 +11,9 @@ import {
   type RealtimeConnectionEnd,
 } from './openai-realtime-protocol.ts';
 import { RealtimeSocket, type RealtimeEventJson } from './openai-realtime-socket.ts';
-import { OutgoingAudio } from './outgoing-audio.ts';
-import { ReconnectPolicy } from './reconnect-policy.ts';
-import type { SttCloseResult, SttEventName, SttInputFormat, SttListener, SttService, SttSession, SttSessionOptions } from './stt-service.ts';
-import { SttError, SttEvents } from './stt-service.ts';
+import { ReconnectingSttSession } from './reconnecting-session.ts';
+import type { SttInputFormat, SttService, SttSessionOptions } from './stt-service.ts';
+import { SttError } from './stt-service.ts';
 
 export type { OpenAISttOptions } from './openai-realtime-protocol.ts';
 export { DEFAULT_OPENAI_STT_MODEL } from './openai-realtime-protocol.ts';
@@ -73,45 +70,30 @@ export class OpenAIRealtimeSttService implements SttService {
   }
 }
 
-export class OpenAIRealtimeSttSession implements SttSession {
-  readonly callId: string;
-  readonly input: SttInputFormat;
-  private readonly log: Logger;
-  private readonly events = new SttEvents();
-  private readonly audio: OutgoingAudio;
-  private readonly minSendBytes: number;
+export class OpenAIRealtimeSttSession extends ReconnectingSttSession<Connection> {
   private readonly serverVad: boolean;
   private readonly translator: RealtimeEventTranslator;
-  private readonly reconnect: ReconnectPolicy;
-
-  private state: 'idle' | 'connecting' | 'open' | 'waiting' | 'closed' | 'failed' = 'idle';
-  private conn: Connection | null = null;
-  private everOpened = false;
   private eventSeq = 0;
   /** Every byte before this is covered by a completed transcription. */
   private transcribedPos = 0;
   /** Stream position of an unanswered finalize (-1: none). */
   private finalizePos = -1;
-  private activity = false;
-  private closeRequested = false;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private closeTimer: ReturnType<typeof setTimeout> | undefined;
-  private closeDone: ((result: SttCloseResult) => void) | undefined;
-  private closePromise: Promise<SttCloseResult> | undefined;
-  private connectPromise: Promise<void> | undefined;
-  private connectSettle: { resolve: () => void; reject: (error: SttError) => void } | undefined;
-  private requestId: string | undefined;
+  private sessionId: string | undefined;
 
   constructor(
     private readonly options: OpenAISttOptions,
     session: SttSessionOptions,
   ) {
-    this.callId = session.callId;
-    this.input = session.input;
-    this.log = (session.log ?? silentLogger()).child({ callId: session.callId, provider: PROVIDER });
-    this.audio = new OutgoingAudio(session.input, options.maxReplaySec ?? 30);
-    this.minSendBytes = Math.max(1, Math.round((this.audio.bytesPerSec * (options.sendIntervalMs ?? 40)) / 1000));
+    super(session, {
+      provider: PROVIDER,
+      logName: 'openai stt',
+      maxReplaySec: options.maxReplaySec ?? 30,
+      sendIntervalMs: options.sendIntervalMs ?? 40,
+      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 10_000,
+      closeTimeoutMs: options.closeTimeoutMs ?? 3000,
+      reconnect: options.reconnect,
+      flushTimeoutMessage: 'openai stt: transcriptions did not arrive in time; closing',
+    });
     const turnDetection = options.turnDetection === undefined ? { type: 'server_vad' as const } : options.turnDetection;
     this.serverVad = turnDetection !== null;
     this.translator = new RealtimeEventTranslator({
@@ -122,33 +104,11 @@ export class OpenAIRealtimeSttSession implements SttSession {
       language: options.language ?? 'en',
       silenceMs: turnDetection?.type === 'server_vad' ? (turnDetection.silence_duration_ms ?? 500) : 500,
     });
-    this.reconnect = new ReconnectPolicy(options.reconnect);
   }
 
-  on<K extends SttEventName>(event: K, listener: SttListener<K>): () => void {
-    return this.events.on(event, listener);
-  }
-
-  /** Seconds of caller audio accepted so far (replays not counted). */
-  get audioSec(): number {
-    return this.audio.end / this.audio.bytesPerSec;
-  }
-
-  connect(): Promise<void> {
-    if (this.connectPromise) return this.connectPromise;
-    this.connectPromise = new Promise<void>((resolve, reject) => (this.connectSettle = { resolve, reject }));
-    this.connectPromise.catch(() => {}); // reported through the 'error' event as well
-    this.keepAliveTimer = setInterval(() => this.keepAliveTick(), (this.options.keepAliveIntervalMs ?? 10_000) / 2);
-    this.keepAliveTimer.unref();
-    this.openConnection(0);
-    return this.connectPromise;
-  }
-
-  sendAudio(chunk: Uint8Array, atSec?: number): void {
-    if (this.closeRequested || this.finished || chunk.length === 0) return;
-    const pos = this.audio.push(chunk, atSec);
-    const conn = this.conn;
-    if (conn && conn.sentPos <= pos && this.audio.end - conn.sentPos >= this.minSendBytes) this.sendPending(conn);
+  /** The Realtime session id (`session.created`), reported as the request id. */
+  protected get requestId(): string | undefined {
+    return this.sessionId;
   }
 
   finalize(): void {
@@ -169,33 +129,9 @@ export class OpenAIRealtimeSttSession implements SttSession {
     this.activity = true;
   }
 
-  close(timeoutMs = this.options.closeTimeoutMs ?? 3000): Promise<SttCloseResult> {
-    if (this.closePromise) return this.closePromise;
-    this.closeRequested = true;
-    this.closePromise = new Promise<SttCloseResult>((resolve) => (this.closeDone = resolve));
-    if (this.state === 'idle' || this.finished) {
-      this.finish(false);
-      return this.closePromise;
-    }
-    const conn = this.conn;
-    if (this.state === 'open' && conn?.live) this.startFlush(conn);
-    // Otherwise the flush starts right after the (re)connection has replayed the buffered audio.
-    this.closeTimer = setTimeout(() => {
-      this.log.warn({ timeoutMs }, 'openai stt: transcriptions did not arrive in time; closing');
-      this.finish(false);
-    }, timeoutMs);
-    return this.closePromise;
-  }
-
-  abort(): void {
-    if (this.state === 'closed') return;
-    this.finish(false);
-    this.connectSettle?.reject(new SttError('session aborted before connecting', { callId: this.callId, provider: PROVIDER, fatal: false }));
-  }
-
   // ── connections ─────────────────────────────────────────────────────────────────────────────────
 
-  private openConnection(attempt: number): void {
+  protected openConnection(attempt: number): void {
     this.state = 'connecting';
     const apiKey = this.options.apiKey ?? process.env.OPENAI_API_KEY;
     if (!apiKey) {
@@ -255,64 +191,17 @@ export class OpenAIRealtimeSttSession implements SttSession {
     if (conn !== this.conn || this.finished) return;
     // Anything but our own close is a drop — even while flushing: reconnect, replay, commit again.
     const cause = describeConnectionEnd(end, { callId: this.callId, provider: PROVIDER, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000 });
-    if (cause.fatal) return this.fail(cause);
-    const delayMs = this.reconnect.onDrop(conn);
-    if (delayMs === undefined) {
-      return this.fail(
-        new SttError(`gave up after ${this.reconnect.maxAttempts} reconnect attempts; last: ${cause.message}`, {
-          callId: this.callId,
-          provider: PROVIDER,
-          fatal: true,
-          closeCode: cause.closeCode,
-          closeReason: cause.closeReason,
-          httpStatus: cause.httpStatus,
-          providerCode: cause.providerCode,
-          cause,
-        }),
-      );
-    }
-    this.log.warn({ err: cause, attempt: this.reconnect.failures, delayMs }, 'openai stt: connection lost; reconnecting');
-    this.events.emit('error', cause);
-    this.events.emit('reconnecting', { attempt: this.reconnect.failures, delayMs, cause });
-    this.state = 'waiting';
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.openConnection(this.reconnect.failures);
-    }, delayMs);
+    this.reconnectOrFail(cause, conn);
   }
 
-  private fail(error: SttError): void {
-    this.log.error({ err: error }, 'openai stt: session failed');
-    this.finish(false);
-    this.state = 'failed';
-    this.events.emit('error', error);
-    this.connectSettle?.reject(error);
-  }
-
-  /** Ends the session: timers off, socket closed, a pending close() resolved. */
-  private finish(flushed: boolean): void {
-    if (this.finished) return;
-    this.state = 'closed';
-    clearInterval(this.keepAliveTimer);
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.closeTimer);
-    const conn = this.conn;
-    if (conn) {
-      conn.ended = true;
-      conn.socket?.close();
-    }
-    this.closeDone?.({ audioSec: this.audioSec, flushed, ...(this.requestId ? { requestId: this.requestId } : {}) });
-    this.closeDone = undefined;
-  }
-
-  private get finished(): boolean {
-    return this.state === 'closed' || this.state === 'failed';
+  protected closeSocket(conn: Connection): void {
+    conn.socket?.close();
   }
 
   // ── sending ─────────────────────────────────────────────────────────────────────────────────────
 
   /** Appends the audio this (live) connection has not had yet. */
-  private sendPending(conn: Connection): void {
+  protected sendPending(conn: Connection): void {
     const socket = conn.socket;
     if (this.state !== 'open' || !socket || !conn.live || conn.sentPos >= this.audio.end) return;
     let sent = true;
@@ -335,8 +224,9 @@ export class OpenAIRealtimeSttSession implements SttSession {
     if (conn.socket?.send({ type: 'input_audio_buffer.commit', event_id: eventId })) conn.items.commitSent(eventId, conn.sentPos);
   }
 
-  /** close(): commit what is left, then wait until every item is transcribed. */
-  private startFlush(conn: Connection): void {
+  /** close(): commit what is left, then wait until every item is transcribed (after the replay, once live). */
+  protected startFlush(conn: Connection): void {
+    if (!conn.live) return;
     this.sendPending(conn);
     this.commitIfAudio(conn);
     conn.flushing = true;
@@ -345,14 +235,6 @@ export class OpenAIRealtimeSttSession implements SttSession {
 
   private checkFlushed(conn: Connection): void {
     if (conn.flushing && conn.items.outstanding === 0) this.finish(true);
-  }
-
-  private keepAliveTick(): void {
-    if (this.activity) {
-      this.activity = false;
-      return;
-    }
-    this.keepAlive();
   }
 
   private nextEventId(kind: string): string {
@@ -366,7 +248,7 @@ export class OpenAIRealtimeSttSession implements SttSession {
     const outcome = this.translator.translate(conn, event);
     switch (outcome.kind) {
       case 'sessionCreated':
-        this.requestId = outcome.id ?? this.requestId;
+        this.sessionId = outcome.id ?? this.sessionId;
         break;
       case 'ready':
         this.onReady(conn);
@@ -393,15 +275,7 @@ export class OpenAIRealtimeSttSession implements SttSession {
   private onReady(conn: Connection): void {
     if (conn.ready) return;
     conn.ready = true;
-    if (!this.everOpened) {
-      this.everOpened = true;
-      this.log.debug({ replayedSec: conn.replayedSec }, 'openai stt: connected');
-      this.connectSettle?.resolve();
-      this.events.emit('open', this.requestId ? { requestId: this.requestId } : {});
-    } else {
-      this.log.info({ attempt: conn.attempt, replayedSec: conn.replayedSec }, 'openai stt: reconnected');
-      this.events.emit('reconnected', { attempt: conn.attempt, replayedSec: conn.replayedSec });
-    }
+    this.announceOpen(conn, conn.replayedSec);
   }
 
   /** A completed or failed item: audio before the done prefix is transcribed for good and leaves the replay buffer. */

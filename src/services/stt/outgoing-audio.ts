@@ -55,6 +55,11 @@ export class OutgoingAudio {
     return this.timeline.callSec(pos / this.bytesPerSec);
   }
 
+  /** Call-timeline seconds of a stream time (seconds of sent audio, as providers report them). */
+  callSecOfStreamSec(streamSec: number): number {
+    return this.timeline.callSec(streamSec);
+  }
+
   /** Stream position `ms` milliseconds after `basePos`, on a sample boundary. */
   posAfter(basePos: number, ms: number): number {
     return basePos + Math.round((ms * this.bytesPerSec) / 1000 / this.sampleBytes) * this.sampleBytes;

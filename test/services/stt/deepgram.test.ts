@@ -3,6 +3,7 @@ import { startDeepgramEmulator, type DeepgramEmulator } from '../../../src/sandb
 import { SpeechRegistry, type SpeechLine } from '../../../src/sandbox/speech-registry.ts';
 import { DeepgramSttService, type DeepgramSttOptions } from '../../../src/services/stt/deepgram.ts';
 import type { SttError, SttSession, SttTranscript } from '../../../src/services/stt/stt-service.ts';
+import { recordSession } from './session-recorder.ts';
 import { concat, silence, sleep, speakLine, streamFrames } from './speech-fixture.ts';
 
 const LINE_A = 'I would like to book a table for two.';
@@ -18,38 +19,12 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-interface Recorder {
-  transcripts: SttTranscript[];
-  errors: SttError[];
-  reconnected: number[];
-  speechStarted: number[];
-  utteranceEnds: number[];
-  finals: () => string[];
-}
-
-function record(s: SttSession): Recorder {
-  const r: Recorder = {
-    transcripts: [],
-    errors: [],
-    reconnected: [],
-    speechStarted: [],
-    utteranceEnds: [],
-    finals: () => r.transcripts.filter((t) => t.final && t.text !== '').map((t) => t.text),
-  };
-  s.on('transcript', (t) => r.transcripts.push(t));
-  s.on('error', (e) => r.errors.push(e));
-  s.on('reconnected', (e) => r.reconnected.push(e.replayedSec));
-  s.on('speechStarted', (e) => r.speechStarted.push(e.atSec));
-  s.on('utteranceEnd', (e) => r.utteranceEnds.push(e.lastWordEndSec));
-  return r;
-}
-
 async function setup(options: DeepgramSttOptions = {}, emulatorOptions: Parameters<typeof startDeepgramEmulator>[0] = {}) {
   const registry = new SpeechRegistry();
   emulator = await startDeepgramEmulator({ registry, ...emulatorOptions });
   const service = new DeepgramSttService({ apiKey: 'test-key', baseUrl: emulator.url, ...options });
   session = service.createSession({ callId: 'call-1', input: { encoding: 'mulaw', sampleRate: 8000 } });
-  return { registry, emulator, session, rec: record(session) };
+  return { registry, emulator, session, rec: recordSession(session) };
 }
 
 async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {

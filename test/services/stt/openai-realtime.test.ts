@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startOpenAIRealtimeEmulator, type OpenAIRealtimeEmulator, type OpenAIRealtimeEmulatorOptions } from '../../../src/sandbox/providers/openai-realtime-emulator.ts';
 import { SpeechRegistry } from '../../../src/sandbox/speech-registry.ts';
 import { OpenAIRealtimeSttService, type OpenAISttOptions } from '../../../src/services/stt/openai-realtime.ts';
-import type { SttError, SttSession, SttTranscript } from '../../../src/services/stt/stt-service.ts';
+import type { SttError, SttSession } from '../../../src/services/stt/stt-service.ts';
+import { recordSession } from './session-recorder.ts';
 import { concat, silence, sleep, speakLine, streamFrames } from './speech-fixture.ts';
 
 const LINE_A = 'I would like to book a table for two.';
@@ -18,29 +19,6 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-interface Recorder {
-  transcripts: SttTranscript[];
-  errors: SttError[];
-  reconnected: number[];
-  speechStarted: number[];
-  finals: () => string[];
-}
-
-function record(s: SttSession): Recorder {
-  const r: Recorder = {
-    transcripts: [],
-    errors: [],
-    reconnected: [],
-    speechStarted: [],
-    finals: () => r.transcripts.filter((t) => t.final && t.text !== '').map((t) => t.text),
-  };
-  s.on('transcript', (t) => r.transcripts.push(t));
-  s.on('error', (e) => r.errors.push(e));
-  s.on('reconnected', (e) => r.reconnected.push(e.replayedSec));
-  s.on('speechStarted', (e) => r.speechStarted.push(e.atSec));
-  return r;
-}
-
 async function setup(options: OpenAISttOptions = {}, emulatorOptions: OpenAIRealtimeEmulatorOptions = {}) {
   const registry = new SpeechRegistry();
   emulator = await startOpenAIRealtimeEmulator({ registry, ttfbMs: 0, deltaIntervalMs: 0, ...emulatorOptions });
@@ -51,7 +29,7 @@ async function setup(options: OpenAISttOptions = {}, emulatorOptions: OpenAIReal
     ...options,
   });
   session = service.createSession({ callId: 'call-1', input: service.inputFormatFor({ encoding: 'mulaw', sampleRate: 8000 }) });
-  return { registry, emulator, session, rec: record(session) };
+  return { registry, emulator, session, rec: recordSession(session) };
 }
 
 async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
