@@ -1,5 +1,6 @@
 import { alawDecode, mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import type { ListenParams } from './deepgram-emulator-params.ts';
+import { Pcm16StreamDecoder } from './pcm16-stream.ts';
 
 /** One binary message decoded: samples for the VAD, and μ-law bytes for line matching when there are any. */
 export interface DecodedAudio {
@@ -22,7 +23,7 @@ export class ListenAudioDecoder {
   sampleRate: number;
   private container: 'pending' | 'raw' | 'opaque';
   private header = new Uint8Array(0);
-  private oddByte = -1;
+  private readonly linear16 = new Pcm16StreamDecoder();
 
   constructor(params: Pick<ListenParams, 'encoding' | 'sampleRate'>) {
     this.encoding = params.encoding;
@@ -44,28 +45,12 @@ export class ListenAudioDecoder {
       case 'alaw':
         return { pcm: alawDecode(chunk), mulaw: null };
       case 'linear16': {
-        const pcm = this.linear16(chunk);
+        const pcm = this.linear16.decode(chunk);
         return { pcm, mulaw: this.sampleRate === 8000 ? mulawEncode(pcm) : null };
       }
       default:
         return EMPTY;
     }
-  }
-
-  private linear16(chunk: Uint8Array): Int16Array {
-    let bytes = chunk;
-    if (this.oddByte >= 0) {
-      bytes = new Uint8Array(chunk.length + 1);
-      bytes[0] = this.oddByte;
-      bytes.set(chunk, 1);
-      this.oddByte = -1;
-    }
-    const count = bytes.length >> 1;
-    if (bytes.length & 1) this.oddByte = bytes[bytes.length - 1] as number;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
-    const pcm = new Int16Array(count);
-    for (let i = 0; i < count; i++) pcm[i] = view.getInt16(i * 2, true);
-    return pcm;
   }
 
   /** Returns the audio after the header, null while the header is incomplete, or false for undecodable data. */

@@ -1,6 +1,7 @@
 import { alawDecode, mulawDecode } from '../../audio/g711.ts';
 import type { SpeechMatch, SpeechMatcher, SpeechRegistry } from '../speech-registry.ts';
 import { SPEECH_SAMPLE_RATE } from '../speech-registry.ts';
+import { Pcm16StreamDecoder } from './pcm16-stream.ts';
 
 /** Input formats of a transcription session (`audio.input.format.type`). */
 export type RealtimeInputFormat = 'audio/pcmu' | 'audio/pcma' | 'audio/pcm';
@@ -35,7 +36,7 @@ export class RealtimeAudio {
   private readonly frameSamples: number;
   private frameFill = 0;
   private frameEnergy = 0;
-  private oddByte = -1;
+  private readonly linear16 = new Pcm16StreamDecoder();
 
   constructor(
     readonly format: RealtimeInputFormat,
@@ -57,7 +58,7 @@ export class RealtimeAudio {
 
   push(bytes: Uint8Array): void {
     if (this.matcher) this.matcher.push(bytes);
-    const pcm = this.format === 'audio/pcmu' ? mulawDecode(bytes) : this.format === 'audio/pcma' ? alawDecode(bytes) : this.linear16(bytes);
+    const pcm = this.format === 'audio/pcmu' ? mulawDecode(bytes) : this.format === 'audio/pcma' ? alawDecode(bytes) : this.linear16.decode(bytes);
     for (let i = 0; i < pcm.length; i++) {
       const s = pcm[i] as number;
       this.frameEnergy += s * s;
@@ -113,21 +114,5 @@ export class RealtimeAudio {
       if (!m.active && m.toPos <= pos) this.matches.splice(i, 1);
     }
     while (this.loudFrames.length > 0 && (this.loudFrames[0] as number) < pos) this.loudFrames.shift();
-  }
-
-  private linear16(chunk: Uint8Array): Int16Array {
-    let bytes = chunk;
-    if (this.oddByte >= 0) {
-      bytes = new Uint8Array(chunk.length + 1);
-      bytes[0] = this.oddByte;
-      bytes.set(chunk, 1);
-      this.oddByte = -1;
-    }
-    const count = bytes.length >> 1;
-    if (bytes.length & 1) this.oddByte = bytes[bytes.length - 1] as number;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
-    const pcm = new Int16Array(count);
-    for (let i = 0; i < count; i++) pcm[i] = view.getInt16(i * 2, true);
-    return pcm;
   }
 }
