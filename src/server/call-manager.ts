@@ -269,6 +269,10 @@ export class CallManager {
     log: Logger,
   ): CallSession {
     let turnIndex = 0; // turns are numbered in the order they are reported
+    const recordEvent = (type: string, data: unknown): void => {
+      const at = Date.now(); // when it happened, not when the write lands
+      this.writer.write(() => this.store.addEvent(callId, type, data, at));
+    };
     return new CallSession({
       callId,
       agent,
@@ -304,22 +308,15 @@ export class CallManager {
           }));
           if (turn.latency) this.metrics.turnLatency(turn.latency);
         },
-        onEvent: (type, data) => {
-          const at = Date.now(); // when it happened, not when the write lands
-          this.writer.write(() => this.store.addEvent(callId, type, data, at));
-        },
+        onEvent: recordEvent,
         onBargeInLatency: (ms) => {
           this.metrics.bargeIn(ms);
-          const at = Date.now();
-          this.writer.write(() => this.store.addEvent(callId, 'barge-in.clear-sent', { afterOnsetMs: Math.round(ms) }, at));
+          recordEvent('barge-in.clear-sent', { afterOnsetMs: Math.round(ms) });
         },
         onProviderTtfb: (processor, ms) => this.metrics.providerTtfb(processor, ms),
         onError: (error) => {
           this.metrics.error(error.processor);
-          const at = Date.now();
-          this.writer.write(() =>
-            this.store.addEvent(callId, 'error', { processor: error.processor, message: error.message, fatal: error.fatal }, at),
-          );
+          recordEvent('error', { processor: error.processor, message: error.message, fatal: error.fatal });
         },
       },
     });
