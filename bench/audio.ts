@@ -10,7 +10,7 @@ import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../src/audio/g
 import { StreamResampler } from '../src/audio/resampler.ts';
 import { SileroBatcher } from '../src/audio/vad/silero-batcher.ts';
 import { SILERO_STATE_SIZE, SileroModel, type SileroInference, type SileroSampleRate } from '../src/audio/vad/silero-model.ts';
-import { VADAnalyzer } from '../src/audio/vad/vad-analyzer.ts';
+import { VadAnalyzer } from '../src/audio/vad/vad-analyzer.ts';
 import { VolumeMeter } from '../src/audio/volume.ts';
 import type { BenchRow, BenchSuite } from './types.ts';
 
@@ -153,7 +153,7 @@ async function benchAnalyzer(rows: BenchRow[]): Promise<void> {
     ['speech-like audio', testSignal(8000 * 4, 8000)],
     ['digital silence (energy gate skips inference)', new Int16Array(8000 * 4)],
   ] as const) {
-    const analyzer = await VADAnalyzer.create({ sampleRate: 8000 });
+    const analyzer = await VadAnalyzer.create({ sampleRate: 8000 });
     let offset = 0;
     const frame = (): Promise<unknown> => {
       if (offset + 160 > signal.length) offset = 0;
@@ -162,7 +162,7 @@ async function benchAnalyzer(rows: BenchRow[]): Promise<void> {
       return analyzer.process(chunk);
     };
     rows.push({
-      name: `VADAnalyzer.process (CPU) per 20 ms frame @ 8 kHz, ${label}`,
+      name: `VadAnalyzer.process (CPU) per 20 ms frame @ 8 kHz, ${label}`,
       value: round(await cpuAsync(frame, 2_000), 1),
       unit: 'µs',
     });
@@ -178,7 +178,7 @@ async function benchManyStreams(rows: BenchRow[]): Promise<void> {
     ['separate inferences', model],
     ['SileroBatcher', new SileroBatcher(model)],
   ] as const satisfies ReadonlyArray<readonly [string, SileroInference]>) {
-    const analyzers = Array.from({ length: streams }, () => new VADAnalyzer(inference, { sampleRate: 8000 }));
+    const analyzers = Array.from({ length: streams }, () => new VadAnalyzer(inference, { sampleRate: 8000 }));
     let offset = 0;
     const tick = (): Promise<unknown> => {
       if (offset + 160 * streams > signal.length) offset = 0;
@@ -189,12 +189,12 @@ async function benchManyStreams(rows: BenchRow[]): Promise<void> {
     };
     const perTick = await timeAsyncWithCpu(tick, 100);
     rows.push({
-      name: `VADAnalyzer, ${streams} concurrent streams (${label}): per-stream wall time per 20 ms frame`,
+      name: `VadAnalyzer, ${streams} concurrent streams (${label}): per-stream wall time per 20 ms frame`,
       value: round(perTick.wall / streams, 1),
       unit: 'µs',
     });
     rows.push({
-      name: `VADAnalyzer, ${streams} concurrent streams (${label}): per-stream CPU time per 20 ms frame`,
+      name: `VadAnalyzer, ${streams} concurrent streams (${label}): per-stream CPU time per 20 ms frame`,
       value: round(perTick.cpu / streams, 1),
       unit: 'µs',
     });

@@ -1,17 +1,17 @@
 /**
  * LLM layer latency: what the Vercel AI SDK adds to time-to-first-token, measured against the local emulators
  * with a zero time to first token. Per provider, the same request body is sent (a) by a bare `fetch` that
- * parses SSE until the first text and (b) through our `LLMService` (`streamText` with the appointment tools)
+ * parses SSE until the first text and (b) through our `LlmService` (`streamText` with the appointment tools)
  * until the first `text` event; runs are interleaved, medians reported. Also: the emulators' own latency
  * (request received → first token written at ttft 0) and their default realistic TTFT as a client sees it.
  */
 import { z } from 'zod';
 import { geminiEmulatorDefaultTiming, startGeminiEmulator } from '../src/sandbox/providers/gemini-emulator.ts';
-import type { LLMEmulatorHandle } from '../src/sandbox/providers/llm-emulator-server.ts';
+import type { LlmEmulatorHandle } from '../src/sandbox/providers/llm-emulator-server.ts';
 import { openAIEmulatorDefaultTiming, startOpenAIEmulator } from '../src/sandbox/providers/openai-emulator.ts';
-import { createGoogleLLM } from '../src/services/llm/google.ts';
-import type { LLMRequest, LLMService } from '../src/services/llm/llm-service.ts';
-import { createOpenAILLM } from '../src/services/llm/openai.ts';
+import { createGoogleLlm } from '../src/services/llm/google.ts';
+import type { LlmRequest, LlmService } from '../src/services/llm/llm-service.ts';
+import { createOpenAILlm } from '../src/services/llm/openai.ts';
 import { defineTool, type AgentTool } from '../src/services/llm/tool.ts';
 import type { BenchRow, BenchSuite } from './types.ts';
 
@@ -40,7 +40,7 @@ const tools = [
   defineTool({ name: 'end_call', description: 'Hang up.', parameters: z.object({ reason: z.string() }), execute: ok }),
 ] as AgentTool[];
 
-function llmRequest(): LLMRequest {
+function llmRequest(): LlmRequest {
   return {
     callId: 'bench',
     system,
@@ -51,7 +51,7 @@ function llmRequest(): LLMRequest {
 }
 
 /** ms until the service yields its first text; the rest of the stream is drained. */
-async function serviceFirstText(llm: LLMService): Promise<number> {
+async function serviceFirstText(llm: LlmService): Promise<number> {
   const started = performance.now();
   let first = NaN;
   for await (const event of llm.stream(llmRequest())) {
@@ -94,8 +94,8 @@ async function fetchFirstText(
 
 interface Target {
   label: string;
-  emulator: LLMEmulatorHandle;
-  llm: LLMService;
+  emulator: LlmEmulatorHandle;
+  llm: LlmService;
   headers: Record<string, string>;
   textOf: (event: unknown) => string | undefined;
 }
@@ -123,7 +123,7 @@ async function compare(target: Target, rows: BenchRow[]): Promise<void> {
     .filter(Number.isFinite);
   rows.push(
     { name: `${target.label}: TTFT, bare fetch + SSE parse (median)`, value: round(quantile(direct, 0.5)), unit: 'ms' },
-    { name: `${target.label}: TTFT, LLMService via AI SDK streamText, 3 tools (median)`, value: round(quantile(viaSdk, 0.5)), unit: 'ms' },
+    { name: `${target.label}: TTFT, LlmService via AI SDK streamText, 3 tools (median)`, value: round(quantile(viaSdk, 0.5)), unit: 'ms' },
     {
       name: `${target.label}: AI SDK added TTFT (median of service − median of bare)`,
       value: round(quantile(viaSdk, 0.5) - quantile(direct, 0.5)),
@@ -134,7 +134,7 @@ async function compare(target: Target, rows: BenchRow[]): Promise<void> {
   );
 }
 
-async function defaultTtft(label: string, emulator: LLMEmulatorHandle, llm: LLMService, rows: BenchRow[]): Promise<void> {
+async function defaultTtft(label: string, emulator: LlmEmulatorHandle, llm: LlmService, rows: BenchRow[]): Promise<void> {
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) samples.push(await serviceFirstText(llm));
   rows.push({
@@ -144,7 +144,7 @@ async function defaultTtft(label: string, emulator: LLMEmulatorHandle, llm: LLMS
   });
 }
 
-export const benchLLM: BenchSuite = async () => {
+export const benchLlm: BenchSuite = async () => {
   const rows: BenchRow[] = [];
   const instant = { ttftMs: 0, tokensPerSecond: 0 };
 
@@ -155,7 +155,7 @@ export const benchLLM: BenchSuite = async () => {
       {
         label: 'OpenAI chat',
         emulator: openai,
-        llm: createOpenAILLM({ apiKey: 'bench-key', baseURL: openai.baseURL }),
+        llm: createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL }),
         headers: { authorization: 'Bearer bench-key' },
         textOf: (event) => (event as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content,
       },
@@ -165,7 +165,7 @@ export const benchLLM: BenchSuite = async () => {
       {
         label: 'Gemini',
         emulator: gemini,
-        llm: createGoogleLLM({ apiKey: 'bench-key', baseURL: gemini.baseURL }),
+        llm: createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL }),
         headers: { 'x-goog-api-key': 'bench-key' },
         textOf: (event) =>
           (event as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> }).candidates?.[0]?.content
@@ -175,8 +175,8 @@ export const benchLLM: BenchSuite = async () => {
     );
     openai.setTiming(openAIEmulatorDefaultTiming);
     gemini.setTiming(geminiEmulatorDefaultTiming);
-    await defaultTtft('OpenAI chat', openai, createOpenAILLM({ apiKey: 'bench-key', baseURL: openai.baseURL }), rows);
-    await defaultTtft('Gemini', gemini, createGoogleLLM({ apiKey: 'bench-key', baseURL: gemini.baseURL }), rows);
+    await defaultTtft('OpenAI chat', openai, createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL }), rows);
+    await defaultTtft('Gemini', gemini, createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL }), rows);
   } finally {
     await openai.close();
     await gemini.close();

@@ -1,4 +1,4 @@
-import type { VADParams } from '../audio/vad/vad-analyzer.ts';
+import type { VadParams } from '../audio/vad/vad-analyzer.ts';
 import type { AgentTool } from '../services/llm/tool.ts';
 import type { IdleOptions } from './conversation-controller.ts';
 import type { UserTurnOptions } from './user-turn-processor.ts';
@@ -29,7 +29,7 @@ export interface AgentDefinition {
   /** Barge-in, backchannel and turn-end settings (defaults on {@link UserTurnOptions}). */
   turns?: UserTurnOptions;
   /** VAD parameters (defaults: confidence 0.7, startSecs 0.2, stopSecs 0.8, minVolume 0.6). */
-  vad?: Partial<VADParams>;
+  vad?: Partial<VadParams>;
   /** Silent-caller handling (defaults on {@link IdleOptions}). */
   idle?: IdleOptions;
   /** Hard limit on the call. @default 600 */

@@ -1,4 +1,4 @@
-import type { LLMContext } from '../services/llm/context.ts';
+import type { LlmContext } from '../services/llm/context.ts';
 import type { Direction, Frame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 
@@ -39,7 +39,7 @@ export class AssistantTurnRecorder extends FrameProcessor {
   private currentResponse: string | undefined;
 
   constructor(
-    private readonly llmContext: LLMContext,
+    private readonly llmContext: LlmContext,
     private readonly onTurn: (turn: AssistantTurn) => void,
   ) {
     super('AssistantTurnRecorder');

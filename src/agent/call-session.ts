@@ -4,8 +4,8 @@ import type { PipelineError, TaskOutcome } from '../pipeline/task.ts';
 import { PipelineTask } from '../pipeline/task.ts';
 import type { FrameProcessor } from '../pipeline/processor.ts';
 import type { FrameObserver } from '../pipeline/observer.ts';
-import { LLMContext } from '../services/llm/context.ts';
-import type { LLMService } from '../services/llm/llm-service.ts';
+import { LlmContext } from '../services/llm/context.ts';
+import type { LlmService } from '../services/llm/llm-service.ts';
 import type { AgentTool } from '../services/llm/tool.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
 import type { MediaTransportOptions } from '../transports/media-transport.ts';
@@ -16,7 +16,7 @@ import type { AssistantTurn } from './assistant-turn-recorder.ts';
 import { AssistantTurnRecorder } from './assistant-turn-recorder.ts';
 import { ConversationController } from './conversation-controller.ts';
 import { endCallTool } from './end-call-tool.ts';
-import { LLMProcessor } from './llm-processor.ts';
+import { LlmProcessor } from './llm-processor.ts';
 import type { ToolCallEvent } from './llm-processor.ts';
 import { renderTemplate } from './template.ts';
 import type { TurnLatency } from './turn-metrics.ts';
@@ -29,7 +29,7 @@ import { VadProcessor } from './vad-processor.ts';
 export interface CallServices {
   /** A new STT stage for the call. */
   createStt(callId: string): FrameProcessor;
-  llm: LLMService;
+  llm: LlmService;
   /** A new TTS stage for the call, speaking with `voice` (undefined: the service's default). */
   createTts(callId: string, voice: string | undefined): FrameProcessor;
   /** VAD inference shared by calls (a `SileroBatcher` for many calls). @default the shared Silero model */
@@ -69,7 +69,7 @@ export interface CallSessionOptions {
  */
 export class CallSession {
   readonly callId: string;
-  readonly context: LLMContext;
+  readonly context: LlmContext;
   readonly transport: MediaTransport;
   readonly task: PipelineTask;
   readonly metadata: Record<string, unknown>;
@@ -87,7 +87,7 @@ export class CallSession {
     if (missing.length > 0) {
       options.log?.warn({ callId, missing: [...new Set(missing)] }, 'agent template values missing from call metadata');
     }
-    this.context = new LLMContext({ system, tools: this.buildTools(agent) });
+    this.context = new LlmContext({ system, tools: this.buildTools(agent) });
 
     const metrics = new TurnMetricsObserver({
       onTurnLatency: (utteranceId, latency) => latencies.set(utteranceId, latency),
@@ -130,7 +130,7 @@ export class CallSession {
           events.onEvent?.('agent.ending', { reason });
         },
       }),
-      new LLMProcessor({
+      new LlmProcessor({
         service: services.llm,
         metadata: this.metadata,
         ...(agent.maxToolSteps !== undefined ? { maxToolSteps: agent.maxToolSteps } : {}),

@@ -1,4 +1,4 @@
-import type { LLMContext } from '../services/llm/context.ts';
+import type { LlmContext } from '../services/llm/context.ts';
 import type { Direction, Frame } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
@@ -45,7 +45,7 @@ export class ConversationController extends FrameProcessor {
   private utteranceSeq = 0;
 
   constructor(
-    private readonly context: LLMContext,
+    private readonly context: LlmContext,
     options: ConversationOptions,
   ) {
     super('ConversationController');

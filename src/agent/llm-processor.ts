@@ -1,6 +1,6 @@
 import type { ToolCallPart, ToolResultPart } from 'ai';
-import type { LLMContext } from '../services/llm/context.ts';
-import type { LLMService, LLMStreamEvent } from '../services/llm/llm-service.ts';
+import type { LlmContext } from '../services/llm/context.ts';
+import type { LlmService, LlmStreamEvent } from '../services/llm/llm-service.ts';
 import type { AgentTool, ToolContext } from '../services/llm/tool.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
@@ -8,8 +8,8 @@ import { FrameProcessor } from '../pipeline/processor.ts';
 import type { MetricsData } from '../pipeline/metrics.ts';
 import './frames.ts';
 
-export interface LLMProcessorOptions {
-  service: LLMService;
+export interface LlmProcessorOptions {
+  service: LlmService;
   /** The call's custom data, handed to tools. @default {} */
   metadata?: Record<string, unknown>;
   /** Tool-call rounds in one reply before the model must answer in words. @default 3 */
@@ -44,15 +44,15 @@ export interface ToolCallEvent {
  * a reply down to what was heard. On interruption the stream is aborted at once. On provider failure it
  * reports the error and speaks a fallback line instead of going silent.
  */
-export class LLMProcessor extends FrameProcessor {
-  private readonly options: LLMProcessorOptions;
+export class LlmProcessor extends FrameProcessor {
+  private readonly options: LlmProcessorOptions;
   private responseSeq = 0;
   private endRequested: string | undefined;
   /** Aborted when the call ends; tools that are not cancelled by barge-in use it. */
   private readonly callController = new AbortController();
 
-  constructor(options: LLMProcessorOptions) {
-    super('LLMProcessor');
+  constructor(options: LlmProcessorOptions) {
+    super('LlmProcessor');
     this.options = options;
   }
 
@@ -90,7 +90,7 @@ export class LLMProcessor extends FrameProcessor {
 
   /** One generation step. Returns the tool calls it asked for. */
   private async generate(
-    context: LLMContext,
+    context: LlmContext,
     signal: AbortSignal,
     timing: RunTiming,
   ): Promise<{ toolCalls: ToolCallPart[]; failed: boolean; spoke: boolean }> {
@@ -109,7 +109,7 @@ export class LLMProcessor extends FrameProcessor {
       for (;;) {
         // Time spent waiting on the provider (and its client library) until the reply's first spoken word.
         const waitStarted = performance.now();
-        const next: IteratorResult<LLMStreamEvent> = await events.next();
+        const next: IteratorResult<LlmStreamEvent> = await events.next();
         if (!timing.reported) timing.providerWaitMs += performance.now() - waitStarted;
         if (next.done) break;
         const event = next.value;
@@ -167,13 +167,13 @@ export class LLMProcessor extends FrameProcessor {
     return { toolCalls, failed: false, spoke: speaking };
   }
 
-  private speakLine(context: LLMContext, text: string): void {
+  private speakLine(context: LlmContext, text: string): void {
     const utteranceId = `${this.callId}-r${++this.responseSeq}`;
     context.addSpokenMessage(utteranceId, text);
     this.pushFrame(makeFrame('tts.speak', { text, utteranceId }));
   }
 
-  private async runTools(context: LLMContext, calls: ToolCallPart[], signal: AbortSignal): Promise<ToolResultPart[]> {
+  private async runTools(context: LlmContext, calls: ToolCallPart[], signal: AbortSignal): Promise<ToolResultPart[]> {
     const results: ToolResultPart[] = [];
     for (const call of calls) {
       const tool = context.tools.find((t) => t.name === call.toolName);

@@ -98,12 +98,12 @@ export class TurnMetricsObserver implements FrameObserver {
         if (frame.id <= this.lastMetricsFrameId) return;
         this.lastMetricsFrameId = frame.id;
         for (const data of frame.data) {
-          if (data.kind === 'processing' && data.processor === 'LLMProcessor:tools' && this.pending) {
+          if (data.kind === 'processing' && data.processor === 'LlmProcessor:tools' && this.pending) {
             this.pending.toolMs = (this.pending.toolMs ?? 0) + data.valueMs;
           }
           if (data.kind !== 'ttfb') continue;
           this.events.onProviderTtfb?.(data.processor, data.valueMs);
-          if (data.processor === 'LLMProcessor' && this.pending && this.pending.llmTtfbMs === undefined) {
+          if (data.processor === 'LlmProcessor' && this.pending && this.pending.llmTtfbMs === undefined) {
             this.pending.llmTtfbMs = data.valueMs;
           }
         }

@@ -1,4 +1,4 @@
-import type { LLMContext } from '../services/llm/context.ts';
+import type { LlmContext } from '../services/llm/context.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
@@ -112,7 +112,7 @@ export class UserTurnProcessor extends FrameProcessor {
   private digitTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly context: LLMContext,
+    private readonly context: LlmContext,
     options: UserTurnOptions = {},
     private readonly events: UserTurnEvents = {},
   ) {

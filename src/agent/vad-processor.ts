@@ -1,7 +1,7 @@
 import { mulawDecode } from '../audio/g711.ts';
 import { StreamResampler } from '../audio/resampler.ts';
-import type { VADEvent, VADParams } from '../audio/vad/vad-analyzer.ts';
-import { VADAnalyzer } from '../audio/vad/vad-analyzer.ts';
+import type { VadEvent, VadParams } from '../audio/vad/vad-analyzer.ts';
+import { VadAnalyzer } from '../audio/vad/vad-analyzer.ts';
 import type { SileroInference } from '../audio/vad/silero-model.ts';
 import { SileroModel } from '../audio/vad/silero-model.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
@@ -9,8 +9,8 @@ import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 
 export interface VadProcessorOptions {
-  /** VAD parameters; each defaults as documented on {@link VADParams}. */
-  params?: Partial<VADParams>;
+  /** VAD parameters; each defaults as documented on {@link VadParams}. */
+  params?: Partial<VadParams>;
   /**
    * Where windows are scored. @default the process-wide Silero model; pass a `SileroBatcher` to score the
    * windows of many calls in one inference.
@@ -24,7 +24,7 @@ export interface VadProcessorOptions {
  * STT never waits for VAD.
  */
 export class VadProcessor extends FrameProcessor {
-  private analyzer: VADAnalyzer | undefined;
+  private analyzer: VadAnalyzer | undefined;
   private resampler: StreamResampler | undefined;
   private pcmScratch = new Int16Array(160);
   /** Seconds of audio fed to the analyzer. */
@@ -45,11 +45,11 @@ export class VadProcessor extends FrameProcessor {
     const vadRate = rate >= 16000 ? 16000 : 8000;
     if (rate !== 8000 && rate !== 16000) this.resampler = new StreamResampler(rate, vadRate);
     const inference = this.options.inference ?? (await SileroModel.load());
-    this.analyzer = new VADAnalyzer(inference, { sampleRate: vadRate, ...this.options.params });
+    this.analyzer = new VadAnalyzer(inference, { sampleRate: vadRate, ...this.options.params });
   }
 
   /** Applies new VAD parameters from the next window on. */
-  setParams(params: Partial<VADParams>): void {
+  setParams(params: Partial<VadParams>): void {
     this.analyzer?.setParams(params);
   }
 
@@ -74,7 +74,7 @@ export class VadProcessor extends FrameProcessor {
     );
   }
 
-  private emit(events: readonly VADEvent[], fedAt: number, fedSec: number): void {
+  private emit(events: readonly VadEvent[], fedAt: number, fedSec: number): void {
     if (this.isStopped || !this.analyzer) return;
     for (const event of events) {
       // The audio at `fedSec` arrived at `fedAt`; audio arrives in real time, so earlier positions map back.

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { StreamResampler } from '../audio/resampler.ts';
-import { VADAnalyzer, DEFAULT_VAD_PARAMS, type VADParams } from '../audio/vad/vad-analyzer.ts';
+import { VadAnalyzer, DEFAULT_VAD_PARAMS, type VadParams } from '../audio/vad/vad-analyzer.ts';
 import type { SileroSampleRate } from '../audio/vad/silero-model.ts';
 import { downmixToMono, readWav, WavFormatError } from '../audio/wav.ts';
 
@@ -40,12 +40,12 @@ function resampleAligned(mono: Int16Array, fromRate: number, toRate: number): In
 /** Runs the VAD over a whole recording in 20 ms chunks and pairs its events into segments. */
 export async function detectSpeechSegments(
   wav: Uint8Array,
-  params: Partial<VADParams> & { sampleRate?: SileroSampleRate },
+  params: Partial<VadParams> & { sampleRate?: SileroSampleRate },
 ): Promise<SpeechSegment[]> {
   const decoded = readWav(wav);
   const sampleRate = params.sampleRate ?? 8000;
   const pcm = resampleAligned(downmixToMono(decoded.samples, decoded.channels), decoded.sampleRate, sampleRate);
-  const analyzer = await VADAnalyzer.create({ ...params, sampleRate });
+  const analyzer = await VadAnalyzer.create({ ...params, sampleRate });
   const segments: SpeechSegment[] = [];
   let openStart: number | undefined;
   const collect = (events: readonly { type: string; atSec: number }[]): void => {

@@ -9,7 +9,7 @@ export interface CallMetricsSink {
   /** Callee speech onset → carrier `clear` sent. */
   bargeIn(ms: number): void;
   providerTtfb(processor: string, ms: number): void;
-  /** `kind`: the failing part, e.g. `carrier`, `SttProcessor`, `LLMProcessor`. */
+  /** `kind`: the failing part, e.g. `carrier`, `SttProcessor`, `LlmProcessor`. */
   error(kind: string): void;
 }
 

@@ -3,10 +3,10 @@ import type { SileroInference } from '../audio/vad/silero-model.ts';
 import { SileroModel } from '../audio/vad/silero-model.ts';
 import { SileroBatcher } from '../audio/vad/silero-batcher.ts';
 import type { Config } from '../config.ts';
-import type { LLMService } from '../services/llm/llm-service.ts';
-import { createGoogleLLM } from '../services/llm/google.ts';
-import { createOpenAILLM } from '../services/llm/openai.ts';
-import { createOpenAICompatibleLLM } from '../services/llm/openai-compatible.ts';
+import type { LlmService } from '../services/llm/llm-service.ts';
+import { createGoogleLlm } from '../services/llm/google.ts';
+import { createOpenAILlm } from '../services/llm/openai.ts';
+import { createOpenAICompatibleLlm } from '../services/llm/openai-compatible.ts';
 import { DeepgramSttService } from '../services/stt/deepgram.ts';
 import { OpenAIRealtimeSttService } from '../services/stt/openai-realtime.ts';
 import { SttProcessor } from '../services/stt/stt-processor.ts';
@@ -35,7 +35,7 @@ export interface CallServicesOptions {
 /** Builds each call's STT, LLM and TTS stages from configuration. Providers are shared; sessions are per call. */
 export async function createCallServices(config: Config, options: CallServicesOptions = {}): Promise<CallServices> {
   const stt = createStt(config, options.tls);
-  const llm = createLLM(config);
+  const llm = createLlm(config);
   const model = await SileroModel.load();
   const vadInference: SileroInference = options.batchVad === false ? model : new SileroBatcher(model);
   return {
@@ -64,23 +64,23 @@ function createStt(config: Config, tls: { ca: string | Buffer } | undefined): St
   });
 }
 
-function createLLM(config: Config): LLMService {
+function createLlm(config: Config): LlmService {
   const { provider, google, openai } = config.llm;
   if (provider === 'google') {
-    return createGoogleLLM({
+    return createGoogleLlm({
       ...(google.apiKey ? { apiKey: google.apiKey } : {}),
       ...(google.baseUrl ? { baseURL: google.baseUrl } : {}),
       model: google.model,
     });
   }
   if (provider === 'openai') {
-    return createOpenAILLM({
+    return createOpenAILlm({
       ...(openai.apiKey ? { apiKey: openai.apiKey } : {}),
       ...(openai.baseUrl ? { baseURL: openai.baseUrl } : {}),
       model: openai.model,
     });
   }
-  return createOpenAICompatibleLLM({
+  return createOpenAICompatibleLlm({
     name: 'openai-compatible',
     baseURL: openai.baseUrl as string,
     model: openai.model,

@@ -3,7 +3,7 @@ import type { AssistantTurn } from '../../src/agent/assistant-turn-recorder.ts';
 import { AssistantTurnRecorder, heardPrefix } from '../../src/agent/assistant-turn-recorder.ts';
 import { renderTemplate } from '../../src/agent/template.ts';
 import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
-import { LLMContext } from '../../src/services/llm/context.ts';
+import { LlmContext } from '../../src/services/llm/context.ts';
 
 const words = (text: string, secsPerWord = 0.3) =>
   text.split(' ').map((w, i) => ({ text: w, endSec: (i + 1) * secsPerWord }));
@@ -33,7 +33,7 @@ describe('heardPrefix', () => {
 
 describe('AssistantTurnRecorder', () => {
   it('reports heard = the played words on interruption and cuts the context to them', () => {
-    const context = new LLMContext({ system: 's' });
+    const context = new LlmContext({ system: 's' });
     const turns: AssistantTurn[] = [];
     const task = new PipelineTask([new AssistantTurnRecorder(context, (t) => turns.push(t))], { callId: 'rec' });
     void task.run();
@@ -52,7 +52,7 @@ describe('AssistantTurnRecorder', () => {
   });
 
   it('keeps the whole reply when it played through', () => {
-    const context = new LLMContext({ system: 's' });
+    const context = new LlmContext({ system: 's' });
     const turns: AssistantTurn[] = [];
     const task = new PipelineTask([new AssistantTurnRecorder(context, (t) => turns.push(t))], { callId: 'rec2' });
     void task.run();
@@ -64,7 +64,7 @@ describe('AssistantTurnRecorder', () => {
   });
 
   it('removes a reply the caller heard nothing of from the context', () => {
-    const context = new LLMContext({ system: 's' });
+    const context = new LlmContext({ system: 's' });
     const task = new PipelineTask([new AssistantTurnRecorder(context, () => {})], { callId: 'rec3' });
     void task.run();
     context.addUserMessage('Hi');

@@ -4,12 +4,12 @@ import type { ConversationOptions } from '../../src/agent/conversation-controlle
 import { ConversationController } from '../../src/agent/conversation-controller.ts';
 import type { Frame } from '../../src/pipeline/index.ts';
 import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
-import { LLMContext } from '../../src/services/llm/context.ts';
+import { LlmContext } from '../../src/services/llm/context.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function setup(options: ConversationOptions) {
-  const context = new LLMContext({ system: 's' });
+  const context = new LlmContext({ system: 's' });
   const out: Frame[] = [];
   const controller = new ConversationController(context, options);
   const task = new PipelineTask([controller], { callId: 'conv', onOutput: (f) => out.push(f) });

@@ -19,7 +19,7 @@ import { startCartesiaEmulator, type CartesiaEmulator } from '../../src/sandbox/
 import { startDeepgramEmulator } from '../../src/sandbox/providers/deepgram-emulator.ts';
 import { startGeminiEmulator, type GeminiEmulator } from '../../src/sandbox/providers/gemini-emulator.ts';
 import { DEFAULT_CARTESIA_VOICE } from '../../src/server/call-services.ts';
-import { createGoogleLLM } from '../../src/services/llm/google.ts';
+import { createGoogleLlm } from '../../src/services/llm/google.ts';
 import { DeepgramSttService } from '../../src/services/stt/deepgram.ts';
 import { SttProcessor } from '../../src/services/stt/stt-processor.ts';
 import { CartesiaTtsService } from '../../src/services/tts/cartesia.ts';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   cartesia = await startCartesiaEmulator({ apiKey: 'c-test', ttfbMs: 0 });
   services = {
     createStt: () => new SttProcessor({ service: new DeepgramSttService({ apiKey: 'dg-test', baseUrl: deepgram.url }) }),
-    llm: createGoogleLLM({ apiKey: 'g-test', baseURL: gemini.baseURL }),
+    llm: createGoogleLlm({ apiKey: 'g-test', baseURL: gemini.baseURL }),
     createTts: () =>
       new TtsProcessor({
         service: new CartesiaTtsService({

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import '../../src/agent/frames.ts';
 import { endCallTool } from '../../src/agent/end-call-tool.ts';
-import { LLMProcessor } from '../../src/agent/llm-processor.ts';
+import { LlmProcessor } from '../../src/agent/llm-processor.ts';
 import type { Frame, PipelineError } from '../../src/pipeline/index.ts';
 import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
-import { LLMContext } from '../../src/services/llm/context.ts';
-import type { LLMRequest, LLMService, LLMStreamEvent } from '../../src/services/llm/llm-service.ts';
-import { LLMServiceError } from '../../src/services/llm/llm-service.ts';
+import { LlmContext } from '../../src/services/llm/context.ts';
+import type { LlmRequest, LlmService, LlmStreamEvent } from '../../src/services/llm/llm-service.ts';
+import { LlmServiceError } from '../../src/services/llm/llm-service.ts';
 import { defineTool } from '../../src/services/llm/tool.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -16,13 +16,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * A scripted in-memory LLM for unit-testing the processor's own logic (the real providers are tested
  * against their emulators elsewhere). Each request gets the next script entry.
  */
-class ScriptedLLM implements LLMService {
+class ScriptedLlm implements LlmService {
   readonly provider = 'scripted';
   readonly model = 'test';
-  readonly requests: LLMRequest[] = [];
-  constructor(private readonly script: Array<LLMStreamEvent[] | Error | { delayMs: number; events: LLMStreamEvent[] }>) {}
+  readonly requests: LlmRequest[] = [];
+  constructor(private readonly script: Array<LlmStreamEvent[] | Error | { delayMs: number; events: LlmStreamEvent[] }>) {}
 
-  async *stream(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
     this.requests.push({ ...request, messages: structuredClone(request.messages) });
     const step = this.script.shift();
     if (!step) throw new Error('script exhausted');
@@ -37,14 +37,14 @@ class ScriptedLLM implements LLMService {
   }
 }
 
-const finish: LLMStreamEvent = { type: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } };
-const text = (t: string): LLMStreamEvent => ({ type: 'text', text: t });
+const finish: LlmStreamEvent = { type: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } };
+const text = (t: string): LlmStreamEvent => ({ type: 'text', text: t });
 
-function run(llm: ScriptedLLM, context: LLMContext) {
+function run(llm: ScriptedLlm, context: LlmContext) {
   const out: Frame[] = [];
   const errors: PipelineError[] = [];
   const tools: string[] = [];
-  const task = new PipelineTask([new LLMProcessor({ service: llm, metadata: { user: { id: 7 } }, onToolCall: (c) => tools.push(c.toolName) })], {
+  const task = new PipelineTask([new LlmProcessor({ service: llm, metadata: { user: { id: 7 } }, onToolCall: (c) => tools.push(c.toolName) })], {
     callId: 'llm-test',
     onOutput: (f) => out.push(f),
     onError: (e) => errors.push(e),
@@ -57,11 +57,11 @@ function run(llm: ScriptedLLM, context: LLMContext) {
 const spoken = (frames: Frame[]) =>
   frames.flatMap((f) => (f.type === 'llm.text' ? [f.text] : f.type === 'tts.speak' ? [`<${f.text}>`] : [])).join('');
 
-describe('LLMProcessor', () => {
+describe('LlmProcessor', () => {
   it('streams a reply between response start/end and records it in the context', async () => {
-    const context = new LLMContext({ system: 's' });
+    const context = new LlmContext({ system: 's' });
     context.addUserMessage('Hello?');
-    const llm = new ScriptedLLM([[text('Hi '), text('there.'), finish]]);
+    const llm = new ScriptedLlm([[text('Hi '), text('there.'), finish]]);
     const { out, task, done } = run(llm, context);
     await sleep(10);
     task.end();
@@ -74,7 +74,7 @@ describe('LLMProcessor', () => {
   });
 
   it('executes tool calls with validated arguments and loops until the model answers in words', async () => {
-    const context = new LLMContext({
+    const context = new LlmContext({
       system: 's',
       tools: [
         defineTool({
@@ -86,7 +86,7 @@ describe('LLMProcessor', () => {
       ],
     });
     context.addUserMessage('Any slots Monday?');
-    const llm = new ScriptedLLM([
+    const llm = new ScriptedLlm([
       [{ type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: { day: 'Monday' } }, finish],
       [text('Two slots on Monday.'), finish],
     ]);
@@ -106,11 +106,11 @@ describe('LLMProcessor', () => {
 
   it('returns invalid arguments to the model as an error result instead of running the tool', async () => {
     let ran = false;
-    const context = new LLMContext({
+    const context = new LlmContext({
       system: 's',
       tools: [defineTool({ name: 'book', description: 'd', parameters: z.object({ hour: z.number() }), execute: () => (ran = true) })],
     });
-    const llm = new ScriptedLLM([
+    const llm = new ScriptedLlm([
       [{ type: 'tool-call', toolCallId: 'c1', toolName: 'book', input: { hour: 'noon' } }, finish],
       [text('Which hour?'), finish],
     ]);
@@ -125,8 +125,8 @@ describe('LLMProcessor', () => {
   });
 
   it('end_call: the goodbye is spoken, then the task is asked to end', async () => {
-    const context = new LLMContext({ system: 's', tools: [endCallTool()] });
-    const llm = new ScriptedLLM([
+    const context = new LlmContext({ system: 's', tools: [endCallTool()] });
+    const llm = new ScriptedLlm([
       [text('Thanks, goodbye!'), { type: 'tool-call', toolCallId: 'e', toolName: 'end_call', input: { reason: 'completed' } }, finish],
     ]);
     const { out, done } = run(llm, context);
@@ -137,16 +137,16 @@ describe('LLMProcessor', () => {
   });
 
   it('end_call without words speaks the goodbye line', async () => {
-    const context = new LLMContext({ system: 's', tools: [endCallTool()] });
-    const llm = new ScriptedLLM([[{ type: 'tool-call', toolCallId: 'e', toolName: 'end_call', input: { reason: 'done' } }, finish]]);
+    const context = new LlmContext({ system: 's', tools: [endCallTool()] });
+    const llm = new ScriptedLlm([[{ type: 'tool-call', toolCallId: 'e', toolName: 'end_call', input: { reason: 'done' } }, finish]]);
     const { out, done } = run(llm, context);
     await done;
     expect(spoken(out)).toBe('<Goodbye!>');
   });
 
   it('on a provider error reports it and speaks the fallback line instead of going silent', async () => {
-    const context = new LLMContext({ system: 's' });
-    const llm = new ScriptedLLM([new LLMServiceError('openai', 'Rate limit reached', 429, 'rate_limit_exceeded')]);
+    const context = new LlmContext({ system: 's' });
+    const llm = new ScriptedLlm([new LlmServiceError('openai', 'Rate limit reached', 429, 'rate_limit_exceeded')]);
     const { out, errors, task, done } = run(llm, context);
     await sleep(10);
     task.end();
@@ -159,8 +159,8 @@ describe('LLMProcessor', () => {
   });
 
   it('aborts the stream on interruption and keeps only what was generated', async () => {
-    const context = new LLMContext({ system: 's' });
-    const llm = new ScriptedLLM([{ delayMs: 20, events: [text('One, '), text('two, '), text('three, '), text('four.'), finish] }]);
+    const context = new LlmContext({ system: 's' });
+    const llm = new ScriptedLlm([{ delayMs: 20, events: [text('One, '), text('two, '), text('three, '), text('four.'), finish] }]);
     const { out, task, done } = run(llm, context);
     await sleep(50);
     task.queueFrame(makeFrame('interruption', { reason: 'barge-in' }));
@@ -174,18 +174,18 @@ describe('LLMProcessor', () => {
   });
 });
 
-describe('LLMProcessor against the Gemini emulator', () => {
+describe('LlmProcessor against the Gemini emulator', () => {
   it('says the fallback line when the provider fails, then answers normally on the next turn', async () => {
     const { startGeminiEmulator } = await import('../../src/sandbox/providers/gemini-emulator.ts');
-    const { createGoogleLLM } = await import('../../src/services/llm/google.ts');
+    const { createGoogleLlm } = await import('../../src/services/llm/google.ts');
     const gemini = await startGeminiEmulator({ apiKey: 'k', timing: { ttftMs: 0, tokensPerSecond: 0 } });
     try {
       gemini.failNext(2, { status: 503, code: 'UNAVAILABLE', message: 'The model is overloaded.' }); // first try + one retry
-      const context = new LLMContext({ system: 'You are Sam, calling Grace to remind them of their appointment with Dr. Lee on Monday at 9 AM.' });
+      const context = new LlmContext({ system: 'You are Sam, calling Grace to remind them of their appointment with Dr. Lee on Monday at 9 AM.' });
       context.addUserMessage('Hello?');
       const out: Frame[] = [];
       const errors: PipelineError[] = [];
-      const task = new PipelineTask([new LLMProcessor({ service: createGoogleLLM({ apiKey: 'k', baseURL: gemini.baseURL }) })], {
+      const task = new PipelineTask([new LlmProcessor({ service: createGoogleLlm({ apiKey: 'k', baseURL: gemini.baseURL }) })], {
         callId: 'gemini-fallback',
         onOutput: (f) => out.push(f),
         onError: (e) => errors.push(e),

@@ -4,12 +4,12 @@ import type { UserTurn } from '../../src/agent/user-turn-processor.ts';
 import { UserTurnProcessor } from '../../src/agent/user-turn-processor.ts';
 import type { Frame } from '../../src/pipeline/index.ts';
 import { FrameProcessor, PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
-import { LLMContext } from '../../src/services/llm/context.ts';
+import { LlmContext } from '../../src/services/llm/context.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function setup(options: ConstructorParameters<typeof UserTurnProcessor>[1] = {}) {
-  const context = new LLMContext({ system: 'test' });
+  const context = new LlmContext({ system: 'test' });
   const turns: UserTurn[] = [];
   const events: string[] = [];
   const up: Frame[] = [];

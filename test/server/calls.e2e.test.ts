@@ -55,7 +55,7 @@ describe.concurrent('calls through the sandbox carriers', () => {
     expect(count('switchboard_voice_to_voice_ms')).toBeGreaterThanOrEqual(3);
     expect(count('switchboard_framework_overhead_ms')).toBeGreaterThanOrEqual(3);
     expect(text).toMatch(/^switchboard_active_calls \d+/m);
-    expect(text).toMatch(/^switchboard_provider_ttfb_ms_count\{processor="LLMProcessor"\} \d+/m);
+    expect(text).toMatch(/^switchboard_provider_ttfb_ms_count\{processor="LlmProcessor"\} \d+/m);
     expect(text).toMatch(/^switchboard_provider_ttfb_ms_count\{processor="TtsProcessor"\} \d+/m);
     expect(text).toMatch(/^switchboard_calls_started_total\{carrier="twilio"\} \d+/m);
   });

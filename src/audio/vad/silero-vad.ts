@@ -5,7 +5,7 @@
  * State reset policy (differs from Pipecat, which resets the model every 5 s of wall-clock time, even
  * mid-word): the recurrent state is reset to zeros after `resetAfterSilenceSecs` of uninterrupted
  * non-speech (probability < 0.15 in every window), and whenever the caller skips inference on silent windows
- * (see {@link SileroVAD.skipWindow}). Silero keeps working from a zero state (that is how every stream starts),
+ * (see {@link SileroVad.skipWindow}). Silero keeps working from a zero state (that is how every stream starts),
  * and resetting only in silence bounds long-run state drift without ever disturbing speech.
  */
 import { PcmFramer } from './pcm-framer.ts';
@@ -38,7 +38,7 @@ export interface VadWindowScore {
 /** Below this probability a window counts as silence for the state-reset timer. */
 const RESET_SILENCE_PROBABILITY = 0.15;
 
-export class SileroVAD {
+export class SileroVad {
   readonly sampleRate: SileroSampleRate;
   /** Samples per window: 256 at 8 kHz, 512 at 16 kHz. */
   readonly windowSize: number;
@@ -73,8 +73,8 @@ export class SileroVAD {
   }
 
   /** Creates a stream scorer on the shared, lazily loaded model. */
-  static async create(opts: SileroVadOptions): Promise<SileroVAD> {
-    return new SileroVAD(await SileroModel.load(), opts);
+  static async create(opts: SileroVadOptions): Promise<SileroVad> {
+    return new SileroVad(await SileroModel.load(), opts);
   }
 
   /** Window duration in seconds (0.032). */

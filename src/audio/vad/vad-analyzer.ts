@@ -32,11 +32,11 @@
 import { VolumeMeter } from '../volume.ts';
 import { PcmFramer } from './pcm-framer.ts';
 import { SileroModel, type SileroInference, type SileroSampleRate } from './silero-model.ts';
-import { SileroVAD } from './silero-vad.ts';
+import { SileroVad } from './silero-vad.ts';
 
-export type VADState = 'quiet' | 'starting' | 'speaking' | 'stopping';
+export type VadState = 'quiet' | 'starting' | 'speaking' | 'stopping';
 
-export interface VADParams {
+export interface VadParams {
   /** Minimum Silero speech probability for a window to count as speech. @default 0.7 */
   confidence: number;
   /** Speech must last this long before `speech-start` is emitted. @default 0.2 */
@@ -47,14 +47,14 @@ export interface VADParams {
   minVolume: number;
 }
 
-export const DEFAULT_VAD_PARAMS: Readonly<VADParams> = Object.freeze({
+export const DEFAULT_VAD_PARAMS: Readonly<VadParams> = Object.freeze({
   confidence: 0.7,
   startSecs: 0.2,
   stopSecs: 0.8,
   minVolume: 0.6,
 });
 
-export interface VADEvent {
+export interface VadEvent {
   type: 'speech-start' | 'speech-stop';
   /** Stream time (s) at which speech actually started / stopped. */
   atSec: number;
@@ -62,7 +62,7 @@ export interface VADEvent {
   decidedAtSec: number;
 }
 
-export interface VADAnalyzerOptions extends Partial<VADParams> {
+export interface VadAnalyzerOptions extends Partial<VadParams> {
   /** Sample rate of the PCM passed to `process`: 8000 or 16000. */
   sampleRate: SileroSampleRate;
   /** Skip inference on plainly silent windows (see the energy gate above). @default true */
@@ -75,7 +75,7 @@ export interface VADAnalyzerOptions extends Partial<VADParams> {
   maxStartGapSecs?: number;
 }
 
-const NO_EVENTS: readonly VADEvent[] = Object.freeze([]);
+const NO_EVENTS: readonly VadEvent[] = Object.freeze([]);
 /** Raw window volume must be this far below minVolume (0.1 = 10 dB) for the energy gate to count it. */
 const GATE_MARGIN = 0.1;
 /** Consecutive gate-quiet windows before inference is skipped (8 × 32 ms = 256 ms). */
@@ -89,7 +89,7 @@ const GATE_WINDOWS = 8;
 const ONSET_CONFIDENCE_MARGIN = 0.2;
 const ONSET_VOLUME_MARGIN = 0.2;
 
-function checkParams(p: VADParams): void {
+function checkParams(p: VadParams): void {
   const bad = (name: string, v: number, lo: number, hi: number): void => {
     if (!(Number.isFinite(v) && v >= lo && v <= hi)) {
       throw new RangeError(`VAD ${name} must be between ${lo} and ${hi}, got ${v}`);
@@ -102,7 +102,7 @@ function checkParams(p: VADParams): void {
 }
 
 /** One analyzer per audio stream (call leg). Cheap to create; the model is shared. */
-export class VADAnalyzer {
+export class VadAnalyzer {
   readonly sampleRate: SileroSampleRate;
   /** Speech probability of the last window (0 if it was skipped by the energy gate). */
   lastProbability = 0;
@@ -111,15 +111,15 @@ export class VADAnalyzer {
   /** Windows the energy gate skipped. */
   windowsSkipped = 0;
 
-  private readonly silero: SileroVAD;
+  private readonly silero: SileroVad;
   private readonly volume: VolumeMeter;
   private readonly framer: PcmFramer;
   private readonly window: Float32Array;
   private readonly skipSilent: boolean;
-  private current: VADParams;
+  private current: VadParams;
   private startWindows = 1;
   private stopWindows = 1;
-  private vadState: VADState = 'quiet';
+  private vadState: VadState = 'quiet';
   private readonly maxStartGap: number; // windows
   private runLength = 0; // speech windows in the current starting run / silent windows in the stopping run
   private startGap = 0; // consecutive non-speech windows inside the current starting run
@@ -135,9 +135,9 @@ export class VADAnalyzer {
   private softSpeechRunStart = -1;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(inference: SileroInference, opts: VADAnalyzerOptions) {
+  constructor(inference: SileroInference, opts: VadAnalyzerOptions) {
     this.sampleRate = opts.sampleRate;
-    this.silero = new SileroVAD(inference, {
+    this.silero = new SileroVad(inference, {
       sampleRate: opts.sampleRate,
       resetAfterSilenceSecs: opts.resetAfterSilenceSecs ?? 5,
     });
@@ -151,15 +151,15 @@ export class VADAnalyzer {
   }
 
   /** Creates an analyzer on the shared, lazily loaded Silero model. */
-  static async create(opts: VADAnalyzerOptions): Promise<VADAnalyzer> {
-    return new VADAnalyzer(await SileroModel.load(), opts);
+  static async create(opts: VadAnalyzerOptions): Promise<VadAnalyzer> {
+    return new VadAnalyzer(await SileroModel.load(), opts);
   }
 
-  get state(): VADState {
+  get state(): VadState {
     return this.vadState;
   }
 
-  get params(): Readonly<VADParams> {
+  get params(): Readonly<VadParams> {
     return this.current;
   }
 
@@ -179,8 +179,8 @@ export class VADAnalyzer {
   }
 
   /** Updates any of the parameters; takes effect from the next window. Validates first, so a bad value changes nothing. */
-  setParams(update: Partial<VADParams>): void {
-    const next: VADParams = {
+  setParams(update: Partial<VadParams>): void {
+    const next: VadParams = {
       confidence: update.confidence ?? this.current.confidence,
       startSecs: update.startSecs ?? this.current.startSecs,
       stopSecs: update.stopSecs ?? this.current.stopSecs,
@@ -198,7 +198,7 @@ export class VADAnalyzer {
    * Feeds PCM of any length (copied before returning) and resolves with the events it caused. Calls may overlap;
    * they are processed in order. Samples short of a whole 32 ms window wait for the next call.
    */
-  process(pcm: Int16Array): Promise<readonly VADEvent[]> {
+  process(pcm: Int16Array): Promise<readonly VadEvent[]> {
     this.framer.append(pcm);
     const upTo = this.framer.appended;
     const run = this.chain.then(() => this.analyzeUpTo(upTo));
@@ -211,8 +211,8 @@ export class VADAnalyzer {
    * start of the trailing silence if one had begun, else at the end of the audio. A partial last window is
    * ignored. The analyzer returns to `quiet` and its clock keeps running.
    */
-  flush(): Promise<readonly VADEvent[]> {
-    const run = this.chain.then((): readonly VADEvent[] => {
+  flush(): Promise<readonly VadEvent[]> {
+    const run = this.chain.then((): readonly VadEvent[] => {
       const now = this.timeSec;
       const state = this.vadState;
       this.vadState = 'quiet';
@@ -243,8 +243,8 @@ export class VADAnalyzer {
     return (index * this.silero.windowSize) / this.sampleRate;
   }
 
-  private async analyzeUpTo(upTo: number): Promise<readonly VADEvent[]> {
-    let events: VADEvent[] | undefined;
+  private async analyzeUpTo(upTo: number): Promise<readonly VadEvent[]> {
+    let events: VadEvent[] | undefined;
     const size = this.silero.windowSize;
     while (this.framer.taken + size <= upTo && this.framer.take(this.window)) {
       const event = await this.analyzeWindow();
@@ -253,7 +253,7 @@ export class VADAnalyzer {
     return events ?? NO_EVENTS;
   }
 
-  private async analyzeWindow(): Promise<VADEvent | undefined> {
+  private async analyzeWindow(): Promise<VadEvent | undefined> {
     const p = this.current;
     const volume = this.volume.measure(this.window);
     const gateQuiet = volume < p.minVolume && this.volume.lastVolume < p.minVolume - GATE_MARGIN;
@@ -278,7 +278,7 @@ export class VADAnalyzer {
   }
 
   /** Advances the state machine by one window; returns the event it confirms, if any. */
-  private step(speech: boolean, index: number): VADEvent | undefined {
+  private step(speech: boolean, index: number): VadEvent | undefined {
     switch (this.vadState) {
       case 'quiet':
         if (speech) {

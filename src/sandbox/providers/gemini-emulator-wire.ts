@@ -1,4 +1,4 @@
-import type { LLMEmulatorErrorSpec } from './llm-emulator-server.ts';
+import type { LlmEmulatorErrorSpec } from './llm-emulator-server.ts';
 import type { PolicyConversation, PolicyMessage } from './llm-policy.ts';
 
 /** Gemini (`generativelanguage.googleapis.com/v1beta`) request parsing and error shapes. */
@@ -53,7 +53,7 @@ export function googleError(code: number, message: string, status?: string, deta
 }
 
 /** The body Google sends for an error of this HTTP status (`spec.code` is the `status` string). */
-export function googleErrorForStatus(spec: LLMEmulatorErrorSpec): GoogleErrorBody {
+export function googleErrorForStatus(spec: LlmEmulatorErrorSpec): GoogleErrorBody {
   const code = spec.status ?? 500;
   return googleError(code, spec.message ?? usualMessage[code] ?? 'Request failed.', spec.code);
 }

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import {
   approxTokenCount,
   splitIntoTokens,
-  startLLMEmulatorServer,
+  startLlmEmulatorServer,
   type EmulatorExchange,
-  type LLMEmulatorHandle,
-  type LLMEmulatorOptions,
-  type LLMEmulatorTiming,
+  type LlmEmulatorHandle,
+  type LlmEmulatorOptions,
+  type LlmEmulatorTiming,
 } from './llm-emulator-server.ts';
 import type { PolicyReply } from './llm-policy.ts';
 import {
@@ -25,7 +25,7 @@ import {
  * `usageMetadata`; events end with `\r\n\r\n` like Google's; no sentinel, the stream just ends.
  */
 
-export interface GeminiEmulatorOptions extends LLMEmulatorOptions {
+export interface GeminiEmulatorOptions extends LlmEmulatorOptions {
   /**
    * Emulate Gemini 3 thought signatures: the first function call of each response carries a
    * `thoughtSignature`, and requests whose current turn replays a function call without the issued
@@ -36,13 +36,13 @@ export interface GeminiEmulatorOptions extends LLMEmulatorOptions {
   tokensPerChunk?: number;
 }
 
-export interface GeminiEmulator extends LLMEmulatorHandle {
+export interface GeminiEmulator extends LlmEmulatorHandle {
   /** Thought signatures issued so far (with `thoughtSignatures: true`). */
   readonly issuedSignatures: ReadonlySet<string>;
 }
 
 /** Gemini-Flash-like pacing: first chunk after ~400 ms, then ~150 tokens/s. */
-export const geminiEmulatorDefaultTiming: LLMEmulatorTiming = { ttftMs: 400, tokensPerSecond: 150 };
+export const geminiEmulatorDefaultTiming: LlmEmulatorTiming = { ttftMs: 400, tokensPerSecond: 150 };
 
 const firstChunkTokens = 3;
 const listedModels = ['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash'];
@@ -51,7 +51,7 @@ const listedModels = ['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-f
 export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): Promise<GeminiEmulator> {
   const issuedSignatures = new Set<string>();
   const tokensPerChunk = Math.max(1, options.tokensPerChunk ?? 8);
-  const handle = await startLLMEmulatorServer({
+  const handle = await startLlmEmulatorServer({
     ...options,
     basePath: '/v1beta',
     defaultTiming: geminiEmulatorDefaultTiming,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { LLMPolicy, defaultLLMPolicy, type LLMPolicyInput, type PolicyReply } from './llm-policy.ts';
+import { LlmPolicy, defaultLlmPolicy, type LlmPolicyInput, type PolicyReply } from './llm-policy.ts';
 import { abortableSleep } from '../../util/abortable-sleep.ts';
 
 /**
@@ -10,7 +10,7 @@ import { abortableSleep } from '../../util/abortable-sleep.ts';
  */
 
 /** How fast the emulated model answers. */
-export interface LLMEmulatorTiming {
+export interface LlmEmulatorTiming {
   /** Delay from receiving the request to the first token (0 for benchmarks). */
   ttftMs: number;
   /** Generation speed after the first token; 0 or Infinity sends everything at once. */
@@ -18,7 +18,7 @@ export interface LLMEmulatorTiming {
 }
 
 /** The error a fault makes the emulator return; unset fields get the provider's usual wording. */
-export interface LLMEmulatorErrorSpec {
+export interface LlmEmulatorErrorSpec {
   /** HTTP status (or, mid-stream, the status the error stands for). @default 500 */
   status?: number;
   /** Provider error code (OpenAI `code`, Google `status`). */
@@ -30,22 +30,22 @@ export interface LLMEmulatorErrorSpec {
   retryAfterMs?: number;
 }
 
-export type LLMEmulatorFault =
+export type LlmEmulatorFault =
   /** Answer with an HTTP error instead of generating. */
-  | ({ kind: 'http-error' } & LLMEmulatorErrorSpec)
+  | ({ kind: 'http-error' } & LlmEmulatorErrorSpec)
   /** Start streaming normally, then send the provider's in-stream error after `afterTokens` tokens and end. */
-  | ({ kind: 'mid-stream-error'; afterTokens: number } & LLMEmulatorErrorSpec)
+  | ({ kind: 'mid-stream-error'; afterTokens: number } & LlmEmulatorErrorSpec)
   /**
    * Stop answering: before the response headers (`afterTokens` unset) or after streaming `afterTokens`
    * tokens. The connection stays open until the client gives up.
    */
   | { kind: 'hang'; afterTokens?: number };
 
-export type LLMEmulatorOutcome = 'pending' | 'completed' | 'aborted' | 'failed';
+export type LlmEmulatorOutcome = 'pending' | 'completed' | 'aborted' | 'failed';
 
 /** One request the emulator received, as the tests and the sandbox UI see it. */
-export interface LLMEmulatorRequest {
-  /** 0-based position in {@link LLMEmulatorHandle.requests}. */
+export interface LlmEmulatorRequest {
+  /** 0-based position in {@link LlmEmulatorHandle.requests}. */
   index: number;
   method: string;
   /** Path without the query string. */
@@ -70,63 +70,63 @@ export interface LLMEmulatorRequest {
   model?: string;
   /** What the policy answered (generation endpoints only). */
   reply?: PolicyReply;
-  fault?: LLMEmulatorFault['kind'];
+  fault?: LlmEmulatorFault['kind'];
   /** "aborted": the client disconnected before the response was complete. */
-  outcome: LLMEmulatorOutcome;
+  outcome: LlmEmulatorOutcome;
 }
 
 /** Controls common to both LLM emulators. */
-export interface LLMEmulatorHandle {
+export interface LlmEmulatorHandle {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   /** What to give the SDK as `baseURL` (url + the API's version prefix). */
   readonly baseURL: string;
   /** Every request received, in order. */
-  readonly requests: readonly LLMEmulatorRequest[];
+  readonly requests: readonly LlmEmulatorRequest[];
   /** The next `count` generation requests fail with this HTTP error. */
-  failNext(count: number, error?: LLMEmulatorErrorSpec): void;
+  failNext(count: number, error?: LlmEmulatorErrorSpec): void;
   /** The next `count` generation requests break off with an in-stream error after `afterTokens` tokens. */
-  errorMidStream(count: number, options?: { afterTokens?: number } & LLMEmulatorErrorSpec): void;
-  /** The next `count` generation requests hang (see {@link LLMEmulatorFault}). */
+  errorMidStream(count: number, options?: { afterTokens?: number } & LlmEmulatorErrorSpec): void;
+  /** The next `count` generation requests hang (see {@link LlmEmulatorFault}). */
   hangNext(count: number, options?: { afterTokens?: number }): void;
   /** Queues an arbitrary fault for the next generation request. */
-  injectFault(fault: LLMEmulatorFault): void;
+  injectFault(fault: LlmEmulatorFault): void;
   /** Resolves when the request at `index` (default: the latest so far) has completed, failed or been aborted. */
-  settled(index?: number): Promise<LLMEmulatorRequest>;
+  settled(index?: number): Promise<LlmEmulatorRequest>;
   /** Resolves when `count` requests have been received (default: one more than now). */
   waitForRequests(count?: number): Promise<void>;
-  setTiming(timing: Partial<LLMEmulatorTiming>): void;
-  readonly timing: Readonly<LLMEmulatorTiming>;
-  setPolicy(policy: LLMPolicy | LLMPolicyInput): void;
-  readonly policy: LLMPolicy;
+  setTiming(timing: Partial<LlmEmulatorTiming>): void;
+  readonly timing: Readonly<LlmEmulatorTiming>;
+  setPolicy(policy: LlmPolicy | LlmPolicyInput): void;
+  readonly policy: LlmPolicy;
   /** Stops the server, dropping open connections. */
   close(): Promise<void>;
 }
 
 /** Options common to both emulators. */
-export interface LLMEmulatorOptions {
+export interface LlmEmulatorOptions {
   /** The API key clients must send; unset accepts any or none. @default undefined */
   apiKey?: string;
-  /** How replies are chosen. @default defaultLLMPolicy() (the appointment reminder) */
-  policy?: LLMPolicy | LLMPolicyInput;
+  /** How replies are chosen. @default defaultLlmPolicy() (the appointment reminder) */
+  policy?: LlmPolicy | LlmPolicyInput;
   /** @default per emulator (OpenAI 350 ms / 80 tok/s, Gemini 400 ms / 150 tok/s) */
-  timing?: Partial<LLMEmulatorTiming>;
+  timing?: Partial<LlmEmulatorTiming>;
   /** Port to bind on 127.0.0.1. @default 0 (any free port) */
   port?: number;
 }
 
 /** What a route handler gets for one request. */
 export interface EmulatorExchange {
-  readonly request: LLMEmulatorRequest;
+  readonly request: LlmEmulatorRequest;
   readonly res: ServerResponse;
   /** Aborted when the client disconnects (or the server closes). */
   readonly signal: AbortSignal;
-  readonly timing: LLMEmulatorTiming;
-  readonly policy: LLMPolicy;
+  readonly timing: LlmEmulatorTiming;
+  readonly policy: LlmPolicy;
   /** The request had a body that is not JSON. */
   readonly invalidJson: boolean;
   /** Takes the next queued fault (generation endpoints call this once). */
-  takeFault(): LLMEmulatorFault | undefined;
+  takeFault(): LlmEmulatorFault | undefined;
   /** Writes a JSON response and ends it. */
   sendJson(status: number, body: unknown, headers?: Record<string, string>): void;
   /** Sends 200 + SSE headers. */
@@ -147,26 +147,26 @@ export interface EmulatorExchange {
 export type EmulatorRoute = (exchange: EmulatorExchange) => Promise<void>;
 
 interface PendingExchange {
-  record: LLMEmulatorRequest;
-  settled: Promise<LLMEmulatorRequest>;
+  record: LlmEmulatorRequest;
+  settled: Promise<LlmEmulatorRequest>;
 }
 
 const maxBodyBytes = 20 * 1024 * 1024;
 
 /** The shared server. Emulators supply `route` (dispatch by path) and `checkAuth`. */
-export async function startLLMEmulatorServer(
-  options: LLMEmulatorOptions & {
-    defaultTiming: LLMEmulatorTiming;
+export async function startLlmEmulatorServer(
+  options: LlmEmulatorOptions & {
+    defaultTiming: LlmEmulatorTiming;
     basePath: string;
     /** Redacts credentials from logged headers and returns the auth verdict. */
-    checkAuth: (req: IncomingMessage, url: URL) => LLMEmulatorRequest['auth'];
+    checkAuth: (req: IncomingMessage, url: URL) => LlmEmulatorRequest['auth'];
     route: EmulatorRoute;
   },
-): Promise<LLMEmulatorHandle> {
-  let timing: LLMEmulatorTiming = { ...options.defaultTiming, ...options.timing };
+): Promise<LlmEmulatorHandle> {
+  let timing: LlmEmulatorTiming = { ...options.defaultTiming, ...options.timing };
   let policy = toPolicy(options.policy);
-  const faults: LLMEmulatorFault[] = [];
-  const requests: LLMEmulatorRequest[] = [];
+  const faults: LlmEmulatorFault[] = [];
+  const requests: LlmEmulatorRequest[] = [];
   const pending: PendingExchange[] = [];
   const requestWaiters: Array<{ count: number; resolve: () => void }> = [];
 
@@ -176,7 +176,7 @@ export async function startLLMEmulatorServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const record: LLMEmulatorRequest = {
+    const record: LlmEmulatorRequest = {
       index: requests.length,
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -201,8 +201,8 @@ export async function startLLMEmulatorServer(
     }
 
     const controller = new AbortController();
-    let resolveSettled!: (record: LLMEmulatorRequest) => void;
-    const settled = new Promise<LLMEmulatorRequest>((resolve) => (resolveSettled = resolve));
+    let resolveSettled!: (record: LlmEmulatorRequest) => void;
+    const settled = new Promise<LlmEmulatorRequest>((resolve) => (resolveSettled = resolve));
     pending[record.index] = { record, settled };
     res.on('close', () => {
       record.endedAt ??= performance.now();
@@ -232,7 +232,7 @@ export async function startLLMEmulatorServer(
   }
 
   function createExchange(
-    record: LLMEmulatorRequest,
+    record: LlmEmulatorRequest,
     res: ServerResponse,
     signal: AbortSignal,
     invalidJson: boolean,
@@ -359,9 +359,9 @@ export async function startLLMEmulatorServer(
   };
 }
 
-function toPolicy(policy: LLMPolicy | LLMPolicyInput | undefined): LLMPolicy {
-  if (policy === undefined) return defaultLLMPolicy();
-  return policy instanceof LLMPolicy ? policy : LLMPolicy.from(policy);
+function toPolicy(policy: LlmPolicy | LlmPolicyInput | undefined): LlmPolicy {
+  if (policy === undefined) return defaultLlmPolicy();
+  return policy instanceof LlmPolicy ? policy : LlmPolicy.from(policy);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

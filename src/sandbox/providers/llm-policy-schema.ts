@@ -128,9 +128,9 @@ export const llmPolicySchema = z
   });
 
 /** A policy as written (defaults may be omitted). */
-export type LLMPolicyInput = z.input<typeof llmPolicySchema>;
+export type LlmPolicyInput = z.input<typeof llmPolicySchema>;
 /** A validated policy with defaults filled in. */
-export type LLMPolicyData = z.output<typeof llmPolicySchema>;
+export type LlmPolicyData = z.output<typeof llmPolicySchema>;
 export type PolicyRule = z.output<typeof policyRuleSchema>;
 export type PolicyCondition = z.output<typeof policyConditionSchema>;
 export type PolicyToolCall = z.output<typeof policyToolCallSchema>;

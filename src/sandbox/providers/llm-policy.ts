@@ -4,8 +4,8 @@ import { z } from 'zod';
 import {
   llmPolicySchema,
   renderTemplate,
-  type LLMPolicyData,
-  type LLMPolicyInput,
+  type LlmPolicyData,
+  type LlmPolicyInput,
   type PolicyCondition,
   type PolicyRule,
   type PolicyToolCall,
@@ -62,12 +62,12 @@ interface ConversationState {
  * A scripted stand-in for an LLM: answers a conversation by the first matching rule of a validated policy.
  * Deterministic, so demos and tests can walk a whole call.
  */
-export class LLMPolicy {
-  readonly data: LLMPolicyData;
+export class LlmPolicy {
+  readonly data: LlmPolicyData;
   private readonly rules: CompiledRule[];
   private readonly variablePatterns: Array<[string, RegExp[], string]>;
 
-  private constructor(data: LLMPolicyData) {
+  private constructor(data: LlmPolicyData) {
     this.data = data;
     this.rules = data.rules.map((rule) => ({
       rule,
@@ -82,13 +82,13 @@ export class LLMPolicy {
   }
 
   /** Validates `input` and compiles it; throws an error listing each problem with its path. */
-  static from(input: LLMPolicyInput): LLMPolicy {
+  static from(input: LlmPolicyInput): LlmPolicy {
     const parsed = llmPolicySchema.safeParse(input);
     if (!parsed.success) {
       const name = typeof (input as { name?: unknown })?.name === 'string' ? ` "${(input as { name: string }).name}"` : '';
       throw new Error(`invalid LLM policy${name}:\n${z.prettifyError(parsed.error)}`, { cause: parsed.error });
     }
-    return new LLMPolicy(parsed.data);
+    return new LlmPolicy(parsed.data);
   }
 
   get name(): string {
@@ -251,20 +251,20 @@ function renderDeep(value: unknown, variables: Record<string, string>): unknown 
 export const bundledPoliciesDir = new URL('../policies/', import.meta.url);
 
 /** Reads and validates a policy JSON file. */
-export async function loadLLMPolicyFile(path: string | URL): Promise<LLMPolicy> {
-  return LLMPolicy.from(JSON.parse(await readFile(path, 'utf8')) as LLMPolicyInput);
+export async function loadLlmPolicyFile(path: string | URL): Promise<LlmPolicy> {
+  return LlmPolicy.from(JSON.parse(await readFile(path, 'utf8')) as LlmPolicyInput);
 }
 
-let defaultPolicy: LLMPolicy | undefined;
+let defaultPolicy: LlmPolicy | undefined;
 
 /**
  * The default policy: a short appointment-reminder call (`src/sandbox/policies/appointment-reminder.json`),
  * matching the sandbox agent's system prompt ("You are Sam … calling on behalf of <clinic> … calling
  * <first name> to remind them of their appointment with <provider> on <date> at <time>.").
  */
-export function defaultLLMPolicy(): LLMPolicy {
-  defaultPolicy ??= LLMPolicy.from(
-    JSON.parse(readFileSync(new URL('appointment-reminder.json', bundledPoliciesDir), 'utf8')) as LLMPolicyInput,
+export function defaultLlmPolicy(): LlmPolicy {
+  defaultPolicy ??= LlmPolicy.from(
+    JSON.parse(readFileSync(new URL('appointment-reminder.json', bundledPoliciesDir), 'utf8')) as LlmPolicyInput,
   );
   return defaultPolicy;
 }

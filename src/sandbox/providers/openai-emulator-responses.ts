@@ -1,4 +1,4 @@
-import type { EmulatorExchange, LLMEmulatorFault } from './llm-emulator-server.ts';
+import type { EmulatorExchange, LlmEmulatorFault } from './llm-emulator-server.ts';
 import type { PolicyReply } from './llm-policy.ts';
 import { openAIErrorForStatus, openAIId, planReply, type PlannedReply } from './openai-emulator-wire.ts';
 
@@ -93,7 +93,7 @@ function finalItems(plan: PlannedReply, messageId: string): OutputItem[] {
 
 export async function streamResponses(
   exchange: EmulatorExchange,
-  generation: ResponsesGeneration & { fault: LLMEmulatorFault | undefined },
+  generation: ResponsesGeneration & { fault: LlmEmulatorFault | undefined },
 ): Promise<void> {
   const { model, reply, promptTokens, maxTokens, fault } = generation;
   const plan = planReply(reply, maxTokens);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { splitIntoTokens, type LLMEmulatorErrorSpec } from './llm-emulator-server.ts';
+import { splitIntoTokens, type LlmEmulatorErrorSpec } from './llm-emulator-server.ts';
 import type { PolicyConversation, PolicyMessage, PolicyReply } from './llm-policy.ts';
 
 /** OpenAI request parsing and error shapes shared by the Chat Completions and Responses routes. */
@@ -37,7 +37,7 @@ function invalid(message: string, param: string | null = null, code: string | nu
 }
 
 /** The body OpenAI sends for an HTTP error of this status (fields in `spec` override the usual wording). */
-export function openAIErrorForStatus(spec: LLMEmulatorErrorSpec, model: string): OpenAIErrorBody {
+export function openAIErrorForStatus(spec: LlmEmulatorErrorSpec, model: string): OpenAIErrorBody {
   const status = spec.status ?? 500;
   const defaults: Record<number, { message: string; type: string; code: string | null }> = {
     400: { message: 'Invalid request.', type: 'invalid_request_error', code: null },

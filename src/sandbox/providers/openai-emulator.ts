@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import {
   approxTokenCount,
-  startLLMEmulatorServer,
+  startLlmEmulatorServer,
   type EmulatorExchange,
-  type LLMEmulatorHandle,
-  type LLMEmulatorOptions,
-  type LLMEmulatorTiming,
+  type LlmEmulatorHandle,
+  type LlmEmulatorOptions,
+  type LlmEmulatorTiming,
 } from './llm-emulator-server.ts';
 import type { PolicyConversation, PolicyReply } from './llm-policy.ts';
 import { streamResponses, respondResponses } from './openai-emulator-responses.ts';
@@ -29,17 +29,17 @@ import {
  * shapes, error bodies and auth check. Any OpenAI client (official SDK, AI SDK, curl) works against it.
  */
 
-export interface OpenAIEmulatorOptions extends LLMEmulatorOptions {
+export interface OpenAIEmulatorOptions extends LlmEmulatorOptions {
   /** Path prefix of the API, e.g. "/openai/v1" to look like Groq. @default '/v1' */
   basePath?: string;
   /** Models `GET /models` lists; when given, requests for other models get OpenAI's 404. @default any model accepted */
   models?: string[];
 }
 
-export type OpenAIEmulator = LLMEmulatorHandle;
+export type OpenAIEmulator = LlmEmulatorHandle;
 
 /** OpenAI-like pacing: first token after ~350 ms, then ~80 tokens/s. */
-export const openAIEmulatorDefaultTiming: LLMEmulatorTiming = { ttftMs: 350, tokensPerSecond: 80 };
+export const openAIEmulatorDefaultTiming: LlmEmulatorTiming = { ttftMs: 350, tokensPerSecond: 80 };
 
 const listedModels = ['gpt-4.1-mini', 'gpt-4o-mini', 'gpt-4o'];
 
@@ -51,7 +51,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     return match?.[1]?.trim();
   };
-  const emulator = await startLLMEmulatorServer({
+  const emulator = await startLlmEmulatorServer({
     ...options,
     basePath,
     defaultTiming: openAIEmulatorDefaultTiming,

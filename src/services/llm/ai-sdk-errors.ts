@@ -1,38 +1,38 @@
 import { APICallError, RetryError } from 'ai';
-import { LLMServiceError } from './llm-service.ts';
+import { LlmServiceError } from './llm-service.ts';
 
 /**
- * Turns whatever the Vercel AI SDK throws or streams as an `error` part into an {@link LLMServiceError}
+ * Turns whatever the Vercel AI SDK throws or streams as an `error` part into an {@link LlmServiceError}
  * carrying the provider's HTTP status and error code:
  * - HTTP errors (`APICallError`): status, and the code from the body — OpenAI `error.code` (or `error.type`
  *   when the code is null), Google `error.status` (e.g. RESOURCE_EXHAUSTED).
  * - In-stream errors: OpenAI sends a bare `{message,type,code}` object, Gemini a wrapped `APICallError`.
  * - Network failures: the socket error code (ECONNREFUSED, ECONNRESET, …) as `code`.
  */
-export function toLLMServiceError(provider: string, error: unknown, callId?: string): LLMServiceError {
-  if (error instanceof LLMServiceError) return error;
-  if (RetryError.isInstance(error)) return toLLMServiceError(provider, error.lastError, callId);
+export function toLlmServiceError(provider: string, error: unknown, callId?: string): LlmServiceError {
+  if (error instanceof LlmServiceError) return error;
+  if (RetryError.isInstance(error)) return toLlmServiceError(provider, error.lastError, callId);
   if (APICallError.isInstance(error)) {
     const detail = errorDetail(error.data) ?? errorDetail(parseJson(error.responseBody));
     const status = error.statusCode;
     const code = detail?.code ?? (status === undefined ? networkCode(error) : undefined);
     const message = detail?.message ?? error.message;
-    return new LLMServiceError(provider, message, status, code, { cause: error, callId });
+    return new LlmServiceError(provider, message, status, code, { cause: error, callId });
   }
   const detail = errorDetail(error);
-  if (detail) return new LLMServiceError(provider, detail.message, undefined, detail.code, { cause: error, callId });
+  if (detail) return new LlmServiceError(provider, detail.message, undefined, detail.code, { cause: error, callId });
   if (error instanceof Error) {
-    return new LLMServiceError(provider, error.message, undefined, networkCode(error) ?? error.name, {
+    return new LlmServiceError(provider, error.message, undefined, networkCode(error) ?? error.name, {
       cause: error,
       callId,
     });
   }
-  return new LLMServiceError(provider, String(error), undefined, undefined, { cause: error, callId });
+  return new LlmServiceError(provider, String(error), undefined, undefined, { cause: error, callId });
 }
 
 /** Whether a failed request is worth repeating: rate limits, overload, server errors, network failures. */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof LLMServiceError) {
+  if (error instanceof LlmServiceError) {
     if (error.code === 'timeout') return true;
     return error.cause !== undefined && isRetryable(error.cause);
   }
@@ -43,7 +43,7 @@ export function isRetryable(error: unknown): boolean {
 
 /** How long the provider asked us to wait (`retry-after-ms` / `retry-after`), if it did. */
 export function retryAfterMs(error: unknown): number | undefined {
-  const cause = error instanceof LLMServiceError ? error.cause : error;
+  const cause = error instanceof LlmServiceError ? error.cause : error;
   if (!APICallError.isInstance(cause)) return undefined;
   const headers = cause.responseHeaders ?? {};
   const ms = Number.parseFloat(headers['retry-after-ms'] ?? '');

@@ -1,17 +1,17 @@
 import { streamText, tool, zodSchema, type JSONValue, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
-import { isRetryable, retryAfterMs, toLLMServiceError } from './ai-sdk-errors.ts';
-import { LLMServiceError, type LLMRequest, type LLMService, type LLMStreamEvent } from './llm-service.ts';
+import { isRetryable, retryAfterMs, toLlmServiceError } from './ai-sdk-errors.ts';
+import { LlmServiceError, type LlmRequest, type LlmService, type LlmStreamEvent } from './llm-service.ts';
 import type { AgentTool } from './tool.ts';
 import { abortableSleep } from '../../util/abortable-sleep.ts';
 
 /** Provider-specific request options, keyed by provider (`{ openai: {...} }`, `{ google: {...} }`). */
-export type LLMProviderOptions = Record<string, Record<string, JSONValue>>;
+export type LlmProviderOptions = Record<string, Record<string, JSONValue>>;
 
 /**
  * Generation and resilience settings shared by every AI SDK-backed service. The defaults suit a live phone
  * call: fail fast and retry at most once, quickly, rather than leave the caller in silence.
  */
-export interface LLMGenerationOptions {
+export interface LlmGenerationOptions {
   /** Sampling temperature. @default undefined (the provider's default) */
   temperature?: number;
   /** Most tokens one response may generate (a safety net; spoken replies are far shorter). @default 1024 */
@@ -35,18 +35,18 @@ export interface LLMGenerationOptions {
   /** Extra HTTP headers on every request. @default {} */
   headers?: Record<string, string>;
   /** Passed to `streamText` as `providerOptions`, merged over the service's own. @default {} */
-  providerOptions?: LLMProviderOptions;
+  providerOptions?: LlmProviderOptions;
 }
 
-/** What an {@link AISdkLLMService} is built from (any AI SDK language model works). */
-export interface AISdkServiceSettings {
+/** What an {@link AiSdkLlmService} is built from (any AI SDK language model works). */
+export interface AiSdkServiceSettings {
   /** Name in errors and logs, e.g. "openai". */
   provider: string;
   model: string;
   languageModel: LanguageModel;
-  generation: LLMGenerationOptions;
+  generation: LlmGenerationOptions;
   /** Options the service itself needs (e.g. Responses `store: false`); the user's `providerOptions` win. */
-  baseProviderOptions: LLMProviderOptions;
+  baseProviderOptions: LlmProviderOptions;
 }
 
 const defaults = {
@@ -59,22 +59,22 @@ const defaults = {
 } as const;
 
 /**
- * An {@link LLMService} on the Vercel AI SDK's `streamText`: one generation step per `stream()` call, tools
+ * An {@link LlmService} on the Vercel AI SDK's `streamText`: one generation step per `stream()` call, tools
  * passed without `execute` so tool calls come back to our pipeline. The provider factories
- * (`createOpenAILLM`, `createGoogleLLM`, `createOpenAICompatibleLLM`) build these.
+ * (`createOpenAILlm`, `createGoogleLlm`, `createOpenAICompatibleLlm`) build these.
  */
-export class AISdkLLMService implements LLMService {
+export class AiSdkLlmService implements LlmService {
   readonly provider: string;
   readonly model: string;
-  private readonly settings: AISdkServiceSettings;
+  private readonly settings: AiSdkServiceSettings;
 
-  constructor(settings: AISdkServiceSettings) {
+  constructor(settings: AiSdkServiceSettings) {
     this.settings = settings;
     this.provider = settings.provider;
     this.model = settings.model;
   }
 
-  async *stream(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
     const maxRetries = this.settings.generation.maxRetries ?? defaults.maxRetries;
     for (let attempt = 0; ; attempt++) {
       if (request.signal.aborted) return;
@@ -87,7 +87,7 @@ export class AISdkLLMService implements LLMService {
         return;
       } catch (error) {
         if (request.signal.aborted) return;
-        const failure = toLLMServiceError(this.provider, error, request.callId);
+        const failure = toLlmServiceError(this.provider, error, request.callId);
         const delay = this.retryDelay(failure);
         if (emitted || attempt >= maxRetries || !isRetryable(failure) || delay === undefined) throw failure;
         await abortableSleep(delay, request.signal);
@@ -96,7 +96,7 @@ export class AISdkLLMService implements LLMService {
   }
 
   /** How long to wait before retrying, or undefined when the provider asked for longer than we accept. */
-  private retryDelay(error: LLMServiceError): number | undefined {
+  private retryDelay(error: LlmServiceError): number | undefined {
     const { retryDelayMs = defaults.retryDelayMs, maxRetryDelayMs = defaults.maxRetryDelayMs } = this.settings.generation;
     const asked = retryAfterMs(error);
     if (asked === undefined) return retryDelayMs;
@@ -104,18 +104,18 @@ export class AISdkLLMService implements LLMService {
   }
 
   /** One HTTP request: streams events, throws on errors and timeouts, returns quietly when the caller aborts. */
-  private async *attempt(request: LLMRequest): AsyncIterable<LLMStreamEvent> {
+  private async *attempt(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
     const { generation } = this.settings;
     const controller = new AbortController();
     const forwardAbort = (): void => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', forwardAbort, { once: true });
 
-    let timeoutError: LLMServiceError | undefined;
+    let timeoutError: LlmServiceError | undefined;
     let timer: NodeJS.Timeout | undefined;
     const arm = (ms: number, what: string): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        timeoutError = new LLMServiceError(this.provider, `${what} within ${ms} ms`, undefined, 'timeout', {
+        timeoutError = new LlmServiceError(this.provider, `${what} within ${ms} ms`, undefined, 'timeout', {
           callId: request.callId,
         });
         controller.abort(timeoutError);
@@ -171,7 +171,7 @@ export class AISdkLLMService implements LLMService {
 }
 
 /** The stream part as our event, if it is one we pass on. */
-function toEvent(part: TextStreamPart<ToolSet>): LLMStreamEvent | undefined {
+function toEvent(part: TextStreamPart<ToolSet>): LlmStreamEvent | undefined {
   switch (part.type) {
     case 'text-delta':
       return part.text === '' ? undefined : { type: 'text', text: part.text };
@@ -229,10 +229,10 @@ export function toToolSet(tools: AgentTool[]): ToolSet | undefined {
 }
 
 function mergeProviderOptions(
-  base: LLMProviderOptions,
-  overrides: LLMProviderOptions | undefined,
-): LLMProviderOptions | undefined {
-  const merged: LLMProviderOptions = { ...base };
+  base: LlmProviderOptions,
+  overrides: LlmProviderOptions | undefined,
+): LlmProviderOptions | undefined {
+  const merged: LlmProviderOptions = { ...base };
   for (const [provider, options] of Object.entries(overrides ?? {})) {
     merged[provider] = { ...merged[provider], ...options };
   }

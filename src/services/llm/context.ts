@@ -9,7 +9,7 @@ export type { ModelMessage };
  * said), the LLM (appends its replies and tool exchanges as they stream) and the playback side (cuts each
  * spoken reply down to what the caller actually heard).
  */
-export class LLMContext {
+export class LlmContext {
   system: string;
   readonly messages: ModelMessage[] = [];
   tools: AgentTool[];

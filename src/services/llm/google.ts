@@ -1,8 +1,8 @@
 import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { AISdkLLMService, type LLMGenerationOptions, type LLMProviderOptions } from './ai-sdk-llm-service.ts';
-import type { LLMService } from './llm-service.ts';
+import { AiSdkLlmService, type LlmGenerationOptions, type LlmProviderOptions } from './ai-sdk-llm-service.ts';
+import type { LlmService } from './llm-service.ts';
 
-export interface GoogleLLMOptions extends LLMGenerationOptions {
+export interface GoogleLlmOptions extends LlmGenerationOptions {
   /** @default 'gemini-2.5-flash' */
   model?: string;
   /** @default process.env.GOOGLE_GENERATIVE_AI_API_KEY (read by the SDK when the first request is made) */
@@ -25,11 +25,11 @@ export interface GoogleLLMOptions extends LLMGenerationOptions {
  * SDK makes them up); Gemini 3 signs them with a `thoughtSignature`, which arrives as the tool-call event's
  * `providerOptions.google.thoughtSignature` and must be echoed back in history.
  */
-export function createGoogleLLM(options: GoogleLLMOptions = {}): LLMService {
+export function createGoogleLlm(options: GoogleLlmOptions = {}): LlmService {
   const { model = 'gemini-2.5-flash', apiKey, baseURL, thinkingBudget, name = 'google', fetch, ...generation } = options;
   const google = createGoogleGenerativeAI({ apiKey, baseURL, fetch });
   const budget = thinkingBudget ?? (/^gemini-2\.5-flash/.test(model) ? 0 : undefined);
-  const baseProviderOptions: LLMProviderOptions =
+  const baseProviderOptions: LlmProviderOptions =
     budget === undefined ? {} : { google: { thinkingConfig: { thinkingBudget: budget } } };
-  return new AISdkLLMService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
+  return new AiSdkLlmService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
 }

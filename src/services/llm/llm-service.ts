@@ -2,7 +2,7 @@ import type { ProviderMetadata } from 'ai';
 import type { ModelMessage } from './context.ts';
 import type { AgentTool } from './tool.ts';
 
-export interface LLMRequest {
+export interface LlmRequest {
   callId: string;
   system: string;
   messages: ModelMessage[];
@@ -11,13 +11,13 @@ export interface LLMRequest {
   signal: AbortSignal;
 }
 
-export interface LLMUsage {
+export interface LlmUsage {
   inputTokens: number;
   outputTokens: number;
 }
 
 /** What a streaming generation yields, provider-neutral. */
-export type LLMStreamEvent =
+export type LlmStreamEvent =
   | { type: 'text'; text: string }
   | {
       type: 'tool-call';
@@ -30,14 +30,14 @@ export type LLMStreamEvent =
        */
       providerOptions?: ProviderMetadata;
     }
-  | { type: 'finish'; finishReason: string; usage: LLMUsage };
+  | { type: 'finish'; finishReason: string; usage: LlmUsage };
 
 /**
  * A provider's failure, with its own status and error code when it gave one. `code` is the provider's error
  * code (OpenAI `rate_limit_exceeded`, Google `RESOURCE_EXHAUSTED`), a socket error (`ECONNREFUSED`), or
  * `timeout` when no first token / no further output came in time.
  */
-export class LLMServiceError extends Error {
+export class LlmServiceError extends Error {
   /** The call the request was for, when known. */
   readonly callId?: string;
 
@@ -50,20 +50,20 @@ export class LLMServiceError extends Error {
   ) {
     const detail = status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : code ? ` (${code})` : '';
     super(`${provider}: ${message}${detail}`, options);
-    this.name = 'LLMServiceError';
+    this.name = 'LlmServiceError';
     if (options?.callId !== undefined) this.callId = options.callId;
   }
 }
 
 /** One LLM provider + model. Stateless between requests; safe to share across calls. */
-export interface LLMService {
+export interface LlmService {
   /** Provider name, e.g. "openai", "google". */
   readonly provider: string;
   readonly model: string;
   /**
    * Streams one generation step: text deltas and whole tool calls (tools are NOT executed here), then
-   * `finish`. Throws {@link LLMServiceError} on provider errors. Ends quietly, without throwing, when
+   * `finish`. Throws {@link LlmServiceError} on provider errors. Ends quietly, without throwing, when
    * `signal` aborts.
    */
-  stream(request: LLMRequest): AsyncIterable<LLMStreamEvent>;
+  stream(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
 }

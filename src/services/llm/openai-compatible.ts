@@ -1,8 +1,8 @@
-import type { LLMGenerationOptions } from './ai-sdk-llm-service.ts';
-import type { LLMService } from './llm-service.ts';
-import { createOpenAILLM } from './openai.ts';
+import type { LlmGenerationOptions } from './ai-sdk-llm-service.ts';
+import type { LlmService } from './llm-service.ts';
+import { createOpenAILlm } from './openai.ts';
 
-export interface OpenAICompatibleLLMOptions extends LLMGenerationOptions {
+export interface OpenAICompatibleLlmOptions extends LlmGenerationOptions {
   /** Names the server in errors and logs, e.g. "ollama", "groq", "vllm". */
   name: string;
   /** API root including its version path, e.g. `http://localhost:11434/v1`, `https://api.groq.com/openai/v1`. */
@@ -22,9 +22,9 @@ export interface OpenAICompatibleLLMOptions extends LLMGenerationOptions {
  * Any server speaking OpenAI Chat Completions (Ollama, vLLM, Groq, LM Studio, Together, …): the OpenAI
  * service on Chat Completions with the server's own name, base URL and key.
  */
-export function createOpenAICompatibleLLM(options: OpenAICompatibleLLMOptions): LLMService {
+export function createOpenAICompatibleLlm(options: OpenAICompatibleLlmOptions): LlmService {
   const { apiKey, fetch: baseFetch = globalThis.fetch, ...rest } = options;
-  return createOpenAILLM({
+  return createOpenAILlm({
     ...rest,
     api: 'chat',
     // The SDK insists on a key (falling back to OPENAI_API_KEY); give it a placeholder and drop the header.

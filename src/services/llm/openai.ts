@@ -1,8 +1,8 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import { AISdkLLMService, type LLMGenerationOptions } from './ai-sdk-llm-service.ts';
-import type { LLMService } from './llm-service.ts';
+import { AiSdkLlmService, type LlmGenerationOptions } from './ai-sdk-llm-service.ts';
+import type { LlmService } from './llm-service.ts';
 
-export interface OpenAILLMOptions extends LLMGenerationOptions {
+export interface OpenAILlmOptions extends LlmGenerationOptions {
   /** @default 'gpt-4.1-mini' */
   model?: string;
   /** @default process.env.OPENAI_API_KEY (read by the SDK when the first request is made) */
@@ -30,11 +30,11 @@ export interface OpenAILLMOptions extends LLMGenerationOptions {
 }
 
 /** OpenAI (or any OpenAI-compatible server) through `@ai-sdk/openai`. */
-export function createOpenAILLM(options: OpenAILLMOptions = {}): LLMService {
+export function createOpenAILlm(options: OpenAILlmOptions = {}): LlmService {
   const { model = 'gpt-4.1-mini', api = 'chat', name = 'openai', apiKey, baseURL, organization, project, fetch, ...generation } =
     options;
   const openai = createOpenAI({ apiKey, baseURL, organization, project, fetch, name });
-  return new AISdkLLMService({
+  return new AiSdkLlmService({
     provider: name,
     model,
     languageModel: api === 'responses' ? openai.responses(model) : openai.chat(model),

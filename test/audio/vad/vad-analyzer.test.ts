@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { SileroInference } from '../../../src/audio/vad/silero-model.ts';
 import { SileroModel } from '../../../src/audio/vad/silero-model.ts';
 import { SileroBatcher } from '../../../src/audio/vad/silero-batcher.ts';
-import { VADAnalyzer, type VADAnalyzerOptions, type VADEvent, type VADState } from '../../../src/audio/vad/vad-analyzer.ts';
+import { VadAnalyzer, type VadAnalyzerOptions, type VadEvent, type VadState } from '../../../src/audio/vad/vad-analyzer.ts';
 import { FixtureDir, utteranceFile } from '../fixtures.ts';
 
 const W = 0.032; // window length (s)
@@ -28,12 +28,12 @@ function audio(windows: number, loud: (window: number) => boolean = () => true):
 }
 
 interface Trace {
-  events: VADEvent[];
-  states: VADState[];
+  events: VadEvent[];
+  states: VadState[];
 }
 
 /** Feeds `pcm` in `chunk`-sample pieces, recording events and the state after every call. */
-async function feed(analyzer: VADAnalyzer, pcm: Int16Array, chunk = 160): Promise<Trace> {
+async function feed(analyzer: VadAnalyzer, pcm: Int16Array, chunk = 160): Promise<Trace> {
   const trace: Trace = { events: [], states: [] };
   for (let i = 0; i < pcm.length; i += chunk) {
     trace.events.push(...(await analyzer.process(pcm.subarray(i, i + chunk))));
@@ -47,19 +47,19 @@ function speechIn(...ranges: Array<[number, number]>): (w: number) => number {
   return (w) => (ranges.some(([a, b]) => w >= a && w < b) ? 0.95 : 0.05);
 }
 
-function scripted(probs: (w: number) => number, opts: Partial<VADAnalyzerOptions> = {}) {
+function scripted(probs: (w: number) => number, opts: Partial<VadAnalyzerOptions> = {}) {
   const inference = new ScriptedInference(probs);
-  const analyzer = new VADAnalyzer(inference, { sampleRate: RATE, skipSilentWindows: false, ...opts });
+  const analyzer = new VadAnalyzer(inference, { sampleRate: RATE, skipSilentWindows: false, ...opts });
   return { inference, analyzer };
 }
 
-describe('VADAnalyzer state machine (scripted probabilities, loud audio)', () => {
+describe('VadAnalyzer state machine (scripted probabilities, loud audio)', () => {
   it('starts after startSecs of speech, stops after stopSecs of silence, timestamps at the real edges', async () => {
     // Tone throughout so the smoothed volume has settled; speech windows 20–59.
     const { analyzer } = scripted(speechIn([20, 60]));
     const { events, states } = await feed(analyzer, audio(120));
     expect(events).toHaveLength(2);
-    const [start, stop] = events as [VADEvent, VADEvent];
+    const [start, stop] = events as [VadEvent, VadEvent];
     expect(start.type).toBe('speech-start');
     expect(start.atSec).toBeCloseTo(20 * W, 9); // first speech window, not shifted by startSecs
     expect(start.decidedAtSec).toBeCloseTo((20 + 6) * W, 9); // 0.2 s → 6 windows
@@ -148,7 +148,7 @@ describe('VADAnalyzer state machine (scripted probabilities, loud audio)', () =>
   });
 });
 
-describe('VADAnalyzer energy gate', () => {
+describe('VadAnalyzer energy gate', () => {
   it('skips inference on plainly silent audio after 256 ms, and resumes at the first sound', async () => {
     const { inference, analyzer } = scripted(() => 0.01, { skipSilentWindows: true });
     await feed(analyzer, audio(100, (w) => w >= 50 && w < 60));
@@ -169,13 +169,13 @@ describe('VADAnalyzer energy gate', () => {
   });
 });
 
-describe('VADAnalyzer with the real model', () => {
+describe('VadAnalyzer with the real model', () => {
   const dir = new FixtureDir();
   afterAll(() => dir.remove());
 
   it('16 kHz: finds each utterance within ±0.3 s, one segment each', async () => {
     const file = utteranceFile(dir, 16000, ['Hello, is anybody there?', 'Yes.', 'Please call me back tomorrow morning.'], [1.2, 1.6]);
-    const analyzer = await VADAnalyzer.create({ sampleRate: 16000 });
+    const analyzer = await VadAnalyzer.create({ sampleRate: 16000 });
     const { events } = await feed(analyzer, file.samples, 320);
     events.push(...(await analyzer.flush()));
     const starts = events.filter((e) => e.type === 'speech-start');
@@ -192,7 +192,7 @@ describe('VADAnalyzer with the real model', () => {
   it('the energy gate saves inference in pauses without changing what is detected (within 0.1 s)', async () => {
     const file = utteranceFile(dir, 8000, ['Hello, thank you for calling.', 'Yes.', 'I would like to pay my bill, please.'], [1.0, 2.0]);
     const events = async (skipSilentWindows: boolean) => {
-      const analyzer = await VADAnalyzer.create({ sampleRate: 8000, skipSilentWindows });
+      const analyzer = await VadAnalyzer.create({ sampleRate: 8000, skipSilentWindows });
       const trace = await feed(analyzer, file.samples);
       trace.events.push(...(await analyzer.flush()));
       return { events: trace.events, skipped: analyzer.windowsSkipped / (analyzer.windowsSkipped + analyzer.windowsInferred) };
@@ -209,7 +209,7 @@ describe('VADAnalyzer with the real model', () => {
   it('streams sharing a batcher get the same events as separate inference', async () => {
     const file = utteranceFile(dir, 8000, ['Can you hear me?', 'I need help with my account.'], [1.3]);
     const run = async (inference: SileroInference, offset: number) => {
-      const analyzer = new VADAnalyzer(inference, { sampleRate: 8000 });
+      const analyzer = new VadAnalyzer(inference, { sampleRate: 8000 });
       const { events } = await feed(analyzer, file.samples.subarray(offset));
       return events;
     };
@@ -233,7 +233,7 @@ describe('speech onset dating', () => {
       const lead = 8 * (500 + offsetMs);
       const pcm = new Int16Array(lead + clip.length + 8000);
       pcm.set(clip, lead);
-      const analyzer = await VADAnalyzer.create({ sampleRate: 8000 });
+      const analyzer = await VadAnalyzer.create({ sampleRate: 8000 });
       let startSec: number | undefined;
       for (let i = 0; i < pcm.length && startSec === undefined; i += 160) {
         startSec = (await analyzer.process(pcm.subarray(i, i + 160))).find((e) => e.type === 'speech-start')?.atSec;
@@ -250,7 +250,7 @@ describe('catching up under load', () => {
     const model = await SileroModel.load();
     expect(model.synchronous).toBe(true); // onnxruntime-node's native synchronous path is in use
     const batcher = new SileroBatcher(model);
-    const analyzers = Array.from({ length: 4 }, () => new VADAnalyzer(batcher, { sampleRate: 8000, skipSilentWindows: false }));
+    const analyzers = Array.from({ length: 4 }, () => new VadAnalyzer(batcher, { sampleRate: 8000, skipSilentWindows: false }));
     const backlog = new Int16Array(256 * 12).map((_, i) => Math.round(3000 * Math.sin(i / 3)));
     let turns = 0;
     let done = false;

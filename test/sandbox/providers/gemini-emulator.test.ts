@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LLMPolicyInput } from '../../../src/sandbox/providers/llm-policy.ts';
+import type { LlmPolicyInput } from '../../../src/sandbox/providers/llm-policy.ts';
 import { startGeminiEmulator, type GeminiEmulator } from '../../../src/sandbox/providers/gemini-emulator.ts';
 import { parseSse, postJson } from '../../services/llm/fixtures.ts';
 
-const testPolicy: LLMPolicyInput = {
+const testPolicy: LlmPolicyInput = {
   name: 'wire-test',
   rules: [
     { id: 'weather', when: { userSays: ['weather'] }, toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },

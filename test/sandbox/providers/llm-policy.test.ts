@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  LLMPolicy,
-  defaultLLMPolicy,
+  LlmPolicy,
+  defaultLlmPolicy,
   type PolicyConversation,
   type PolicyMessage,
 } from '../../../src/sandbox/providers/llm-policy.ts';
@@ -10,7 +10,7 @@ import { reminderPrompt } from '../../services/llm/fixtures.ts';
 const tools = ['confirm_appointment', 'request_reschedule', 'end_call'];
 
 /** Plays a callee's lines against a policy the way the pipeline would: tool calls get results appended. */
-function walk(policy: LLMPolicy, system: string, calleeLines: string[]) {
+function walk(policy: LlmPolicy, system: string, calleeLines: string[]) {
   const messages: PolicyMessage[] = [];
   const transcript: Array<{ ruleId: string; text: string; tools: string[] }> = [];
   const answer = () => {
@@ -37,7 +37,7 @@ function walk(policy: LLMPolicy, system: string, calleeLines: string[]) {
 
 describe('LLM policy variables', () => {
   it('reads the callee, clinic, provider, date and time from the agent prompt', () => {
-    expect(defaultLLMPolicy().variables(reminderPrompt())).toEqual({
+    expect(defaultLlmPolicy().variables(reminderPrompt())).toEqual({
       firstName: 'Maria',
       clinic: "St. Mary's Family Clinic",
       provider: 'Dr. Ana Lee',
@@ -47,7 +47,7 @@ describe('LLM policy variables', () => {
   });
 
   it('tolerates other values and spellings', () => {
-    const vars = defaultLLMPolicy().variables(
+    const vars = defaultLlmPolicy().variables(
       reminderPrompt({ firstName: 'José', clinic: 'Acme Dental', provider: 'Dr. Smith', date: 'Friday', time: '3 p.m.' }),
     );
     expect(vars).toMatchObject({ firstName: 'José', clinic: 'Acme Dental', provider: 'Dr. Smith', date: 'Friday' });
@@ -55,7 +55,7 @@ describe('LLM policy variables', () => {
   });
 
   it('falls back to defaults when the prompt says something else', () => {
-    const vars = defaultLLMPolicy().variables('You are a helpful assistant.');
+    const vars = defaultLlmPolicy().variables('You are a helpful assistant.');
     expect(vars).toEqual({
       firstName: '',
       clinic: 'the clinic',
@@ -69,15 +69,15 @@ describe('LLM policy variables', () => {
 describe('LLM policy templates', () => {
   it('says a fallback where a name is unknown, so no call opens with "Hi the" or closes with "Thanks there"', () => {
     const system = reminderPrompt().replace(/You are calling \S+ to remind/, 'You are calling the patient to remind');
-    expect(defaultLLMPolicy().variables(system).firstName).toBe('');
-    const transcript = walk(defaultLLMPolicy(), system, ['Hello?', "Yes, I'll be there", "No, that's all"]);
+    expect(defaultLlmPolicy().variables(system).firstName).toBe('');
+    const transcript = walk(defaultLlmPolicy(), system, ['Hello?', "Yes, I'll be there", "No, that's all"]);
     expect(transcript[0]?.text).toMatch(/^Hi there, this is Sam/);
     expect(transcript.at(-2)?.text).toBe('Thanks so much, have a great day. Goodbye!');
   });
 });
 
 describe('default appointment-reminder policy', () => {
-  const policy = defaultLLMPolicy();
+  const policy = defaultLlmPolicy();
   const system = reminderPrompt();
 
   it('happy path: greeting, confirm, wrap-up with end_call in the same response', () => {
@@ -197,7 +197,7 @@ describe('policy validation', () => {
   const minimal = { name: 'p', rules: [], fallback: { reply: 'hi' } };
 
   it('accepts a minimal policy and fills defaults', () => {
-    const policy = LLMPolicy.from(minimal);
+    const policy = LlmPolicy.from(minimal);
     expect(policy.data.variables).toEqual({});
     expect(policy.respond({ system: '', messages: [{ role: 'user', text: 'x' }], tools: [] })).toEqual({
       ruleId: 'fallback',
@@ -207,12 +207,12 @@ describe('policy validation', () => {
   });
 
   it('rejects unknown template variables, bad regexes, duplicate ids and a missing fallback', () => {
-    expect(() => LLMPolicy.from({ ...minimal, fallback: { reply: 'Hi {{name}}' } })).toThrow(/unknown template variable \{\{name\}\}/);
+    expect(() => LlmPolicy.from({ ...minimal, fallback: { reply: 'Hi {{name}}' } })).toThrow(/unknown template variable \{\{name\}\}/);
     expect(() =>
-      LLMPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userMatches: ['(unclosed'] }, reply: 'x' }] }),
+      LlmPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userMatches: ['(unclosed'] }, reply: 'x' }] }),
     ).toThrow(/not a valid regex/);
     expect(() =>
-      LLMPolicy.from({
+      LlmPolicy.from({
         ...minimal,
         rules: [
           { id: 'a', reply: 'x' },
@@ -220,12 +220,12 @@ describe('policy validation', () => {
         ],
       }),
     ).toThrow(/duplicate rule id "a"/);
-    expect(() => LLMPolicy.from({ name: 'p', rules: [] } as never)).toThrow(/fallback/);
-    expect(() => LLMPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userSay: ['x'] }, reply: 'x' }] } as never)).toThrow();
+    expect(() => LlmPolicy.from({ name: 'p', rules: [] } as never)).toThrow(/fallback/);
+    expect(() => LlmPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userSay: ['x'] }, reply: 'x' }] } as never)).toThrow();
   });
 
   it('first matching rule wins; turn ranges, tool-result rules and templated args work', () => {
-    const policy = LLMPolicy.from({
+    const policy = LlmPolicy.from({
       name: 'p',
       variables: { who: { patterns: ['name is (\\w+)'], default: 'you' } },
       rules: [

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LLMPolicyInput } from '../../../src/sandbox/providers/llm-policy.ts';
+import type { LlmPolicyInput } from '../../../src/sandbox/providers/llm-policy.ts';
 import { splitIntoTokens } from '../../../src/sandbox/providers/llm-emulator-server.ts';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../../src/sandbox/providers/openai-emulator.ts';
 import { parseSse, postJson, reminderPrompt } from '../../services/llm/fixtures.ts';
 
-const testPolicy: LLMPolicyInput = {
+const testPolicy: LlmPolicyInput = {
   name: 'wire-test',
   rules: [
     { id: 'weather', when: { userSays: ['weather'] }, toolCalls: [{ name: 'get_weather', args: { city: 'Paris', days: 2 } }] },

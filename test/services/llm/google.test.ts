@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGeminiEmulator, type GeminiEmulator } from '../../../src/sandbox/providers/gemini-emulator.ts';
 import { splitIntoTokens } from '../../../src/sandbox/providers/llm-emulator-server.ts';
-import { createGoogleLLM } from '../../../src/services/llm/google.ts';
-import { LLMServiceError, type LLMService, type LLMStreamEvent } from '../../../src/services/llm/llm-service.ts';
+import { createGoogleLlm } from '../../../src/services/llm/google.ts';
+import { LlmServiceError, type LlmService, type LlmStreamEvent } from '../../../src/services/llm/llm-service.ts';
 import { reminderPrompt } from './fixtures.ts';
 import { collect, playConversation, request } from './helpers.ts';
 
@@ -15,10 +15,10 @@ afterEach(async () => {
 
 async function setup(
   emulatorOptions: Parameters<typeof startGeminiEmulator>[0] = {},
-  serviceOptions: Parameters<typeof createGoogleLLM>[0] = {},
-): Promise<{ em: GeminiEmulator; llm: LLMService }> {
+  serviceOptions: Parameters<typeof createGoogleLlm>[0] = {},
+): Promise<{ em: GeminiEmulator; llm: LlmService }> {
   emulator = await startGeminiEmulator({ apiKey, timing: { ttftMs: 0, tokensPerSecond: 0 }, ...emulatorOptions });
-  return { em: emulator, llm: createGoogleLLM({ apiKey, baseURL: emulator.baseURL, ...serviceOptions }) };
+  return { em: emulator, llm: createGoogleLlm({ apiKey, baseURL: emulator.baseURL, ...serviceOptions }) };
 }
 
 const greeting =
@@ -38,7 +38,7 @@ describe('Google service against the Gemini emulator', () => {
     const texts = events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text);
     expect(texts.length).toBeGreaterThan(2);
     expect(texts.join('')).toBe(greeting);
-    const finish = events.at(-1) as Extract<LLMStreamEvent, { type: 'finish' }>;
+    const finish = events.at(-1) as Extract<LlmStreamEvent, { type: 'finish' }>;
     expect(finish).toMatchObject({ type: 'finish', finishReason: 'stop' });
     expect(finish.usage.outputTokens).toBe(splitIntoTokens(greeting).length);
     expect(finish.usage.inputTokens).toBeGreaterThan(0);
@@ -150,7 +150,7 @@ describe('Google service errors', () => {
     const { em, llm } = await setup({}, { maxRetries: 0 });
     em.failNext(1, { status: 429 });
     const error = await collect(llm, request()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LLMServiceError);
+    expect(error).toBeInstanceOf(LlmServiceError);
     expect(error).toMatchObject({ provider: 'google', status: 429, code: 'RESOURCE_EXHAUSTED' });
     expect((error as Error).message).toMatch(/^google: You exceeded your current quota/);
   });
@@ -171,12 +171,12 @@ describe('Google service errors', () => {
     })().catch((e: unknown) => e);
     // The error replaces the chunk holding token 5 (chunks: 3 tokens, then 8).
     expect(texts.join('')).toBe('Hi Maria,');
-    expect(error).toMatchObject({ name: 'LLMServiceError', status: 503, code: 'UNAVAILABLE' });
+    expect(error).toMatchObject({ name: 'LlmServiceError', status: 503, code: 'UNAVAILABLE' });
   });
 
   it('reports a wrong key as 400 INVALID_ARGUMENT without retrying', async () => {
     const { em } = await setup();
-    const llm = createGoogleLLM({ apiKey: 'wrong', baseURL: em.baseURL });
+    const llm = createGoogleLlm({ apiKey: 'wrong', baseURL: em.baseURL });
     await expect(collect(llm, request())).rejects.toMatchObject({
       status: 400,
       code: 'INVALID_ARGUMENT',
@@ -188,7 +188,7 @@ describe('Google service errors', () => {
   it('reports a dropped thought signature as Gemini’s 400', async () => {
     const { em, llm } = await setup({ thoughtSignatures: true }, { model: 'gemini-2.5-flash' });
     const events = await collect(llm, request({ messages: [{ role: 'user', content: 'Hello?' }, { role: 'assistant', content: greeting }, { role: 'user', content: 'yes' }] }));
-    const call = events.find((e) => e.type === 'tool-call') as Extract<LLMStreamEvent, { type: 'tool-call' }>;
+    const call = events.find((e) => e.type === 'tool-call') as Extract<LlmStreamEvent, { type: 'tool-call' }>;
     const withoutSignature = request({
       messages: [
         { role: 'user', content: 'yes' },

@@ -1,9 +1,9 @@
 import type { AssistantContent, ModelMessage, ToolContent } from 'ai';
-import type { LLMRequest, LLMService, LLMStreamEvent } from '../../../src/services/llm/llm-service.ts';
+import type { LlmRequest, LlmService, LlmStreamEvent } from '../../../src/services/llm/llm-service.ts';
 import { reminderPrompt, reminderTools } from './fixtures.ts';
 
 /** A request for the appointment agent; override any field. */
-export function request(overrides: Partial<LLMRequest> = {}): LLMRequest {
+export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {
   return {
     callId: 'call-1',
     system: reminderPrompt(),
@@ -15,8 +15,8 @@ export function request(overrides: Partial<LLMRequest> = {}): LLMRequest {
 }
 
 /** Runs one stream to the end and returns its events. */
-export async function collect(llm: LLMService, req: LLMRequest): Promise<LLMStreamEvent[]> {
-  const events: LLMStreamEvent[] = [];
+export async function collect(llm: LlmService, req: LlmRequest): Promise<LlmStreamEvent[]> {
+  const events: LlmStreamEvent[] = [];
   for await (const event of llm.stream(req)) events.push(event);
   return events;
 }
@@ -34,7 +34,7 @@ export interface TranscriptTurn {
  * `{ok: true}`, and the model is asked again after tool results until it answers without tools or ends the call.
  */
 export async function playConversation(
-  llm: LLMService,
+  llm: LlmService,
   lines: string[],
   messages: ModelMessage[] = [],
 ): Promise<TranscriptTurn[]> {

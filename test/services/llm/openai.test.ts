@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../../src/sandbox/providers/openai-emulator.ts';
 import { splitIntoTokens } from '../../../src/sandbox/providers/llm-emulator-server.ts';
-import { LLMServiceError, type LLMService, type LLMStreamEvent } from '../../../src/services/llm/llm-service.ts';
-import { createOpenAILLM } from '../../../src/services/llm/openai.ts';
+import { LlmServiceError, type LlmService, type LlmStreamEvent } from '../../../src/services/llm/llm-service.ts';
+import { createOpenAILlm } from '../../../src/services/llm/openai.ts';
 import { collect, playConversation, request } from './helpers.ts';
 import { reminderPrompt } from './fixtures.ts';
 
@@ -15,10 +15,10 @@ afterEach(async () => {
 
 async function setup(
   emulatorOptions: Parameters<typeof startOpenAIEmulator>[0] = {},
-  serviceOptions: Parameters<typeof createOpenAILLM>[0] = {},
-): Promise<{ em: OpenAIEmulator; llm: LLMService }> {
+  serviceOptions: Parameters<typeof createOpenAILlm>[0] = {},
+): Promise<{ em: OpenAIEmulator; llm: LlmService }> {
   emulator = await startOpenAIEmulator({ apiKey, timing: { ttftMs: 0, tokensPerSecond: 0 }, ...emulatorOptions });
-  return { em: emulator, llm: createOpenAILLM({ apiKey, baseURL: emulator.baseURL, ...serviceOptions }) };
+  return { em: emulator, llm: createOpenAILlm({ apiKey, baseURL: emulator.baseURL, ...serviceOptions }) };
 }
 
 const greeting =
@@ -30,7 +30,7 @@ describe('OpenAI service (Chat Completions) against the emulator', () => {
     const events = await collect(llm, request({ messages: [{ role: 'user', content: 'Hello?' }] }));
     const texts = events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text);
     expect(texts).toEqual(splitIntoTokens(greeting));
-    const finish = events.at(-1) as Extract<LLMStreamEvent, { type: 'finish' }>;
+    const finish = events.at(-1) as Extract<LlmStreamEvent, { type: 'finish' }>;
     expect(finish.type).toBe('finish');
     expect(finish.finishReason).toBe('stop');
     expect(finish.usage.outputTokens).toBe(texts.length);
@@ -145,11 +145,11 @@ describe('OpenAI service (Chat Completions) against the emulator', () => {
 });
 
 describe('OpenAI service errors and retries', () => {
-  it('maps 429 to LLMServiceError with status and OpenAI code, without retrying a long retry-after', async () => {
+  it('maps 429 to LlmServiceError with status and OpenAI code, without retrying a long retry-after', async () => {
     const { em, llm } = await setup();
     em.failNext(1, { status: 429, retryAfterMs: 20_000 });
     const error = await collect(llm, request()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LLMServiceError);
+    expect(error).toBeInstanceOf(LlmServiceError);
     expect(error).toMatchObject({ provider: 'openai', status: 429, code: 'rate_limit_exceeded', callId: 'call-1' });
     expect((error as Error).message).toMatch(/^openai: Rate limit reached for gpt-4\.1-mini.*\(HTTP 429, rate_limit_exceeded\)$/);
     expect(em.requests).toHaveLength(1);
@@ -172,7 +172,7 @@ describe('OpenAI service errors and retries', () => {
 
   it('does not retry client errors (401)', async () => {
     const { em } = await setup();
-    const llm = createOpenAILLM({ apiKey: 'sk-wrong-key-0000000000', baseURL: em.baseURL });
+    const llm = createOpenAILlm({ apiKey: 'sk-wrong-key-0000000000', baseURL: em.baseURL });
     await expect(collect(llm, request())).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
     expect(em.requests).toHaveLength(1);
   });
@@ -185,7 +185,7 @@ describe('OpenAI service errors and retries', () => {
       for await (const event of llm.stream(request())) if (event.type === 'text') texts.push(event.text);
     })().catch((e: unknown) => e);
     expect(texts).toEqual(splitIntoTokens(greeting).slice(0, 3));
-    expect(error).toBeInstanceOf(LLMServiceError);
+    expect(error).toBeInstanceOf(LlmServiceError);
     expect(error).toMatchObject({ provider: 'openai', code: 'server_error', message: expect.stringContaining('Upstream failed.') });
     expect(em.requests).toHaveLength(1); // output had started: no retry
   });
@@ -207,7 +207,7 @@ describe('OpenAI service errors and retries', () => {
       for await (const event of llm.stream(request())) if (event.type === 'text') texts.push(event.text);
     })().catch((e: unknown) => e);
     expect(texts).toHaveLength(4);
-    expect(error).toMatchObject({ name: 'LLMServiceError', code: 'timeout', provider: 'openai' });
+    expect(error).toMatchObject({ name: 'LlmServiceError', code: 'timeout', provider: 'openai' });
     expect((await em.settled(0)).outcome).toBe('aborted');
   });
 
@@ -227,8 +227,8 @@ describe('OpenAI service errors and retries', () => {
     const baseURL = em.baseURL;
     await em.close();
     emulator = undefined;
-    const llm = createOpenAILLM({ apiKey, baseURL, maxRetries: 0 });
-    await expect(collect(llm, request())).rejects.toMatchObject({ name: 'LLMServiceError', code: 'ECONNREFUSED' });
+    const llm = createOpenAILlm({ apiKey, baseURL, maxRetries: 0 });
+    await expect(collect(llm, request())).rejects.toMatchObject({ name: 'LlmServiceError', code: 'ECONNREFUSED' });
   });
 });
 
