@@ -22,7 +22,9 @@ function testSignal(samples: number, rate: number): Int16Array {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     const noise = (seed / 2 ** 32 - 0.5) * 1500;
     const t = i / rate;
-    x[i] = Math.round(noise + 1500 * Math.sin(2 * Math.PI * 180 * t) + 900 * Math.sin(2 * Math.PI * 540 * t) + 600 * Math.sin(2 * Math.PI * 1260 * t));
+    x[i] = Math.round(
+      noise + 1500 * Math.sin(2 * Math.PI * 180 * t) + 900 * Math.sin(2 * Math.PI * 540 * t) + 600 * Math.sin(2 * Math.PI * 1260 * t),
+    );
   }
   return x;
 }
@@ -50,11 +52,7 @@ async function cpuAsync(fn: () => Promise<unknown>, iterations: number, rounds =
 }
 
 /** Wall-clock and process CPU µs per call (CPU includes onnxruntime's worker threads). */
-async function timeAsyncWithCpu(
-  fn: () => Promise<unknown>,
-  iterations: number,
-  rounds = 5,
-): Promise<{ wall: number; cpu: number }> {
+async function timeAsyncWithCpu(fn: () => Promise<unknown>, iterations: number, rounds = 5): Promise<{ wall: number; cpu: number }> {
   for (let i = 0; i < Math.max(20, iterations / 4); i++) await fn();
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -78,18 +76,24 @@ function benchG711(rows: BenchRow[]): void {
   let sink = 0;
   rows.push({
     name: 'μ-law decode+encode per 20 ms @ 8 kHz (160 samples)',
-    value: round(timeSync(() => {
-      mulawEncode(pcm, coded);
-      sink += mulawDecode(coded, decoded)[7] as number;
-    }, 50_000), 3),
+    value: round(
+      timeSync(() => {
+        mulawEncode(pcm, coded);
+        sink += mulawDecode(coded, decoded)[7] as number;
+      }, 50_000),
+      3,
+    ),
     unit: 'µs',
   });
   rows.push({
     name: 'A-law decode+encode per 20 ms @ 8 kHz (160 samples)',
-    value: round(timeSync(() => {
-      alawEncode(pcm, coded);
-      sink += alawDecode(coded, decoded)[7] as number;
-    }, 50_000), 3),
+    value: round(
+      timeSync(() => {
+        alawEncode(pcm, coded);
+        sink += alawDecode(coded, decoded)[7] as number;
+      }, 50_000),
+      3,
+    ),
     unit: 'µs',
   });
   if (sink === 0.5) console.log(sink); // keep the work observable
@@ -118,7 +122,10 @@ function benchVolume(rows: BenchRow[]): void {
   const window = Float32Array.from(testSignal(256, 8000), (s) => s / 32768);
   rows.push({
     name: 'volume (K-weighted loudness + smoothing) per 32 ms window @ 8 kHz',
-    value: round(timeSync(() => meter.measure(window), 50_000), 3),
+    value: round(
+      timeSync(() => meter.measure(window), 50_000),
+      3,
+    ),
     unit: 'µs',
   });
 }
@@ -133,7 +140,11 @@ async function benchSilero(rows: BenchRow[]): Promise<void> {
     const perWindow = await cpuAsync(() => model.infer(input, state, rate), 600);
     rows.push({ name: `Silero VAD step (CPU): one 32 ms window @ ${rate / 1000} kHz, batch 1`, value: round(perWindow, 1), unit: 'µs' });
     if (rate === 8000) {
-      rows.push({ name: 'Silero VAD step (CPU) @ 8 kHz, share per 20 ms of audio (window cost × 20/32)', value: round((perWindow * 20) / 32, 1), unit: 'µs' });
+      rows.push({
+        name: 'Silero VAD step (CPU) @ 8 kHz, share per 20 ms of audio (window cost × 20/32)',
+        value: round((perWindow * 20) / 32, 1),
+        unit: 'µs',
+      });
     }
   }
   // Many streams in one inference: cost per stream window.
@@ -143,7 +154,11 @@ async function benchSilero(rows: BenchRow[]): Promise<void> {
     for (let b = 0; b < batch; b++) for (let i = 0; i < 288; i++) inputs[b * 288 + i] = (base[(i + 7 * b) % 288] as number) / 32768;
     const states = new Float32Array(batch * SILERO_STATE_SIZE);
     const perBatch = await cpuAsync(() => model.runBatch(inputs, states, batch, 8000), Math.max(50, Math.round(2_000 / batch)));
-    rows.push({ name: `Silero VAD (CPU) @ 8 kHz, batch ${batch}: per-stream cost of one 32 ms window`, value: round(perBatch / batch, 1), unit: 'µs' });
+    rows.push({
+      name: `Silero VAD (CPU) @ 8 kHz, batch ${batch}: per-stream cost of one 32 ms window`,
+      value: round(perBatch / batch, 1),
+      unit: 'µs',
+    });
   }
 }
 

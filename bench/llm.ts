@@ -168,8 +168,7 @@ export const benchLlm: BenchSuite = async () => {
         llm: createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL }),
         headers: { 'x-goog-api-key': 'bench-key' },
         textOf: (event) =>
-          (event as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> }).candidates?.[0]?.content
-            ?.parts?.[0]?.text,
+          (event as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> }).candidates?.[0]?.content?.parts?.[0]?.text,
       },
       rows,
     );

@@ -93,7 +93,15 @@ async function findMax(
   for (const calls of FIND_MAX_STEPS) {
     let result: LoadRunResult;
     try {
-      result = await runLoad({ calls, seconds: runSeconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, calls), staggerMs });
+      result = await runLoad({
+        calls,
+        seconds: runSeconds,
+        latency: mode,
+        cpuProfileDir,
+        progress,
+        dumpFile: dumpFile(mode, calls),
+        staggerMs,
+      });
     } catch (error) {
       if (!(error instanceof WindowTooShortError)) throw error;
       const failed: FindMaxStep = {
@@ -131,7 +139,9 @@ async function findMax(
       spuriousBargeIns: result.spuriousBargeIns,
       healthy: pass && result.turnEndMs.p95 <= HEALTHY_TURN_END_P95_MS && result.spuriousBargeIns === 0,
     });
-    progress(`[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls})`);
+    progress(
+      `[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls})`,
+    );
     if (!pass) break;
     best = result;
   }
@@ -158,8 +168,10 @@ async function findMax(
 
 export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
   if (!Number.isInteger(options.calls) || options.calls < 1) throw new Error(`--calls must be a positive integer, got ${options.calls}`);
-  if (!Number.isFinite(options.seconds) || options.seconds < MIN_SECONDS) throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${options.seconds}`);
-  if (!['zero', 'realistic', 'both'].includes(options.latency)) throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
+  if (!Number.isFinite(options.seconds) || options.seconds < MIN_SECONDS)
+    throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${options.seconds}`);
+  if (!['zero', 'realistic', 'both'].includes(options.latency))
+    throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
   const modes: LatencyMode[] = options.latency === 'both' ? ['zero', 'realistic'] : [options.latency];
   const cpuProfileDir = process.env.SWITCHBOARD_BENCH_CPU_PROFILE || undefined;
   const dump = process.env.SWITCHBOARD_BENCH_DUMP || undefined;
@@ -176,7 +188,15 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
   } else {
     const results: LoadRunResult[] = [];
     for (const mode of modes) {
-      const result = await runLoad({ calls: options.calls, seconds: options.seconds, latency: mode, cpuProfileDir, progress, dumpFile: dumpFile(mode, options.calls), staggerMs });
+      const result = await runLoad({
+        calls: options.calls,
+        seconds: options.seconds,
+        latency: mode,
+        cpuProfileDir,
+        progress,
+        dumpFile: dumpFile(mode, options.calls),
+        staggerMs,
+      });
       results.push(result);
       process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
     }

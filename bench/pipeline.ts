@@ -39,11 +39,23 @@ export const benchPipeline: BenchSuite = async () => {
     const runs = [await fn(), await fn(), await fn()].sort((a, b) => a - b);
     return Math.round(runs[1] as number);
   };
-  rows.push({ name: 'pipeline: data frames through 10 processors', value: await median(() => framesPerSecond('data', [], 300_000)), unit: 'frames/s' });
-  rows.push({ name: 'pipeline: audio (system) frames through 10 processors', value: await median(() => framesPerSecond('system', [], 300_000)), unit: 'frames/s' });
+  rows.push({
+    name: 'pipeline: data frames through 10 processors',
+    value: await median(() => framesPerSecond('data', [], 300_000)),
+    unit: 'frames/s',
+  });
+  rows.push({
+    name: 'pipeline: audio (system) frames through 10 processors',
+    value: await median(() => framesPerSecond('system', [], 300_000)),
+    unit: 'frames/s',
+  });
   let hops = 0;
   const observer: FrameObserver = { onHop: () => hops++ };
-  rows.push({ name: 'pipeline: audio frames through 10 processors, 1 observer', value: await median(() => framesPerSecond('system', [observer], 200_000)), unit: 'frames/s' });
+  rows.push({
+    name: 'pipeline: audio frames through 10 processors, 1 observer',
+    value: await median(() => framesPerSecond('system', [observer], 200_000)),
+    unit: 'frames/s',
+  });
   void hops;
   return rows;
 };

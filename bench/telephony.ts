@@ -57,7 +57,11 @@ export const benchTelephony: BenchSuite = async () => {
     { name: 'Twilio outbound media build (20 ms µ-law)', value: round(twilioBuild), unit: 'µs' },
     { name: 'Plivo inbound media parse (20 ms µ-law, JSON + base64)', value: round(plivoParse), unit: 'µs' },
     { name: 'Plivo outbound playAudio build (20 ms µ-law)', value: round(plivoBuild), unit: 'µs' },
-    { name: 'Twilio media serialization, 100 calls both ways', value: round(coreShare(twilioParse, twilioBuild) * 100), unit: '% of a core' },
+    {
+      name: 'Twilio media serialization, 100 calls both ways',
+      value: round(coreShare(twilioParse, twilioBuild) * 100),
+      unit: '% of a core',
+    },
     { name: 'Plivo media serialization, 100 calls both ways', value: round(coreShare(plivoParse, plivoBuild) * 100), unit: '% of a core' },
   ];
   return rows;

@@ -68,17 +68,29 @@ export const benchTts: BenchSuite = async () => {
   const rows: BenchRow[] = [];
   const t0 = performance.now();
   await getEspeakEngine();
-  rows.push({ name: 'eSpeak WASM engine start (compile, instantiate, warm-up; once per process)', value: Math.round(performance.now() - t0), unit: 'ms' });
+  rows.push({
+    name: 'eSpeak WASM engine start (compile, instantiate, warm-up; once per process)',
+    value: Math.round(performance.now() - t0),
+    unit: 'ms',
+  });
 
   const plain = await realTimeFactor(false);
   rows.push({ name: 'offline synthesis speed, speech only (22.05 kHz PCM)', value: Math.round(plain.factor), unit: '× real time' });
   const timed = await realTimeFactor(true);
   rows.push({ name: 'offline synthesis speed with word timings', value: Math.round(timed.factor), unit: '× real time' });
-  rows.push({ name: 'offline synthesis cost with word timings, per second of speech', value: Number(timed.msPerAudioSec.toFixed(1)), unit: 'ms' });
+  rows.push({
+    name: 'offline synthesis cost with word timings, per second of speech',
+    value: Number(timed.msPerAudioSec.toFixed(1)),
+    unit: 'ms',
+  });
 
   const m0 = performance.now();
   for (const text of SENTENCES) await synthesizeMulaw8k(text);
-  rows.push({ name: 'synthesizeMulaw8k per sentence (timings + resample + μ-law)', value: Number(((performance.now() - m0) / SENTENCES.length).toFixed(1)), unit: 'ms' });
+  rows.push({
+    name: 'synthesizeMulaw8k per sentence (timings + resample + μ-law)',
+    value: Number(((performance.now() - m0) / SENTENCES.length).toFixed(1)),
+    unit: 'ms',
+  });
 
   rows.push({
     name: 'time to first audio, offline service (first sentence synthesised)',
@@ -88,11 +100,24 @@ export const benchTts: BenchSuite = async () => {
 
   const cartesia = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: Infinity });
   const eleven = await startElevenLabsEmulator({ ttfbMs: 0, realtimeFactor: Infinity });
-  const cartesiaTts = new CartesiaTtsService({ apiKey: 'bench', voiceId: 'a0e99841-438c-4a64-b679-ae501e7d6091', baseUrl: cartesia.url, tls: { ca: cartesia.ca } });
+  const cartesiaTts = new CartesiaTtsService({
+    apiKey: 'bench',
+    voiceId: 'a0e99841-438c-4a64-b679-ae501e7d6091',
+    baseUrl: cartesia.url,
+    tls: { ca: cartesia.ca },
+  });
   const elevenTts = new ElevenLabsTtsService({ apiKey: 'bench', voiceId: '21m00Tcm4TlvDq8ikWAM', baseUrl: eleven.url });
   try {
-    rows.push({ name: 'time to first audio, Cartesia SDK → emulator (TLS, emulated delay 0)', value: Number((await timeToFirstAudio(cartesiaTts)).toFixed(1)), unit: 'ms' });
-    rows.push({ name: 'time to first audio, ElevenLabs client → emulator (emulated delay 0)', value: Number((await timeToFirstAudio(elevenTts)).toFixed(1)), unit: 'ms' });
+    rows.push({
+      name: 'time to first audio, Cartesia SDK → emulator (TLS, emulated delay 0)',
+      value: Number((await timeToFirstAudio(cartesiaTts)).toFixed(1)),
+      unit: 'ms',
+    });
+    rows.push({
+      name: 'time to first audio, ElevenLabs client → emulator (emulated delay 0)',
+      value: Number((await timeToFirstAudio(elevenTts)).toFixed(1)),
+      unit: 'ms',
+    });
   } finally {
     await cartesiaTts.close();
     await elevenTts.close();

@@ -195,8 +195,18 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     sandbox: e.SWITCHBOARD_SANDBOX,
     defaultCarrier: e.DEFAULT_CARRIER,
     logLevel: e.LOG_LEVEL,
-    twilio: strip({ accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, phoneNumber: e.TWILIO_PHONE_NUMBER, apiBaseUrl: e.TWILIO_API_BASE_URL }),
-    plivo: strip({ authId: e.PLIVO_AUTH_ID, authToken: e.PLIVO_AUTH_TOKEN, phoneNumber: e.PLIVO_PHONE_NUMBER, apiBaseUrl: e.PLIVO_API_BASE_URL }),
+    twilio: strip({
+      accountSid: e.TWILIO_ACCOUNT_SID,
+      authToken: e.TWILIO_AUTH_TOKEN,
+      phoneNumber: e.TWILIO_PHONE_NUMBER,
+      apiBaseUrl: e.TWILIO_API_BASE_URL,
+    }),
+    plivo: strip({
+      authId: e.PLIVO_AUTH_ID,
+      authToken: e.PLIVO_AUTH_TOKEN,
+      phoneNumber: e.PLIVO_PHONE_NUMBER,
+      apiBaseUrl: e.PLIVO_API_BASE_URL,
+    }),
     deepgram: { ...strip({ apiKey: e.DEEPGRAM_API_KEY, baseUrl: e.DEEPGRAM_BASE_URL }), model: e.DEEPGRAM_MODEL },
     stt: {
       provider: e.STT_PROVIDER,

@@ -42,16 +42,25 @@ describe('loadConfig', () => {
   });
 
   it('with the sandbox off, demands real credentials for what is used', () => {
-    expect(() => loadConfig({ SWITCHBOARD_SANDBOX: 'off' })).toThrow(/needs Twilio or Plivo credentials[\s\S]*DEEPGRAM_API_KEY[\s\S]*GOOGLE_API_KEY[\s\S]*CARTESIA_API_KEY/);
+    expect(() => loadConfig({ SWITCHBOARD_SANDBOX: 'off' })).toThrow(
+      /needs Twilio or Plivo credentials[\s\S]*DEEPGRAM_API_KEY[\s\S]*GOOGLE_API_KEY[\s\S]*CARTESIA_API_KEY/,
+    );
   });
 
   it('selects OpenAI Realtime transcription with its own model and base URL, and asks for the key off-sandbox', () => {
-    const config = loadConfig({ STT_PROVIDER: 'openai', OPENAI_STT_MODEL: 'gpt-4o-mini-transcribe', OPENAI_REALTIME_BASE_URL: 'wss://proxy.example.com/v1' });
-    expect(config.stt).toEqual({ provider: 'openai', openai: { baseUrl: 'wss://proxy.example.com/v1', model: 'gpt-4o-mini-transcribe', language: 'en' } });
+    const config = loadConfig({
+      STT_PROVIDER: 'openai',
+      OPENAI_STT_MODEL: 'gpt-4o-mini-transcribe',
+      OPENAI_REALTIME_BASE_URL: 'wss://proxy.example.com/v1',
+    });
+    expect(config.stt).toEqual({
+      provider: 'openai',
+      openai: { baseUrl: 'wss://proxy.example.com/v1', model: 'gpt-4o-mini-transcribe', language: 'en' },
+    });
     expect(loadConfig({}).stt.provider).toBe('deepgram');
     expect(() => loadConfig({ STT_PROVIDER: 'whisper' })).toThrow(/STT_PROVIDER/);
-    expect(() => loadConfig({ SWITCHBOARD_SANDBOX: 'off', STT_PROVIDER: 'openai', TWILIO_ACCOUNT_SID: 'AC' + 'a'.repeat(32), TWILIO_AUTH_TOKEN: 't' })).toThrow(
-      /STT_PROVIDER=openai needs OPENAI_API_KEY/,
-    );
+    expect(() =>
+      loadConfig({ SWITCHBOARD_SANDBOX: 'off', STT_PROVIDER: 'openai', TWILIO_ACCOUNT_SID: 'AC' + 'a'.repeat(32), TWILIO_AUTH_TOKEN: 't' }),
+    ).toThrow(/STT_PROVIDER=openai needs OPENAI_API_KEY/);
   });
 });

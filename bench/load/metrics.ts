@@ -25,7 +25,15 @@ export function percentiles(values: readonly number[]): Percentiles {
 }
 
 /** Turn timings the server records per assistant turn (see src/agent/turn-metrics.ts). */
-export const LATENCY_STAGES = ['turnEndMs', 'sttFinalMs', 'llmFirstTokenMs', 'ttsFirstAudioMs', 'voiceToVoiceMs', 'providerMs', 'overheadMs'] as const;
+export const LATENCY_STAGES = [
+  'turnEndMs',
+  'sttFinalMs',
+  'llmFirstTokenMs',
+  'ttsFirstAudioMs',
+  'voiceToVoiceMs',
+  'providerMs',
+  'overheadMs',
+] as const;
 export type LatencyStage = (typeof LATENCY_STAGES)[number];
 
 /** Every assistant turn's value of `stage`, over all calls. */

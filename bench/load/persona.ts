@@ -19,7 +19,11 @@ export const WARMUP_NUMBER = '+15550199002';
  * `interruption` has no pause near its start: the server counts only voiced time towards the barge-in
  * minimum, so a comma pause ("Sorry, …") would add its length to every barge-in measured.
  */
-export const BENCH_LINES = { opening: 'Hello?', interruption: 'What time was that again?', question: 'Sorry, what time was that?' } as const;
+export const BENCH_LINES = {
+  opening: 'Hello?',
+  interruption: 'What time was that again?',
+  question: 'Sorry, what time was that?',
+} as const;
 
 /** How long the callee lets the bot talk before interrupting it. */
 export const BARGE_IN_AFTER_MS = 1500;

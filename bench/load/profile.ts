@@ -122,7 +122,12 @@ export function analyseCpuProfile(file: string, limit = 20, span?: ProfileSpan):
   return [...byFunction.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, limit)
-    .map((e) => ({ functionName: e.functionName, location: e.location, selfMs: e.us / 1000, selfPct: totalUs > 0 ? (e.us / totalUs) * 100 : 0 }));
+    .map((e) => ({
+      functionName: e.functionName,
+      location: e.location,
+      selfMs: e.us / 1000,
+      selfPct: totalUs > 0 ? (e.us / totalUs) * 100 : 0,
+    }));
 }
 
 export interface FileSelfTime {

@@ -23,7 +23,11 @@ export function summarise(result: LoadRunResult): LoadSummary {
   return {
     calls: result.calls,
     seconds: result.seconds,
-    overheadMs: { p50: r1(result.overheadMs.p50) as number, p95: r1(result.overheadMs.p95) as number, p99: r1(result.overheadMs.p99) as number },
+    overheadMs: {
+      p50: r1(result.overheadMs.p50) as number,
+      p95: r1(result.overheadMs.p95) as number,
+      p99: r1(result.overheadMs.p99) as number,
+    },
     bargeInMs: { p50: r1(result.bargeInMs.p50) as number, p95: r1(result.bargeInMs.p95) as number },
     serverCpuMsPerCallSecond: r2(result.server.cpuMsPerCallSecond) as number,
     callsPerCore: r1(result.server.callsPerCore) as number,
@@ -43,12 +47,19 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
   const lf = result.lateFrames;
   const ok = (pass: boolean) => (pass ? 'ok' : 'MISSED');
   const rows: Array<[string, string, string?]> = [
-    ['calls × seconds', `${result.calls} × ${result.seconds} s (steady window ${fmt(result.windowSeconds)} s, ${s.callsLiveInWindow} calls live through it)`],
+    [
+      'calls × seconds',
+      `${result.calls} × ${result.seconds} s (steady window ${fmt(result.windowSeconds)} s, ${s.callsLiveInWindow} calls live through it)`,
+    ],
     [
       'turns',
       `${result.assistantTurns} bot, ${result.userTurns} callee; ${result.bargeInMs.interruptions} interruptions (+${result.bargeInMs.cutByHangUp} cut short by the hang-up); callee waits timed out: ${JSON.stringify(result.calleeTimeouts)}`,
     ],
-    ['overhead p50 / p95 / p99', `${fmt(result.overheadMs.p50)} / ${fmt(result.overheadMs.p95)} / ${fmt(result.overheadMs.p99)} ms`, `target p95 ≤ 5: ${ok(result.overheadMs.p95 <= 5)}`],
+    [
+      'overhead p50 / p95 / p99',
+      `${fmt(result.overheadMs.p50)} / ${fmt(result.overheadMs.p95)} / ${fmt(result.overheadMs.p99)} ms`,
+      `target p95 ≤ 5: ${ok(result.overheadMs.p95 <= 5)}`,
+    ],
     [
       'barge-in at carrier p50 / p95',
       `${fmt(result.bargeInMs.p50)} / ${fmt(result.bargeInMs.p95)} ms (${result.bargeInMs.count} clears, ${result.bargeInMs.missed} interruptions without clear)`,
@@ -92,7 +103,10 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
       'generator media clock',
       `wake-up lateness mean ${fmt(g.clock.meanLatenessMs, 2)} ms (window), p99 ${fmt(g.clock.p99LatenessMs, 2)} ms, max ${fmt(g.clock.maxLatenessMs)} ms (run); ${g.clock.catchUpTicks} catch-up, ${g.clock.skippedTicks} skipped ticks`,
     ],
-    ['generator TTS cache', `${g.speechCache.hits} hits, ${g.speechCache.misses} syntheses; ${g.protocolErrors} protocol errors, ${g.failedWebhooks} failed webhooks`],
+    [
+      'generator TTS cache',
+      `${g.speechCache.hits} hits, ${g.speechCache.misses} syntheses; ${g.protocolErrors} protocol errors, ${g.failedWebhooks} failed webhooks`,
+    ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = [`\nLoad: ${result.calls} concurrent Twilio calls, provider latency ${result.latency}`, '-'.repeat(width + 60)];
@@ -108,7 +122,8 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     for (const [message, count] of errors) lines.push(`  ${count} × ${message}`);
   }
   if (result.profile) {
-    const spot = (s: { selfPct: number; selfMs: number }, what: string) => `  ${fmt(s.selfPct).padStart(5)} %  ${fmt(s.selfMs, 0).padStart(7)} ms  ${what}`;
+    const spot = (s: { selfPct: number; selfMs: number }, what: string) =>
+      `  ${fmt(s.selfPct).padStart(5)} %  ${fmt(s.selfMs, 0).padStart(7)} ms  ${what}`;
     lines.push(`server CPU profile ${result.profile.file}`);
     lines.push('  steady window, top self time by function:');
     for (const s of result.profile.steady) lines.push(spot(s, `${s.functionName}  ${s.location}`));

@@ -40,7 +40,14 @@ import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './pers
 import { analyseCpuProfile, selfTimeByFile, type FileSelfTime, type HotSpot } from './profile.ts';
 import { clockBetween, cpuOverSamples, idleRss, type ClockReading, type CpuSample } from './sampling.ts';
 import { finalRecord, mapLimit, postCall, sleep, TERMINAL_STATUSES } from './server-api.ts';
-import { machineBusyMs, startServerProcess, summariseServerLog, tail, type ServerLogSummary, type ServerProcess } from './server-process.ts';
+import {
+  machineBusyMs,
+  startServerProcess,
+  summariseServerLog,
+  tail,
+  type ServerLogSummary,
+  type ServerProcess,
+} from './server-process.ts';
 
 export interface LoadRunOptions {
   calls: number;
@@ -211,7 +218,8 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     );
     const sids = new Set(placed.flatMap((p) => (p?.carrierCallId ? [p.carrierCallId] : [])));
     const connected = await waitForConnections(generator, sids, sids.size, 15_000);
-    if (connected.length === 0) throw new Error(`none of the ${calls} calls connected (${placeFailures} not placed); server log:\n${tail(server.logFile)}`);
+    if (connected.length === 0)
+      throw new Error(`none of the ${calls} calls connected (${placeFailures} not placed); server log:\n${tail(server.logFile)}`);
     const firstConnected = Math.min(...connected);
     const lastConnected = Math.max(...connected);
     const from = lastConnected + SETTLE_AFTER_CONNECT_MS;
@@ -221,7 +229,8 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     // Steady window. Waiting for the connections can itself run past `from`: measure from where we are.
     await sleep(from - nowMs());
     const windowStart = nowMs();
-    if (to - windowStart < 1000) throw new WindowTooShortError(to - windowStart, lastConnected - firstConnected, connected.length, sids.size);
+    if (to - windowStart < 1000)
+      throw new WindowTooShortError(to - windowStart, lastConnected - firstConnected, connected.length, sids.size);
     clearInterval(rampSampler);
     const cpu0 = server.cpuMs();
     const machine0 = machineBusyMs();
@@ -282,7 +291,10 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
 
     const cpuMsPerCallSecond = (cpu1 - cpu0) / (calls * (windowMs / 1000));
     const carrier = carrierBargeIns(emulated);
-    const stageMediansMs = Object.fromEntries(LATENCY_STAGES.map((s) => [s, percentile(stageValues(serverRecords, s), 50)])) as Record<LatencyStage, number>;
+    const stageMediansMs = Object.fromEntries(LATENCY_STAGES.map((s) => [s, percentile(stageValues(serverRecords, s), 50)])) as Record<
+      LatencyStage,
+      number
+    >;
     const rssSteadyMb = rss.reduce((a, b) => a + b, 0) / rss.length;
     const serverBargeIn = percentiles(serverBargeIns(serverRecords));
     const result: LoadRunResult = {
@@ -294,7 +306,12 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       voiceToVoiceMs: percentiles(stageValues(serverRecords, 'voiceToVoiceMs')),
       turnEndMs: percentiles(stageValues(serverRecords, 'turnEndMs')),
       stageMediansMs,
-      bargeInMs: { ...percentiles(carrier.latenciesMs), interruptions: carrier.interruptions, missed: carrier.missed, cutByHangUp: carrier.cutByHangUp },
+      bargeInMs: {
+        ...percentiles(carrier.latenciesMs),
+        interruptions: carrier.interruptions,
+        missed: carrier.missed,
+        cutByHangUp: carrier.cutByHangUp,
+      },
       spuriousBargeIns: spuriousBargeIns(
         placed.flatMap((p, i) => {
           const serverRecord = records[i];

@@ -105,7 +105,10 @@ export class CallSession {
           : 'caller';
     const processors: FrameProcessor[] = [
       this.transport.input(),
-      new VadProcessor({ ...(agent.vad ? { params: agent.vad } : {}), ...(services.vadInference ? { inference: services.vadInference } : {}) }),
+      new VadProcessor({
+        ...(agent.vad ? { params: agent.vad } : {}),
+        ...(services.vadInference ? { inference: services.vadInference } : {}),
+      }),
       services.createStt(callId),
       new UserTurnProcessor(this.context, agent.turns, {
         onUserTurn: (turn) => events.onUserTurn?.(turn),

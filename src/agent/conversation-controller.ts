@@ -102,15 +102,18 @@ export class ConversationController extends FrameProcessor {
     this.disarmIdle();
     if (this.ending) return;
     const idle = this.options.idle ?? {};
-    this.idleTimer = this.setTimer(() => {
-      this.idleTimer = undefined;
-      if (this.prompts < (idle.maxPrompts ?? 2)) {
-        this.prompts++;
-        this.say(idle.prompt ?? 'Are you still there?');
-      } else {
-        this.endWith(idle.goodbye ?? "It seems we've lost the connection. Goodbye!", 'caller silent');
-      }
-    }, (idle.timeoutSecs ?? 8) * 1000);
+    this.idleTimer = this.setTimer(
+      () => {
+        this.idleTimer = undefined;
+        if (this.prompts < (idle.maxPrompts ?? 2)) {
+          this.prompts++;
+          this.say(idle.prompt ?? 'Are you still there?');
+        } else {
+          this.endWith(idle.goodbye ?? "It seems we've lost the connection. Goodbye!", 'caller silent');
+        }
+      },
+      (idle.timeoutSecs ?? 8) * 1000,
+    );
   }
 
   private disarmIdle(): void {

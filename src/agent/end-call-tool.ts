@@ -14,8 +14,7 @@ const endCallParameters = z.object({
 export function endCallTool(): AgentTool<typeof endCallParameters> {
   return defineTool({
     name: 'end_call',
-    description:
-      'End the phone call. Say a short goodbye in the same reply; the call hangs up after the goodbye has been heard.',
+    description: 'End the phone call. Say a short goodbye in the same reply; the call hangs up after the goodbye has been heard.',
     parameters: endCallParameters,
     execute: ({ reason }, context) => {
       context.endCall(reason);

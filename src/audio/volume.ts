@@ -128,8 +128,7 @@ export class VolumeMeter {
     const n = end - start;
     const meanSquare = n > 0 ? sumSquares / n : 0;
     // Loudness re full scale + 20·log10(32768) gives Pipecat's int16-unit loudness.
-    this.lastVolume =
-      meanSquare < ABSOLUTE_GATE_MEAN_SQUARE ? 0 : loudnessToVolume(-0.691 + 10 * Math.log10(meanSquare) + 90.309);
+    this.lastVolume = meanSquare < ABSOLUTE_GATE_MEAN_SQUARE ? 0 : loudnessToVolume(-0.691 + 10 * Math.log10(meanSquare) + 90.309);
     this.smoothed += this.smoothing * (this.lastVolume - this.smoothed);
     return this.smoothed;
   }

@@ -30,12 +30,7 @@ const WAVE_FORMAT_MULAW = 0x0007;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
 function fourcc(view: DataView, offset: number): string {
-  return String.fromCharCode(
-    view.getUint8(offset),
-    view.getUint8(offset + 1),
-    view.getUint8(offset + 2),
-    view.getUint8(offset + 3),
-  );
+  return String.fromCharCode(view.getUint8(offset), view.getUint8(offset + 1), view.getUint8(offset + 2), view.getUint8(offset + 3));
 }
 
 function formatOf(tag: number, bits: number): WavFormat {

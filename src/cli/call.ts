@@ -29,10 +29,15 @@ export function callCommand(): Command {
   return new Command('call')
     .description('place a call and print the live transcript (starts a local sandbox if no server is running)')
     .argument('<number>', 'number to call, e.g. +15550100001 (sandbox personas: +15550100001…6)')
-    .option('--carrier <carrier>', 'twilio or plivo', (v) => {
-      if (v !== 'twilio' && v !== 'plivo') throw new InvalidArgumentError('must be twilio or plivo');
-      return v;
-    }, 'twilio')
+    .option(
+      '--carrier <carrier>',
+      'twilio or plivo',
+      (v) => {
+        if (v !== 'twilio' && v !== 'plivo') throw new InvalidArgumentError('must be twilio or plivo');
+        return v;
+      },
+      'twilio',
+    )
     .option('--from <number>', 'caller id (default: the configured number)')
     .option('--agent <name>', 'agent to run (default: the server default)')
     .option('--metadata <json>', 'custom call data, a JSON object', parseJsonObject)
@@ -72,10 +77,15 @@ async function runCall(number: string, options: CallOptions): Promise<number> {
       HOST: '127.0.0.1',
       SWITCHBOARD_DATA_DIR: process.env.SWITCHBOARD_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'switchboard-call-')),
     });
-    const running = await startSwitchboard({ config, log: createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr }) });
+    const running = await startSwitchboard({
+      config,
+      log: createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr }),
+    });
     server = running.url;
     stop = running.close;
-    process.stderr.write(`No server at ${options.server}; started a local sandbox (${running.sandbox?.emulated.join(', ') ?? 'no emulators'}).\n`);
+    process.stderr.write(
+      `No server at ${options.server}; started a local sandbox (${running.sandbox?.emulated.join(', ') ?? 'no emulators'}).\n`,
+    );
   }
   try {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -67,16 +67,14 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 export function vadCommand(): Command {
   return new Command('vad')
-    .description('Detect speech segments in a WAV file with the call pipeline\'s VAD (Silero v5); prints JSON')
+    .description("Detect speech segments in a WAV file with the call pipeline's VAD (Silero v5); prints JSON")
     .argument('<file>', 'WAV file (PCM 8/16/24/32-bit, float, μ-law or A-law; any rate and channel count)')
     .option('--confidence <p>', 'minimum speech probability per 32 ms window', parseNumber, DEFAULT_VAD_PARAMS.confidence)
     .option('--start-secs <s>', 'speech must last this long to start a segment', parseNumber, DEFAULT_VAD_PARAMS.startSecs)
     .option('--stop-secs <s>', 'silence must last this long to end a segment', parseNumber, DEFAULT_VAD_PARAMS.stopSecs)
     .option('--min-volume <v>', 'minimum smoothed volume, 0–1 loudness scale', parseNumber, DEFAULT_VAD_PARAMS.minVolume)
     .addOption(
-      new Option('--sample-rate <hz>', 'rate the VAD runs at (8000 = telephone, as on calls)')
-        .choices(['8000', '16000'])
-        .default('8000'),
+      new Option('--sample-rate <hz>', 'rate the VAD runs at (8000 = telephone, as on calls)').choices(['8000', '16000']).default('8000'),
     )
     .action(async (file: string, opts: Record<string, string | number>) => {
       try {
@@ -96,9 +94,7 @@ export function vadCommand(): Command {
           if (err instanceof WavFormatError) throw new Error(`${file}: ${err.message}`);
           throw err;
         });
-        process.stdout.write(
-          `${JSON.stringify({ segments: segments.map((s) => ({ start: round2(s.start), end: round2(s.end) })) })}\n`,
-        );
+        process.stdout.write(`${JSON.stringify({ segments: segments.map((s) => ({ start: round2(s.start), end: round2(s.end) })) })}\n`);
       } catch (err) {
         process.stderr.write(`switchboard vad: ${(err as Error).message}\n`);
         process.exitCode = 1;

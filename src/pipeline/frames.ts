@@ -116,7 +116,10 @@ export interface FrameTypeInfo {
 }
 
 /** Scheduling of every registered frame type (a plain object: the lookup is on every frame's creation). */
-const frameTypes: Record<string, Required<FrameTypeInfo> | undefined> = Object.create(null) as Record<string, Required<FrameTypeInfo> | undefined>;
+const frameTypes: Record<string, Required<FrameTypeInfo> | undefined> = Object.create(null) as Record<
+  string,
+  Required<FrameTypeInfo> | undefined
+>;
 
 /** Registers how a frame type is scheduled. Built-in types are registered below; extensions register theirs. */
 export function defineFrameType(type: FrameType, info: FrameTypeInfo): void {

@@ -89,11 +89,7 @@ export class PipelineTask {
     this.callId = options.callId;
     this.options = options;
     this.log = (options.log ?? silentLogger()).child({ callId: options.callId });
-    this.pipeline = Array.isArray(pipeline)
-      ? new Pipeline(pipeline)
-      : pipeline instanceof Pipeline
-        ? pipeline
-        : new Pipeline([pipeline]);
+    this.pipeline = Array.isArray(pipeline) ? new Pipeline(pipeline) : pipeline instanceof Pipeline ? pipeline : new Pipeline([pipeline]);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.source = new TaskSource((frame) => this.handleUpstream(frame));
     const sink = new TaskSink((frame) => this.handleDownstream(frame));

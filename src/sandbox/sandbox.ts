@@ -64,17 +64,37 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
     // One 20 ms clock for both carrier emulators, so every emulated call is served in one wake-up.
     const clock = new MediaClock();
     if (all || !config.twilio.accountSid) {
-      const twilio = await startTwilioEmulator({ personas, clock, logger: log, ...(options.timeScale ? { timeScale: options.timeScale } : {}) });
+      const twilio = await startTwilioEmulator({
+        personas,
+        clock,
+        logger: log,
+        ...(options.timeScale ? { timeScale: options.timeScale } : {}),
+      });
       closers.push(() => twilio.close());
       sandbox.twilio = twilio;
-      next.twilio = { accountSid: twilio.accountSid, authToken: twilio.authToken, apiBaseUrl: twilio.url, phoneNumber: config.twilio.phoneNumber ?? SANDBOX_CALLER_ID };
+      next.twilio = {
+        accountSid: twilio.accountSid,
+        authToken: twilio.authToken,
+        apiBaseUrl: twilio.url,
+        phoneNumber: config.twilio.phoneNumber ?? SANDBOX_CALLER_ID,
+      };
       emulated.push('twilio');
     }
     if (all || !config.plivo.authId) {
-      const plivo = await startPlivoEmulator({ personas, clock, logger: log, ...(options.timeScale ? { timeScale: options.timeScale } : {}) });
+      const plivo = await startPlivoEmulator({
+        personas,
+        clock,
+        logger: log,
+        ...(options.timeScale ? { timeScale: options.timeScale } : {}),
+      });
       closers.push(() => plivo.close());
       sandbox.plivo = plivo;
-      next.plivo = { authId: plivo.authId, authToken: plivo.authToken, apiBaseUrl: plivo.url, phoneNumber: config.plivo.phoneNumber ?? SANDBOX_CALLER_ID };
+      next.plivo = {
+        authId: plivo.authId,
+        authToken: plivo.authToken,
+        apiBaseUrl: plivo.url,
+        phoneNumber: config.plivo.phoneNumber ?? SANDBOX_CALLER_ID,
+      };
       emulated.push('plivo');
     }
     if (config.stt.provider === 'deepgram' && (all || !config.deepgram.apiKey)) {
@@ -84,19 +104,29 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
       emulated.push('deepgram');
     } else if (config.stt.provider === 'openai' && (all || !config.stt.openai.apiKey)) {
       // Plain ws: our Realtime client takes any base URL (only the SDK's own client would force wss).
-      const realtime = await startOpenAIRealtimeEmulator({ apiKey: 'sandbox-openai-realtime', log, ...(instant ? { ttfbMs: 0, deltaIntervalMs: 0 } : {}) });
+      const realtime = await startOpenAIRealtimeEmulator({
+        apiKey: 'sandbox-openai-realtime',
+        log,
+        ...(instant ? { ttfbMs: 0, deltaIntervalMs: 0 } : {}),
+      });
       closers.push(() => realtime.close());
       next.stt.openai = { ...config.stt.openai, apiKey: 'sandbox-openai-realtime', baseUrl: realtime.baseUrl };
       emulated.push('openai-realtime');
     }
     const llm = config.llm;
     if (llm.provider === 'google' && (all || !llm.google.apiKey)) {
-      const gemini = await startGeminiEmulator({ apiKey: 'sandbox-google', ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}) });
+      const gemini = await startGeminiEmulator({
+        apiKey: 'sandbox-google',
+        ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
+      });
       closers.push(() => gemini.close());
       next.llm.google = { ...llm.google, apiKey: 'sandbox-google', baseUrl: gemini.baseURL };
       emulated.push('gemini');
     } else if (llm.provider !== 'google' && (all || (!llm.openai.apiKey && llm.provider === 'openai'))) {
-      const openai = await startOpenAIEmulator({ apiKey: 'sandbox-openai', ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}) });
+      const openai = await startOpenAIEmulator({
+        apiKey: 'sandbox-openai',
+        ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
+      });
       closers.push(() => openai.close());
       next.llm.openai = { ...llm.openai, apiKey: 'sandbox-openai', baseUrl: openai.baseURL };
       emulated.push('openai');

@@ -266,11 +266,7 @@ export class SpeechMatcher {
       let from = end - SPEECH_FRAME_BYTES;
       let lineFrom = lineStart;
       const oldest = Math.max(0, this.position - HISTORY_BYTES);
-      while (
-        lineFrom > 0 &&
-        from > oldest &&
-        NORMALISED[line.mulaw[lineFrom - 1] as number] === this.history[(from - 1) % HISTORY_BYTES]
-      ) {
+      while (lineFrom > 0 && from > oldest && NORMALISED[line.mulaw[lineFrom - 1] as number] === this.history[(from - 1) % HISTORY_BYTES]) {
         from--;
         lineFrom--;
       }

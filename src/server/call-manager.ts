@@ -92,7 +92,11 @@ export class CallManager {
     const agent = this.agent(input.agent);
     const from = input.from ?? this.options.defaultFrom[input.carrier];
     if (!from) {
-      throw new HttpError(400, 'invalid_request', `no caller id: give "from" or set the ${input.carrier.toUpperCase()}_PHONE_NUMBER setting`);
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `no caller id: give "from" or set the ${input.carrier.toUpperCase()}_PHONE_NUMBER setting`,
+      );
     }
     const record = this.store.createCall({
       carrier: input.carrier,
@@ -296,16 +300,18 @@ export class CallManager {
         },
         onAssistantTurn: (turn) => {
           const index = turnIndex++;
-          this.writer.write(() => this.store.addTurn(callId, {
-            index,
-            role: 'assistant',
-            text: turn.text,
-            heard: turn.heard,
-            interrupted: turn.interrupted,
-            ...(turn.latency ? { latency: { ...turn.latency } } : {}),
-            ...(turn.startedAtMs !== undefined ? { startedAt: toEpoch(turn.startedAtMs) } : {}),
-            endedAt: toEpoch(turn.endedAtMs),
-          }));
+          this.writer.write(() =>
+            this.store.addTurn(callId, {
+              index,
+              role: 'assistant',
+              text: turn.text,
+              heard: turn.heard,
+              interrupted: turn.interrupted,
+              ...(turn.latency ? { latency: { ...turn.latency } } : {}),
+              ...(turn.startedAtMs !== undefined ? { startedAt: toEpoch(turn.startedAtMs) } : {}),
+              endedAt: toEpoch(turn.endedAtMs),
+            }),
+          );
           if (turn.latency) this.metrics.turnLatency(turn.latency);
         },
         onEvent: recordEvent,
@@ -335,9 +341,7 @@ export class CallManager {
     this.store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: outcome.reason });
     // The agent (or a failure) ended the call: hang up the carrier leg too, not just the media stream.
     if (outcome.kind === 'ended' || failed) await this.hangUp(callId, reason);
-    const latencies = this.store
-      .getCall(callId)
-      ?.turns.flatMap((t) => (t.latency ? [t.latency as unknown as TurnLatency] : [])) ?? [];
+    const latencies = this.store.getCall(callId)?.turns.flatMap((t) => (t.latency ? [t.latency as unknown as TurnLatency] : [])) ?? [];
     if (latencies.length > 0) this.store.setLatencySummary(callId, summarise(latencies));
     this.store.updateStatus(callId, failed ? 'failed' : 'completed', {
       reason,
@@ -356,7 +360,10 @@ export class CallManager {
       this.store.addEvent(callId, 'carrier.hangup', { reason });
     } catch (error) {
       const carrierCode = error instanceof CarrierError ? error.carrierCode : null;
-      this.store.addEvent(callId, 'carrier.hangup-failed', { message: error instanceof Error ? error.message : String(error), carrierCode });
+      this.store.addEvent(callId, 'carrier.hangup-failed', {
+        message: error instanceof Error ? error.message : String(error),
+        carrierCode,
+      });
       this.log.warn({ callId, carrierCode, err: error instanceof Error ? error.message : String(error) }, 'carrier hang-up failed');
     }
   }

@@ -42,7 +42,12 @@ export class PrometheusCallMetrics implements CallMetricsSink {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
     this.active = new Gauge({ name: 'switchboard_active_calls', help: 'Calls with a live media stream', registers });
-    this.calls = new Counter({ name: 'switchboard_calls_started_total', help: 'Media streams started, by carrier', labelNames: ['carrier'], registers });
+    this.calls = new Counter({
+      name: 'switchboard_calls_started_total',
+      help: 'Media streams started, by carrier',
+      labelNames: ['carrier'],
+      registers,
+    });
     this.voiceToVoice = new Histogram({
       name: 'switchboard_voice_to_voice_ms',
       help: 'Callee stopped speaking → first bot audio written to the carrier socket',

@@ -98,7 +98,8 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       if (!record?.carrierCallId || !client) continue;
       client.hangUp({ callId, carrierCallId: record.carrierCallId }).then(
         () => store.addEvent(callId, 'carrier.hangup', { reason: 'recovered after restart' }),
-        (error: unknown) => log.warn({ callId, err: error instanceof Error ? error.message : String(error) }, 'hang-up of recovered call failed'),
+        (error: unknown) =>
+          log.warn({ callId, err: error instanceof Error ? error.message : String(error) }, 'hang-up of recovered call failed'),
       );
     }
     const services = await createCallServices(config, sandbox?.tls ? { tls: sandbox.tls } : {});

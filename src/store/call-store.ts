@@ -5,15 +5,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { conflictOr, isSqliteError, notFound } from './errors.ts';
-import type {
-  CreateCallInput,
-  JsonObjectInput,
-  ListCallsOptions,
-  StatusUpdateOptions,
-  Timestamp,
-  TurnInput,
-  TurnPatch,
-} from './inputs.ts';
+import type { CreateCallInput, JsonObjectInput, ListCallsOptions, StatusUpdateOptions, Timestamp, TurnInput, TurnPatch } from './inputs.ts';
 import {
   carrierCallIdSchema,
   carrierSchema,
@@ -157,12 +149,8 @@ export class CallStore {
   getCall(id: string): CallRecord | undefined {
     const row = this.statements.get('SELECT * FROM calls WHERE id = ?').get(id) as CallRow | undefined;
     if (row === undefined) return undefined;
-    const turns = this.statements
-      .get('SELECT * FROM call_turns WHERE call_id = ? ORDER BY turn_index')
-      .all(id) as TurnRow[];
-    const events = this.statements
-      .get('SELECT at, type, data FROM call_events WHERE call_id = ? ORDER BY at, seq')
-      .all(id) as EventRow[];
+    const turns = this.statements.get('SELECT * FROM call_turns WHERE call_id = ? ORDER BY turn_index').all(id) as TurnRow[];
+    const events = this.statements.get('SELECT at, type, data FROM call_events WHERE call_id = ? ORDER BY at, seq').all(id) as EventRow[];
     return { ...callRowToSummary(row), turns: turns.map(turnRowToTurn), events: events.map(eventRowToEvent) };
   }
 
@@ -183,9 +171,8 @@ export class CallStore {
   /** Looks a call up by the carrier's id for it (webhooks carry only that). */
   findByCarrierCallId(carrier: Carrier, carrierCallId: string): CallSummary | undefined {
     const validCarrier = parseInput(carrierSchema, carrier, 'findByCarrierCallId: carrier');
-    const row = this.statements
-      .get('SELECT * FROM calls WHERE carrier = ? AND carrier_call_id = ?')
-      .get(validCarrier, carrierCallId) as CallRow | undefined;
+    const row = this.statements.get('SELECT * FROM calls WHERE carrier = ? AND carrier_call_id = ?').get(validCarrier, carrierCallId) as
+      CallRow | undefined;
     return row === undefined ? undefined : callRowToSummary(row);
   }
 
@@ -211,27 +198,31 @@ export class CallStore {
   /** Records the carrier's id for the call (e.g. the CallSid the REST create returned). */
   setCarrierCallId(id: string, carrierCallId: string): void {
     const value = parseInput(carrierCallIdSchema, carrierCallId, 'setCarrierCallId: carrierCallId', id);
-    this.db.transaction(() => {
-      const row = this.mustGetRow<Pick<CallRow, 'carrier_call_id'>>('SELECT carrier_call_id FROM calls WHERE id = ?', id);
-      if (row.carrier_call_id === value) return;
-      try {
-        this.statements.get('UPDATE calls SET carrier_call_id = ? WHERE id = ?').run(value, id);
-      } catch (error) {
-        throw conflictOr(error, id, `setCarrierCallId: ${value} already belongs to another call`);
-      }
-      this.insertEvent(id, STORE_EVENTS.carrierCallId, { carrierCallId: value, previous: row.carrier_call_id }, this.now());
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const row = this.mustGetRow<Pick<CallRow, 'carrier_call_id'>>('SELECT carrier_call_id FROM calls WHERE id = ?', id);
+        if (row.carrier_call_id === value) return;
+        try {
+          this.statements.get('UPDATE calls SET carrier_call_id = ? WHERE id = ?').run(value, id);
+        } catch (error) {
+          throw conflictOr(error, id, `setCarrierCallId: ${value} already belongs to another call`);
+        }
+        this.insertEvent(id, STORE_EVENTS.carrierCallId, { carrierCallId: value, previous: row.carrier_call_id }, this.now());
+      })
+      .immediate();
   }
 
   /** Merges `patch` into the metadata (top-level keys replace), or replaces it all; returns the result. */
   updateMetadata(id: string, patch: JsonObjectInput, options: { /** @default false */ replace?: boolean } = {}): JsonObject {
     const value = parseInput(metadataSchema, patch, 'updateMetadata: metadata', id);
-    return this.db.transaction(() => {
-      const row = this.mustGetRow<Pick<CallRow, 'metadata'>>('SELECT metadata FROM calls WHERE id = ?', id);
-      const next: JsonObject = options.replace === true ? value : { ...(JSON.parse(row.metadata) as JsonObject), ...value };
-      this.statements.get('UPDATE calls SET metadata = ? WHERE id = ?').run(JSON.stringify(next), id);
-      return next;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.mustGetRow<Pick<CallRow, 'metadata'>>('SELECT metadata FROM calls WHERE id = ?', id);
+        const next: JsonObject = options.replace === true ? value : { ...(JSON.parse(row.metadata) as JsonObject), ...value };
+        this.statements.get('UPDATE calls SET metadata = ? WHERE id = ?').run(JSON.stringify(next), id);
+        return next;
+      })
+      .immediate();
   }
 
   /** Appends an event (`type` like `dtmf`, `tool.call`, `transfer.started`) with optional JSON data. */
@@ -273,18 +264,20 @@ export class CallStore {
    */
   recoverInterruptedCalls(reason: string = SERVER_STOPPED_REASON): string[] {
     const why = parseInput(reasonSchema, reason, 'recoverInterruptedCalls: reason');
-    const recovered = this.db.transaction(() => {
-      const ids = (this.statements.get(`SELECT id FROM calls WHERE status IN ${OPEN_STATUSES_SQL} ORDER BY seq`).all() as Array<{ id: string }>).map(
-        (r) => r.id,
-      );
-      for (const id of ids) {
-        const lastActivity = this.lastActivityAt(id);
-        const error: CallError = { message: why, code: 'server_stopped' };
-        this.applyStatus(id, 'failed', { at: lastActivity, reason: why, error });
-        this.insertEvent(id, STORE_EVENTS.recovered, { reason: why, lastActivityAt: isoOrNull(lastActivity) }, this.now());
-      }
-      return ids;
-    }).immediate();
+    const recovered = this.db
+      .transaction(() => {
+        const ids = (
+          this.statements.get(`SELECT id FROM calls WHERE status IN ${OPEN_STATUSES_SQL} ORDER BY seq`).all() as Array<{ id: string }>
+        ).map((r) => r.id);
+        for (const id of ids) {
+          const lastActivity = this.lastActivityAt(id);
+          const error: CallError = { message: why, code: 'server_stopped' };
+          this.applyStatus(id, 'failed', { at: lastActivity, reason: why, error });
+          this.insertEvent(id, STORE_EVENTS.recovered, { reason: why, lastActivityAt: isoOrNull(lastActivity) }, this.now());
+        }
+        return ids;
+      })
+      .immediate();
     if (recovered.length > 0) this.log.warn({ count: recovered.length, callIds: recovered }, 'marked interrupted calls failed');
     return recovered;
   }
@@ -326,7 +319,9 @@ export class CallStore {
     if (isTerminalStatus(to)) {
       const durationSec = update.durationSec ?? computeDurationSec(row.answered_at, at);
       this.statements
-        .get('UPDATE calls SET status = ?, ended_at = ?, duration_sec = ?, end_reason = coalesce(?, end_reason), error = coalesce(?, error) WHERE id = ?')
+        .get(
+          'UPDATE calls SET status = ?, ended_at = ?, duration_sec = ?, end_reason = coalesce(?, end_reason), error = coalesce(?, error) WHERE id = ?',
+        )
         .run(to, at, durationSec, update.reason ?? null, update.error === undefined ? null : JSON.stringify(update.error), id);
     } else {
       this.statements
@@ -380,5 +375,4 @@ export class CallStore {
     if (record === undefined) throw notFound(id);
     return record;
   }
-
 }

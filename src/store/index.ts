@@ -2,15 +2,7 @@ export { CallStore, DATABASE_FILE, SERVER_STOPPED_REASON } from './call-store.ts
 export type { CallStoreOptions } from './call-store.ts';
 export { CallStoreError } from './errors.ts';
 export type { CallStoreErrorCode } from './errors.ts';
-export type {
-  CreateCallInput,
-  JsonObjectInput,
-  ListCallsOptions,
-  StatusUpdateOptions,
-  Timestamp,
-  TurnInput,
-  TurnPatch,
-} from './inputs.ts';
+export type { CreateCallInput, JsonObjectInput, ListCallsOptions, StatusUpdateOptions, Timestamp, TurnInput, TurnPatch } from './inputs.ts';
 export { JsonValueError } from './json.ts';
 export { SCHEMA_VERSION } from './schema.ts';
 export { computeDurationSec, decideTransition } from './status.ts';

@@ -87,16 +87,14 @@ const MAX_SHORT_TEXT = 2_000;
 const shortText = z.string().min(1, 'must not be empty').max(MAX_SHORT_TEXT);
 const callId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 characters from A–Z a–z 0–9 _ -');
 
-const timestamp = z
-  .union([z.date(), z.number()])
-  .transform((value, ctx): number => {
-    const ms = value instanceof Date ? value.getTime() : value;
-    if (!Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: 'custom', message: 'must be a valid Date or non-negative milliseconds since the epoch' });
-      return z.NEVER;
-    }
-    return Math.round(ms);
-  });
+const timestamp = z.union([z.date(), z.number()]).transform((value, ctx): number => {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (!Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a valid Date or non-negative milliseconds since the epoch' });
+    return z.NEVER;
+  }
+  return Math.round(ms);
+});
 
 function jsonObject() {
   return z.unknown().transform((value, ctx) => {
@@ -172,7 +170,9 @@ export const listCallsSchema = z
 
 export const callIdSchema = callId;
 export const carrierCallIdSchema = shortText;
-export const eventTypeSchema = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,99}$/, 'must be 1–100 characters: lower-case letters, digits, . _ : -');
+export const eventTypeSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._:-]{0,99}$/, 'must be 1–100 characters: lower-case letters, digits, . _ : -');
 export const reasonSchema = shortText;
 export const recordingPathSchema = shortText.nullable();
 export const metadataSchema = jsonObject();

@@ -38,11 +38,7 @@ export function decodeCursor(cursor: string): CursorPosition {
   } catch {
     parsed = undefined;
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    !parsed.every((n: unknown) => typeof n === 'number' && Number.isSafeInteger(n))
-  ) {
+  if (!Array.isArray(parsed) || parsed.length !== 2 || !parsed.every((n: unknown) => typeof n === 'number' && Number.isSafeInteger(n))) {
     throw new CallStoreError('invalid_input', `listCalls: cursor: not a cursor returned by listCalls (${JSON.stringify(cursor)})`);
   }
   return { createdAt: parsed[0] as number, seq: parsed[1] as number };

@@ -44,9 +44,7 @@ export function insertTurn(statements: StatementCache, callId: string, turn: Val
  * (timings arrive one at a time as the pipeline measures them).
  */
 export function patchTurn(statements: StatementCache, callId: string, index: number, patch: ValidTurnPatch): CallTurn {
-  const row = statements.get('SELECT * FROM call_turns WHERE call_id = ? AND turn_index = ?').get(callId, index) as
-    | TurnRow
-    | undefined;
+  const row = statements.get('SELECT * FROM call_turns WHERE call_id = ? AND turn_index = ?').get(callId, index) as TurnRow | undefined;
   if (row === undefined) {
     if (statements.get('SELECT 1 FROM calls WHERE id = ?').get(callId) === undefined) throw notFound(callId);
     throw new CallStoreError('turn_not_found', `updateTurn: no turn ${index}`, callId);

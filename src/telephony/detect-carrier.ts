@@ -102,7 +102,10 @@ export function detectCarrier(socket: WebSocket, options: DetectCarrierOptions =
         return;
       }
       if (consumed.length >= maxMessages || isBinary) {
-        fail('unrecognised', isBinary ? 'binary frame before any carrier start message' : `no carrier start message in the first ${maxMessages} messages`);
+        fail(
+          'unrecognised',
+          isBinary ? 'binary frame before any carrier start message' : `no carrier start message in the first ${maxMessages} messages`,
+        );
       }
     };
     const onClose = (code: number): void => fail('closed', `media socket closed (code ${code}) before a carrier start message`);

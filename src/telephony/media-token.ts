@@ -36,8 +36,7 @@ export interface VerifyMediaTokenOptions {
 export type MediaTokenFailure = 'malformed' | 'bad-signature' | 'expired';
 
 export type MediaTokenVerification =
-  | { ok: true; callId: string; expiresAt: Date }
-  | { ok: false; reason: MediaTokenFailure; message: string };
+  { ok: true; callId: string; expiresAt: Date } | { ok: false; reason: MediaTokenFailure; message: string };
 
 function keyOf(secret: string | Uint8Array): Buffer {
   const key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);

@@ -31,7 +31,9 @@ type PendingEvent = InboundMediaEvent | { type: 'closed'; info: ChannelCloseInfo
 
 /** Builds the serializer for a detected stream. */
 export function serializerFor(stream: { carrier: CarrierName; streamId: string; format: ChannelAudioFormat }): CarrierMediaSerializer {
-  return stream.carrier === 'twilio' ? new TwilioMediaSerializer(stream.streamId) : new PlivoMediaSerializer(stream.streamId, stream.format);
+  return stream.carrier === 'twilio'
+    ? new TwilioMediaSerializer(stream.streamId)
+    : new PlivoMediaSerializer(stream.streamId, stream.format);
 }
 
 /**

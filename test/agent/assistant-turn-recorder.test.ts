@@ -5,8 +5,7 @@ import { renderTemplate } from '../../src/agent/template.ts';
 import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
 import { LlmContext } from '../../src/services/llm/context.ts';
 
-const words = (text: string, secsPerWord = 0.3) =>
-  text.split(' ').map((w, i) => ({ text: w, endSec: (i + 1) * secsPerWord }));
+const words = (text: string, secsPerWord = 0.3) => text.split(' ').map((w, i) => ({ text: w, endSec: (i + 1) * secsPerWord }));
 
 describe('heardPrefix', () => {
   const text = 'Hi Grace, this is Sam calling from Riverside Dental.';
@@ -41,7 +40,8 @@ describe('AssistantTurnRecorder', () => {
     context.beginAssistantMessage('r1');
     context.appendAssistantText('r1', text);
     task.queueFrame(makeFrame('tts.started', { utteranceId: 'r1' }));
-    for (const w of words(text)) task.queueFrame(makeFrame('tts.text', { utteranceId: 'r1', text: w.text, startSec: w.endSec - 0.3, endSec: w.endSec }));
+    for (const w of words(text))
+      task.queueFrame(makeFrame('tts.text', { utteranceId: 'r1', text: w.text, startSec: w.endSec - 0.3, endSec: w.endSec }));
     task.queueFrame(makeFrame('audio.played', { utteranceId: 'r1', playedSec: 0.9, complete: false }));
     task.queueFrame(makeFrame('audio.played', { utteranceId: 'r1', playedSec: 1.25, complete: false }));
     task.queueFrame(makeFrame('interruption', { reason: 'barge-in' }));
@@ -79,7 +79,11 @@ describe('AssistantTurnRecorder', () => {
 describe('renderTemplate', () => {
   it('fills metadata paths, uses fallbacks and reports what is missing', () => {
     const missing: string[] = [];
-    const out = renderTemplate('Hi {{user.firstName}}, {{ clinic.name }} {{user.lastName|}}{{x.y|friend}} {{z}}', { user: { firstName: 'Grace' }, clinic: { name: 'RD' } }, missing);
+    const out = renderTemplate(
+      'Hi {{user.firstName}}, {{ clinic.name }} {{user.lastName|}}{{x.y|friend}} {{z}}',
+      { user: { firstName: 'Grace' }, clinic: { name: 'RD' } },
+      missing,
+    );
     expect(out).toBe('Hi Grace, RD friend ');
     expect(missing).toEqual(['z']);
   });

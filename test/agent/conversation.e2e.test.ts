@@ -103,7 +103,12 @@ describe.concurrent('conversation through the local transport', () => {
 
     // The conversation ran its course and the bot ended it with end_call after saying goodbye.
     expect(outcome).toEqual({ kind: 'ended', reason: 'completed' });
-    expect(recorded.users.map((u) => u.text)).toEqual(['Hello?', 'Sorry, what time was that?', 'Yes, that works.', "No, that's everything. Bye!"]);
+    expect(recorded.users.map((u) => u.text)).toEqual([
+      'Hello?',
+      'Sorry, what time was that?',
+      'Yes, that works.',
+      "No, that's everything. Bye!",
+    ]);
     const [first, ...rest] = recorded.assistants;
     expect(first!.text).toContain('Hi Ada, this is Sam');
     const goodbye = rest.at(-1)!;
@@ -131,7 +136,9 @@ describe.concurrent('conversation through the local transport', () => {
     const playedBeforeClear = channel.played.filter((p) => p.atMs < clearAt).reduce((n, p) => n + p.bytes.length, 0);
     const expectedHeard = heardPrefix(first!.text, recorded.words.get(first!.utteranceId)!, playedBeforeClear / 8000);
     expect(first!.heard).toBe(expectedHeard);
-    const firstAssistantMessage = session.context.messages.find((m) => m.role === 'assistant') as { content: Array<{ type: string; text?: string }> };
+    const firstAssistantMessage = session.context.messages.find((m) => m.role === 'assistant') as {
+      content: Array<{ type: string; text?: string }>;
+    };
     expect(firstAssistantMessage.content).toEqual([{ type: 'text', text: expectedHeard }]);
 
     // Every answered turn carries its timing chain.

@@ -44,11 +44,14 @@ function run(llm: ScriptedLlm, context: LlmContext) {
   const out: Frame[] = [];
   const errors: PipelineError[] = [];
   const tools: string[] = [];
-  const task = new PipelineTask([new LlmProcessor({ service: llm, metadata: { user: { id: 7 } }, onToolCall: (c) => tools.push(c.toolName) })], {
-    callId: 'llm-test',
-    onOutput: (f) => out.push(f),
-    onError: (e) => errors.push(e),
-  });
+  const task = new PipelineTask(
+    [new LlmProcessor({ service: llm, metadata: { user: { id: 7 } }, onToolCall: (c) => tools.push(c.toolName) })],
+    {
+      callId: 'llm-test',
+      onOutput: (f) => out.push(f),
+      onError: (e) => errors.push(e),
+    },
+  );
   const done = task.run();
   task.queueFrame(makeFrame('llm.run', { context, reason: 'test' }));
   return { out, errors, tools, task, done };
@@ -100,7 +103,14 @@ describe('LlmProcessor', () => {
     expect(second.at(-2)).toMatchObject({ role: 'assistant', content: [{ type: 'tool-call', toolName: 'lookup' }] });
     expect(second.at(-1)).toEqual({
       role: 'tool',
-      content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'lookup', output: { type: 'json', value: { day: 'Monday', slots: 2, user: 7 } } }],
+      content: [
+        {
+          type: 'tool-result',
+          toolCallId: 'c1',
+          toolName: 'lookup',
+          output: { type: 'json', value: { day: 'Monday', slots: 2, user: 7 } },
+        },
+      ],
     });
   });
 
@@ -181,7 +191,9 @@ describe('LlmProcessor against the Gemini emulator', () => {
     const gemini = await startGeminiEmulator({ apiKey: 'k', timing: { ttftMs: 0, tokensPerSecond: 0 } });
     try {
       gemini.failNext(2, { status: 503, code: 'UNAVAILABLE', message: 'The model is overloaded.' }); // first try + one retry
-      const context = new LlmContext({ system: 'You are Sam, calling Grace to remind them of their appointment with Dr. Lee on Monday at 9 AM.' });
+      const context = new LlmContext({
+        system: 'You are Sam, calling Grace to remind them of their appointment with Dr. Lee on Monday at 9 AM.',
+      });
       context.addUserMessage('Hello?');
       const out: Frame[] = [];
       const errors: PipelineError[] = [];

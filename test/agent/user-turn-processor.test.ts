@@ -154,7 +154,7 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
-  it('fast endpointing: ends the turn on STT\'s endpoint while VAD hears silence, without waiting stopSecs', () => {
+  it("fast endpointing: ends the turn on STT's endpoint while VAD hears silence, without waiting stopSecs", () => {
     const s = setup({ fastEndpointing: true });
     s.vadStart();
     s.final('Yes.', true);
@@ -184,7 +184,7 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
-  it('without fast endpointing, STT\'s endpoint alone does not end the turn', () => {
+  it("without fast endpointing, STT's endpoint alone does not end the turn", () => {
     const s = setup();
     s.vadStart();
     s.final('Yes.', true);
@@ -227,7 +227,7 @@ describe('UserTurnProcessor', () => {
     s.task.cancel();
   });
 
-  it('decides a due barge-in on the caller\'s next audio frame, without waiting for a (congested) timer', () => {
+  it("decides a due barge-in on the caller's next audio frame, without waiting for a (congested) timer", () => {
     const s = setup({ minBargeInSecs: 0.3 });
     s.botStarted();
     s.vadStart(performance.now() - 400); // VAD reported late: the minimum is already reached

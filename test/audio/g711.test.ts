@@ -1,13 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ALAW_SILENCE,
-  MULAW_SILENCE,
-  alawDecode,
-  alawEncode,
-  mulawDecode,
-  mulawEncode,
-} from '../../src/audio/g711.ts';
+import { ALAW_SILENCE, MULAW_SILENCE, alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../src/audio/g711.ts';
 import { FixtureDir, espeakWav, run } from './fixtures.ts';
 
 const dir = new FixtureDir();
@@ -37,8 +30,27 @@ describe('G.711 against sox', () => {
       const rawPath = dir.file('all.s16');
       writeFileSync(rawPath, new Uint8Array(all.buffer));
       const codedPath = dir.file('all.g711');
-      run('sox', ['-D', '-t', 'raw', '-r', '8000', '-e', 'signed', '-b', '16', '-c', '1', rawPath,
-        '-t', 'raw', '-e', law.sox, '-b', '8', codedPath]);
+      run('sox', [
+        '-D',
+        '-t',
+        'raw',
+        '-r',
+        '8000',
+        '-e',
+        'signed',
+        '-b',
+        '16',
+        '-c',
+        '1',
+        rawPath,
+        '-t',
+        'raw',
+        '-e',
+        law.sox,
+        '-b',
+        '8',
+        codedPath,
+      ]);
       const soxCodes = new Uint8Array(readFileSync(codedPath));
       const ours = law.encode(all);
       let mismatches = 0;
@@ -59,8 +71,26 @@ describe('G.711 against sox', () => {
 
       // Decoder: sox's decode of the same bytes.
       const decodedPath = dir.file('speech-decoded.s16');
-      run('sox', ['-t', 'raw', '-r', '8000', '-e', law.sox, '-b', '8', '-c', '1', codedPath,
-        '-t', 'raw', '-e', 'signed', '-b', '16', decodedPath]);
+      run('sox', [
+        '-t',
+        'raw',
+        '-r',
+        '8000',
+        '-e',
+        law.sox,
+        '-b',
+        '8',
+        '-c',
+        '1',
+        codedPath,
+        '-t',
+        'raw',
+        '-e',
+        'signed',
+        '-b',
+        '16',
+        decodedPath,
+      ]);
       expect(Array.from(law.decode(soxCodes))).toEqual(Array.from(int16FromFile(decodedPath)));
     });
 
@@ -69,8 +99,26 @@ describe('G.711 against sox', () => {
       const codesPath = dir.file('codes.g711');
       writeFileSync(codesPath, codes);
       const decodedPath = dir.file('codes.s16');
-      run('sox', ['-t', 'raw', '-r', '8000', '-e', law.sox, '-b', '8', '-c', '1', codesPath,
-        '-t', 'raw', '-e', 'signed', '-b', '16', decodedPath]);
+      run('sox', [
+        '-t',
+        'raw',
+        '-r',
+        '8000',
+        '-e',
+        law.sox,
+        '-b',
+        '8',
+        '-c',
+        '1',
+        codesPath,
+        '-t',
+        'raw',
+        '-e',
+        'signed',
+        '-b',
+        '16',
+        decodedPath,
+      ]);
       expect(Array.from(law.decode(codes))).toEqual(Array.from(int16FromFile(decodedPath)));
     });
   }
@@ -80,9 +128,7 @@ describe('G.711 properties', () => {
   it('known values', () => {
     expect(MULAW_SILENCE).toBe(0xff);
     expect(ALAW_SILENCE).toBe(0xd5);
-    expect(Array.from(mulawEncode(Int16Array.of(0, -1, 32767, -32768, 1000, -1000)))).toEqual([
-      0xff, 0xff, 0x80, 0x00, 0xce, 0x4e,
-    ]);
+    expect(Array.from(mulawEncode(Int16Array.of(0, -1, 32767, -32768, 1000, -1000)))).toEqual([0xff, 0xff, 0x80, 0x00, 0xce, 0x4e]);
     expect(Array.from(mulawDecode(Uint8Array.of(0xff, 0x7f, 0x80, 0x00, 0xce)))).toEqual([0, 0, 32124, -32124, 988]);
     // Input is rounded to 13 bits first: -1 rounds to 0 (code of +0), -5 to -1 (code of -0).
     expect(Array.from(alawEncode(Int16Array.of(0, -1, -5, 32767, -32768)))).toEqual([0xd5, 0xd5, 0x55, 0xaa, 0x2a]);

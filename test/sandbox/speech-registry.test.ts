@@ -18,7 +18,7 @@ function matchAll(registry: SpeechRegistry, stream: Uint8Array, seed = 7): Speec
   const found: SpeechMatch[] = [];
   matcher.onMatch = (m) => found.push(m);
   let state = seed;
-  for (let i = 0; i < stream.length; ) {
+  for (let i = 0; i < stream.length;) {
     state = (state * 1103515245 + 12345) & 0x7fffffff;
     const n = 1 + (state % 700);
     matcher.push(stream.subarray(i, i + n));

@@ -42,7 +42,9 @@ describe.concurrent('calls through the sandbox carriers', () => {
       expect(latency?.firstAudioOutMs).toBe(latency?.voiceToVoiceMs);
       expect(turn.heard).toBe(turn.text);
     }
-    expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(true);
+    expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(
+      true,
+    );
     expect(record.events.some((e) => e.type === 'carrier.hangup')).toBe(true);
     expect(record.endReason).toBe('completed');
     twilioCallDone();
@@ -76,21 +78,25 @@ describe.concurrent('calls through the sandbox carriers', () => {
     expect(first.text).toContain('Lakeside Clinic');
   });
 
-  it('barge-in: +15550100002 leaves an interrupted turn whose heard part is a strict prefix, and the carrier got clear', { timeout: 120_000 }, async () => {
-    const placed = await postJson(`${server.url}/calls`, { to: '+15550100002', carrier: 'twilio' });
-    expect(placed.status).toBe(201);
-    const record = await waitForCallEnd(server.url, placed.json.id as string);
-    expect(record.status).toBe('completed');
-    const interrupted = assistantTurns(record).find((t) => t.interrupted);
-    expect(interrupted).toBeDefined();
-    expect(interrupted!.heard!.length).toBeGreaterThan(0);
-    expect(interrupted!.text.startsWith(interrupted!.heard!)).toBe(true);
-    expect(interrupted!.heard!.length).toBeLessThan(interrupted!.text.length);
-    const emulated = server.sandbox!.twilio!.calls.get(record.carrierCallId!)!.record;
-    const clears = emulated.streams.flatMap((s) => s.clears);
-    expect(clears.length).toBeGreaterThanOrEqual(1);
-    expect(record.events.some((e) => e.type === 'barge-in.clear-sent')).toBe(true);
-  });
+  it(
+    'barge-in: +15550100002 leaves an interrupted turn whose heard part is a strict prefix, and the carrier got clear',
+    { timeout: 120_000 },
+    async () => {
+      const placed = await postJson(`${server.url}/calls`, { to: '+15550100002', carrier: 'twilio' });
+      expect(placed.status).toBe(201);
+      const record = await waitForCallEnd(server.url, placed.json.id as string);
+      expect(record.status).toBe('completed');
+      const interrupted = assistantTurns(record).find((t) => t.interrupted);
+      expect(interrupted).toBeDefined();
+      expect(interrupted!.heard!.length).toBeGreaterThan(0);
+      expect(interrupted!.text.startsWith(interrupted!.heard!)).toBe(true);
+      expect(interrupted!.heard!.length).toBeLessThan(interrupted!.text.length);
+      const emulated = server.sandbox!.twilio!.calls.get(record.carrierCallId!)!.record;
+      const clears = emulated.streams.flatMap((s) => s.clears);
+      expect(clears.length).toBeGreaterThanOrEqual(1);
+      expect(record.events.some((e) => e.type === 'barge-in.clear-sent')).toBe(true);
+    },
+  );
 
   it('busy and no-answer end as busy and no-answer on both carriers', { timeout: 120_000 }, async () => {
     const outcomes = await Promise.all(
@@ -147,12 +153,14 @@ describe.concurrent('calls through the sandbox carriers', () => {
     expect(record.endReason).toBe('completed');
   });
 
-  it('keypad: a DTMF confirmation is understood as the caller\'s answer', { timeout: 120_000 }, async () => {
+  it("keypad: a DTMF confirmation is understood as the caller's answer", { timeout: 120_000 }, async () => {
     const placed = await postJson(`${server.url}/calls`, { to: '+15550100006', carrier: 'twilio' });
     const record = await waitForCallEnd(server.url, placed.json.id as string);
     expect(record.status).toBe('completed');
     expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', 'DTMF: 1', 'No thanks, bye.']);
-    expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(true);
+    expect(record.events.some((e) => e.type === 'tool.call' && (e.data as { toolName: string }).toolName === 'confirm_appointment')).toBe(
+      true,
+    );
   });
 
   it('silent callee: the bot opens after waiting, re-prompts, then says goodbye and hangs up', { timeout: 120_000 }, async () => {
@@ -174,9 +182,21 @@ describe.concurrent('calls through the sandbox carriers', () => {
     const plivo = server.sandbox!.plivo!;
     plivo.personas.register('+15557770009', {
       id: 'inbound-plivo',
-      steps: [{ waitForBotToFinish: true }, { say: 'Sure.' }, { waitForBotToFinish: true }, { say: "Yes, I'll be there." }, { waitForBotToFinish: true }, { say: "No, that's all. Thanks!" }],
+      steps: [
+        { waitForBotToFinish: true },
+        { say: 'Sure.' },
+        { waitForBotToFinish: true },
+        { say: "Yes, I'll be there." },
+        { waitForBotToFinish: true },
+        { say: "No, that's all. Thanks!" },
+      ],
     });
-    const call = plivo.placeInboundCall({ from: '+15557770009', to: '+15550100000', answerUrl: `${server.publicUrl}/plivo/answer`, hangupUrl: `${server.publicUrl}/plivo/status` });
+    const call = plivo.placeInboundCall({
+      from: '+15557770009',
+      to: '+15550100000',
+      answerUrl: `${server.publicUrl}/plivo/answer`,
+      hangupUrl: `${server.publicUrl}/plivo/status`,
+    });
     await plivo.waitForCall(call.id, 'completed', 90_000);
     const listed = (await (await fetch(`${server.url}/calls?direction=inbound`)).json()) as { calls: CallRecord[] };
     const summary = listed.calls.find((c) => c.carrierCallId === call.id)!;

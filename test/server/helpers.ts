@@ -25,7 +25,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 const FINAL = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
 
 /** Polls `GET /calls/:id` until the call is over. */
-export async function waitForCallEnd(url: string, id: string, timeoutMs = 80_000, headers: Record<string, string> = {}): Promise<CallRecord> {
+export async function waitForCallEnd(
+  url: string,
+  id: string,
+  timeoutMs = 80_000,
+  headers: Record<string, string> = {},
+): Promise<CallRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const response = await fetch(`${url}/calls/${id}`, { headers });
@@ -36,7 +41,15 @@ export async function waitForCallEnd(url: string, id: string, timeoutMs = 80_000
   }
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }

@@ -24,7 +24,11 @@ describe('STT_PROVIDER=openai', () => {
     expect(placed.status).toBe(200);
     const record = await waitForCallEnd(server.url, placed.json.id as string);
     expect(record.status).toBe('completed');
-    expect(record.turns.filter((t) => t.role === 'user').map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", "No, that's all. Thanks!"]);
+    expect(record.turns.filter((t) => t.role === 'user').map((t) => t.text)).toEqual([
+      'Hello?',
+      "Yes, I'll be there.",
+      "No, that's all. Thanks!",
+    ]);
     const replies = record.turns.filter((t) => t.role === 'assistant');
     expect(replies.length).toBe(3);
     for (const turn of replies) expect((turn.latency as { voiceToVoiceMs: number } | undefined)?.voiceToVoiceMs).toBeGreaterThan(0);

@@ -78,7 +78,10 @@ describe('carrier webhook signatures', () => {
       expect(JSON.parse(missing.text)).toMatchObject({ reason: 'missing-signature' });
     }
     // A valid signature over different parameters is still a forgery.
-    const signedOther = twilio.getExpectedTwilioSignature(server.config.twilio.authToken!, `${server.publicUrl}/twilio/status`, { ...params, CallStatus: 'completed' });
+    const signedOther = twilio.getExpectedTwilioSignature(server.config.twilio.authToken!, `${server.publicUrl}/twilio/status`, {
+      ...params,
+      CallStatus: 'completed',
+    });
     expect((await postForm(`${server.url}/twilio/status`, params, { 'x-twilio-signature': signedOther })).status).toBe(403);
   });
 
@@ -194,7 +197,10 @@ describe('bad input', () => {
       const refused = await postJson(`${misconfigured.url}/calls`, { to: '+15550100001', carrier: 'twilio' });
       expect(refused.status).toBe(502);
       expect(refused.json).toMatchObject({ error: 'carrier_error', carrier: 'twilio', carrierCode: 20003 });
-      const record = (await (await fetch(`${misconfigured.url}/calls/${refused.json.callId}`)).json()) as { status: string; error: { carrierErrorCode: number } };
+      const record = (await (await fetch(`${misconfigured.url}/calls/${refused.json.callId}`)).json()) as {
+        status: string;
+        error: { carrierErrorCode: number };
+      };
       expect(record.status).toBe('failed');
       expect(record.error.carrierErrorCode).toBe(20003);
     } finally {

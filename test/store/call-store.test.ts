@@ -111,7 +111,11 @@ describe('createCall / getCall', () => {
     expectStoreError(() => store.createCall({ ...base, status: 'completed' as never }), 'invalid_input', /status/);
     expectStoreError(() => store.createCall({ ...base, id: 'has space' }), 'invalid_input', /id: must be/);
     expectStoreError(() => store.createCall({ ...base, carrierCallID: 'CA1' } as never), 'invalid_input', /carrierCallID/);
-    expectStoreError(() => store.createCall({ ...base, metadata: { when: new Date() } }), 'invalid_input', /metadata\.when: a Date is not a plain JSON object/);
+    expectStoreError(
+      () => store.createCall({ ...base, metadata: { when: new Date() } }),
+      'invalid_input',
+      /metadata\.when: a Date is not a plain JSON object/,
+    );
     expectStoreError(() => store.createCall({ ...base, metadata: { n: Number.NaN } }), 'invalid_input', /metadata\.n: NaN/);
     expectStoreError(() => store.createCall({ ...base, metadata: { list: [1, undefined] } }), 'invalid_input', /metadata\.list\.1/);
     const cyclic: Record<string, unknown> = {};
@@ -180,7 +184,12 @@ describe('turns', () => {
     expect(store.addTurn(id, { role: 'assistant', text: 'Sure, which day works better for you?', latency: { sttFinalMs: 150 } })).toBe(2);
 
     // Barge-in: the callee heard only the start; timings arrive piecemeal and merge.
-    const updated = store.updateTurn(id, 2, { heard: 'Sure, which day', interrupted: true, endedAt: clock.ms + 900, latency: { voiceToVoiceMs: 720 } });
+    const updated = store.updateTurn(id, 2, {
+      heard: 'Sure, which day',
+      interrupted: true,
+      endedAt: clock.ms + 900,
+      latency: { voiceToVoiceMs: 720 },
+    });
     expect(updated).toEqual({
       index: 2,
       role: 'assistant',

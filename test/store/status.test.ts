@@ -12,7 +12,8 @@ describe('decideTransition', () => {
         const decision = decideTransition(from, to);
         if (from === to) expect(decision).toEqual({ apply: false, because: 'duplicate' });
         else if (TERMINAL_STATUSES.includes(from)) expect(decision).toEqual({ apply: false, because: 'terminal' });
-        else if (OPEN.includes(to) && OPEN.indexOf(to) < OPEN.indexOf(from)) expect(decision).toEqual({ apply: false, because: 'regression' });
+        else if (OPEN.includes(to) && OPEN.indexOf(to) < OPEN.indexOf(from))
+          expect(decision).toEqual({ apply: false, because: 'regression' });
         else expect(decision, `${from} → ${to}`).toEqual({ apply: true });
       }
     }
@@ -83,7 +84,10 @@ describe('updateStatus', () => {
     const store = memoryStore(new ManualClock());
     const { id } = store.createCall({ carrier: 'plivo', direction: 'outbound', to: '+1' });
     store.updateStatus(id, 'ringing');
-    store.updateStatus(id, 'failed', { reason: 'invalid number', error: { message: 'Invalid destination', code: 'carrier_rejected', carrierErrorCode: '4010' } });
+    store.updateStatus(id, 'failed', {
+      reason: 'invalid number',
+      error: { message: 'Invalid destination', code: 'carrier_rejected', carrierErrorCode: '4010' },
+    });
     expect(store.getCall(id)).toMatchObject({
       status: 'failed',
       answeredAt: null,
@@ -103,7 +107,12 @@ describe('updateStatus', () => {
     clock.advance(7_000);
     expect(store.updateStatus(id, 'in-progress').applied).toBe(true);
     clock.advance(100);
-    expect(store.updateStatus(id, 'ringing')).toEqual({ applied: false, previous: 'in-progress', status: 'in-progress', ignoredBecause: 'regression' });
+    expect(store.updateStatus(id, 'ringing')).toEqual({
+      applied: false,
+      previous: 'in-progress',
+      status: 'in-progress',
+      ignoredBecause: 'regression',
+    });
     expect(store.updateStatus(id, 'queued').ignoredBecause).toBe('regression');
     clock.advance(30_000);
     expect(store.updateStatus(id, 'completed').applied).toBe(true);

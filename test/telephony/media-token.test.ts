@@ -27,7 +27,10 @@ describe('media token', () => {
 
   it('rejects tokens signed with another secret, or with a changed call id or expiry', () => {
     const token = createMediaToken('c1', { secret: SECRET, ttlSec: 60, nowMs: NOW });
-    expect(verifyMediaToken(token, { secret: 'another-secret-of-enough-length', nowMs: NOW })).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(verifyMediaToken(token, { secret: 'another-secret-of-enough-length', nowMs: NOW })).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    });
     const [version, , expiry, signature] = token.split('.');
     const otherId = Buffer.from('c2').toString('base64url');
     expect(verifyMediaToken(`${version}.${otherId}.${expiry}.${signature}`, { secret: SECRET, nowMs: NOW })).toMatchObject({
@@ -47,7 +50,15 @@ describe('media token', () => {
   });
 
   it('calls malformed tokens malformed', () => {
-    for (const token of ['', 'abc', 'v1.a.b', 'v2.YQ.1.' + 'A'.repeat(43), 'v1.a b.1.' + 'A'.repeat(43), 'v1.YQ.1.short', 'v1.YQ.ZZ.' + 'A'.repeat(43)]) {
+    for (const token of [
+      '',
+      'abc',
+      'v1.a.b',
+      'v2.YQ.1.' + 'A'.repeat(43),
+      'v1.a b.1.' + 'A'.repeat(43),
+      'v1.YQ.1.short',
+      'v1.YQ.ZZ.' + 'A'.repeat(43),
+    ]) {
       expect(verifyMediaToken(token, { secret: SECRET, nowMs: NOW }), token).toMatchObject({ ok: false, reason: 'malformed' });
     }
   });

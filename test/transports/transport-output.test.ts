@@ -63,10 +63,7 @@ describe('TransportOutput', () => {
     const positions = played(down).map((p) => Number(p.playedSec.toFixed(3)));
     expect(positions).toEqual([0.2, 0.4, 0.6, 0.8, 1, 1]);
     expect(up.map((f) => f.type)).toEqual(['bot.speech.started', 'bot.speech.stopped']);
-    expect(down.filter((f) => f.type.startsWith('bot.speech')).map((f) => f.type)).toEqual([
-      'bot.speech.started',
-      'bot.speech.stopped',
-    ]);
+    expect(down.filter((f) => f.type.startsWith('bot.speech')).map((f) => f.type)).toEqual(['bot.speech.started', 'bot.speech.stopped']);
     expect(transport.output().stats.underruns).toBe(0);
     task.end();
     await done;
@@ -96,7 +93,11 @@ describe('TransportOutput', () => {
     // The next utterance plays normally.
     for (const frame of utterance('u2', 0.4, 2)) task.queueFrame(frame);
     await sleep(600);
-    expect(played(down).filter((p) => p.utteranceId === 'u2').at(-1)).toMatchObject({ complete: true, playedSec: 0.4 });
+    expect(
+      played(down)
+        .filter((p) => p.utteranceId === 'u2')
+        .at(-1),
+    ).toMatchObject({ complete: true, playedSec: 0.4 });
     task.end();
     await done;
   });

@@ -145,7 +145,9 @@ describe('WebSocketMediaChannel (Twilio)', () => {
     const channel = await twilioChannel();
     const handler = recorder();
     channel.setHandler(handler);
-    pair!.carrier.send(`{"event":"stop","sequenceNumber":"9","stop":{"accountSid":"AC1","callSid":"${CALL_SID}"},"streamSid":"${STREAM_SID}"}`);
+    pair!.carrier.send(
+      `{"event":"stop","sequenceNumber":"9","stop":{"accountSid":"AC1","callSid":"${CALL_SID}"},"streamSid":"${STREAM_SID}"}`,
+    );
     pair!.carrier.close(1000);
     await waitFor(() => pair!.server.readyState === pair!.server.CLOSED);
     expect(handler.closes).toEqual([{ by: 'remote', reason: 'stream stopped' }]);
@@ -178,7 +180,9 @@ describe('WebSocketMediaChannel (Twilio)', () => {
     const channel = await twilioChannel();
     const handler = recorder();
     channel.setHandler(handler);
-    const carrierClosed = new Promise<[number, string]>((resolve) => pair!.carrier.once('close', (code, reason) => resolve([code, reason.toString()])));
+    const carrierClosed = new Promise<[number, string]>((resolve) =>
+      pair!.carrier.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
     channel.close('call ended');
     expect(handler.closes).toEqual([{ by: 'local', reason: 'call ended' }]);
     expect(await carrierClosed).toEqual([1000, 'call ended']);
@@ -264,7 +268,9 @@ describe('WebSocketMediaChannel (Plivo)', () => {
     );
     pair!.carrier.send(`{"event":"playedStream","sequenceNumber":3,"streamId":"${PLIVO_STREAM}","name":"utt-1"}`);
     pair!.carrier.send(`{"sequenceNumber":4,"event":"clearedAudio","streamId":"${PLIVO_STREAM}"}`);
-    pair!.carrier.send(`{"event":"dtmf","sequenceNumber":5,"streamId":"${PLIVO_STREAM}","dtmf":{"track":"inbound","digit":"#","timestamp":"1"}}`);
+    pair!.carrier.send(
+      `{"event":"dtmf","sequenceNumber":5,"streamId":"${PLIVO_STREAM}","dtmf":{"track":"inbound","digit":"#","timestamp":"1"}}`,
+    );
     await waitFor(() => handler.events.length >= 4);
     expect(handler.events).toEqual(['audio', 'mark:utt-1', 'cleared', 'dtmf:#']);
     expect(new Uint8Array(handler.payloads[0]!.mulaw!)).toEqual(frame);
@@ -293,7 +299,14 @@ describe('WebSocketMediaChannel (Plivo)', () => {
     channel.setHandler(handler);
     const samples = Int16Array.from([0, 1, -1, 32767, -32768, 1234]);
     const payload = Buffer.from(samples.buffer).toString('base64');
-    pair!.carrier.send(JSON.stringify({ event: 'media', sequenceNumber: 2, streamId: PLIVO_STREAM, media: { track: 'inbound', timestamp: '1', chunk: 1, payload } }));
+    pair!.carrier.send(
+      JSON.stringify({
+        event: 'media',
+        sequenceNumber: 2,
+        streamId: PLIVO_STREAM,
+        media: { track: 'inbound', timestamp: '1', chunk: 1, payload },
+      }),
+    );
     await waitFor(() => handler.payloads.length === 1);
     expect(handler.payloads[0]).toMatchObject({ sampleRate: 16000, channels: 1 });
     expect(Array.from(handler.payloads[0]!.pcm!)).toEqual(Array.from(samples));

@@ -151,12 +151,7 @@ export class SileroModel implements SileroInference {
    * row-major; `states` is [2, batch, 128] (layer-major, as the model wants it) and is overwritten with the new
    * states. Resolves to one probability per row.
    */
-  async runBatch(
-    inputs: Float32Array,
-    states: Float32Array,
-    batch: number,
-    sampleRate: SileroSampleRate,
-  ): Promise<Float32Array> {
+  async runBatch(inputs: Float32Array, states: Float32Array, batch: number, sampleRate: SileroSampleRate): Promise<Float32Array> {
     const rowLength = sileroWindowSize(sampleRate) + sileroContextSize(sampleRate);
     if (inputs.length !== batch * rowLength) {
       throw new RangeError(`Silero input has ${inputs.length} samples, expected ${batch} × ${rowLength}`);

@@ -50,12 +50,6 @@ export const builtinPersonas: Record<string, Persona> = {
   '+15550100006': {
     id: 'keypad',
     description: 'Answers, confirms with the keypad (1), then declines anything else.',
-    steps: [
-      { say: 'Hello?' },
-      { waitForBotToFinish: true },
-      { press: '1' },
-      { waitForBotToFinish: true },
-      { say: 'No thanks, bye.' },
-    ],
+    steps: [{ say: 'Hello?' }, { waitForBotToFinish: true }, { press: '1' }, { waitForBotToFinish: true }, { say: 'No thanks, bye.' }],
   },
 };

@@ -1,4 +1,11 @@
-export { espeakCalleeVoice, toneCalleeVoice, type CalleeUtterance, type CalleeVoice, type EspeakCalleeVoiceOptions, type ToneCalleeVoiceOptions } from './callee-voice.ts';
+export {
+  espeakCalleeVoice,
+  toneCalleeVoice,
+  type CalleeUtterance,
+  type CalleeVoice,
+  type EspeakCalleeVoiceOptions,
+  type ToneCalleeVoiceOptions,
+} from './callee-voice.ts';
 export { builtinPersonas } from './builtin-personas.ts';
 export { parsePersona, personaSchema, PERSONA_DEFAULTS, type Persona, type PersonaOutcome, type PersonaStep } from './persona.ts';
 export { normalizeNumber, PersonaRegistry, type PersonaRegistryOptions } from './persona-registry.ts';

@@ -142,7 +142,7 @@ export class SimulatedCallee {
 
   /** Starts synthesising the persona's lines (call when the phone starts ringing, so they are ready). */
   prepare(): void {
-    for (const step of this.persona.steps ?? []) if ('say' in step) this.utterance(step.say);
+    for (const step of this.persona.steps ?? []) if ('say' in step) void this.utterance(step.say); // warm-up; failures surface when the step runs
   }
 
   /** The call's media is up: start the script. */

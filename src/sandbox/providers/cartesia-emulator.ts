@@ -143,7 +143,11 @@ class CartesiaContext {
             encoding: config.encoding,
             sampleRate: config.sampleRate,
             audio: encodeCartesiaAudio(pcm, config.encoding),
-            words: segment.words.map((w) => ({ ...w, startSec: round(w.startSec - segment.startSec), endSec: round(w.endSec - segment.startSec) })),
+            words: segment.words.map((w) => ({
+              ...w,
+              startSec: round(w.startSec - segment.startSec),
+              endSec: round(w.endSec - segment.startSec),
+            })),
           });
         },
         onChunk: (chunk) => {
@@ -176,7 +180,14 @@ class CartesiaContext {
         },
         onSegmentEnd: (segment) => {
           if (segment.tag.marker === 'flush') {
-            this.connection.send({ type: 'flush_done', done: false, flush_done: true, flush_id: segment.tag.flushId, status_code: 206, context_id: id });
+            this.connection.send({
+              type: 'flush_done',
+              done: false,
+              flush_done: true,
+              flush_id: segment.tag.flushId,
+              status_code: 206,
+              context_id: id,
+            });
           } else if (segment.tag.marker === 'done') {
             this.connection.send({ type: 'done', done: true, status_code: 206, context_id: id });
             this.connection.forget(this);
@@ -369,7 +380,11 @@ export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {
     // GET / answers like the real gateway; everything else is not emulated.
     const status = req.url === '/' ? 200 : 404;
     res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(status === 200 ? { ok: true, version: API_VERSION } : { error_code: 'not_found', title: 'Not found', message: 'Not emulated.' }));
+    res.end(
+      JSON.stringify(
+        status === 200 ? { ok: true, version: API_VERSION } : { error_code: 'not_found', title: 'Not found', message: 'Not emulated.' },
+      ),
+    );
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://emulator');

@@ -5,17 +5,7 @@
  */
 
 export type ListenEncoding =
-  | 'linear16'
-  | 'linear32'
-  | 'flac'
-  | 'alaw'
-  | 'mulaw'
-  | 'amr-nb'
-  | 'amr-wb'
-  | 'opus'
-  | 'ogg-opus'
-  | 'speex'
-  | 'g729';
+  'linear16' | 'linear32' | 'flac' | 'alaw' | 'mulaw' | 'amr-nb' | 'amr-wb' | 'opus' | 'ogg-opus' | 'speex' | 'g729';
 
 const ENCODINGS: ReadonlySet<string> = new Set<ListenEncoding>([
   'linear16',

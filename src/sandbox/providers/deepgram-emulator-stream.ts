@@ -302,10 +302,7 @@ export class ListenRecognizer {
     else if (t - this.segStart >= 2 * this.maxSegmentSec) this.emitFinal(t, {});
   }
 
-  private emitFinal(
-    endSec: number,
-    how: { speechFinal?: boolean; fromFinalize?: boolean; flush?: boolean; untilSec?: number },
-  ): void {
+  private emitFinal(endSec: number, how: { speechFinal?: boolean; fromFinalize?: boolean; flush?: boolean; untilSec?: number }): void {
     const words = this.pendingWords(how.flush ?? false, how.untilSec);
     for (const w of words) w.occ.next = w.index + 1;
     this.noteHeard(words);

@@ -204,13 +204,16 @@ class EmulatorConnection {
       this.outboxTimer = undefined;
       return;
     }
-    this.outboxTimer = setTimeout(() => {
-      const now = performance.now();
-      while (this.outbox.length > 0 && (this.outbox[0] as { due: number }).due <= now + 1) {
-        this.deliver((this.outbox.shift() as { message: ServerMessage | { close: [number, string] } }).message);
-      }
-      this.scheduleOutbox();
-    }, Math.max(0, head.due - performance.now()));
+    this.outboxTimer = setTimeout(
+      () => {
+        const now = performance.now();
+        while (this.outbox.length > 0 && (this.outbox[0] as { due: number }).due <= now + 1) {
+          this.deliver((this.outbox.shift() as { message: ServerMessage | { close: [number, string] } }).message);
+        }
+        this.scheduleOutbox();
+      },
+      Math.max(0, head.due - performance.now()),
+    );
   }
 
   private deliver(message: ServerMessage | { close: [number, string] }): void {

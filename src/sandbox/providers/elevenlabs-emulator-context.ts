@@ -5,7 +5,13 @@
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
 import { SpeechGenerator, type GeneratedChunk } from '../../services/tts/offline/speech-generator.ts';
 import type { WordTiming } from '../../services/tts/offline/word-timing.ts';
-import { charTimeline, ElevenLabsPolicyError, encodeElevenLabsAudio, type CharTimeline, type RawOutputFormat } from './elevenlabs-emulator-wire.ts';
+import {
+  charTimeline,
+  ElevenLabsPolicyError,
+  encodeElevenLabsAudio,
+  type CharTimeline,
+  type RawOutputFormat,
+} from './elevenlabs-emulator-wire.ts';
 
 export interface ElevenLabsEmulatedSpeech {
   /** Context id; `undefined` on the single-context socket. */

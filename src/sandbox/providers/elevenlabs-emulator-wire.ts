@@ -9,14 +9,36 @@ import type { WordTiming } from '../../services/tts/offline/word-timing.ts';
 
 /** Output formats the real API lists. The emulator produces the raw ones (PCM, μ-law, A-law). */
 export const ELEVENLABS_OUTPUT_FORMATS: readonly string[] = [
-  'mp3_22050_32', 'mp3_44100_32', 'mp3_44100_64', 'mp3_44100_96', 'mp3_44100_128', 'mp3_44100_192',
-  'pcm_8000', 'pcm_16000', 'pcm_22050', 'pcm_24000', 'pcm_44100', 'pcm_48000', 'ulaw_8000', 'alaw_8000',
-  'opus_48000_32', 'opus_48000_64', 'opus_48000_96', 'opus_48000_128', 'opus_48000_192',
+  'mp3_22050_32',
+  'mp3_44100_32',
+  'mp3_44100_64',
+  'mp3_44100_96',
+  'mp3_44100_128',
+  'mp3_44100_192',
+  'pcm_8000',
+  'pcm_16000',
+  'pcm_22050',
+  'pcm_24000',
+  'pcm_44100',
+  'pcm_48000',
+  'ulaw_8000',
+  'alaw_8000',
+  'opus_48000_32',
+  'opus_48000_64',
+  'opus_48000_96',
+  'opus_48000_128',
+  'opus_48000_192',
 ];
 
 export const ELEVENLABS_MODELS: readonly string[] = [
-  'eleven_flash_v2_5', 'eleven_flash_v2', 'eleven_turbo_v2_5', 'eleven_turbo_v2', 'eleven_multilingual_v2',
-  'eleven_multilingual_v1', 'eleven_monolingual_v1', 'eleven_v3',
+  'eleven_flash_v2_5',
+  'eleven_flash_v2',
+  'eleven_turbo_v2_5',
+  'eleven_turbo_v2',
+  'eleven_multilingual_v2',
+  'eleven_multilingual_v1',
+  'eleven_monolingual_v1',
+  'eleven_v3',
 ];
 
 export interface RawOutputFormat {
@@ -42,7 +64,11 @@ export function parseOutputFormat(value: string | null): RawOutputFormat {
   }
   const [codec, rate] = format.split('_');
   if (codec !== 'pcm' && codec !== 'ulaw' && codec !== 'alaw') {
-    throw new ElevenLabsPolicyError(1003, 'unsupported_output_format', `The emulator produces raw audio only (pcm_*, ulaw_8000, alaw_8000), not '${format}'.`);
+    throw new ElevenLabsPolicyError(
+      1003,
+      'unsupported_output_format',
+      `The emulator produces raw audio only (pcm_*, ulaw_8000, alaw_8000), not '${format}'.`,
+    );
   }
   return { encoding: codec, sampleRate: Number(rate) };
 }

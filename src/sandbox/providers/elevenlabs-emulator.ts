@@ -18,12 +18,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { getEspeakEngine } from '../../services/tts/offline/espeak-engine.ts';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
-import {
-  ElevenLabsContext,
-  type ClientMessage,
-  type ElevenLabsEmulatedSpeech,
-  type Settings,
-} from './elevenlabs-emulator-context.ts';
+import { ElevenLabsContext, type ClientMessage, type ElevenLabsEmulatedSpeech, type Settings } from './elevenlabs-emulator-context.ts';
 import { checkModel, ElevenLabsPolicyError, parseOutputFormat, voiceFor } from './elevenlabs-emulator-wire.ts';
 import { createTlsServer } from './tls.ts';
 
@@ -86,7 +81,12 @@ function inactivityMessage(seconds: number): string {
 
 function closeReason(message: string): string {
   const bytes = Buffer.from(message);
-  return bytes.length <= 123 ? message : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '...';
+  return bytes.length <= 123
+    ? message
+    : bytes
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '') + '...';
 }
 
 class ElevenLabsConnection {
@@ -174,7 +174,11 @@ class ElevenLabsConnection {
     if (this.received.length > (this.options.keepMessages ?? 1000)) this.received.shift();
     if (!this.authenticated) {
       const key = message.xi_api_key ?? message['xi-api-key'] ?? message.authorization;
-      if (typeof key !== 'string' || !key || (this.options.apiKey !== undefined && key.replace(/^Bearer\s+/i, '') !== this.options.apiKey)) {
+      if (
+        typeof key !== 'string' ||
+        !key ||
+        (this.options.apiKey !== undefined && key.replace(/^Bearer\s+/i, '') !== this.options.apiKey)
+      ) {
         this.policyClose(new ElevenLabsPolicyError(1008, 'invalid_api_key', 'Invalid API key.'));
         return;
       }
@@ -248,7 +252,9 @@ function headerKey(req: IncomingMessage, url: URL): string | undefined {
 
 function rejectUpgrade(socket: Duplex, status: number, reason: string, detail: object): void {
   const json = JSON.stringify({ detail });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
 }
 
 /** Starts the emulator on 127.0.0.1 (port 0 unless `port` is given). */
@@ -337,4 +343,3 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     },
   };
 }
-

@@ -231,12 +231,7 @@ export async function startLlmEmulatorServer(
     }
   }
 
-  function createExchange(
-    record: LlmEmulatorRequest,
-    res: ServerResponse,
-    signal: AbortSignal,
-    invalidJson: boolean,
-  ): EmulatorExchange {
+  function createExchange(record: LlmEmulatorRequest, res: ServerResponse, signal: AbortSignal, invalidJson: boolean): EmulatorExchange {
     const currentTiming = timing;
     const currentPolicy = policy;
     let pacing: { index: number; at: number } | undefined;
@@ -279,9 +274,7 @@ export async function startLlmEmulatorServer(
       },
       async waitForToken(tokenIndex) {
         const perToken =
-          currentTiming.tokensPerSecond > 0 && Number.isFinite(currentTiming.tokensPerSecond)
-            ? 1000 / currentTiming.tokensPerSecond
-            : 0;
+          currentTiming.tokensPerSecond > 0 && Number.isFinite(currentTiming.tokensPerSecond) ? 1000 / currentTiming.tokensPerSecond : 0;
         // Paced from the previous token actually sent, so a late token (busy event loop) delays the rest
         // instead of letting them burst out to catch up.
         const due = pacing
@@ -374,7 +367,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   }
   return Buffer.concat(chunks);
 }
-
 
 /**
  * Splits text into pieces the size of BPE tokens: a word with its leading space, punctuation on its own,

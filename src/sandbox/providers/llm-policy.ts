@@ -211,10 +211,7 @@ function ruleMatches({ rule, userPatterns, previousAssistantPatterns }: Compiled
     const { min, max } = typeof when.turn === 'number' ? { min: when.turn, max: when.turn } : when.turn;
     if ((min !== undefined && state.turn < min) || (max !== undefined && state.turn > max)) return false;
   }
-  if (
-    previousAssistantPatterns.length > 0 &&
-    !previousAssistantPatterns.some((pattern) => pattern.test(state.previousAssistantText))
-  ) {
+  if (previousAssistantPatterns.length > 0 && !previousAssistantPatterns.some((pattern) => pattern.test(state.previousAssistantText))) {
     return false;
   }
   if (when.toolsCalled && !when.toolsCalled.some((name) => state.calledTools.has(name))) return false;
@@ -222,12 +219,7 @@ function ruleMatches({ rule, userPatterns, previousAssistantPatterns }: Compiled
   return true;
 }
 
-function render(
-  ruleId: string,
-  reply: string,
-  toolCalls: PolicyToolCall[],
-  variables: Record<string, string>,
-): PolicyReply {
+function render(ruleId: string, reply: string, toolCalls: PolicyToolCall[], variables: Record<string, string>): PolicyReply {
   return {
     ruleId,
     text: renderTemplate(reply, variables),

@@ -114,8 +114,7 @@ export async function streamResponses(
     steps.push({ token: false, run: () => send('response.output_item.added', { output_index: index, item }) });
     steps.push({
       token: false,
-      run: () =>
-        send('response.content_part.added', { ...where, part: { type: 'output_text', annotations: [], logprobs: [], text: '' } }),
+      run: () => send('response.content_part.added', { ...where, part: { type: 'output_text', annotations: [], logprobs: [], text: '' } }),
     });
     for (const token of plan.textTokens) {
       steps.push({ token: true, run: () => send('response.output_text.delta', { ...where, delta: token, logprobs: [] }) });
@@ -182,15 +181,7 @@ export async function streamResponses(
   }
   const status = plan.truncated ? 'incomplete' : 'completed';
   send(`response.${status}`, {
-    response: responseObject(
-      exchange,
-      responseId,
-      model,
-      status,
-      finalItems(plan, messageId),
-      usageOf(promptTokens, plan),
-      maxTokens,
-    ),
+    response: responseObject(exchange, responseId, model, status, finalItems(plan, messageId), usageOf(promptTokens, plan), maxTokens),
   });
   exchange.end();
 }

@@ -87,10 +87,9 @@ export function openAIAuthError(presented: string | undefined): OpenAIErrorBody 
     presented.length > 12
       ? `${presented.slice(0, 8)}${'*'.repeat(presented.length - 12)}${presented.slice(-4)}`
       : '*'.repeat(presented.length);
-  return openAIError(
-    `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-    { code: 'invalid_api_key' },
-  );
+  return openAIError(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, {
+    code: 'invalid_api_key',
+  });
 }
 
 /** `prefix` + n random base62 characters, like OpenAI's ids. */
@@ -110,9 +109,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : ''))
-      .join('');
+    return content.map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : '')).join('');
   }
   return '';
 }
@@ -322,8 +319,6 @@ export function planReply(reply: PolicyReply, maxTokens: number | undefined, idP
         for (let i = 0; i < args.length; i += 5) argumentPieces.push(args.slice(i, i + 5));
         return { id: openAIId(idPrefix), name: call.name, arguments: args, argumentPieces };
       });
-  const completionTokens =
-    textTokens.length + toolCalls.reduce((sum, call) => sum + 3 + call.argumentPieces.length, 0);
+  const completionTokens = textTokens.length + toolCalls.reduce((sum, call) => sum + 3 + call.argumentPieces.length, 0);
   return { textTokens, truncated, toolCalls, completionTokens: Math.max(1, completionTokens) };
 }
-

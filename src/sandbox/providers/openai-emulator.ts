@@ -115,9 +115,7 @@ async function generate(exchange: EmulatorExchange, api: 'chat' | 'responses', m
     throw new OpenAIRequestError(404, openAIErrorForStatus({ status: 404 }, model));
   }
   const conversation: PolicyConversation =
-    api === 'chat'
-      ? chatConversation(body, chatToolNames(body.tools))
-      : responsesConversation(body, responsesToolNames(body.tools));
+    api === 'chat' ? chatConversation(body, chatToolNames(body.tools)) : responsesConversation(body, responsesToolNames(body.tools));
 
   const fault = exchange.takeFault();
   if (fault?.kind === 'http-error') {
@@ -203,17 +201,11 @@ async function streamChat(
   // Each entry is one token's chunk; the first carries the role.
   const chunks: Array<(first: boolean) => string> = [];
   for (const token of plan.textTokens) {
-    chunks.push((first) =>
-      first ? delta({ role: 'assistant', content: token, refusal: null }) : delta({ content: token }),
-    );
+    chunks.push((first) => (first ? delta({ role: 'assistant', content: token, refusal: null }) : delta({ content: token })));
   }
   plan.toolCalls.forEach((call, index) => {
     const opening = { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } };
-    chunks.push((first) =>
-      first
-        ? delta({ role: 'assistant', content: null, tool_calls: [opening] })
-        : delta({ tool_calls: [opening] }),
-    );
+    chunks.push((first) => (first ? delta({ role: 'assistant', content: null, tool_calls: [opening] }) : delta({ tool_calls: [opening] })));
     for (const piece of call.argumentPieces) {
       chunks.push(() => delta({ tool_calls: [{ index, function: { arguments: piece } }] }));
     }

@@ -58,7 +58,8 @@ export class RealtimeAudio {
 
   push(bytes: Uint8Array): void {
     if (this.matcher) this.matcher.push(bytes);
-    const pcm = this.format === 'audio/pcmu' ? mulawDecode(bytes) : this.format === 'audio/pcma' ? alawDecode(bytes) : this.linear16.decode(bytes);
+    const pcm =
+      this.format === 'audio/pcmu' ? mulawDecode(bytes) : this.format === 'audio/pcma' ? alawDecode(bytes) : this.linear16.decode(bytes);
     for (let i = 0; i < pcm.length; i++) {
       const s = pcm[i] as number;
       this.frameEnergy += s * s;

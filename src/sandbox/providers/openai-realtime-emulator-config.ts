@@ -53,7 +53,13 @@ function invalid(param: string, value: unknown, expected: string): never {
 export function parseSessionUpdate(session: unknown, current: TranscriptionSessionConfig | null): TranscriptionSessionConfig {
   const next: TranscriptionSessionConfig = current
     ? { ...current }
-    : { format: 'audio/pcm', transcription: null, turnDetection: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 }, noiseReduction: null, logprobs: false };
+    : {
+        format: 'audio/pcm',
+        transcription: null,
+        turnDetection: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+        noiseReduction: null,
+        logprobs: false,
+      };
   if (session === undefined && current === null) return next;
   if (!isObject(session)) throw new SessionUpdateError('missing_required_parameter', 'session', "Missing required parameter: 'session'.");
   if (session.type !== 'transcription') {
@@ -63,7 +69,11 @@ export function parseSessionUpdate(session: unknown, current: TranscriptionSessi
   if (input.format !== undefined) {
     const format = input.format;
     if (!isObject(format) || typeof format.type !== 'string' || !FORMATS.has(format.type)) {
-      invalid('session.audio.input.format.type', isObject(format) ? format.type : format, "Supported values are: 'audio/pcm', 'audio/pcmu' and 'audio/pcma'.");
+      invalid(
+        'session.audio.input.format.type',
+        isObject(format) ? format.type : format,
+        "Supported values are: 'audio/pcm', 'audio/pcmu' and 'audio/pcma'.",
+      );
     }
     if (format.type === 'audio/pcm' && format.rate !== undefined && format.rate !== 24_000) {
       invalid('session.audio.input.format.rate', format.rate, 'Only 24000 is supported.');
@@ -75,7 +85,11 @@ export function parseSessionUpdate(session: unknown, current: TranscriptionSessi
     const t = input.transcription;
     if (!isObject(t)) return invalid('session.audio.input.transcription', t, 'Expected an object or null.');
     if (typeof t.model !== 'string' || !TRANSCRIPTION_MODELS.has(t.model)) {
-      invalid('session.audio.input.transcription.model', t.model, `Supported values are: ${[...TRANSCRIPTION_MODELS].map((m) => `'${m}'`).join(', ')}.`);
+      invalid(
+        'session.audio.input.transcription.model',
+        t.model,
+        `Supported values are: ${[...TRANSCRIPTION_MODELS].map((m) => `'${m}'`).join(', ')}.`,
+      );
     }
     if (t.language !== undefined && (typeof t.language !== 'string' || !/^[a-z]{2,3}$/.test(t.language))) {
       invalid('session.audio.input.transcription.language', t.language, 'Expected an ISO-639-1 code such as "en".');
@@ -91,7 +105,8 @@ export function parseSessionUpdate(session: unknown, current: TranscriptionSessi
   if (input.noise_reduction === null) next.noiseReduction = null;
   else if (isObject(input.noise_reduction)) {
     const type = input.noise_reduction.type;
-    if (type !== 'near_field' && type !== 'far_field') invalid('session.audio.input.noise_reduction.type', type, "Supported values are: 'near_field' and 'far_field'.");
+    if (type !== 'near_field' && type !== 'far_field')
+      invalid('session.audio.input.noise_reduction.type', type, "Supported values are: 'near_field' and 'far_field'.");
     next.noiseReduction = type;
   }
   if (session.include !== undefined) {
@@ -112,14 +127,17 @@ function parseTurnDetection(value: unknown): NonNullable<TranscriptionSessionCon
   if (value.type === 'semantic_vad') {
     const eagerness = typeof value.eagerness === 'string' ? value.eagerness : 'auto';
     const silence = SEMANTIC_SILENCE_MS[eagerness];
-    if (silence === undefined) invalid('session.audio.input.turn_detection.eagerness', eagerness, "Supported values are: 'low', 'medium', 'high' and 'auto'.");
+    if (silence === undefined)
+      invalid('session.audio.input.turn_detection.eagerness', eagerness, "Supported values are: 'low', 'medium', 'high' and 'auto'.");
     return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: silence };
   }
-  if (value.type !== 'server_vad') invalid('session.audio.input.turn_detection.type', value.type, "Supported values are: 'server_vad' and 'semantic_vad'.");
+  if (value.type !== 'server_vad')
+    invalid('session.audio.input.turn_detection.type', value.type, "Supported values are: 'server_vad' and 'semantic_vad'.");
   const number = (key: string, fallback: number, min: number, max: number): number => {
     const v = value[key];
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || v < min || v > max) invalid(`session.audio.input.turn_detection.${key}`, v, `Expected a number from ${min} to ${max}.`);
+    if (typeof v !== 'number' || v < min || v > max)
+      invalid(`session.audio.input.turn_detection.${key}`, v, `Expected a number from ${min} to ${max}.`);
     return v;
   };
   return {

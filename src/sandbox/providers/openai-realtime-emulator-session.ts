@@ -131,7 +131,10 @@ export class RealtimeEmulatorSession {
       event = JSON.parse(text) as typeof event;
       if (isBinary || typeof event !== 'object' || event === null) throw new Error('not an object');
     } catch {
-      return this.sendError({ code: 'invalid_json', message: 'The server could not parse the event: expected a JSON object in a text frame.' });
+      return this.sendError({
+        code: 'invalid_json',
+        message: 'The server could not parse the event: expected a JSON object in a text frame.',
+      });
     }
     const clientEventId = typeof event.event_id === 'string' ? event.event_id : null;
     switch (event.type) {
@@ -147,7 +150,11 @@ export class RealtimeEmulatorSession {
         return this.send({ type: 'input_audio_buffer.cleared', event_id: eventId() });
       default:
         return this.sendError(
-          { code: 'invalid_value', param: 'type', message: `Invalid value: '${String(event.type)}'. This transcription session does not support it.` },
+          {
+            code: 'invalid_value',
+            param: 'type',
+            message: `Invalid value: '${String(event.type)}'. This transcription session does not support it.`,
+          },
           clientEventId,
         );
     }
@@ -158,7 +165,11 @@ export class RealtimeEmulatorSession {
     try {
       const next = parseSessionUpdate(session, this.config);
       if (next.format !== this.config.format && this.audioAppended) {
-        throw new SessionUpdateError('invalid_value', 'session.audio.input.format', 'The input audio format cannot change once audio was appended.');
+        throw new SessionUpdateError(
+          'invalid_value',
+          'session.audio.input.format',
+          'The input audio format cannot change once audio was appended.',
+        );
       }
       this.config = next;
       if (!this.audioAppended) this.audio = this.newAudio();
@@ -171,7 +182,10 @@ export class RealtimeEmulatorSession {
 
   private onAppend(audio: unknown, clientEventId: string | null): void {
     if (typeof audio !== 'string') {
-      return this.sendError({ code: 'missing_required_parameter', param: 'audio', message: "Missing required parameter: 'audio'." }, clientEventId);
+      return this.sendError(
+        { code: 'missing_required_parameter', param: 'audio', message: "Missing required parameter: 'audio'." },
+        clientEventId,
+      );
     }
     const bytes = Buffer.from(audio, 'base64');
     this.info.appends++;
@@ -191,7 +205,12 @@ export class RealtimeEmulatorSession {
     if (loud && !this.speech) {
       const startPos = Math.max(this.bufferStart, frameStart - (vad.prefixPaddingMs / 1000) * this.audio.sampleRate);
       this.speech = { itemId: itemIdOf(), startPos, quietMs: 0 };
-      this.send({ type: 'input_audio_buffer.speech_started', event_id: eventId(), audio_start_ms: this.audio.ms(startPos), item_id: this.speech.itemId });
+      this.send({
+        type: 'input_audio_buffer.speech_started',
+        event_id: eventId(),
+        audio_start_ms: this.audio.ms(startPos),
+        item_id: this.speech.itemId,
+      });
     } else if (loud && this.speech) {
       this.speech.quietMs = 0;
     } else if (this.speech) {
@@ -248,13 +267,19 @@ export class RealtimeEmulatorSession {
           type: 'conversation.item.input_audio_transcription.failed',
           ...base,
           event_id: eventId(),
-          error: { type: failure.type ?? 'server_error', code: failure.code ?? 'transcription_failed', message: failure.message ?? 'Transcription failed.', ...(failure.param ? { param: failure.param } : {}) },
+          error: {
+            type: failure.type ?? 'server_error',
+            code: failure.code ?? 'transcription_failed',
+            message: failure.message ?? 'Transcription failed.',
+            ...(failure.param ? { param: failure.param } : {}),
+          },
         });
         this.transcribeNext();
       });
       return;
     }
-    const pieces = model === 'whisper-1' ? (item.words.length > 0 ? [item.words.join(' ')] : []) : item.words.map((w, i) => (i === 0 ? w : ` ${w}`));
+    const pieces =
+      model === 'whisper-1' ? (item.words.length > 0 ? [item.words.join(' ')] : []) : item.words.map((w, i) => (i === 0 ? w : ` ${w}`));
     const logprobs = this.config.logprobs;
     let delay = this.options.ttfbMs;
     for (const delta of pieces) {
@@ -326,7 +351,12 @@ export class RealtimeEmulatorSession {
           ...(c.noiseReduction ? { noise_reduction: { type: c.noiseReduction } } : {}),
           ...(c.transcription ? { transcription: c.transcription } : {}),
           turn_detection: c.turnDetection
-            ? { type: 'server_vad', threshold: c.turnDetection.threshold, prefix_padding_ms: c.turnDetection.prefixPaddingMs, silence_duration_ms: c.turnDetection.silenceDurationMs }
+            ? {
+                type: 'server_vad',
+                threshold: c.turnDetection.threshold,
+                prefix_padding_ms: c.turnDetection.prefixPaddingMs,
+                silence_duration_ms: c.turnDetection.silenceDurationMs,
+              }
             : null,
         },
       },

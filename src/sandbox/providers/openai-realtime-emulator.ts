@@ -83,7 +83,9 @@ export interface OpenAIRealtimeEmulator {
 }
 
 function refuse(socket: Duplex, status: number, error: Partial<RealtimeError>): void {
-  const json = JSON.stringify({ error: { message: error.message ?? '', type: error.type ?? 'invalid_request_error', code: error.code ?? null, param: null } });
+  const json = JSON.stringify({
+    error: { message: error.message ?? '', type: error.type ?? 'invalid_request_error', code: error.code ?? null, param: null },
+  });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
   );
@@ -129,7 +131,11 @@ export async function startOpenAIRealtimeEmulator(options: OpenAIRealtimeEmulato
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   server.on('request', (_req, res) => {
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { message: 'Use a WebSocket upgrade on /v1/realtime.', type: 'invalid_request_error', code: null, param: null } }));
+    res.end(
+      JSON.stringify({
+        error: { message: 'Use a WebSocket upgrade on /v1/realtime.', type: 'invalid_request_error', code: null, param: null },
+      }),
+    );
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -159,7 +165,13 @@ export async function startOpenAIRealtimeEmulator(options: OpenAIRealtimeEmulato
       connections.push(info);
       if (badKey) {
         // The other refusal: the socket opens, OpenAI says why in an error event and hangs up.
-        ws.send(JSON.stringify({ type: 'error', event_id: `event_${randomBytes(10).toString('hex')}`, error: { ...invalidKey(key), param: null, event_id: null } }));
+        ws.send(
+          JSON.stringify({
+            type: 'error',
+            event_id: `event_${randomBytes(10).toString('hex')}`,
+            error: { ...invalidKey(key), param: null, event_id: null },
+          }),
+        );
         ws.close(1008, 'invalid_api_key');
         return;
       }

@@ -8,7 +8,10 @@ import { HttpError } from '../http-error.ts';
 const phoneNumber = z
   .string()
   .trim()
-  .refine((v) => /^\+[1-9]\d{6,14}$/.test(v) || /^sips?:[^\s@]+@[^\s]+$/.test(v), 'must be an E.164 number like +15551230000 or a sip: URI');
+  .refine(
+    (v) => /^\+[1-9]\d{6,14}$/.test(v) || /^sips?:[^\s@]+@[^\s]+$/.test(v),
+    'must be an E.164 number like +15551230000 or a sip: URI',
+  );
 
 /** Custom call data: any JSON object up to 64 KB (it is stored with the call and templated into prompts). */
 const MAX_METADATA_BYTES = 64 * 1024;

@@ -13,10 +13,14 @@ export function registerMediaRoutes(app: FastifyInstance, manager: CallManager):
     await reply.code(403).send({ error: 'forbidden', message: reason });
   };
 
-  app.get('/ws', {
-    websocket: true,
-    preValidation: async (request, reply) => refuse(request, reply, 'media token missing from the socket URL'),
-  }, () => {});
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      preValidation: async (request, reply) => refuse(request, reply, 'media token missing from the socket URL'),
+    },
+    () => {},
+  );
 
   app.get<{ Params: { token: string } }>(
     '/ws/:token',

@@ -228,14 +228,10 @@ export function toToolSet(tools: AgentTool[]): ToolSet | undefined {
   return set;
 }
 
-function mergeProviderOptions(
-  base: LlmProviderOptions,
-  overrides: LlmProviderOptions | undefined,
-): LlmProviderOptions | undefined {
+function mergeProviderOptions(base: LlmProviderOptions, overrides: LlmProviderOptions | undefined): LlmProviderOptions | undefined {
   const merged: LlmProviderOptions = { ...base };
   for (const [provider, options] of Object.entries(overrides ?? {})) {
     merged[provider] = { ...merged[provider], ...options };
   }
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
-

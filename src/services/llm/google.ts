@@ -29,7 +29,6 @@ export function createGoogleLlm(options: GoogleLlmOptions = {}): LlmService {
   const { model = 'gemini-2.5-flash', apiKey, baseURL, thinkingBudget, name = 'google', fetch, ...generation } = options;
   const google = createGoogleGenerativeAI({ apiKey, baseURL, fetch });
   const budget = thinkingBudget ?? (/^gemini-2\.5-flash/.test(model) ? 0 : undefined);
-  const baseProviderOptions: LlmProviderOptions =
-    budget === undefined ? {} : { google: { thinkingConfig: { thinkingBudget: budget } } };
+  const baseProviderOptions: LlmProviderOptions = budget === undefined ? {} : { google: { thinkingConfig: { thinkingBudget: budget } } };
   return new AiSdkLlmService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
 }

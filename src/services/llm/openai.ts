@@ -31,8 +31,7 @@ export interface OpenAILlmOptions extends LlmGenerationOptions {
 
 /** OpenAI (or any OpenAI-compatible server) through `@ai-sdk/openai`. */
 export function createOpenAILlm(options: OpenAILlmOptions = {}): LlmService {
-  const { model = 'gpt-4.1-mini', api = 'chat', name = 'openai', apiKey, baseURL, organization, project, fetch, ...generation } =
-    options;
+  const { model = 'gpt-4.1-mini', api = 'chat', name = 'openai', apiKey, baseURL, organization, project, fetch, ...generation } = options;
   const openai = createOpenAI({ apiKey, baseURL, organization, project, fetch, name });
   return new AiSdkLlmService({
     provider: name,

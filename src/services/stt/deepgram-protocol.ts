@@ -130,11 +130,7 @@ export function describeConnectionEnd(
   if (status) {
     const httpStatus = Number(status[1]);
     const hint =
-      httpStatus === 401 || httpStatus === 403
-        ? ' (check the Deepgram API key)'
-        : httpStatus === 400
-          ? ' (invalid query parameters)'
-          : '';
+      httpStatus === 401 || httpStatus === 403 ? ' (check the Deepgram API key)' : httpStatus === 400 ? ' (invalid query parameters)' : '';
     const fatal = httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
     return new SttError(`Deepgram rejected the connection: HTTP ${httpStatus}${hint}`, { ...details, fatal, httpStatus });
   }

@@ -95,7 +95,11 @@ export class RealtimeEventTranslator {
         const error = (event.error ?? {}) as { code?: string; message?: string; type?: string };
         this.emitError(
           errorFromEvent(
-            { type: error.type ?? 'transcription_failed', code: error.code ?? null, message: `transcription of ${itemId} failed: ${error.message ?? ''}` },
+            {
+              type: error.type ?? 'transcription_failed',
+              code: error.code ?? null,
+              message: `transcription of ${itemId} failed: ${error.message ?? ''}`,
+            },
             { callId: this.context.callId, provider: OPENAI_STT_PROVIDER, aboutSessionUpdate: false },
           ),
         );
@@ -110,7 +114,13 @@ export class RealtimeEventTranslator {
   }
 
   private onError(conn: ConnectionView, event: RealtimeEventJson): EventOutcome {
-    const error = (event.error ?? {}) as { type?: string; code?: string | null; message?: string; param?: string | null; event_id?: string | null };
+    const error = (event.error ?? {}) as {
+      type?: string;
+      code?: string | null;
+      message?: string;
+      param?: string | null;
+      event_id?: string | null;
+    };
     if (error.code === 'input_audio_buffer_commit_empty' && conn.items.commitRefused(error.event_id)) {
       // Nothing (new) to transcribe: server VAD had committed it already, or too little audio came since.
       this.context.log.debug({ eventId: error.event_id }, 'openai stt: commit refused, buffer empty');

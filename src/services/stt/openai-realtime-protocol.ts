@@ -103,7 +103,8 @@ export function audioFormatFor(input: SttInputFormat): RealtimeAudioFormats {
 /** The `session.update` that turns the connection into a transcription session. */
 export function transcriptionSessionUpdate(options: OpenAISttOptions, input: SttInputFormat, eventId: string): SessionUpdateEvent {
   const language = options.language ?? 'en';
-  const turnDetection = options.turnDetection === undefined ? { type: 'server_vad' as const, silence_duration_ms: 500 } : options.turnDetection;
+  const turnDetection =
+    options.turnDetection === undefined ? { type: 'server_vad' as const, silence_duration_ms: 500 } : options.turnDetection;
   return {
     type: 'session.update',
     event_id: eventId,

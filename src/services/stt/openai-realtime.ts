@@ -155,7 +155,12 @@ export class OpenAIRealtimeSttSession extends ReconnectingSttSession<Connection>
     };
     this.conn = conn;
     conn.socket = new RealtimeSocket(
-      { url: transcriptionUrl(this.options.baseUrl), apiKey, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000, tls: this.options.tls },
+      {
+        url: transcriptionUrl(this.options.baseUrl),
+        apiKey,
+        connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
+        tls: this.options.tls,
+      },
       {
         open: () => this.onOpen(conn),
         event: (event) => this.onEvent(conn, event),
@@ -190,7 +195,11 @@ export class OpenAIRealtimeSttSession extends ReconnectingSttSession<Connection>
     conn.ended = true;
     if (conn !== this.conn || this.finished) return;
     // Anything but our own close is a drop — even while flushing: reconnect, replay, commit again.
-    const cause = describeConnectionEnd(end, { callId: this.callId, provider: PROVIDER, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000 });
+    const cause = describeConnectionEnd(end, {
+      callId: this.callId,
+      provider: PROVIDER,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
+    });
     this.reconnectOrFail(cause, conn);
   }
 
@@ -285,7 +294,8 @@ export class OpenAIRealtimeSttSession extends ReconnectingSttSession<Connection>
       this.transcribedPos = end;
       this.audio.dropBefore(Math.min(end, conn.sentPos));
     }
-    if (item.byClient && this.finalizePos >= 0 && this.finalizePos <= (item.endPos ?? 0) && conn.items.outstanding === 0) this.finalizePos = -1;
+    if (item.byClient && this.finalizePos >= 0 && this.finalizePos <= (item.endPos ?? 0) && conn.items.outstanding === 0)
+      this.finalizePos = -1;
     this.checkFlushed(conn);
   }
 }

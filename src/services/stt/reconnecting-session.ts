@@ -129,7 +129,9 @@ export abstract class ReconnectingSttSession<C extends SessionConnection> implem
   abort(): void {
     if (this.state === 'closed') return;
     this.finish(false);
-    this.connectSettle?.reject(new SttError('session aborted before connecting', { callId: this.callId, provider: this.settings.provider, fatal: false }));
+    this.connectSettle?.reject(
+      new SttError('session aborted before connecting', { callId: this.callId, provider: this.settings.provider, fatal: false }),
+    );
   }
 
   protected get finished(): boolean {

@@ -107,9 +107,7 @@ export class SttProcessor extends FrameProcessor {
     const session = this.session;
     if (!session) return;
     const result = await session.close(this.endTimeoutMs);
-    this.pushFrame(
-      makeFrame('metrics', { data: [{ kind: 'stt-usage', processor: this.name, audioSec: result.audioSec }] }),
-    );
+    this.pushFrame(makeFrame('metrics', { data: [{ kind: 'stt-usage', processor: this.name, audioSec: result.audioSec }] }));
   }
 
   protected override onStop(): void {

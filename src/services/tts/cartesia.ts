@@ -14,14 +14,7 @@ import type { Cartesia as CartesiaClient } from '@cartesia/cartesia-js';
 import type { TTSWS, TTSWSContext } from '@cartesia/cartesia-js/resources/tts/ws';
 import type { GenerationConfig, WebsocketResponse } from '@cartesia/cartesia-js/resources/tts';
 import { AudioConverter, type TtsAudioFormat } from './audio-format.ts';
-import {
-  BaseTtsStream,
-  TtsError,
-  type TtsService,
-  type TtsStream,
-  type TtsStreamListener,
-  type TtsStreamOptions,
-} from './tts-service.ts';
+import { BaseTtsStream, TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
 const require = createRequire(import.meta.url);
 const sdk = require('@cartesia/cartesia-js') as typeof import('@cartesia/cartesia-js');
@@ -159,9 +152,7 @@ class CartesiaStream extends BaseTtsStream {
       case 'timestamps': {
         const timestamps = event.word_timestamps;
         if (!timestamps) return;
-        this.emitWords(
-          timestamps.words.map((word, i) => ({ word, startSec: timestamps.start[i] ?? 0, endSec: timestamps.end[i] ?? 0 })),
-        );
+        this.emitWords(timestamps.words.map((word, i) => ({ word, startSec: timestamps.start[i] ?? 0, endSec: timestamps.end[i] ?? 0 })));
         return;
       }
       case 'done':

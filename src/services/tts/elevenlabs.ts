@@ -278,7 +278,10 @@ export class ElevenLabsTtsService implements TtsService {
 
   private url(outputFormat: string): string {
     const base = (this.options.baseUrl ?? process.env.ELEVENLABS_BASE_URL ?? 'wss://api.elevenlabs.io').replace(/^http/, 'ws');
-    const url = new URL(`v1/text-to-speech/${encodeURIComponent(this.options.voiceId)}/multi-stream-input`, base.endsWith('/') ? base : `${base}/`);
+    const url = new URL(
+      `v1/text-to-speech/${encodeURIComponent(this.options.voiceId)}/multi-stream-input`,
+      base.endsWith('/') ? base : `${base}/`,
+    );
     url.searchParams.set('model_id', this.options.modelId ?? 'eleven_flash_v2_5');
     url.searchParams.set('output_format', outputFormat);
     url.searchParams.set('inactivity_timeout', String(this.options.inactivityTimeoutSec ?? 180));

@@ -7,8 +7,26 @@
  */
 
 const ONES = [
-  'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten',
-  'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen',
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
 ];
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 const SCALES = ['', 'thousand', 'million', 'billion', 'trillion'];
@@ -45,7 +63,13 @@ export function numberToWords(value: number | bigint | string): string {
 export function ordinalToWords(n: number): string {
   const cardinal = numberToWords(n);
   const irregular: Record<string, string> = {
-    one: 'first', two: 'second', three: 'third', five: 'fifth', eight: 'eighth', nine: 'ninth', twelve: 'twelfth',
+    one: 'first',
+    two: 'second',
+    three: 'third',
+    five: 'fifth',
+    eight: 'eighth',
+    nine: 'ninth',
+    twelve: 'twelfth',
   };
   return cardinal.replace(/([a-z]+)$/, (last) => {
     if (irregular[last]) return irregular[last];
@@ -56,7 +80,10 @@ export function ordinalToWords(n: number): string {
 
 /** "4567" → "four five six seven". */
 export function spellDigits(digits: string): string {
-  return [...digits].filter((d) => /\d/.test(d)).map((d) => ONES[Number(d)]).join(' ');
+  return [...digits]
+    .filter((d) => /\d/.test(d))
+    .map((d) => ONES[Number(d)])
+    .join(' ');
 }
 
 /** A decimal as spoken: "3.14" → "three point one four". */
@@ -110,23 +137,21 @@ function currencyToWords(symbol: string, amount: string, scale: string | undefin
 
 /** Markdown that a voice should not read: emphasis, code, headings, bullets, links, tables, quotes. */
 export function stripMarkdown(text: string): string {
-  return (
-    text
-      .replace(/```[^\n]*\n?([\s\S]*?)```/g, '$1') // fenced code: keep the content
-      .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1') // images
-      .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1') // links
-      .replace(/`([^`]*)`/g, '$1')
-      .replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, '$2')
-      .replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\*)/g, '$1$2')
-      .replace(/(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g, '$1$2')
-      .replace(/~~([\s\S]*?)~~/g, '$1')
-      .replace(/^\s{0,3}#{1,6}\s+/gm, '') // headings
-      .replace(/^\s{0,3}>\s?/gm, '') // block quotes
-      .replace(/^\s*[-*+•]\s+/gm, '') // bullets
-      .replace(/^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$/gm, '') // table rules
-      .replace(/\s*\|\s*/g, (m) => (m.includes('\n') ? m : ', ')) // table cells
-      .replace(/^\s*(-{3,}|\*{3,}|_{3,})\s*$/gm, '') // horizontal rules
-  );
+  return text
+    .replace(/```[^\n]*\n?([\s\S]*?)```/g, '$1') // fenced code: keep the content
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1') // images
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1') // links
+    .replace(/`([^`]*)`/g, '$1')
+    .replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, '$2')
+    .replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\*)/g, '$1$2')
+    .replace(/(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g, '$1$2')
+    .replace(/~~([\s\S]*?)~~/g, '$1')
+    .replace(/^\s{0,3}#{1,6}\s+/gm, '') // headings
+    .replace(/^\s{0,3}>\s?/gm, '') // block quotes
+    .replace(/^\s*[-*+•]\s+/gm, '') // bullets
+    .replace(/^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$/gm, '') // table rules
+    .replace(/\s*\|\s*/g, (m) => (m.includes('\n') ? m : ', ')) // table cells
+    .replace(/^\s*(-{3,}|\*{3,}|_{3,})\s*$/gm, ''); // horizontal rules
 }
 
 /** Emoji, pictographs and their joiners/selectors. */
@@ -145,9 +170,8 @@ const MONTHS =
 export function normalizeForSpeech(text: string): string {
   let out = stripEmoji(stripMarkdown(text)).replace(/#(\d)/g, 'number $1');
   // Times: 3:30 PM, 3:05pm, 15:45, 9:00 a.m.
-  out = out.replace(
-    /\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap](?:\.m\.|m\b)))?/gi,
-    (_m, h: string, m: string, meridiem: string | undefined) => timeToWords(Number(h), Number(m), meridiem),
+  out = out.replace(/\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap](?:\.m\.|m\b)))?/gi, (_m, h: string, m: string, meridiem: string | undefined) =>
+    timeToWords(Number(h), Number(m), meridiem),
   );
   // "3 PM" / "11am"
   out = out.replace(/\b(1[0-2]|[1-9])\s*([ap])(?:\.m\.|m\b)/gi, (_m, h: string, ap: string) => `${numberToWords(h)} ${ap.toUpperCase()}M`);
@@ -157,11 +181,17 @@ export function normalizeForSpeech(text: string): string {
     (_m, symbol: string, amount: string, scale: string | undefined) => currencyToWords(symbol, amount, scale),
   );
   // Percentages: 20%, 3.5 %
-  out = out.replace(/(\d+(?:,\d{3})*)(?:\.(\d+))?\s?%/g, (_m, whole: string, fraction: string | undefined) => `${decimalToWords(whole, fraction)} percent`);
+  out = out.replace(
+    /(\d+(?:,\d{3})*)(?:\.(\d+))?\s?%/g,
+    (_m, whole: string, fraction: string | undefined) => `${decimalToWords(whole, fraction)} percent`,
+  );
   // Ordinals: 1st, 22nd, 3rd, 4th
   out = out.replace(/\b(\d+)(st|nd|rd|th)\b/gi, (_m, n: string) => ordinalToWords(Number(n)));
   // Dates with a bare day: "March 3" → "March third"
-  out = out.replace(new RegExp(`\\b(${MONTHS})\\.? (\\d{1,2})\\b(?!:|\\d)`, 'g'), (_m, month: string, day: string) => `${month} ${ordinalToWords(Number(day))}`);
+  out = out.replace(
+    new RegExp(`\\b(${MONTHS})\\.? (\\d{1,2})\\b(?!:|\\d)`, 'g'),
+    (_m, month: string, day: string) => `${month} ${ordinalToWords(Number(day))}`,
+  );
   // Years (1100–2099 standing alone, not part of a bigger number)
   out = out.replace(/(?<![\d.,$€£¥-])\b(1[1-9]\d\d|20\d\d)\b(?![.,]\d|%)/g, (_m, year: string) => yearToWords(Number(year)));
   // Long digit runs (phone numbers, codes): digit by digit
@@ -179,5 +209,8 @@ export function normalizeForSpeech(text: string): string {
     .replace(/\s@\s/g, ' at ')
     .replace(/\s\+\s/g, ' plus ')
     .replace(/\s=\s/g, ' equals ');
-  return out.replace(/[ \t]{2,}/g, ' ').replace(/ +([,.!?;:])/g, '$1').trim();
+  return out
+    .replace(/[ \t]{2,}/g, ' ')
+    .replace(/ +([,.!?;:])/g, '$1')
+    .trim();
 }

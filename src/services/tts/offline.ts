@@ -9,14 +9,7 @@ import { SpeechGenerator } from './offline/speech-generator.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import { toPayload } from './audio-format.ts';
 import type { WordTiming } from './offline/word-timing.ts';
-import {
-  BaseTtsStream,
-  TtsError,
-  type TtsService,
-  type TtsStream,
-  type TtsStreamListener,
-  type TtsStreamOptions,
-} from './tts-service.ts';
+import { BaseTtsStream, TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
 export interface OfflineTtsOptions {
   /** eSpeak voice, e.g. `en-us`, `en-gb`, `en-us+f3`. @default 'en-us' */

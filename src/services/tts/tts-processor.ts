@@ -206,9 +206,8 @@ export class TtsProcessor extends FrameProcessor {
       this.emit(utterance, makeFrame('tts.started', { utteranceId: utterance.id }));
       utterance.started = true;
       try {
-        utterance.stream = this.options.service.createStream(
-          { utteranceId: utterance.id, format: this.format },
-          (event) => this.onStreamEvent(utterance, event),
+        utterance.stream = this.options.service.createStream({ utteranceId: utterance.id, format: this.format }, (event) =>
+          this.onStreamEvent(utterance, event),
         );
       } catch (error) {
         this.fail(utterance, error);

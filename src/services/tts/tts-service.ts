@@ -85,10 +85,7 @@ export class TtsError extends Error {
   readonly status: number | undefined;
   readonly utteranceId: string | undefined;
 
-  constructor(
-    message: string,
-    details: { provider: string; code: string; status?: number; utteranceId?: string; cause?: unknown },
-  ) {
+  constructor(message: string, details: { provider: string; code: string; status?: number; utteranceId?: string; cause?: unknown }) {
     super(`${details.provider}: ${message} (${details.code})`, details.cause === undefined ? undefined : { cause: details.cause });
     this.provider = details.provider;
     this.code = details.code;

@@ -49,7 +49,8 @@ export function plivoHeaderList(headers: Record<string, string>, maxBytes = 512)
     pairs.push(`${key}=${value}`);
   }
   const list = pairs.join(',');
-  if (Buffer.byteLength(list) > maxBytes) throw new TypeError(`Plivo header list is ${Buffer.byteLength(list)} bytes; the limit is ${maxBytes}`);
+  if (Buffer.byteLength(list) > maxBytes)
+    throw new TypeError(`Plivo header list is ${Buffer.byteLength(list)} bytes; the limit is ${maxBytes}`);
   return list;
 }
 
@@ -86,7 +87,8 @@ export function plivoStreamXml(options: PlivoStreamXmlOptions): string {
       streamTimeout: options.streamTimeoutSec,
       statusCallbackUrl: options.statusCallbackUrl,
       statusCallbackMethod: options.statusCallbackUrl ? (options.statusCallbackMethod ?? 'POST') : undefined,
-      extraHeaders: options.extraHeaders && Object.keys(options.extraHeaders).length > 0 ? plivoHeaderList(options.extraHeaders) : undefined,
+      extraHeaders:
+        options.extraHeaders && Object.keys(options.extraHeaders).length > 0 ? plivoHeaderList(options.extraHeaders) : undefined,
     }),
   );
   return response.toXML();
@@ -140,7 +142,9 @@ export function plivoDialSipXml(options: PlivoDialSipOptions): string {
   );
   dial.addUser(
     options.sipUri,
-    attributes({ sipHeaders: options.sipHeaders && Object.keys(options.sipHeaders).length > 0 ? plivoHeaderList(options.sipHeaders) : undefined }),
+    attributes({
+      sipHeaders: options.sipHeaders && Object.keys(options.sipHeaders).length > 0 ? plivoHeaderList(options.sipHeaders) : undefined,
+    }),
   );
   return response.toXML();
 }

@@ -103,7 +103,10 @@ export class TwilioCallClient implements CarrierCallClient {
       const updated = await this.run('hangUp', call.callId, () => this.client.calls(sid).update({ status: 'completed' }));
       this.logger.info({ callId: call.callId, carrierCallId: sid, status: updated.status }, 'twilio call hung up');
     } catch (error) {
-      if (error instanceof CarrierError && (error.httpStatus === 404 || error.carrierCode === NOT_FOUND || error.carrierCode === INVALID_CALL_STATE)) {
+      if (
+        error instanceof CarrierError &&
+        (error.httpStatus === 404 || error.carrierCode === NOT_FOUND || error.carrierCode === INVALID_CALL_STATE)
+      ) {
         this.logger.debug({ callId: call.callId, carrierCallId: sid, code: error.carrierCode }, 'twilio call already ended');
         return;
       }
@@ -169,6 +172,9 @@ function toCarrierError(operation: CarrierOperation, callId: string, error: unkn
     });
   }
   const message = error instanceof Error ? error.message : String(error);
-  const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? ` (${(error as { code: string }).code})` : '';
+  const code =
+    typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+      ? ` (${(error as { code: string }).code})`
+      : '';
   return new CarrierError({ carrier: 'twilio', operation, callId, httpStatus: null, carrierCode: null, carrierMessage: message + code });
 }

@@ -151,18 +151,12 @@ describe('SileroBatcher', () => {
   it('scores concurrent streams in one batch with the same results as one at a time', async () => {
     const x = speech[16000];
     const offsets = [0, 4000, 9000, 13000];
-    const alone = await Promise.all(
-      offsets.map((o) => new SileroVad(model, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
-    );
+    const alone = await Promise.all(offsets.map((o) => new SileroVad(model, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))));
     const batcher = new SileroBatcher(model);
-    const batched = await Promise.all(
-      offsets.map((o) => new SileroVad(batcher, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))),
-    );
+    const batched = await Promise.all(offsets.map((o) => new SileroVad(batcher, { sampleRate: 16000 }).process(x.subarray(o, o + 16000))));
     const windows = alone.reduce((n, a) => n + a.length, 0);
     expect(batcher.windows).toBe(windows);
     expect(batcher.batches).toBe(windows / offsets.length); // every window ran as a batch of 4
-    batched.forEach((stream, s) =>
-      stream.forEach((w, i) => expect(w.probability).toBeCloseTo(alone[s]![i]!.probability, 5)),
-    );
+    batched.forEach((stream, s) => stream.forEach((w, i) => expect(w.probability).toBeCloseTo(alone[s]![i]!.probability, 5)));
   });
 });

@@ -111,7 +111,10 @@ describe('VadAnalyzer state machine (scripted probabilities, loud audio)', () =>
   it('dates the start back over windows held back only by volume smoothing after silence', async () => {
     // Silence, then tone + speech from window 30: raw volume is there at once, the smoothed one needs ~6 windows.
     const { analyzer } = scripted(speechIn([30, 80]));
-    const { events } = await feed(analyzer, audio(120, (w) => w >= 30));
+    const { events } = await feed(
+      analyzer,
+      audio(120, (w) => w >= 30),
+    );
     expect(events[0]!.atSec).toBeCloseTo(30 * W, 9);
     expect(events[0]!.decidedAtSec).toBeGreaterThan((30 + 6) * W); // decision still waited for the volume
   });
@@ -140,10 +143,14 @@ describe('VadAnalyzer state machine (scripted probabilities, loud audio)', () =>
     const { analyzer } = scripted(speechIn([20, 60]));
     await feed(analyzer, audio(70)); // stopping for 10 windows
     expect(analyzer.state).toBe('stopping');
-    expect(await analyzer.flush()).toEqual([{ type: 'speech-stop', atSec: expect.closeTo(60 * W, 9), decidedAtSec: expect.closeTo(70 * W, 9) }]);
+    expect(await analyzer.flush()).toEqual([
+      { type: 'speech-stop', atSec: expect.closeTo(60 * W, 9), decidedAtSec: expect.closeTo(70 * W, 9) },
+    ]);
     const { analyzer: talking } = scripted(speechIn([20, 100]));
     await feed(talking, audio(50));
-    expect(await talking.flush()).toEqual([{ type: 'speech-stop', atSec: expect.closeTo(50 * W, 9), decidedAtSec: expect.closeTo(50 * W, 9) }]);
+    expect(await talking.flush()).toEqual([
+      { type: 'speech-stop', atSec: expect.closeTo(50 * W, 9), decidedAtSec: expect.closeTo(50 * W, 9) },
+    ]);
     expect(talking.state).toBe('quiet');
   });
 });
@@ -151,7 +158,10 @@ describe('VadAnalyzer state machine (scripted probabilities, loud audio)', () =>
 describe('VadAnalyzer energy gate', () => {
   it('skips inference on plainly silent audio after 256 ms, and resumes at the first sound', async () => {
     const { inference, analyzer } = scripted(() => 0.01, { skipSilentWindows: true });
-    await feed(analyzer, audio(100, (w) => w >= 50 && w < 60));
+    await feed(
+      analyzer,
+      audio(100, (w) => w >= 50 && w < 60),
+    );
     expect(analyzer.windowsInferred + analyzer.windowsSkipped).toBe(100);
     expect(inference.calls).toBe(analyzer.windowsInferred);
     // Windows 0–7 run while the gate arms, 8–49 skip (42); 50–59 (tone) run; at 60 the smoothed volume is still
@@ -161,10 +171,16 @@ describe('VadAnalyzer energy gate', () => {
 
   it('never engages when minVolume is 0 or when disabled', async () => {
     const off = scripted(() => 0.01, { skipSilentWindows: false });
-    await feed(off.analyzer, audio(60, () => false));
+    await feed(
+      off.analyzer,
+      audio(60, () => false),
+    );
     expect(off.inference.calls).toBe(60);
     const zero = scripted(() => 0.01, { skipSilentWindows: true, minVolume: 0 });
-    await feed(zero.analyzer, audio(60, () => false));
+    await feed(
+      zero.analyzer,
+      audio(60, () => false),
+    );
     expect(zero.inference.calls).toBe(60);
   });
 });

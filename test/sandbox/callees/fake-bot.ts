@@ -44,7 +44,12 @@ export function startFakeBot(conn: MediaConnection, options: FakeBotOptions): Fa
   const bot: FakeBot = {
     repliedAt: [],
     speechFrames: [],
-    clear: () => conn.send(options.carrier === 'twilio' ? { event: 'clear', streamSid: options.streamId } : { event: 'clearAudio', streamId: options.streamId }),
+    clear: () =>
+      conn.send(
+        options.carrier === 'twilio'
+          ? { event: 'clear', streamSid: options.streamId }
+          : { event: 'clearAudio', streamId: options.streamId },
+      ),
     stop: () => clearInterval(timer),
   };
   let seen = 0;

@@ -24,14 +24,24 @@ function feed(detector: SpeechDetector, pattern: Array<[Uint8Array, number]>, t0
 describe('SpeechDetector', () => {
   it('finds a stretch of speech with its start and end', () => {
     const d = new SpeechDetector();
-    feed(d, [[quiet, 10], [loud, 50], [quiet, 20]]);
+    feed(d, [
+      [quiet, 10],
+      [loud, 50],
+      [quiet, 20],
+    ]);
     expect(d.segments).toEqual([{ startAt: 200, endAt: 1200 }]);
     expect(d.speaking).toBe(false);
   });
 
   it('keeps short pauses inside one stretch and splits at long ones', () => {
     const d = new SpeechDetector({ segmentGapMs: 300 });
-    feed(d, [[loud, 20], [quiet, 10], [loud, 20], [quiet, 20], [loud, 5]]);
+    feed(d, [
+      [loud, 20],
+      [quiet, 10],
+      [loud, 20],
+      [quiet, 20],
+      [loud, 5],
+    ]);
     expect(d.segments.map((s) => [s.startAt, s.endAt])).toEqual([
       [0, 1000],
       [1400, null],
@@ -41,7 +51,10 @@ describe('SpeechDetector', () => {
 
   it('ignores a single loud frame (a click)', () => {
     const d = new SpeechDetector();
-    feed(d, [[loud, 1], [quiet, 20]]);
+    feed(d, [
+      [loud, 1],
+      [quiet, 20],
+    ]);
     expect(d.segments).toEqual([]);
   });
 });

@@ -144,8 +144,7 @@ export async function startFakeAgentServer(): Promise<FakeAgentServer> {
       const seen = connections.length;
       return waitFor(() => connections[seen], subscribe, timeoutMs, 'a media connection');
     },
-    nextRequest: (predicate, timeoutMs = 10_000) =>
-      waitFor(() => requests.find(predicate), subscribe, timeoutMs, 'a webhook request'),
+    nextRequest: (predicate, timeoutMs = 10_000) => waitFor(() => requests.find(predicate), subscribe, timeoutMs, 'a webhook request'),
     close: async () => {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

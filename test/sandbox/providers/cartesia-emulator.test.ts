@@ -110,14 +110,22 @@ describe('Cartesia emulator through the official SDK', () => {
 
   it('produces 16 kHz PCM and float samples', async () => {
     const socket = await connect();
-    const pcmCtx = socket.context({ model_id: 'sonic-3', voice: VOICE, output_format: { container: 'raw', encoding: 'pcm_s16le', sample_rate: 16000 } });
+    const pcmCtx = socket.context({
+      model_id: 'sonic-3',
+      voice: VOICE,
+      output_format: { container: 'raw', encoding: 'pcm_s16le', sample_rate: 16000 },
+    });
     await pcmCtx.push({ transcript: 'Sixteen kilohertz audio.' });
     await pcmCtx.no_more_inputs();
     const pcm = pcm16FromBytes(audioOf(await collect(pcmCtx.receive({ timeout: 5000 }))));
     expect(pcm.length / 16000).toBeGreaterThan(1);
     expect(rms(pcm)).toBeGreaterThan(1000);
 
-    const floatCtx = socket.context({ model_id: 'sonic-3', voice: VOICE, output_format: { container: 'raw', encoding: 'pcm_f32le', sample_rate: 24000 } });
+    const floatCtx = socket.context({
+      model_id: 'sonic-3',
+      voice: VOICE,
+      output_format: { container: 'raw', encoding: 'pcm_f32le', sample_rate: 24000 },
+    });
     await floatCtx.push({ transcript: 'Float audio.' });
     await floatCtx.no_more_inputs();
     const bytes = audioOf(await collect(floatCtx.receive({ timeout: 5000 })));

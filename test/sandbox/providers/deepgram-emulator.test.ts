@@ -3,7 +3,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { writeWav } from '../../../src/audio/wav.ts';
 import { mulawDecode } from '../../../src/audio/g711.ts';
-import { startDeepgramEmulator, type DeepgramEmulator, type DeepgramEmulatorOptions } from '../../../src/sandbox/providers/deepgram-emulator.ts';
+import {
+  startDeepgramEmulator,
+  type DeepgramEmulator,
+  type DeepgramEmulatorOptions,
+} from '../../../src/sandbox/providers/deepgram-emulator.ts';
 import { SpeechRegistry, type SpeechLine, type SpeechLineInput } from '../../../src/sandbox/speech-registry.ts';
 import { concat, silence, sleep, speakLine } from '../../services/stt/speech-fixture.ts';
 
@@ -24,7 +28,9 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-async function start(options: DeepgramEmulatorOptions = {}): Promise<{ emulator: DeepgramEmulator; registry: SpeechRegistry; line: SpeechLine }> {
+async function start(
+  options: DeepgramEmulatorOptions = {},
+): Promise<{ emulator: DeepgramEmulator; registry: SpeechRegistry; line: SpeechLine }> {
   const registry = new SpeechRegistry();
   const line = registry.register(spoken);
   emulator = await startDeepgramEmulator({ registry, ...options });
@@ -56,7 +62,9 @@ function connect(query: string, options: { key?: string; protocols?: string[] } 
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers })));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers })),
+      );
     });
     ws.on('error', () => {});
   });
@@ -98,7 +106,13 @@ describe('Deepgram emulator: handshake', () => {
 
   it('rejects bad parameters with 400 and parses repeated keys', async () => {
     await start();
-    for (const query of ['encoding=bogus&sample_rate=8000', 'encoding=mulaw', 'model=nova-3&keywords=foo:2', 'interim_results=maybe', 'model=gpt-4']) {
+    for (const query of [
+      'encoding=bogus&sample_rate=8000',
+      'encoding=mulaw',
+      'model=nova-3&keywords=foo:2',
+      'interim_results=maybe',
+      'model=gpt-4',
+    ]) {
       const err = (await connect(query).catch((e: unknown) => e)) as { status: number; body: string; headers: Record<string, string> };
       expect(err.status, query).toBe(400);
       expect(JSON.parse(err.body)).toMatchObject({ err_code: 'INVALID_QUERY_PARAMETER', request_id: expect.any(String) });
@@ -140,7 +154,13 @@ describe('Deepgram emulator: transcription', () => {
     const alt = final.channel.alternatives[0];
     expect(alt.transcript).toBe(TEXT);
     expect(alt.words.map((w: { punctuated_word: string }) => w.punctuated_word)).toEqual(TEXT.split(' '));
-    expect(alt.words[0]).toEqual({ word: 'yes', punctuated_word: 'Yes,', start: expect.any(Number), end: expect.any(Number), confidence: expect.any(Number) });
+    expect(alt.words[0]).toEqual({
+      word: 'yes',
+      punctuated_word: 'Yes,',
+      start: expect.any(Number),
+      end: expect.any(Number),
+      confidence: expect.any(Number),
+    });
     // Word times are on the stream's timeline; the final covers [start, start + duration) and ends ≈ 300 ms after the last word.
     expect(alt.words[0].start).toBeCloseTo(0.5 + line.words[0]!.startSec, 2);
     const lastEnd = 0.5 + line.words.at(-1)!.endSec;

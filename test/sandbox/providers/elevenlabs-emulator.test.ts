@@ -51,7 +51,9 @@ async function open(
 
 function audioBytes(messages: Received[], contextId?: string): Buffer {
   return Buffer.concat(
-    messages.filter((m) => m.audio && (contextId === undefined || m.contextId === contextId)).map((m) => Buffer.from(m.audio as string, 'base64')),
+    messages
+      .filter((m) => m.audio && (contextId === undefined || m.contextId === contextId))
+      .map((m) => Buffer.from(m.audio as string, 'base64')),
   );
 }
 

@@ -31,8 +31,7 @@ async function start(options: Parameters<typeof startGeminiEmulator>[0] = {}): P
   return emulator;
 }
 
-const streamUrl = (em: GeminiEmulator, model = 'gemini-2.5-flash') =>
-  `${em.baseURL}/models/${model}:streamGenerateContent?alt=sse`;
+const streamUrl = (em: GeminiEmulator, model = 'gemini-2.5-flash') => `${em.baseURL}/models/${model}:streamGenerateContent?alt=sse`;
 const userTurn = (text: string) => ({ role: 'user', parts: [{ text }] });
 
 describe('Gemini emulator: streamGenerateContent', () => {
@@ -46,12 +45,15 @@ describe('Gemini emulator: streamGenerateContent', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.text.endsWith('\r\n\r\n')).toBe(true);
     expect(res.text).not.toContain('[DONE]');
-    const chunks = parseSse(res.text).map((e) => JSON.parse(e.data) as {
-      candidates: Array<{ content: { parts: Array<{ text: string }>; role: string }; finishReason?: string; index: number }>;
-      usageMetadata: Record<string, number>;
-      modelVersion: string;
-      responseId: string;
-    });
+    const chunks = parseSse(res.text).map(
+      (e) =>
+        JSON.parse(e.data) as {
+          candidates: Array<{ content: { parts: Array<{ text: string }>; role: string }; finishReason?: string; index: number }>;
+          usageMetadata: Record<string, number>;
+          modelVersion: string;
+          responseId: string;
+        },
+    );
     expect(chunks.length).toBeGreaterThan(2);
     const text = chunks.map((c) => c.candidates[0]?.content.parts[0]?.text).join('');
     expect(text).toBe(testPolicy.fallback.reply);

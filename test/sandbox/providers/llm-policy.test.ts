@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  LlmPolicy,
-  defaultLlmPolicy,
-  type PolicyConversation,
-  type PolicyMessage,
-} from '../../../src/sandbox/providers/llm-policy.ts';
+import { LlmPolicy, defaultLlmPolicy, type PolicyConversation, type PolicyMessage } from '../../../src/sandbox/providers/llm-policy.ts';
 import { reminderPrompt } from '../../services/llm/fixtures.ts';
 
 const tools = ['confirm_appointment', 'request_reschedule', 'end_call'];
@@ -101,13 +96,7 @@ describe('default appointment-reminder policy', () => {
 
   it('reschedule path: "no" to the question means reschedule, "no" to "anything else" means goodbye', () => {
     const transcript = walk(policy, system, ['Hi, who is this?', 'No', 'Nope']);
-    expect(transcript.map((t) => t.ruleId)).toEqual([
-      'greeting',
-      'reschedule-no',
-      'after-reschedule',
-      'wrap-up',
-      'after-end-call',
-    ]);
+    expect(transcript.map((t) => t.ruleId)).toEqual(['greeting', 'reschedule-no', 'after-reschedule', 'wrap-up', 'after-end-call']);
     expect(transcript[2]?.text).toMatch(/office .* call you to find a new time\. Anything else\?$/);
   });
 
@@ -142,27 +131,12 @@ describe('default appointment-reminder policy', () => {
       "Sure. This is Sam from St. Mary's Family Clinic. Your appointment with Dr. Ana Lee is on Tuesday, March 4 at 10:30 AM. Will you be able to make it?",
     );
     const transcript = walk(policy, system, ['Hello?', 'Sorry, what?', 'Yeah that works', 'Thanks, bye']);
-    expect(transcript.map((t) => t.ruleId)).toEqual([
-      'greeting',
-      'repeat',
-      'confirm',
-      'after-confirm',
-      'wrap-up',
-      'after-end-call',
-    ]);
+    expect(transcript.map((t) => t.ruleId)).toEqual(['greeting', 'repeat', 'confirm', 'after-confirm', 'wrap-up', 'after-end-call']);
   });
 
   it('DTMF path: 1 confirms, 2 reschedules', () => {
-    expect(walk(policy, system, ['Hello?', 'DTMF: 1']).map((t) => t.ruleId)).toEqual([
-      'greeting',
-      'confirm',
-      'after-confirm',
-    ]);
-    expect(walk(policy, system, ['Hello?', 'DTMF: 2']).map((t) => t.ruleId)).toEqual([
-      'greeting',
-      'reschedule',
-      'after-reschedule',
-    ]);
+    expect(walk(policy, system, ['Hello?', 'DTMF: 1']).map((t) => t.ruleId)).toEqual(['greeting', 'confirm', 'after-confirm']);
+    expect(walk(policy, system, ['Hello?', 'DTMF: 2']).map((t) => t.ruleId)).toEqual(['greeting', 'reschedule', 'after-reschedule']);
     // A digit elsewhere in speech is not a key press.
     expect(walk(policy, system, ['Hello?', 'I have 1 question']).map((t) => t.ruleId)).toEqual(['greeting', 'fallback']);
   });
@@ -208,9 +182,9 @@ describe('policy validation', () => {
 
   it('rejects unknown template variables, bad regexes, duplicate ids and a missing fallback', () => {
     expect(() => LlmPolicy.from({ ...minimal, fallback: { reply: 'Hi {{name}}' } })).toThrow(/unknown template variable \{\{name\}\}/);
-    expect(() =>
-      LlmPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userMatches: ['(unclosed'] }, reply: 'x' }] }),
-    ).toThrow(/not a valid regex/);
+    expect(() => LlmPolicy.from({ ...minimal, rules: [{ id: 'a', when: { userMatches: ['(unclosed'] }, reply: 'x' }] })).toThrow(
+      /not a valid regex/,
+    );
     expect(() =>
       LlmPolicy.from({
         ...minimal,
@@ -230,7 +204,11 @@ describe('policy validation', () => {
       variables: { who: { patterns: ['name is (\\w+)'], default: 'you' } },
       rules: [
         { id: 'early', when: { turn: { max: 1 } }, reply: 'hello {{who}}' },
-        { id: 'lookup', when: { userSays: ['weather'] }, toolCalls: [{ name: 'get_weather', args: { city: '{{lastUserMessage}}', n: [1, '{{turn}}'] } }] },
+        {
+          id: 'lookup',
+          when: { userSays: ['weather'] },
+          toolCalls: [{ name: 'get_weather', args: { city: '{{lastUserMessage}}', n: [1, '{{turn}}'] } }],
+        },
         { id: 'weather-again', when: { userSays: ['weather'] }, reply: 'never reached' },
         { id: 'result', when: { afterToolResult: 'get_weather' }, reply: 'It is sunny, {{who}}.' },
       ],

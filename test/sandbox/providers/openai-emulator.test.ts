@@ -78,7 +78,10 @@ describe('OpenAI emulator: Chat Completions streaming', () => {
     expect(pieces.join('')).toBe('Hello there, how are you today?');
     expect(pieces).toEqual(splitIntoTokens('Hello there, how are you today?'));
     expect(choices.at(-2)).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
-    const usageChunk = chunks.at(-1) as { choices: unknown[]; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } };
+    const usageChunk = chunks.at(-1) as {
+      choices: unknown[];
+      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    };
     expect(usageChunk.choices).toEqual([]);
     expect(usageChunk.usage.completion_tokens).toBe(pieces.length);
     expect(usageChunk.usage.total_tokens).toBe(usageChunk.usage.prompt_tokens + usageChunk.usage.completion_tokens);
@@ -105,7 +108,9 @@ describe('OpenAI emulator: Chat Completions streaming', () => {
       tools: [weatherTool],
       messages: [{ role: 'user', content: 'weather please' }],
     });
-    const deltas = chatChunks(res.text).map((c) => (c.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]);
+    const deltas = chatChunks(res.text).map(
+      (c) => (c.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0],
+    );
     const first = deltas[0]?.delta as { role: string; content: null; tool_calls: Array<Record<string, unknown>> };
     expect(first.role).toBe('assistant');
     expect(first.content).toBeNull();
@@ -192,7 +197,10 @@ describe('OpenAI emulator: Chat Completions streaming', () => {
 
     const orphan = await postJson(`${em.baseURL}/chat/completions`, {
       model: 'm',
-      messages: [{ role: 'user', content: 'hi' }, { role: 'tool', tool_call_id: 'call_9', content: 'x' }],
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'tool', tool_call_id: 'call_9', content: 'x' },
+      ],
     });
     expect(orphan.status).toBe(400);
     expect(orphan.json()).toEqual({
@@ -204,11 +212,12 @@ describe('OpenAI emulator: Chat Completions streaming', () => {
       },
     });
 
-    const unanswered = await postJson(`${em.baseURL}/chat/completions`, { model: 'm', messages: [...history, { role: 'user', content: 'hm' }] });
+    const unanswered = await postJson(`${em.baseURL}/chat/completions`, {
+      model: 'm',
+      messages: [...history, { role: 'user', content: 'hm' }],
+    });
     expect(unanswered.status).toBe(400);
-    expect((unanswered.json() as { error: { message: string } }).error.message).toContain(
-      'did not have response messages: call_1',
-    );
+    expect((unanswered.json() as { error: { message: string } }).error.message).toContain('did not have response messages: call_1');
   });
 
   it('reports missing messages and malformed JSON the way OpenAI does', async () => {
@@ -291,7 +300,9 @@ describe('OpenAI emulator: auth, errors, models, paths', () => {
     expect(missing.status).toBe(401);
     expect(missing.json()).toEqual({
       error: {
-        message: expect.stringMatching(/^You didn't provide an API key\. You need to provide your API key in an Authorization header using Bearer auth/),
+        message: expect.stringMatching(
+          /^You didn't provide an API key\. You need to provide your API key in an Authorization header using Bearer auth/,
+        ),
         type: 'invalid_request_error',
         param: null,
         code: null,
@@ -419,7 +430,10 @@ describe('OpenAI emulator: timing and disconnects', () => {
   });
 
   it('stops generating and records the abort when the client disconnects mid-stream', async () => {
-    const em = await start({ policy: { name: 'long', rules: [], fallback: { reply: 'word '.repeat(200) } }, timing: { ttftMs: 0, tokensPerSecond: 200 } });
+    const em = await start({
+      policy: { name: 'long', rules: [], fallback: { reply: 'word '.repeat(200) } },
+      timing: { ttftMs: 0, tokensPerSecond: 200 },
+    });
     const controller = new AbortController();
     const res = await fetch(`${em.baseURL}/chat/completions`, {
       method: 'POST',

@@ -4,7 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startOpenAIRealtimeEmulator, type OpenAIRealtimeEmulator, type OpenAIRealtimeEmulatorOptions } from '../../../src/sandbox/providers/openai-realtime-emulator.ts';
+import {
+  startOpenAIRealtimeEmulator,
+  type OpenAIRealtimeEmulator,
+  type OpenAIRealtimeEmulatorOptions,
+} from '../../../src/sandbox/providers/openai-realtime-emulator.ts';
 import { SpeechRegistry } from '../../../src/sandbox/speech-registry.ts';
 import { concat, silence, sleep, speakLine } from '../../services/stt/speech-fixture.ts';
 
@@ -45,7 +49,8 @@ async function connect(query = '?intent=transcription', key = 'sk-test') {
   };
   const ofType = (type: string) => events.filter((e) => e.type === type);
   const append = (audio: Uint8Array, piece = 1600) => {
-    for (let i = 0; i < audio.length; i += piece) send({ type: 'input_audio_buffer.append', audio: Buffer.from(audio.subarray(i, i + piece)).toString('base64') });
+    for (let i = 0; i < audio.length; i += piece)
+      send({ type: 'input_audio_buffer.append', audio: Buffer.from(audio.subarray(i, i + piece)).toString('base64') });
   };
   return { ws, events, send, waitFor, ofType, append };
 }
@@ -65,7 +70,10 @@ describe('OpenAI Realtime transcription emulator', () => {
     await start();
     const c = await connect();
     await c.waitFor(() => c.events.length === 1);
-    expect(c.events[0]).toMatchObject({ type: 'session.created', session: { type: 'transcription', object: 'realtime.transcription_session' } });
+    expect(c.events[0]).toMatchObject({
+      type: 'session.created',
+      session: { type: 'transcription', object: 'realtime.transcription_session' },
+    });
     expect((c.events[0]!.session as { id: string }).id).toMatch(/^sess_/);
     c.send(transcriptionSession({ include: ['item.input_audio_transcription.logprobs'] }));
     await c.waitFor(() => c.ofType('session.updated').length === 1);
@@ -100,7 +108,11 @@ describe('OpenAI Realtime transcription emulator', () => {
       ...deltas.map(() => 'conversation.item.input_audio_transcription.delta'),
       'conversation.item.input_audio_transcription.completed',
     ]);
-    const [started, stopped, committed] = [c.ofType('input_audio_buffer.speech_started')[0]!, c.ofType('input_audio_buffer.speech_stopped')[0]!, c.ofType('input_audio_buffer.committed')[0]!];
+    const [started, stopped, committed] = [
+      c.ofType('input_audio_buffer.speech_started')[0]!,
+      c.ofType('input_audio_buffer.speech_stopped')[0]!,
+      c.ofType('input_audio_buffer.committed')[0]!,
+    ];
     const itemId = started.item_id as string;
     expect(itemId).toMatch(/^item_/);
     expect([stopped.item_id, committed.item_id]).toEqual([itemId, itemId]);
@@ -148,7 +160,7 @@ describe('OpenAI Realtime transcription emulator', () => {
     expect(c.ofType('conversation.item.input_audio_transcription.completed')[0]!).not.toHaveProperty('logprobs');
   });
 
-  it('errors have OpenAI\'s shape and echo the client event id: empty commit, unknown model, unknown event', async () => {
+  it("errors have OpenAI's shape and echo the client event id: empty commit, unknown model, unknown event", async () => {
     await start();
     const c = await connect();
     c.send(transcriptionSession({}, { turn_detection: null }));
@@ -165,17 +177,23 @@ describe('OpenAI Realtime transcription emulator', () => {
       error: {
         type: 'invalid_request_error',
         code: 'input_audio_buffer_commit_empty',
-        message: 'Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 50.00ms of audio.',
+        message:
+          'Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 50.00ms of audio.',
         param: null,
         event_id: 'evt_c1',
       },
     });
-    expect(model!.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value', param: 'session.audio.input.transcription.model', event_id: 'evt_bad_model' });
+    expect(model!.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_value',
+      param: 'session.audio.input.transcription.model',
+      event_id: 'evt_bad_model',
+    });
     expect(unknown!.error).toMatchObject({ code: 'invalid_value', param: 'type', event_id: 'evt_resp' });
     expect(c.ofType('session.updated')).toHaveLength(1); // the refused update changed nothing
   });
 
-  it('refuses a wrong key with HTTP 401 and OpenAI\'s JSON error body; a model in the URL gets an error event', async () => {
+  it("refuses a wrong key with HTTP 401 and OpenAI's JSON error body; a model in the URL gets an error event", async () => {
     await start({ apiKey: 'sk-right' });
     const status = await new Promise<{ status: number; body: string }>((resolve) => {
       const ws = new WebSocket(`${emulator!.baseUrl}/realtime?intent=transcription`, { headers: { Authorization: 'Bearer sk-wrong' } });
@@ -187,7 +205,9 @@ describe('OpenAI Realtime transcription emulator', () => {
       ws.on('error', () => {});
     });
     expect(status.status).toBe(401);
-    expect(JSON.parse(status.body)).toEqual({ error: { message: 'Incorrect API key provided: sk-***rong.', type: 'invalid_request_error', code: 'invalid_api_key', param: null } });
+    expect(JSON.parse(status.body)).toEqual({
+      error: { message: 'Incorrect API key provided: sk-***rong.', type: 'invalid_request_error', code: 'invalid_api_key', param: null },
+    });
     expect(emulator!.connections).toHaveLength(0);
 
     const c = await connect('?intent=transcription&model=gpt-4o-transcribe', 'sk-right');
@@ -214,6 +234,10 @@ describe('OpenAI Realtime transcription emulator', () => {
     const c = await connect();
     c.send(transcriptionSession({}, { format: { type: 'audio/pcm', rate: 16000 } }));
     await c.waitFor(() => c.ofType('error').length === 1);
-    expect(c.ofType('error')[0]!.error).toMatchObject({ code: 'invalid_value', param: 'session.audio.input.format.rate', event_id: 'evt_cfg' });
+    expect(c.ofType('error')[0]!.error).toMatchObject({
+      code: 'invalid_value',
+      param: 'session.audio.input.format.rate',
+      event_id: 'evt_cfg',
+    });
   });
 });

@@ -14,7 +14,10 @@ const { TTSWS: SdkSocket } = require('@cartesia/cartesia-js/resources/tts/ws') a
 const VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
 const MULAW_8K = { container: 'raw', encoding: 'pcm_mulaw', sample_rate: 8000 } as const;
 
-function countingSynthesizer(): { calls: string[]; synthesize: (engine: EspeakEngine, text: string, speech: SpeechOptions | undefined) => ReturnType<typeof synthesizeWith> } {
+function countingSynthesizer(): {
+  calls: string[];
+  synthesize: (engine: EspeakEngine, text: string, speech: SpeechOptions | undefined) => ReturnType<typeof synthesizeWith>;
+} {
   const calls: string[] = [];
   return {
     calls,

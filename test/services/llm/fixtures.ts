@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { defineTool, type AgentTool } from '../../../src/services/llm/tool.ts';
 
 /** The sandbox agent's system prompt, filled in the way the agent templates it from call metadata. */
-export function reminderPrompt(
-  fields: Partial<Record<'clinic' | 'firstName' | 'provider' | 'date' | 'time', string>> = {},
-): string {
+export function reminderPrompt(fields: Partial<Record<'clinic' | 'firstName' | 'provider' | 'date' | 'time', string>> = {}): string {
   const f = {
     clinic: "St. Mary's Family Clinic",
     firstName: 'Maria',

@@ -124,7 +124,13 @@ describe('Google service against the Gemini emulator', () => {
     const { em, llm } = await setup({ thoughtSignatures: true }, { model: 'gemini-3-flash-preview' });
     const events = await collect(
       llm,
-      request({ messages: [{ role: 'user', content: 'Hello?' }, { role: 'assistant', content: greeting }, { role: 'user', content: 'sure' }] }),
+      request({
+        messages: [
+          { role: 'user', content: 'Hello?' },
+          { role: 'assistant', content: greeting },
+          { role: 'user', content: 'sure' },
+        ],
+      }),
     );
     const call = events.find((e) => e.type === 'tool-call');
     expect(call).toMatchObject({ providerOptions: { google: { thoughtSignature: [...em.issuedSignatures][0] } } });
@@ -187,13 +193,25 @@ describe('Google service errors', () => {
 
   it('reports a dropped thought signature as Gemini’s 400', async () => {
     const { em, llm } = await setup({ thoughtSignatures: true }, { model: 'gemini-2.5-flash' });
-    const events = await collect(llm, request({ messages: [{ role: 'user', content: 'Hello?' }, { role: 'assistant', content: greeting }, { role: 'user', content: 'yes' }] }));
+    const events = await collect(
+      llm,
+      request({
+        messages: [
+          { role: 'user', content: 'Hello?' },
+          { role: 'assistant', content: greeting },
+          { role: 'user', content: 'yes' },
+        ],
+      }),
+    );
     const call = events.find((e) => e.type === 'tool-call') as Extract<LlmStreamEvent, { type: 'tool-call' }>;
     const withoutSignature = request({
       messages: [
         { role: 'user', content: 'yes' },
         { role: 'assistant', content: [{ type: 'tool-call', toolCallId: call.toolCallId, toolName: call.toolName, input: call.input }] },
-        { role: 'tool', content: [{ type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: { type: 'json', value: {} } }] },
+        {
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output: { type: 'json', value: {} } }],
+        },
       ],
     });
     await expect(collect(llm, withoutSignature)).rejects.toMatchObject({

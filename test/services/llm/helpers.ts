@@ -33,11 +33,7 @@ export interface TranscriptTurn {
  * history as one assistant message (tool calls with their providerOptions), every tool "succeeds" with
  * `{ok: true}`, and the model is asked again after tool results until it answers without tools or ends the call.
  */
-export async function playConversation(
-  llm: LlmService,
-  lines: string[],
-  messages: ModelMessage[] = [],
-): Promise<TranscriptTurn[]> {
+export async function playConversation(llm: LlmService, lines: string[], messages: ModelMessage[] = []): Promise<TranscriptTurn[]> {
   const transcript: TranscriptTurn[] = [];
   for (const line of lines) {
     messages.push({ role: 'user', content: line });

@@ -69,10 +69,7 @@ describe('DeepgramSttService against the emulator (real SDK)', () => {
 
     // Word times land where the words were placed in the stream.
     const words = wordsOf(rec.transcripts);
-    const expected = [
-      ...a.words.map((w) => startA + w.startSec),
-      ...b.words.map((w) => startB + w.startSec),
-    ];
+    const expected = [...a.words.map((w) => startA + w.startSec), ...b.words.map((w) => startB + w.startSec)];
     expect(words.map((w) => w.punctuated)).toEqual([...a.words, ...b.words].map((w) => w.word));
     words.forEach((w, i) => expect(w.startSec).toBeCloseTo(expected[i]!, 2));
     // Provider VAD events: one speech start per line, utterance ends after each line's last word.
@@ -262,4 +259,3 @@ describe('send batching', () => {
     await waitFor(() => emu.connections[0]!.audioMessages === 5);
   });
 });
-

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOpenAIRealtimeEmulator, type OpenAIRealtimeEmulator, type OpenAIRealtimeEmulatorOptions } from '../../../src/sandbox/providers/openai-realtime-emulator.ts';
+import {
+  startOpenAIRealtimeEmulator,
+  type OpenAIRealtimeEmulator,
+  type OpenAIRealtimeEmulatorOptions,
+} from '../../../src/sandbox/providers/openai-realtime-emulator.ts';
 import { SpeechRegistry } from '../../../src/sandbox/speech-registry.ts';
 import { OpenAIRealtimeSttService, type OpenAISttOptions } from '../../../src/services/stt/openai-realtime.ts';
 import type { SttError, SttSession } from '../../../src/services/stt/stt-service.ts';
@@ -75,7 +79,10 @@ describe('OpenAIRealtimeSttService against the emulator', () => {
 
     expect(rec.finals()).toEqual([LINE_A, LINE_B]);
     const finalA = rec.transcripts.findIndex((t) => t.final && t.text === LINE_A);
-    const interimsA = rec.transcripts.slice(0, finalA).filter((t) => !t.final).map((t) => t.text);
+    const interimsA = rec.transcripts
+      .slice(0, finalA)
+      .filter((t) => !t.final)
+      .map((t) => t.text);
     expect(interimsA.length).toBeGreaterThan(3);
     expect(interimsA.every((text) => LINE_A.startsWith(text))).toBe(true);
     expect(interimsA.at(-1)).toBe(LINE_A);
@@ -160,13 +167,19 @@ describe('OpenAIRealtimeSttService against the emulator', () => {
     expect(rec.reconnected[0]!).toBeCloseTo(0.5 + line.durationSec, 1);
   });
 
-  it('an error event surfaces as an SttError with the call id and OpenAI\'s code; the session goes on', async () => {
+  it("an error event surfaces as an SttError with the call id and OpenAI's code; the session goes on", async () => {
     const { registry, session, rec } = await setup({ turnDetection: null });
     const line = registry.register(await speakLine(LINE_A));
     await session.connect();
     emulator!.sendError({ type: 'server_error', code: 'rate_limit_exceeded', message: 'Slow down.' });
     await waitFor(() => rec.errors.length === 1);
-    expect(rec.errors[0]).toMatchObject({ name: 'SttError', callId: 'call-1', provider: 'openai', providerCode: 'rate_limit_exceeded', fatal: false });
+    expect(rec.errors[0]).toMatchObject({
+      name: 'SttError',
+      callId: 'call-1',
+      provider: 'openai',
+      providerCode: 'rate_limit_exceeded',
+      fatal: false,
+    });
     expect(rec.errors[0]!.message).toContain('Slow down.');
     await streamFrames(line.mulaw, (f, at) => session.sendAudio(f, at));
     session.finalize();
@@ -271,9 +284,10 @@ describe('OpenAIRealtimeSttService against the emulator', () => {
     expect(rec.finals()).toEqual([LINE_A]);
     // VAD commits at speech_stopped; the first delta comes the emulator's time to first byte later.
     expect(firstResultAt - speechStoppedAt).toBeGreaterThanOrEqual(110);
-    expect((emulator!.connections[0]!.sessionUpdates[0] as { audio: { input: { transcription: { model: string } } } }).audio.input.transcription.model).toBe(
-      'gpt-4o-mini-transcribe',
-    );
+    expect(
+      (emulator!.connections[0]!.sessionUpdates[0] as { audio: { input: { transcription: { model: string } } } }).audio.input.transcription
+        .model,
+    ).toBe('gpt-4o-mini-transcribe');
   });
 
   it('asks for 24 kHz PCM when the call audio is not 8 kHz μ-law', () => {

@@ -37,8 +37,7 @@ async function setup(options: DeepgramSttOptions = {}, emulatorKey?: string) {
   return { line, task, out, errors };
 }
 
-const audioFrame = (bytes: Uint8Array) =>
-  makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: bytes.slice() } });
+const audioFrame = (bytes: Uint8Array) => makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: bytes.slice() } });
 
 /** Injects `audio` as 20 ms audio.in frames at ~10× real time. Returns the frames sent. */
 async function play(task: PipelineTask, audio: Uint8Array): Promise<FrameOf<'audio.in'>[]> {
@@ -75,7 +74,9 @@ describe('SttProcessor in a pipeline (Deepgram emulator)', () => {
     await waitFor(() => ofType(out, 'stt.utterance.end').length === 1);
     // Our turn decision comes after the provider's endpoint final: TTFB is reported at once, from `atMs`.
     task.queueFrame(makeFrame('user.speech.stopped', { atSec: 0, atMs: performance.now() - 1000 }));
-    const ttfb = ofType(out, 'metrics').flatMap((m) => m.data).find((d) => d.kind === 'ttfb') as { valueMs: number };
+    const ttfb = ofType(out, 'metrics')
+      .flatMap((m) => m.data)
+      .find((d) => d.kind === 'ttfb') as { valueMs: number };
     expect(ttfb.valueMs).toBeGreaterThan(0);
     expect(ttfb.valueMs).toBeLessThan(1000);
     task.end('hangup');
@@ -98,7 +99,9 @@ describe('SttProcessor in a pipeline (Deepgram emulator)', () => {
     expect(started).toHaveLength(1);
     expect(started[0]!.atSec).toBeCloseTo(0.4, 1);
     expect(ofType(out, 'stt.utterance.end')[0]!.lastWordEndSec).toBeCloseTo(0.4 + line.words.at(-1)!.endSec, 2);
-    const usage = ofType(out, 'metrics').flatMap((m) => m.data).find((d) => d.kind === 'stt-usage');
+    const usage = ofType(out, 'metrics')
+      .flatMap((m) => m.data)
+      .find((d) => d.kind === 'stt-usage');
     expect(usage).toMatchObject({ processor: 'SttProcessor' });
     expect((usage as { audioSec: number }).audioSec).toBeCloseTo(sent.length * 0.02, 2);
     expect(errors).toEqual([]);
@@ -114,7 +117,9 @@ describe('SttProcessor in a pipeline (Deepgram emulator)', () => {
     await waitFor(() => ofType(out, 'transcription').some((t) => t.final));
     const final = ofType(out, 'transcription').find((t) => t.final)!;
     expect(final).toMatchObject({ text: TEXT, speechFinal: true });
-    const ttfb = ofType(out, 'metrics').flatMap((m) => m.data).find((d) => d.kind === 'ttfb');
+    const ttfb = ofType(out, 'metrics')
+      .flatMap((m) => m.data)
+      .find((d) => d.kind === 'ttfb');
     expect(ttfb).toMatchObject({ kind: 'ttfb', processor: 'SttProcessor' });
     expect((ttfb as { valueMs: number }).valueMs).toBeLessThan(500);
 
@@ -244,4 +249,3 @@ describe('SttProcessor audio conversion', () => {
     expect(Array.from(service.chunks[0]!.bytes)).toEqual([1, 0, 0xfe, 0xff, 0x2c, 0x01, 0x00, 0x80]);
   });
 });
-

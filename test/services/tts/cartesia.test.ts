@@ -15,7 +15,13 @@ let emulator: CartesiaEmulator;
 const services: CartesiaTtsService[] = [];
 
 function service(overrides: Partial<CartesiaTtsOptions> = {}, target: CartesiaEmulator = emulator): CartesiaTtsService {
-  const created = new CartesiaTtsService({ apiKey: 'sk_car_test', voiceId: VOICE, baseUrl: target.url, tls: { ca: target.ca }, ...overrides });
+  const created = new CartesiaTtsService({
+    apiKey: 'sk_car_test',
+    voiceId: VOICE,
+    baseUrl: target.url,
+    tls: { ca: target.ca },
+    ...overrides,
+  });
   services.push(created);
   return created;
 }
@@ -177,9 +183,15 @@ describe('TtsProcessor with Cartesia (emulated)', () => {
 
       task.queueFrame(makeFrame('tts.speak', { text: 'Go ahead.', utteranceId: 'r2' }));
       while (!of('tts.stopped').some((f) => f.utteranceId === 'r2')) await sleep(5);
-      const replyAudio = concat(of('tts.audio').filter((f) => f.utteranceId === 'r2').map((f) => samplesOf(f.audio)));
+      const replyAudio = concat(
+        of('tts.audio')
+          .filter((f) => f.utteranceId === 'r2')
+          .map((f) => samplesOf(f.audio)),
+      );
       expect(rms(replyAudio)).toBeGreaterThan(1000);
-      const ttfb = of('metrics').flatMap((m) => m.data).filter((d) => d.kind === 'ttfb');
+      const ttfb = of('metrics')
+        .flatMap((m) => m.data)
+        .filter((d) => d.kind === 'ttfb');
       expect(ttfb.length).toBe(2);
       for (const m of ttfb) expect(m.kind === 'ttfb' && m.valueMs).toBeGreaterThanOrEqual(25);
       expect(errors).toEqual([]);

@@ -196,9 +196,17 @@ describe('TtsProcessor with ElevenLabs (emulated)', () => {
       task.end();
       await done;
       expect(of('tts.stopped').map((f) => f.utteranceId)).toEqual(['lost', 'back']);
-      const back = concat(of('tts.audio').filter((f) => f.utteranceId === 'back').map((f) => samplesOf(f.audio)));
+      const back = concat(
+        of('tts.audio')
+          .filter((f) => f.utteranceId === 'back')
+          .map((f) => samplesOf(f.audio)),
+      );
       expect(rms(back)).toBeGreaterThan(1000);
-      expect(of('tts.text').filter((f) => f.utteranceId === 'back').map((f) => f.text)).toEqual(['And', 'we', 'are', 'back.']);
+      expect(
+        of('tts.text')
+          .filter((f) => f.utteranceId === 'back')
+          .map((f) => f.text),
+      ).toEqual(['And', 'we', 'are', 'back.']);
     } finally {
       await paced.close();
     }

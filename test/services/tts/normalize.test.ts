@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  normalizeForSpeech,
-  numberToWords,
-  ordinalToWords,
-  stripEmoji,
-  stripMarkdown,
-} from '../../../src/services/tts/normalize.ts';
+import { normalizeForSpeech, numberToWords, ordinalToWords, stripEmoji, stripMarkdown } from '../../../src/services/tts/normalize.ts';
 
 describe('numberToWords / ordinalToWords', () => {
   it('spells whole numbers', () => {
@@ -20,8 +14,19 @@ describe('numberToWords / ordinalToWords', () => {
 
   it('spells ordinals', () => {
     expect([1, 2, 3, 4, 5, 8, 9, 12, 20, 21, 22, 33, 101].map(ordinalToWords)).toEqual([
-      'first', 'second', 'third', 'fourth', 'fifth', 'eighth', 'ninth', 'twelfth', 'twentieth', 'twenty-first',
-      'twenty-second', 'thirty-third', 'one hundred first',
+      'first',
+      'second',
+      'third',
+      'fourth',
+      'fifth',
+      'eighth',
+      'ninth',
+      'twelfth',
+      'twentieth',
+      'twenty-first',
+      'twenty-second',
+      'thirty-third',
+      'one hundred first',
     ]);
   });
 });

@@ -13,12 +13,7 @@ function run(text: string, options = {}, tokenSize = 3): string[] {
 
 describe('SentenceAggregator', () => {
   it('splits on sentence ends and keeps the punctuation', () => {
-    expect(run('Hello there. How are you? I am fine! Great.')).toEqual([
-      'Hello there.',
-      'How are you?',
-      'I am fine!',
-      'Great.',
-    ]);
+    expect(run('Hello there. How are you? I am fine! Great.')).toEqual(['Hello there.', 'How are you?', 'I am fine!', 'Great.']);
   });
 
   it('returns a sentence as soon as the next one starts, not before', () => {

@@ -74,9 +74,7 @@ describe('TtsProcessor with the offline voice', () => {
 
     // Words are the normalised text, in order, monotonic, within the utterance's audio.
     const words = of('tts.text');
-    expect(words.map((w) => w.text)).toEqual(
-      'Hello there. Your total is forty-two dollars and fifty cents today.'.split(' '),
-    );
+    expect(words.map((w) => w.text)).toEqual('Hello there. Your total is forty-two dollars and fifty cents today.'.split(' '));
     const durationSec = pcm.length / 8000;
     let last = 0;
     for (const w of words) {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { plivoDialSipXml, plivoHangupXml, plivoHeaderList, plivoSpeakAndHangupXml, plivoStreamXml } from '../../../src/telephony/plivo/answer-markup.ts';
+import {
+  plivoDialSipXml,
+  plivoHangupXml,
+  plivoHeaderList,
+  plivoSpeakAndHangupXml,
+  plivoStreamXml,
+} from '../../../src/telephony/plivo/answer-markup.ts';
 
 describe('plivoStreamXml', () => {
   it('streams µ-law both ways and keeps the call alive', () => {
@@ -64,7 +70,9 @@ describe('Plivo error and dial markup', () => {
       '<Response><Dial callerId="14157650000" timeout="30" action="https://agent.example.com/plivo/dial-done">' +
         '<User sipHeaders="callId=c123">sip:agent1@phone.plivo.com</User></Dial></Response>',
     );
-    expect(plivoDialSipXml({ sipUri: 'sip:room@sip.example.com' })).toBe('<Response><Dial><User>sip:room@sip.example.com</User></Dial></Response>');
+    expect(plivoDialSipXml({ sipUri: 'sip:room@sip.example.com' })).toBe(
+      '<Response><Dial><User>sip:room@sip.example.com</User></Dial></Response>',
+    );
     expect(() => plivoDialSipXml({ sipUri: 'agent1' })).toThrow(/SIP URI/);
   });
 });

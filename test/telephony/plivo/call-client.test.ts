@@ -114,13 +114,29 @@ describe('PlivoCallClient', () => {
   it('reads a live call, then falls back to the call record once it is over', async () => {
     server = await startRecordingServer((request) =>
       request.url.includes('status=live')
-        ? { status: 200, body: { api_id: 'a', call_status: 'in-progress', call_uuid: CALL_UUID, from: '14157650000', to: '14151230000', direction: 'outbound' } }
+        ? {
+            status: 200,
+            body: {
+              api_id: 'a',
+              call_status: 'in-progress',
+              call_uuid: CALL_UUID,
+              from: '14157650000',
+              to: '14151230000',
+              direction: 'outbound',
+            },
+          }
         : { status: 404, body: { api_id: 'a', error: 'not found' } },
     );
     const client = new PlivoCallClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: server.baseUrl });
     const live = await client.getCall({ callId: 'c_7', carrierCallId: CALL_UUID });
     expect(server.requests[0]).toMatchObject({ method: 'GET', url: `/v1/Account/${AUTH_ID}/Call/${CALL_UUID}?status=live` });
-    expect(live).toMatchObject({ carrier: 'plivo', carrierCallId: CALL_UUID, status: 'in-progress', from: '14157650000', direction: 'outbound' });
+    expect(live).toMatchObject({
+      carrier: 'plivo',
+      carrierCallId: CALL_UUID,
+      status: 'in-progress',
+      from: '14157650000',
+      direction: 'outbound',
+    });
 
     server.respond = (request) =>
       request.url.includes('status=live')

@@ -64,11 +64,15 @@ describe('parsePlivoMediaMessage', () => {
         `{"event":"dtmf","sequenceNumber":57,"streamId":"${STREAM_ID}","dtmf":{"track":"inbound","digit":"5","timestamp":"1705312201234"}}`,
       ),
     ).toEqual({ type: 'dtmf', digit: '5' });
-    expect(parsePlivoMediaMessage(`{"event":"playedStream","sequenceNumber":60,"streamId":"${STREAM_ID}","name":"customer greeting audio"}`)).toEqual({
+    expect(
+      parsePlivoMediaMessage(`{"event":"playedStream","sequenceNumber":60,"streamId":"${STREAM_ID}","name":"customer greeting audio"}`),
+    ).toEqual({
       type: 'mark',
       name: 'customer greeting audio',
     });
-    expect(parsePlivoMediaMessage('{ "sequenceNumber": 0, "event": "clearedAudio", "streamId": "20170ada-f610-433b-8758-c02a2aab3662" }')).toEqual({
+    expect(
+      parsePlivoMediaMessage('{ "sequenceNumber": 0, "event": "clearedAudio", "streamId": "20170ada-f610-433b-8758-c02a2aab3662" }'),
+    ).toEqual({
       type: 'cleared',
     });
     expect(parsePlivoMediaMessage('{"event":"stop","reason":"call ended"}')).toEqual({ type: 'stop', reason: 'call ended' });
@@ -76,7 +80,11 @@ describe('parsePlivoMediaMessage', () => {
   });
 
   it('tolerates known extra events as notices and reports unknown ones as errors', () => {
-    expect(parsePlivoMediaMessage('{"event":"playFailed","reason":"bad audio"}')).toEqual({ type: 'notice', event: 'playFailed', detail: 'bad audio' });
+    expect(parsePlivoMediaMessage('{"event":"playFailed","reason":"bad audio"}')).toEqual({
+      type: 'notice',
+      event: 'playFailed',
+      detail: 'bad audio',
+    });
     expect(parsePlivoMediaMessage('{"event":"muteStream"}')).toEqual({ type: 'notice', event: 'muteStream', detail: null });
     for (const [text, code] of [
       ['{"event":"playAudio"}', 'unknown-event'],
@@ -124,7 +132,9 @@ describe('PlivoMediaSerializer', () => {
 
   it('builds checkpoint, clearAudio and sendDTMF', () => {
     const serializer = new PlivoMediaSerializer(STREAM_ID, { encoding: 'mulaw', sampleRate: 8000 });
-    expect(serializer.mark('customer greeting audio')).toBe(`{"event":"checkpoint","streamId":"${STREAM_ID}","name":"customer greeting audio"}`);
+    expect(serializer.mark('customer greeting audio')).toBe(
+      `{"event":"checkpoint","streamId":"${STREAM_ID}","name":"customer greeting audio"}`,
+    );
     expect(serializer.clear()).toBe(`{"event":"clearAudio","streamId":"${STREAM_ID}"}`);
     expect(serializer.dtmf('123#')).toBe('{"event":"sendDTMF","dtmf":"123#"}');
     expect(() => serializer.dtmf('1"}')).toThrow(RangeError);

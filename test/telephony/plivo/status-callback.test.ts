@@ -62,10 +62,13 @@ describe('parsePlivoStatusCallback', () => {
     expect(parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCauseName: 'Busy Line' }).status).toBe('busy');
     expect(parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCause: 'NO_ANSWER' }).status).toBe('no-answer');
     expect(parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCauseName: 'Cancelled' }).status).toBe('canceled');
-    expect(parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCauseName: 'Invalid Destination Address' }).status).toBe('failed');
+    expect(
+      parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCauseName: 'Invalid Destination Address' }).status,
+    ).toBe('failed');
     // Answered calls stay completed whatever the cause says.
     expect(
-      parsePlivoStatusCallback({ ...BASE, ...at, AnswerTime: '2024-01-15 10:30:05', CallStatus: 'completed', HangupCauseName: 'Busy Line' }).status,
+      parsePlivoStatusCallback({ ...BASE, ...at, AnswerTime: '2024-01-15 10:30:05', CallStatus: 'completed', HangupCauseName: 'Busy Line' })
+        .status,
     ).toBe('completed');
     const noAnswer = parsePlivoStatusCallback({ ...BASE, ...at, CallStatus: 'completed', HangupCauseName: 'No Answer' });
     expect(noAnswer.answeredAt).toBeNull();

@@ -41,13 +41,25 @@ const VECTORS: Vector[] = [
     params: { CallUUID: 'abc', To: '15551234567', From: '15557654321' },
     signature: '/0XGQUtbGJMMFlA+DOQspaKdk1fzr3CiG7DUXifkG+E=',
   },
-  { method: 'POST', base: 'https://example.com', path: '/answer/?x=1', params: { CallUUID: 'abc' }, signature: 'xjz/hQA++MPK5zazW7Lr8kRs+c+PeSwSxiXxl4gL24k=' },
+  {
+    method: 'POST',
+    base: 'https://example.com',
+    path: '/answer/?x=1',
+    params: { CallUUID: 'abc' },
+    signature: 'xjz/hQA++MPK5zazW7Lr8kRs+c+PeSwSxiXxl4gL24k=',
+  },
   { method: 'POST', base: 'https://example.com', path: '/answer/', params: {}, signature: '5TEt2q+aUFkNfuE19svlYCxzcFLYNYRRPQFI11CQhYI=' },
-  { method: 'GET', base: 'https://example.com', path: '/ws?a=2&b=1', params: {}, signature: 'vn5Sr2Cbzz58H/AV+EXycb1kVguf9pqeO/Yso5dKvWQ=' },
+  {
+    method: 'GET',
+    base: 'https://example.com',
+    path: '/ws?a=2&b=1',
+    params: {},
+    signature: 'vn5Sr2Cbzz58H/AV+EXycb1kVguf9pqeO/Yso5dKvWQ=',
+  },
 ];
 
 describe('verifyPlivoWebhook', () => {
-  it.each(VECTORS)("accepts the reference vector $method $path", (vector) => {
+  it.each(VECTORS)('accepts the reference vector $method $path', (vector) => {
     expect(plivoSignV3(vector.method, vector.base + vector.path, '12345', 'my_auth_token', vector.params)).toBe(vector.signature);
     const result = verifyPlivoWebhook({
       authToken: 'my_auth_token',
@@ -65,10 +77,22 @@ describe('verifyPlivoWebhook', () => {
     const token = 'plivo-token';
     const params = { CallUUID: 'u-1', CallStatus: 'completed', Duration: '42', HangupCause: 'NORMAL_CLEARING' };
     const signature = plivoSignV3('POST', 'https://agent.example.com/plivo/hangup', 'n0nce', token, params);
-    const request = { authToken: token, signature, nonce: 'n0nce', method: 'POST' as const, requestUrl: '/plivo/hangup', formParams: params };
+    const request = {
+      authToken: token,
+      signature,
+      nonce: 'n0nce',
+      method: 'POST' as const,
+      requestUrl: '/plivo/hangup',
+      formParams: params,
+    };
     expect(verifyPlivoWebhook({ ...request, publicBaseUrl: 'https://agent.example.com' })).toEqual({ ok: true });
-    expect(verifyPlivoWebhook({ ...request, publicBaseUrl: 'http://127.0.0.1:3000' })).toMatchObject({ ok: false, reason: 'signature-mismatch' });
-    expect(verifyPlivoWebhook({ ...request, publicBaseUrl: 'https://agent.example.com', formParams: { ...params, Duration: '1' } })).toMatchObject({
+    expect(verifyPlivoWebhook({ ...request, publicBaseUrl: 'http://127.0.0.1:3000' })).toMatchObject({
+      ok: false,
+      reason: 'signature-mismatch',
+    });
+    expect(
+      verifyPlivoWebhook({ ...request, publicBaseUrl: 'https://agent.example.com', formParams: { ...params, Duration: '1' } }),
+    ).toMatchObject({
       ok: false,
       reason: 'signature-mismatch',
     });
@@ -81,7 +105,14 @@ describe('verifyPlivoWebhook', () => {
   it('verifies the media WebSocket upgrade (GET with the token in the path)', () => {
     const signature = plivoSignV3('GET', 'https://agent.example.com/ws/v1.abc.def.ghi', 'n', 'tok');
     expect(
-      verifyPlivoWebhook({ authToken: 'tok', signature, nonce: 'n', method: 'GET', publicBaseUrl: 'https://agent.example.com', requestUrl: '/ws/v1.abc.def.ghi' }),
+      verifyPlivoWebhook({
+        authToken: 'tok',
+        signature,
+        nonce: 'n',
+        method: 'GET',
+        publicBaseUrl: 'https://agent.example.com',
+        requestUrl: '/ws/v1.abc.def.ghi',
+      }),
     ).toEqual({ ok: true });
   });
 
@@ -107,7 +138,15 @@ describe('verifyPlivoWebhook', () => {
 
   it('leaves the caller’s parameter arrays unsorted', () => {
     const params = { Digits: ['3', '1', '2'] };
-    verifyPlivoWebhook({ authToken: 'tok', signature: 'x', nonce: 'n', method: 'POST', publicBaseUrl: 'https://a.example', requestUrl: '/h', formParams: params });
+    verifyPlivoWebhook({
+      authToken: 'tok',
+      signature: 'x',
+      nonce: 'n',
+      method: 'POST',
+      publicBaseUrl: 'https://a.example',
+      requestUrl: '/h',
+      formParams: params,
+    });
     expect(params.Digits).toEqual(['3', '1', '2']);
   });
 });

@@ -31,11 +31,15 @@ describe('twilioStreamTwiml', () => {
     expect(() => twilioStreamTwiml({ streamUrl: 'wss://a.example/ws?token=x', callId: 'c' })).toThrow(/query string/);
     expect(() => twilioStreamTwiml({ streamUrl: 'https://a.example/ws', callId: 'c' })).toThrow(/wss/);
     expect(() => twilioStreamTwiml({ streamUrl: 'ws://127.0.0.1:3000/ws/t', callId: 'c' })).toThrow(/wss/);
-    expect(twilioStreamTwiml({ streamUrl: 'ws://127.0.0.1:3000/ws/t', callId: 'c', allowInsecure: true })).toContain('url="ws://127.0.0.1:3000/ws/t"');
+    expect(twilioStreamTwiml({ streamUrl: 'ws://127.0.0.1:3000/ws/t', callId: 'c', allowInsecure: true })).toContain(
+      'url="ws://127.0.0.1:3000/ws/t"',
+    );
   });
 
   it('keeps the callId parameter name for the call id', () => {
-    expect(() => twilioStreamTwiml({ streamUrl: 'wss://a.example/ws/t', callId: 'c', parameters: { callId: 'other' } })).toThrow(/reserved/);
+    expect(() => twilioStreamTwiml({ streamUrl: 'wss://a.example/ws/t', callId: 'c', parameters: { callId: 'other' } })).toThrow(
+      /reserved/,
+    );
   });
 });
 
@@ -44,7 +48,9 @@ describe('Twilio error markup', () => {
     expect(twilioSayAndHangupTwiml('Sorry, we cannot take your call.', { voice: 'Polly.Joanna', language: 'en-US' })).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Joanna" language="en-US">Sorry, we cannot take your call.</Say><Hangup/></Response>',
     );
-    expect(twilioSayAndHangupTwiml('A & B')).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>A &amp; B</Say><Hangup/></Response>');
+    expect(twilioSayAndHangupTwiml('A & B')).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Say>A &amp; B</Say><Hangup/></Response>',
+    );
   });
 
   it('hangs up', () => {

@@ -66,7 +66,9 @@ describe('TwilioCallClient', () => {
     expect(body.get('StatusCallback')).toBe('https://agent.example.com/twilio/status');
     expect(body.getAll('StatusCallbackEvent')).toEqual(['initiated', 'ringing', 'answered', 'completed']);
     // Arrays are repeated keys, not `StatusCallbackEvent[]=` or a comma list.
-    expect(request.body).toContain('StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed');
+    expect(request.body).toContain(
+      'StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed',
+    );
     expect(body.get('StatusCallbackMethod')).toBe('POST');
     expect(body.get('Timeout')).toBe('30');
   });
@@ -87,10 +89,17 @@ describe('TwilioCallClient', () => {
   it('surfaces Twilio error codes with our call id', async () => {
     server = await startRecordingServer(() => ({
       status: 400,
-      body: { code: 21211, message: "The 'To' number 12 is not a valid phone number.", more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 },
+      body: {
+        code: 21211,
+        message: "The 'To' number 12 is not a valid phone number.",
+        more_info: 'https://www.twilio.com/docs/errors/21211',
+        status: 400,
+      },
     }));
     const client = new TwilioCallClient({ accountSid: ACCOUNT, authToken: TOKEN, baseUrl: server.baseUrl });
-    const error = await client.placeCall({ callId: 'c_bad', to: '12', from: '+15557650000', answerUrl: 'https://a.example/answer' }).catch((e: unknown) => e);
+    const error = await client
+      .placeCall({ callId: 'c_bad', to: '12', from: '+15557650000', answerUrl: 'https://a.example/answer' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CarrierError);
     const carrierError = error as CarrierError;
     expect(carrierError.carrier).toBe('twilio');
@@ -134,7 +143,12 @@ describe('TwilioCallClient', () => {
   it('treats an already-ended call (404 / 20404) as hung up', async () => {
     server = await startRecordingServer(() => ({
       status: 404,
-      body: { code: 20404, message: 'The requested resource was not found', more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 },
+      body: {
+        code: 20404,
+        message: 'The requested resource was not found',
+        more_info: 'https://www.twilio.com/docs/errors/20404',
+        status: 404,
+      },
     }));
     const client = new TwilioCallClient({ accountSid: ACCOUNT, authToken: TOKEN, baseUrl: server.baseUrl });
     await expect(client.hangUp({ callId: 'c_6', carrierCallId: CALL_SID })).resolves.toBeUndefined();
@@ -188,8 +202,15 @@ describe('TwilioCallClient', () => {
         done();
       },
     });
-    const client = new TwilioCallClient({ accountSid: ACCOUNT, authToken: TOKEN, baseUrl: deadUrl, logger: createLogger({ level: 'debug', destination }) });
-    const error = (await client.placeCall({ callId: 'c_9', to: '+1', from: '+2', answerUrl: 'https://a.example/a' }).catch((e: unknown) => e)) as CarrierError;
+    const client = new TwilioCallClient({
+      accountSid: ACCOUNT,
+      authToken: TOKEN,
+      baseUrl: deadUrl,
+      logger: createLogger({ level: 'debug', destination }),
+    });
+    const error = (await client
+      .placeCall({ callId: 'c_9', to: '+1', from: '+2', answerUrl: 'https://a.example/a' })
+      .catch((e: unknown) => e)) as CarrierError;
     expect(error).toBeInstanceOf(CarrierError);
     expect(error.httpStatus).toBeNull();
     expect(error.callId).toBe('c_9');

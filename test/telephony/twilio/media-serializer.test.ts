@@ -59,9 +59,13 @@ describe('parseTwilioMediaMessage', () => {
 
   it('parses dtmf, mark and stop', () => {
     expect(
-      parseTwilioMediaMessage(`{"event":"dtmf","streamSid":"${STREAM_SID}","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}`),
+      parseTwilioMediaMessage(
+        `{"event":"dtmf","streamSid":"${STREAM_SID}","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}`,
+      ),
     ).toEqual({ type: 'dtmf', digit: '1' });
-    expect(parseTwilioMediaMessage(`{"event":"mark","sequenceNumber":"4","streamSid":"${STREAM_SID}","mark":{"name":"utterance-7"}}`)).toEqual({
+    expect(
+      parseTwilioMediaMessage(`{"event":"mark","sequenceNumber":"4","streamSid":"${STREAM_SID}","mark":{"name":"utterance-7"}}`),
+    ).toEqual({
       type: 'mark',
       name: 'utterance-7',
     });

@@ -35,11 +35,15 @@ describe('parseTwilioStatusCallback', () => {
   });
 
   it('maps initiated to queued and stamps answer time on in-progress', () => {
-    const initiated = parseTwilioStatusCallback(params('CallSid=CA1&CallStatus=initiated&SequenceNumber=0&Timestamp=Tue%2C+31+Aug+2010+20%3A36%3A28+%2B0000'));
+    const initiated = parseTwilioStatusCallback(
+      params('CallSid=CA1&CallStatus=initiated&SequenceNumber=0&Timestamp=Tue%2C+31+Aug+2010+20%3A36%3A28+%2B0000'),
+    );
     expect(initiated.status).toBe('queued');
     expect(initiated.carrierStatus).toBe('initiated');
     expect(initiated.startedAt).toEqual(new Date('2010-08-31T20:36:28Z'));
-    const answered = parseTwilioStatusCallback(params('CallSid=CA1&CallStatus=in-progress&Timestamp=Tue%2C+31+Aug+2010+20%3A36%3A35+%2B0000&AnsweredBy=human'));
+    const answered = parseTwilioStatusCallback(
+      params('CallSid=CA1&CallStatus=in-progress&Timestamp=Tue%2C+31+Aug+2010+20%3A36%3A35+%2B0000&AnsweredBy=human'),
+    );
     expect(answered.status).toBe('in-progress');
     expect(answered.answeredAt).toEqual(new Date('2010-08-31T20:36:35Z'));
     expect(answered.endedAt).toBeNull();

@@ -38,7 +38,12 @@ describe('verifyTwilioWebhook', () => {
 
   it('accepts the JSON-body vector and checks the body against bodySHA256', () => {
     const url = '/myapp.php?foo=1&bar=2&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620';
-    const base = { authToken: VECTOR_TOKEN, signature: 'a9nBmqA0ju/hNViExpshrM61xv4=', publicBaseUrl: 'https://mycompany.com', requestUrl: url };
+    const base = {
+      authToken: VECTOR_TOKEN,
+      signature: 'a9nBmqA0ju/hNViExpshrM61xv4=',
+      publicBaseUrl: 'https://mycompany.com',
+      requestUrl: url,
+    };
     expect(verifyTwilioWebhook({ ...base, rawBody: '{"property": "value", "boolean": true}' })).toEqual({ ok: true });
     const tampered = verifyTwilioWebhook({ ...base, rawBody: '{"property": "other", "boolean": true}' });
     expect(tampered).toMatchObject({ ok: false, reason: 'body-hash-mismatch' });
@@ -51,32 +56,55 @@ describe('verifyTwilioWebhook', () => {
     const request = { authToken, signature, requestUrl: '/twilio/status?call=c_1', formParams: params };
     expect(verifyTwilioWebhook({ ...request, publicBaseUrl: 'https://agent.example.com' })).toEqual({ ok: true });
     // The URL behind the proxy is not what Twilio signed.
-    expect(verifyTwilioWebhook({ ...request, publicBaseUrl: 'http://10.0.0.5:3000' })).toMatchObject({ ok: false, reason: 'signature-mismatch' });
+    expect(verifyTwilioWebhook({ ...request, publicBaseUrl: 'http://10.0.0.5:3000' })).toMatchObject({
+      ok: false,
+      reason: 'signature-mismatch',
+    });
   });
 
   it('accepts a GET webhook signed over its query string', () => {
     const authToken = 'auth-token-for-tests';
     const signature = twilio.getExpectedTwilioSignature(authToken, 'https://agent.example.com/twilio/answer?CallSid=CA1&From=%2B1555', {});
     expect(
-      verifyTwilioWebhook({ authToken, signature, publicBaseUrl: 'https://agent.example.com/', requestUrl: '/twilio/answer?CallSid=CA1&From=%2B1555' }),
+      verifyTwilioWebhook({
+        authToken,
+        signature,
+        publicBaseUrl: 'https://agent.example.com/',
+        requestUrl: '/twilio/answer?CallSid=CA1&From=%2B1555',
+      }),
     ).toEqual({ ok: true });
   });
 
   it('rejects a missing header with its own reason', () => {
-    const result = verifyTwilioWebhook({ authToken: VECTOR_TOKEN, signature: undefined, publicBaseUrl: 'https://mycompany.com', requestUrl: '/myapp.php', formParams: {} });
+    const result = verifyTwilioWebhook({
+      authToken: VECTOR_TOKEN,
+      signature: undefined,
+      publicBaseUrl: 'https://mycompany.com',
+      requestUrl: '/myapp.php',
+      formParams: {},
+    });
     expect(result).toMatchObject({ ok: false, reason: 'missing-signature' });
   });
 
   it('rejects forged signatures, tampered parameters and the wrong token', () => {
     const base = { publicBaseUrl: 'https://mycompany.com', requestUrl: '/myapp.php?foo=1&bar=2' };
-    expect(verifyTwilioWebhook({ ...base, authToken: VECTOR_TOKEN, signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=', formParams: VECTOR_PARAMS })).toMatchObject({
+    expect(
+      verifyTwilioWebhook({ ...base, authToken: VECTOR_TOKEN, signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=', formParams: VECTOR_PARAMS }),
+    ).toMatchObject({
       ok: false,
       reason: 'signature-mismatch',
     });
     expect(
-      verifyTwilioWebhook({ ...base, authToken: VECTOR_TOKEN, signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', formParams: { ...VECTOR_PARAMS, Digits: '9999' } }),
+      verifyTwilioWebhook({
+        ...base,
+        authToken: VECTOR_TOKEN,
+        signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=',
+        formParams: { ...VECTOR_PARAMS, Digits: '9999' },
+      }),
     ).toMatchObject({ ok: false, reason: 'signature-mismatch' });
-    expect(verifyTwilioWebhook({ ...base, authToken: '54321', signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', formParams: VECTOR_PARAMS })).toMatchObject({
+    expect(
+      verifyTwilioWebhook({ ...base, authToken: '54321', signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', formParams: VECTOR_PARAMS }),
+    ).toMatchObject({
       ok: false,
       reason: 'signature-mismatch',
     });

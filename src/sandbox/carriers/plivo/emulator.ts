@@ -129,9 +129,7 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
   };
 
   const createCalls = (params: CreatePlivoCallParams, requestUuid: string): PlivoCall[] =>
-    params.to.map((to) =>
-      addCall({ ...common, ...params, to, requestUuid, direction: 'outbound', persona: personas.lookup(to) }),
-    );
+    params.to.map((to) => addCall({ ...common, ...params, to, requestUuid, direction: 'outbound', persona: personas.lookup(to) }));
 
   const findCall = (id: string): PlivoCall | undefined => calls.get(id) ?? byRequest.get(id)?.[0];
 
@@ -215,7 +213,10 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
       return call.waitForStatus(status, timeoutMs);
     },
     stats() {
-      return emulatorStats([...calls.values()].map((c) => c.record), clock);
+      return emulatorStats(
+        [...calls.values()].map((c) => c.record),
+        clock,
+      );
     },
     onCall(listener) {
       listeners.add(listener);

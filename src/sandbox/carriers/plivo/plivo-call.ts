@@ -63,7 +63,14 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   constructor(context: CallContext, init: PlivoCallInit) {
     super(
       context,
-      { carrier: 'plivo', id: uuid(), direction: init.direction, from: init.from, to: init.to, status: init.direction === 'inbound' ? 'ringing' : 'queued' },
+      {
+        carrier: 'plivo',
+        id: uuid(),
+        direction: init.direction,
+        from: init.from,
+        to: init.to,
+        status: init.direction === 'inbound' ? 'ringing' : 'queued',
+      },
       init.persona,
     );
     this.init = init;
@@ -142,7 +149,11 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     this.later(RING_AFTER_MS * scale, () => {
       this.setStatus('ringing');
       if (this.init.ringUrl) {
-        this.webhooks.queue('ring', this.init.ringUrl, this.init.ringMethod, { ...this.commonParams(), CallStatus: 'ringing', Event: 'Ring' });
+        this.webhooks.queue('ring', this.init.ringUrl, this.init.ringMethod, {
+          ...this.commonParams(),
+          CallStatus: 'ringing',
+          Event: 'Ring',
+        });
       }
       const plan = planRing(this.init.persona, this.init.ringTimeoutSec * 1000, scale);
       this.later(plan.afterMs, () => {
@@ -176,7 +187,8 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     sendDtmf: (digit) => {
       for (const stream of this.streams) stream.sendDtmf(digit);
     },
-    hangUp: () => this.finish('completed', HANGUP_CAUSES.normal, this.init.direction === 'outbound' ? 'Call recipient' : 'Caller', 'callee-hangup'),
+    hangUp: () =>
+      this.finish('completed', HANGUP_CAUSES.normal, this.init.direction === 'outbound' ? 'Call recipient' : 'Caller', 'callee-hangup'),
   };
 
   private async answer(): Promise<void> {
@@ -270,7 +282,13 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
           const params = { ...this.commonParams(), CallStatus: this.status, Event: 'Redirect' };
           const next = await this.fetchXml('redirect', el.url, el.method, params);
           if (this.ended) return;
-          if (!next) return this.finish('completed', next === null ? HANGUP_CAUSES.invalidXml : HANGUP_CAUSES.answerUrlFailure, 'Error', 'markup-error');
+          if (!next)
+            return this.finish(
+              'completed',
+              next === null ? HANGUP_CAUSES.invalidXml : HANGUP_CAUSES.answerUrlFailure,
+              'Error',
+              'markup-error',
+            );
           return this.runElements(next);
         }
         case 'Unsupported':

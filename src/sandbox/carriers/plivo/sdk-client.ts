@@ -35,7 +35,10 @@ export class PlivoEmulatorAgent extends https.Agent {
     this.target = new URL(emulatorUrl);
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const host = options.host ?? options.hostname;
     if (host !== PLIVO_API_HOST) return super.createConnection(options, callback);
     return net.connect(Number(this.target.port), this.target.hostname);
@@ -55,7 +58,10 @@ export function routePlivoSdkTo(emulatorUrl: string): () => void {
 }
 
 /** An official Plivo client for the emulator's account, with the SDK routed to the emulator. */
-export function plivoClientFor(emulator: { url: string; authId: string; authToken: string }): { client: plivo.Client; restore: () => void } {
+export function plivoClientFor(emulator: { url: string; authId: string; authToken: string }): {
+  client: plivo.Client;
+  restore: () => void;
+} {
   const restore = routePlivoSdkTo(emulator.url);
   return { client: new plivo.Client(emulator.authId, emulator.authToken), restore };
 }

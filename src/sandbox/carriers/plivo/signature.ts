@@ -47,11 +47,15 @@ export function plivoV3SignedString(method: 'GET' | 'POST', uri: string, params:
 }
 
 export function plivoV3Signature(method: 'GET' | 'POST', uri: string, params: FormFields, nonce: string, authToken: string): string {
-  return createHmac('sha256', authToken).update(`${plivoV3SignedString(method, uri, params)}.${nonce}`, 'utf8').digest('base64');
+  return createHmac('sha256', authToken)
+    .update(`${plivoV3SignedString(method, uri, params)}.${nonce}`, 'utf8')
+    .digest('base64');
 }
 
 export function plivoV2Signature(uri: string, nonce: string, authToken: string): string {
-  return createHmac('sha256', authToken).update(baseUrl(uri) + nonce, 'utf8').digest('base64');
+  return createHmac('sha256', authToken)
+    .update(baseUrl(uri) + nonce, 'utf8')
+    .digest('base64');
 }
 
 /** A 20-digit nonce, like Plivo's. */

@@ -180,10 +180,13 @@ export abstract class EmulatedCall {
 
   /** Runs `fn` after `ms` unless the call ends first. */
   protected later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.ended) fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (!this.ended) fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(timer);
   }
 
@@ -191,11 +194,14 @@ export abstract class EmulatedCall {
   protected pause(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       if (this.ended) return resolve(false);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.events.off('end', onEnd);
-        resolve(!this.ended);
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.events.off('end', onEnd);
+          resolve(!this.ended);
+        },
+        Math.max(0, ms),
+      );
       const onEnd = (): void => {
         clearTimeout(timer);
         this.timers.delete(timer);

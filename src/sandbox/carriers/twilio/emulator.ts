@@ -137,14 +137,16 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     );
 
   const server: Server = createServer((req, res) => {
-    handleTwilioRest({ accountSid, authToken, createCall, getCall: (sid) => calls.get(sid), listCalls: () => [...calls.values()] }, req, res).catch(
-      (error: unknown) => {
-        if (res.headersSent) return res.destroy();
-        if (error instanceof BodyTooLargeError) return sendJson(res, 413, twilioError(413, 20001, error.message).body);
-        log.error({ err: error }, 'REST request failed');
-        sendJson(res, 500, twilioError(500, 20500, 'Internal Server Error').body);
-      },
-    );
+    handleTwilioRest(
+      { accountSid, authToken, createCall, getCall: (sid) => calls.get(sid), listCalls: () => [...calls.values()] },
+      req,
+      res,
+    ).catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof BodyTooLargeError) return sendJson(res, 413, twilioError(413, 20001, error.message).body);
+      log.error({ err: error }, 'REST request failed');
+      sendJson(res, 500, twilioError(500, 20500, 'Internal Server Error').body);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -194,7 +196,10 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
       return call.waitForStatus(status, timeoutMs);
     },
     stats() {
-      return emulatorStats([...calls.values()].map((c) => c.record), clock);
+      return emulatorStats(
+        [...calls.values()].map((c) => c.record),
+        clock,
+      );
     },
     onCall(listener) {
       listeners.add(listener);

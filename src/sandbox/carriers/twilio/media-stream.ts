@@ -227,7 +227,11 @@ export class TwilioMediaStream implements MediaTap, MediaPlayer {
     const msg = message as { event?: unknown; streamSid?: unknown; media?: { payload?: unknown }; mark?: { name?: unknown } };
     if (event === 'media' || event === 'mark' || event === 'clear') {
       if (msg.streamSid !== this.streamSid) {
-        this.host.protocolError(31951, `Stream - Protocol - Invalid Message: streamSid ${JSON.stringify(msg.streamSid)} is not ${this.streamSid}`, text);
+        this.host.protocolError(
+          31951,
+          `Stream - Protocol - Invalid Message: streamSid ${JSON.stringify(msg.streamSid)} is not ${this.streamSid}`,
+          text,
+        );
         return;
       }
     }

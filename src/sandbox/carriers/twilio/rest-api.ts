@@ -10,7 +10,17 @@
  * `{code, message, more_info, status}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { allValues, firstValue, isHttpUrl, parseBasicAuth, parseForm, readBody, safeEqual, sendJson, type FormFields } from '../shared/http-util.ts';
+import {
+  allValues,
+  firstValue,
+  isHttpUrl,
+  parseBasicAuth,
+  parseForm,
+  readBody,
+  safeEqual,
+  sendJson,
+  type FormFields,
+} from '../shared/http-util.ts';
 import { authenticationError, methodNotAllowedError, notFoundError, twilioError, type TwilioRestError } from './rest-errors.ts';
 import type { TwilioCall, TwilioStatusEvent } from './twilio-call.ts';
 import type { HttpMethod } from './twiml.ts';
@@ -120,11 +130,7 @@ export async function handleTwilioRest(backend: TwilioRestBackend, req: Incoming
   const callMatch = CALL.exec(path);
   if (!listMatch && !callMatch) return sendError(res, notFoundError(path));
   const credentials = parseBasicAuth(req.headers.authorization);
-  if (
-    !credentials ||
-    !safeEqual(credentials.username, backend.accountSid) ||
-    !safeEqual(credentials.password, backend.authToken)
-  ) {
+  if (!credentials || !safeEqual(credentials.username, backend.accountSid) || !safeEqual(credentials.password, backend.authToken)) {
     return sendError(res, authenticationError());
   }
   const pathAccount = decodeURIComponent(((listMatch ?? callMatch) as RegExpExecArray)[1] as string);

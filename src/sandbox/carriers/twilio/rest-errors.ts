@@ -14,8 +14,6 @@ export function twilioError(status: number, code: number, message: string, detai
 export const authenticationError = (): TwilioRestError =>
   twilioError(401, 20003, 'Authentication Error - invalid username', 'Your AccountSid or AuthToken was incorrect.');
 
-export const notFoundError = (path: string): TwilioRestError =>
-  twilioError(404, 20404, `The requested resource ${path} was not found`);
+export const notFoundError = (path: string): TwilioRestError => twilioError(404, 20404, `The requested resource ${path} was not found`);
 
-export const methodNotAllowedError = (method: string): TwilioRestError =>
-  twilioError(405, 20004, `Method not allowed: ${method}`);
+export const methodNotAllowedError = (method: string): TwilioRestError => twilioError(405, 20004, `Method not allowed: ${method}`);

@@ -18,5 +18,7 @@ export function twilioSignedString(url: string, params: FormFields): string {
 }
 
 export function twilioSignature(authToken: string, url: string, params: FormFields): string {
-  return createHmac('sha1', authToken).update(Buffer.from(twilioSignedString(url, params), 'utf8')).digest('base64');
+  return createHmac('sha1', authToken)
+    .update(Buffer.from(twilioSignedString(url, params), 'utf8'))
+    .digest('base64');
 }

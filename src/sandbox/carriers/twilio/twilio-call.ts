@@ -148,9 +148,14 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   }
 
   /** REST update: hang up, cancel, or redirect to new TwiML. Returns an error description or null. */
-  update(fields: { status?: string; url?: string; method?: HttpMethod; twiml?: string; statusCallback?: string; statusCallbackMethod?: HttpMethod }):
-    | { code: number; message: string }
-    | null {
+  update(fields: {
+    status?: string;
+    url?: string;
+    method?: HttpMethod;
+    twiml?: string;
+    statusCallback?: string;
+    statusCallbackMethod?: HttpMethod;
+  }): { code: number; message: string } | null {
     if (fields.statusCallback !== undefined) this.init.statusCallback = fields.statusCallback;
     if (fields.statusCallbackMethod !== undefined) this.init.statusCallbackMethod = fields.statusCallbackMethod;
     if (fields.status !== undefined) {

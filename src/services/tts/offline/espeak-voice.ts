@@ -108,11 +108,7 @@ export async function synthesizeSpeech(text: string, options: SpeechOptions = {}
 }
 
 /** Synthesises `text` and converts it to `format` (any rate the resampler supports; μ-law or PCM). */
-export async function synthesizeAs(
-  text: string,
-  format: TtsAudioFormat,
-  options: SpeechOptions = {},
-): Promise<EncodedSpeech> {
+export async function synthesizeAs(text: string, format: TtsAudioFormat, options: SpeechOptions = {}): Promise<EncodedSpeech> {
   const speech = await synthesizeSpeech(text, options);
   const pcm = resampleWhole(speech.pcm, speech.sampleRate, format.sampleRate);
   return { audio: toPayload(pcm, format), words: speech.words, durationSec: pcm.length / format.sampleRate };

@@ -167,13 +167,7 @@ function probeWordSpans(words: string[], probe: Int16Array, sampleRate: number):
  * long word gap). Both at `sampleRate`. `pauseMs`: the shortest silence in `speech` that is a real pause
  * between words rather than a stop closure inside one.
  */
-export function deriveWordTimings(
-  text: string,
-  speech: Int16Array,
-  probe: Int16Array,
-  sampleRate: number,
-  pauseMs: number,
-): WordTiming[] {
+export function deriveWordTimings(text: string, speech: Int16Array, probe: Int16Array, sampleRate: number, pauseMs: number): WordTiming[] {
   const words = splitWords(text);
   if (words.length === 0) return [];
   const runs = speechSpans(speech, sampleRate, pauseMs);
@@ -182,9 +176,11 @@ export function deriveWordTimings(
   const toSec = (sample: number) => Math.round((sample / sampleRate) * 1000) / 1000;
   if (probeSpans.length !== words.length) {
     // Nothing usable in the probe: spread the words over the speech by their length.
-    return spreadByWeight(words, { start: (runs[0] as Span).start, end: (runs[runs.length - 1] as Span).end }).map(
-      (span, i) => ({ word: words[i] as string, startSec: toSec(span.start), endSec: toSec(span.end) }),
-    );
+    return spreadByWeight(words, { start: (runs[0] as Span).start, end: (runs[runs.length - 1] as Span).end }).map((span, i) => ({
+      word: words[i] as string,
+      startSec: toSec(span.start),
+      endSec: toSec(span.end),
+    }));
   }
   // The run boundaries are the word boundaries with the longest probe gaps (word gap + clause pause).
   const probeGaps = probeSpans.slice(1).map((s, i) => s.start - (probeSpans[i] as Span).end);

@@ -33,7 +33,14 @@ describe('Plivo emulator audio stream', () => {
     const url = `${rig?.agent.url}/media?call=c123`;
     const h = conn.headers;
     expect(
-      plivo.validateV3Signature('GET', url, h['x-plivo-signature-v3-nonce'] as string, rig?.emulator.authToken as string, h['x-plivo-signature-v3'] as string, {}),
+      plivo.validateV3Signature(
+        'GET',
+        url,
+        h['x-plivo-signature-v3-nonce'] as string,
+        rig?.emulator.authToken as string,
+        h['x-plivo-signature-v3'] as string,
+        {},
+      ),
     ).toBe(true);
     expect(conn.messages[0]?.message.event).toBe('start');
     expect(start).toEqual({
@@ -78,9 +85,13 @@ describe('Plivo emulator audio stream', () => {
     const { conn, start } = await streamingCall('15550199990', `bidirectional="true" keepCallAlive="true" contentType="${contentType}"`);
     expect((start.start as { mediaFormat: unknown }).mediaFormat).toEqual({ encoding, sampleRate });
     await sleep(600);
-    const payloads = conn.messages.filter((m) => m.message.event === 'media').map((m) => Buffer.from((m.message.media as { payload: string }).payload, 'base64'));
+    const payloads = conn.messages
+      .filter((m) => m.message.event === 'media')
+      .map((m) => Buffer.from((m.message.media as { payload: string }).payload, 'base64'));
     expect(payloads.every((p) => p.length === bytes)).toBe(true);
-    const peak = Math.max(...payloads.map((p) => Math.max(...Array.from({ length: p.length / 2 }, (_, i) => Math.abs(p.readInt16LE(i * 2))))));
+    const peak = Math.max(
+      ...payloads.map((p) => Math.max(...Array.from({ length: p.length / 2 }, (_, i) => Math.abs(p.readInt16LE(i * 2))))),
+    );
     expect(peak).toBeGreaterThan(5000); // the callee's tone voice, decoded, not silence or byte noise
   });
 
@@ -129,7 +140,12 @@ describe('Plivo emulator audio stream', () => {
     rig.emulator.personas.register('+15550199991', { id: 'presser', answerDelayMs: 0, steps: [{ pauseMs: 0 }, { press: '7' }] });
     const { call, conn, streamId } = await streamingCall('15550199991');
     const dtmf = await conn.next((m) => m.event === 'dtmf', 2000);
-    expect(dtmf).toMatchObject({ event: 'dtmf', streamId, dtmf: { track: 'inbound', digit: '7' }, extra_headers: 'callId=c123;agent=bot1' });
+    expect(dtmf).toMatchObject({
+      event: 'dtmf',
+      streamId,
+      dtmf: { track: 'inbound', digit: '7' },
+      extra_headers: 'callId=c123;agent=bot1',
+    });
     expect(typeof (dtmf.dtmf as { timestamp: unknown }).timestamp).toBe('string');
     conn.send({ event: 'sendDTMF', dtmf: '123' });
     conn.send({ event: 'media', media: { payload: botMulaw(20) } }); // Twilio's verb, not Plivo's

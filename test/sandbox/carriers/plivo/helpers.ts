@@ -32,7 +32,11 @@ export async function startPlivoRig(options: PlivoEmulatorOptions = {}): Promise
   };
 }
 
-export function streamXml(agent: FakeAgentServer, attributes = 'bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000"', after = ''): string {
+export function streamXml(
+  agent: FakeAgentServer,
+  attributes = 'bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000"',
+  after = '',
+): string {
   return `<Response><Stream ${attributes} extraHeaders="callId=c123,agent=bot1">${agent.wsUrl}/media?call=c123</Stream>${after}</Response>`;
 }
 

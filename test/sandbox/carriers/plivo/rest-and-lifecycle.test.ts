@@ -64,7 +64,13 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
     await call.callbacksSettled();
 
     const ring = agent.requests.find((r) => r.path === '/ring') as RecordedRequest;
-    expect(ring.form).toMatchObject({ CallUUID: call.id, RequestUUID: requestUuid, CallStatus: 'ringing', Direction: 'outbound', Event: 'Ring' });
+    expect(ring.form).toMatchObject({
+      CallUUID: call.id,
+      RequestUUID: requestUuid,
+      CallStatus: 'ringing',
+      Direction: 'outbound',
+      Event: 'Ring',
+    });
     expectSigned(ring, emulator.authToken);
 
     const answer = agent.requests.find((r) => r.path === '/answer') as RecordedRequest;
@@ -119,7 +125,9 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
   it('hangs up with DELETE Call/{uuid}/ (204), then 404 once the call is gone; live details while it runs', async () => {
     const { agent, emulator, client } = rig;
     agent.respond('/answer', () => ({ body: '<Response><Wait length="10"/></Response>' }));
-    const { requestUuid } = await client.calls.create('15550009999', '15550100005', `${agent.url}/answer`, { hangupUrl: `${agent.url}/hangup` });
+    const { requestUuid } = await client.calls.create('15550009999', '15550100005', `${agent.url}/answer`, {
+      hangupUrl: `${agent.url}/hangup`,
+    });
     const call = await emulator.waitForRequest(requestUuid);
     await call.waitForStatus('in-progress');
     const live = await client.calls.getLiveCall(call.id);
@@ -134,18 +142,27 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
     expect(call.status).toBe('completed');
     await expect(client.calls.hangup(call.id)).rejects.toThrow(/not found/);
     await call.callbacksSettled();
-    expect(agent.requests.find((r) => r.path === '/hangup')?.form).toMatchObject({ HangupSource: 'API Request', HangupCauseName: 'Normal Hangup' });
+    expect(agent.requests.find((r) => r.path === '/hangup')?.form).toMatchObject({
+      HangupSource: 'API Request',
+      HangupCauseName: 'Normal Hangup',
+    });
   });
 
   it('cancels a ringing call with DELETE Request/{request_uuid}/', async () => {
     const { agent, emulator, client } = rig;
-    const { requestUuid } = await client.calls.create('15550009999', '15550100004', `${agent.url}/answer`, { hangupUrl: `${agent.url}/hangup` });
+    const { requestUuid } = await client.calls.create('15550009999', '15550100004', `${agent.url}/answer`, {
+      hangupUrl: `${agent.url}/hangup`,
+    });
     await emulator.waitForCall(requestUuid, 'ringing');
     await client.calls.cancel(requestUuid as string);
     const call = await emulator.waitForRequest(requestUuid);
     expect(call.status).toBe('cancel');
     await call.callbacksSettled();
-    expect(agent.requests.find((r) => r.path === '/hangup')?.form).toMatchObject({ CallStatus: 'cancel', HangupCauseName: 'Canceled', HangupCauseCode: '1000' });
+    expect(agent.requests.find((r) => r.path === '/hangup')?.form).toMatchObject({
+      CallStatus: 'cancel',
+      HangupCauseName: 'Canceled',
+      HangupCauseCode: '1000',
+    });
   });
 
   it('without keepCallAlive the XML moves on and the call ends when it runs out, as on Plivo', async () => {
@@ -161,7 +178,9 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
   it('ends the call with "Invalid Answer XML" when the XML is bad', async () => {
     const { agent, emulator, client } = rig;
     agent.respond('/answer', () => ({ body: '<Response><Stream bidirectional="true" audioTrack="both">wss://x/ws</Stream></Response>' }));
-    const { requestUuid } = await client.calls.create('15550009999', '15550100005', `${agent.url}/answer`, { hangupUrl: `${agent.url}/hangup` });
+    const { requestUuid } = await client.calls.create('15550009999', '15550100005', `${agent.url}/answer`, {
+      hangupUrl: `${agent.url}/hangup`,
+    });
     await emulator.waitForCall(requestUuid, 'completed', 3000);
     const call = await emulator.waitForRequest(requestUuid);
     expect(call.record.markup[0]?.error).toMatch(/bidirectional/);
@@ -172,7 +191,12 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
   it('places an inbound call: our answer URL is requested and its XML runs', async () => {
     const { agent, emulator } = rig;
     agent.respond('/answer', () => ({ body: '<Response><Hangup/></Response>' }));
-    const call = emulator.placeInboundCall({ from: '+15550100005', to: '+15550001111', answerUrl: `${agent.url}/answer`, hangupUrl: `${agent.url}/hangup` });
+    const call = emulator.placeInboundCall({
+      from: '+15550100005',
+      to: '+15550001111',
+      answerUrl: `${agent.url}/answer`,
+      hangupUrl: `${agent.url}/hangup`,
+    });
     await call.waitForEnd(3000);
     await call.callbacksSettled();
     const answer = agent.requests.find((r) => r.path === '/answer') as RecordedRequest;

@@ -1,6 +1,11 @@
 import plivo from 'plivo';
 import { describe, expect, it } from 'vitest';
-import { plivoSignatureHeaders, plivoV2Signature, plivoV3Signature, plivoV3SignedString } from '../../../../src/sandbox/carriers/plivo/index.ts';
+import {
+  plivoSignatureHeaders,
+  plivoV2Signature,
+  plivoV3Signature,
+  plivoV3SignedString,
+} from '../../../../src/sandbox/carriers/plivo/index.ts';
 
 describe('Plivo signatures', () => {
   it('V3 matches the reference vectors', () => {
@@ -30,10 +35,23 @@ describe('Plivo signatures', () => {
     const url = 'http://127.0.0.1:4000/plivo/hangup?tenant=t1';
     const params = { CallUUID: 'u1', HangupCause: 'NORMAL_CLEARING', Duration: '12' };
     const h = plivoSignatureHeaders('POST', url, params, 'tok');
-    expect(plivo.validateV3Signature('POST', url, h['X-Plivo-Signature-V3-Nonce'] as string, 'tok', h['X-Plivo-Signature-V3'] as string, params)).toBe(true);
-    expect(plivo.validateV3Signature('POST', url, h['X-Plivo-Signature-V3-Nonce'] as string, 'bad', h['X-Plivo-Signature-V3'] as string, params)).toBe(false);
+    expect(
+      plivo.validateV3Signature('POST', url, h['X-Plivo-Signature-V3-Nonce'] as string, 'tok', h['X-Plivo-Signature-V3'] as string, params),
+    ).toBe(true);
+    expect(
+      plivo.validateV3Signature('POST', url, h['X-Plivo-Signature-V3-Nonce'] as string, 'bad', h['X-Plivo-Signature-V3'] as string, params),
+    ).toBe(false);
     expect(plivo.validateSignature(url, h['X-Plivo-Signature-V2-Nonce'] as string, h['X-Plivo-Signature-V2'] as string, 'tok')).toBe(true);
     const ws = plivoSignatureHeaders('GET', 'http://127.0.0.1:4000/ws?call=1', {}, 'tok');
-    expect(plivo.validateV3Signature('GET', 'http://127.0.0.1:4000/ws?call=1', ws['X-Plivo-Signature-V3-Nonce'] as string, 'tok', ws['X-Plivo-Signature-V3'] as string, {})).toBe(true);
+    expect(
+      plivo.validateV3Signature(
+        'GET',
+        'http://127.0.0.1:4000/ws?call=1',
+        ws['X-Plivo-Signature-V3-Nonce'] as string,
+        'tok',
+        ws['X-Plivo-Signature-V3'] as string,
+        {},
+      ),
+    ).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ describe('parseXml', () => {
   it('reads elements, attributes, text, entities and ignores the declaration and comments', () => {
     const root = parseXml(
       '<?xml version="1.0" encoding="UTF-8"?><!-- hi --><Response><Connect><Stream url="wss://a.example/ws?x=1&amp;y=2">' +
-        "<Parameter name='k' value=\"v &lt;1&gt;\"/></Stream></Connect><Say>Hello &#x41;&#66;</Say></Response>",
+        '<Parameter name=\'k\' value="v &lt;1&gt;"/></Stream></Connect><Say>Hello &#x41;&#66;</Say></Response>',
     );
     expect(root.name).toBe('Response');
     const stream = root.children[0]?.children[0];

@@ -156,7 +156,13 @@ describe('Twilio emulator call lifecycle', () => {
       statusCallback: `${agent.url}/status`,
     });
     const voice = await agent.nextRequest((r) => r.path === '/voice');
-    expect(voice.form).toMatchObject({ CallSid: call.id, CallStatus: 'ringing', Direction: 'inbound', From: '+15550100005', To: '+15550001111' });
+    expect(voice.form).toMatchObject({
+      CallSid: call.id,
+      CallStatus: 'ringing',
+      Direction: 'inbound',
+      From: '+15550100005',
+      To: '+15550001111',
+    });
     expectSigned(voice, emulator.authToken);
     const conn = await agent.nextConnection();
     await conn.next((m) => m.event === 'start');

@@ -226,7 +226,9 @@ describe('Twilio emulator media stream', () => {
     expect((start.start as { tracks: string[] }).tracks).toEqual(['inbound', 'outbound']);
     conn.send({ event: 'clear', streamSid: start.streamSid });
     await conn.next((m) => m.event === 'stop', 3000); // <Stop><Stream name="monitor"/> after the first <Pause>
-    const tracks = new Set(conn.messages.filter((m) => m.message.event === 'media').map((m) => (m.message.media as { track: string }).track));
+    const tracks = new Set(
+      conn.messages.filter((m) => m.message.event === 'media').map((m) => (m.message.media as { track: string }).track),
+    );
     expect(tracks).toEqual(new Set(['inbound', 'outbound']));
     const call = rig.emulator.calls.get(created.sid);
     expect(call?.status).toBe('in-progress'); // the second <Pause> is still running

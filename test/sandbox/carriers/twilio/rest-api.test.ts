@@ -57,7 +57,11 @@ describe('Twilio emulator REST API (official SDK)', () => {
   });
 
   it('fetches and lists calls, and the status moves on as the call progresses', async () => {
-    const created = await rig.client.calls.create({ to: '+15550100005', from: '+15550009999', twiml: '<Response><Pause length="5"/></Response>' });
+    const created = await rig.client.calls.create({
+      to: '+15550100005',
+      from: '+15550009999',
+      twiml: '<Response><Pause length="5"/></Response>',
+    });
     await rig.emulator.waitForCall(created.sid, 'in-progress');
     const fetched = await rig.client.calls(created.sid).fetch();
     expect(fetched.status).toBe('in-progress');
@@ -105,7 +109,11 @@ describe('Twilio emulator REST API (official SDK)', () => {
   });
 
   it('hangs up an in-progress call on Status=completed and cancels a ringing one on Status=canceled', async () => {
-    const live = await rig.client.calls.create({ to: '+15550100005', from: '+15550009999', twiml: '<Response><Pause length="10"/></Response>' });
+    const live = await rig.client.calls.create({
+      to: '+15550100005',
+      from: '+15550009999',
+      twiml: '<Response><Pause length="10"/></Response>',
+    });
     await rig.emulator.waitForCall(live.sid, 'in-progress');
     const updated = await rig.client.calls(live.sid).update({ status: 'completed' });
     expect(updated.status).toBe('completed');

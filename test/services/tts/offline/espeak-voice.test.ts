@@ -35,10 +35,7 @@ describe('offline eSpeak voice', () => {
       expect(word.endSec).toBeGreaterThan(word.startSec);
       expect(word.endSec).toBeLessThanOrEqual(duration);
       // Each word's span is mostly loud: timings sit on speech, not on pauses.
-      const span = speech.pcm.subarray(
-        Math.round(word.startSec * speech.sampleRate),
-        Math.round(word.endSec * speech.sampleRate),
-      );
+      const span = speech.pcm.subarray(Math.round(word.startSec * speech.sampleRate), Math.round(word.endSec * speech.sampleRate));
       expect(voicedFraction(span, speech.sampleRate, 300)).toBeGreaterThan(0.5);
       previousEnd = word.endSec;
     }
