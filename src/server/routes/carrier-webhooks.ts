@@ -65,16 +65,14 @@ export function registerCarrierWebhooks(app: FastifyInstance, deps: CarrierWebho
           to: param(params, 'To') ?? 'unknown',
         });
         const stringParams: Record<string, string> = { to_number: answered.record.to, from_number: answered.record.from ?? '' };
-        return reply
-          .type('text/xml')
-          .send(
-            twilioStreamTwiml({
-              streamUrl: answered.streamUrl,
-              callId: answered.callId,
-              parameters: stringParams,
-              allowInsecure: deps.publicUrls.ws.startsWith('ws:'),
-            }),
-          );
+        return reply.type('text/xml').send(
+          twilioStreamTwiml({
+            streamUrl: answered.streamUrl,
+            callId: answered.callId,
+            parameters: stringParams,
+            allowInsecure: deps.publicUrls.ws.startsWith('ws:'),
+          }),
+        );
       } catch (error) {
         // The carrier needs valid markup whatever happened: hang up cleanly, say why in the log.
         request.log.warn({ callId, callSid, err: error instanceof Error ? error.message : String(error) }, 'cannot answer call');
