@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { SwitchboardError } from './errors.ts';
 
 const optionalString = z
   .string()
@@ -139,10 +140,9 @@ export interface Config {
 }
 
 /** A configuration mistake, with one line per problem naming the variable. */
-export class ConfigError extends Error {
+export class ConfigError extends SwitchboardError {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { code: 'invalid_config' });
   }
 }
 

@@ -6,6 +6,7 @@
  * float input is clipped to ±1 and rounded.
  */
 import { alawDecode, alawEncode, mulawDecode, mulawEncode } from './g711.ts';
+import { SwitchboardError } from '../errors.ts';
 
 /** Sample encoding found in the file (before decoding to 16-bit). */
 export type WavFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32' | 'float64' | 'mulaw' | 'alaw';
@@ -19,8 +20,10 @@ export interface WavData {
 }
 
 /** Thrown for anything that is not a WAV file we can decode; the message says what was found. */
-export class WavFormatError extends Error {
-  override name = 'WavFormatError';
+export class WavFormatError extends SwitchboardError {
+  constructor(message: string) {
+    super(message, { code: 'invalid_wav' });
+  }
 }
 
 const WAVE_FORMAT_PCM = 0x0001;

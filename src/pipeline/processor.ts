@@ -4,6 +4,7 @@ import { FrameQueue } from './frame-queue.ts';
 import type { Direction, Frame, FrameOf } from './frames.ts';
 import { isInterruptible, makeFrame } from './frames.ts';
 import type { FrameObserver } from './observer.ts';
+import { SwitchboardError } from '../errors.ts';
 
 /** What a processor learns when its pipeline is set up. */
 export interface ProcessorContext {
@@ -14,10 +15,9 @@ export interface ProcessorContext {
 }
 
 /** The reason an in-flight operation's `AbortSignal` fired. */
-export class InterruptedError extends Error {
+export class InterruptedError extends SwitchboardError {
   constructor(readonly why: 'interruption' | 'cancel' | 'stop') {
-    super(`aborted by ${why}`);
-    this.name = 'InterruptedError';
+    super(`aborted by ${why}`, { code: 'interrupted' });
   }
 }
 

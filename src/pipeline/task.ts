@@ -5,6 +5,7 @@ import { makeFrame } from './frames.ts';
 import type { FrameObserver } from './observer.ts';
 import { Pipeline } from './pipeline.ts';
 import { FrameProcessor } from './processor.ts';
+import { SwitchboardError } from '../errors.ts';
 
 export interface PipelineTaskOptions {
   /** Identifies the call in every log line and error. */
@@ -28,15 +29,23 @@ export interface PipelineTaskOptions {
 }
 
 /** A processor's failure, tagged with the call and the processor that reported it. */
-export class PipelineError extends Error {
+export class PipelineError extends SwitchboardError {
+  declare readonly callId: string;
   constructor(
-    readonly callId: string,
+    callId: string,
     readonly processor: string,
     readonly fatal: boolean,
     cause: Error,
   ) {
-    super(`[call ${callId}] ${processor}: ${cause.message}`, { cause });
-    this.name = 'PipelineError';
+    const base = cause instanceof SwitchboardError ? cause : undefined;
+    super(`[call ${callId}] ${processor}: ${cause.message}`, {
+      code: base?.code ?? 'pipeline_error',
+      callId,
+      httpStatus: base?.httpStatus ?? null,
+      providerCode: base?.providerCode ?? null,
+      retryable: base?.retryable ?? false,
+      cause,
+    });
   }
 }
 
@@ -44,6 +53,8 @@ export interface TaskOutcome {
   /** `ended`: drained gracefully; `cancelled`: stopped immediately (by request, fatal error or timeout). */
   kind: 'ended' | 'cancelled';
   reason: string;
+  /** The fatal processor error that cancelled the task, when that is why it stopped. */
+  failure?: PipelineError;
 }
 
 /** Receives frames injected by the task and requests coming back up from the pipeline. */
@@ -81,6 +92,8 @@ export class PipelineTask {
   private readonly log: Logger;
   private state: 'idle' | 'running' | 'ending' | 'cancelling' | 'done' = 'idle';
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The first fatal processor error, reported in the outcome. */
+  private failure: PipelineError | undefined;
   private resolveDone!: (outcome: TaskOutcome) => void;
   /** Resolves once the pipeline has stopped, however it stopped. */
   readonly done: Promise<TaskOutcome>;
@@ -156,7 +169,10 @@ export class PipelineTask {
       case 'error': {
         const error = new PipelineError(this.callId, frame.processor, frame.fatal, frame.error);
         this.options.onError?.(error);
-        if (frame.fatal) this.cancel(`fatal error in ${frame.processor}: ${frame.error.message}`);
+        if (frame.fatal) {
+          this.failure ??= error;
+          this.cancel(`fatal error in ${frame.processor}: ${frame.error.message}`);
+        }
         return;
       }
       default:
@@ -172,6 +188,7 @@ export class PipelineTask {
 
   private finish(outcome: TaskOutcome): void {
     if (this.state === 'done') return;
+    if (this.failure && outcome.kind === 'cancelled') outcome = { ...outcome, failure: this.failure };
     this.state = 'done';
     clearTimeout(this.timer);
     this.timer = undefined;

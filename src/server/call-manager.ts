@@ -5,6 +5,7 @@ import type { AgentDefinition } from '../agent/agent-definition.ts';
 import type { CallServices } from '../agent/call-session.ts';
 import { CallSession } from '../agent/call-session.ts';
 import type { TurnLatency } from '../agent/turn-metrics.ts';
+import type { TaskOutcome } from '../pipeline/task.ts';
 import type { CallRecord, CallStatus, CallSummary } from '../store/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
@@ -328,16 +329,10 @@ export class CallManager {
     });
   }
 
-  private async finishCall(
-    callId: string,
-    record: CallSummary,
-    session: CallSession,
-    outcome: { kind: 'ended' | 'cancelled'; reason: string },
-    log: Logger,
-  ): Promise<void> {
+  private async finishCall(callId: string, record: CallSummary, session: CallSession, outcome: TaskOutcome, log: Logger): Promise<void> {
     this.writer.flush(); // the session's last turns and events, before the record is read and closed
     const reason = session.endReason ?? outcome.reason;
-    const failed = outcome.kind === 'cancelled' && /fatal error/.test(outcome.reason);
+    const failed = outcome.failure !== undefined;
     this.store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: outcome.reason });
     // The agent (or a failure) ended the call: hang up the carrier leg too, not just the media stream.
     if (outcome.kind === 'ended' || failed) await this.hangUp(callId, reason);

@@ -6,6 +6,8 @@ import type { Logger } from '../log.ts';
 import type { CallServices } from '../agent/call-session.ts';
 import type { CallStore } from '../store/index.ts';
 import { CallStoreError } from '../store/index.ts';
+import { JsonValueError } from '../store/json.ts';
+import { StatusCallbackError } from '../telephony/call-status.ts';
 import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import { requireApiKey } from './auth.ts';
@@ -72,9 +74,9 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
       const message = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
       return reply.code(400).send({ error: 'invalid_request', message });
     }
-    if (error instanceof CallStoreError) {
-      const status = error.code === 'call_not_found' || error.code === 'turn_not_found' ? 404 : error.code === 'invalid_input' ? 400 : 409;
-      return reply.code(status).send({ error: error.code, message: error.message });
+    // Errors about the request itself carry the status to answer with (a carrier's or provider's status never does).
+    if (isRequestError(error) && error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500) {
+      return reply.code(error.httpStatus).send({ error: error.code, message: error.message });
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -115,4 +117,9 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     await manager.shutdown();
   });
   return { app, manager };
+}
+
+/** Errors that describe a bad request (their `httpStatus` is the one to answer with). */
+function isRequestError(error: unknown): error is CallStoreError | StatusCallbackError | JsonValueError {
+  return error instanceof CallStoreError || error instanceof StatusCallbackError || error instanceof JsonValueError;
 }

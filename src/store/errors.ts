@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { SwitchboardError } from '../errors.ts';
 
 /**
  * What went wrong in the store, as a code the HTTP layer can map:
@@ -12,16 +13,36 @@ export type CallStoreErrorCode =
   /** The database was written by a newer Switchboard (its schema version is unknown to this code). */
   | 'schema_too_new';
 
-export class CallStoreError extends Error {
+export class CallStoreError extends SwitchboardError {
+  declare readonly code: CallStoreErrorCode;
   constructor(
-    readonly code: CallStoreErrorCode,
+    code: CallStoreErrorCode,
     message: string,
     /** The call concerned, when there is one. */
-    readonly callId?: string,
+    callId?: string,
     options?: { cause?: unknown },
   ) {
-    super(callId === undefined ? message : `${message} (call ${callId})`, options);
-    this.name = 'CallStoreError';
+    super(callId === undefined ? message : `${message} (call ${callId})`, {
+      code,
+      callId,
+      httpStatus: httpStatusOf(code),
+      cause: options?.cause,
+    });
+  }
+}
+
+/** How the HTTP layer answers each store error. */
+function httpStatusOf(code: CallStoreErrorCode): number {
+  switch (code) {
+    case 'invalid_input':
+      return 400;
+    case 'call_not_found':
+    case 'turn_not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'schema_too_new':
+      return 500;
   }
 }
 

@@ -1,16 +1,16 @@
 import type { JsonObject, JsonValue } from './types.ts';
+import { SwitchboardError } from '../errors.ts';
 
 /** Where in a value a JSON problem sits: object keys and array indexes from the root. */
 export type JsonPath = ReadonlyArray<string | number>;
 
 /** A value that JSON cannot carry unchanged. */
-export class JsonValueError extends Error {
+export class JsonValueError extends SwitchboardError {
   constructor(
     readonly path: JsonPath,
     readonly detail: string,
   ) {
-    super(`${formatJsonPath(path)}: ${detail}`);
-    this.name = 'JsonValueError';
+    super(`${formatJsonPath(path)}: ${detail}`, { code: 'invalid_json_value', httpStatus: 400 });
   }
 }
 

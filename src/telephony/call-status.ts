@@ -1,3 +1,4 @@
+import { SwitchboardError } from '../errors.ts';
 import type { CarrierName } from './carrier.ts';
 
 export { CALL_STATUSES, isFinalCallStatus, type CallStatus } from '../call-status.ts';
@@ -34,11 +35,10 @@ export interface CallStatusUpdate {
 }
 
 /** A callback lacked the fields needed to identify the call or its state. */
-export class StatusCallbackError extends Error {
+export class StatusCallbackError extends SwitchboardError {
   readonly carrier: CarrierName;
   constructor(carrier: CarrierName, message: string) {
-    super(`${carrier} status callback: ${message}`);
-    this.name = 'StatusCallbackError';
+    super(`${carrier} status callback: ${message}`, { code: 'invalid_status_callback', httpStatus: 400 });
     this.carrier = carrier;
   }
 }

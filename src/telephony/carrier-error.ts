@@ -1,3 +1,4 @@
+import { SwitchboardError, isRetryableHttpStatus } from '../errors.ts';
 import type { CarrierName } from './carrier.ts';
 
 /** Which REST operation failed. */
@@ -17,12 +18,14 @@ export interface CarrierErrorDetails {
   cause?: unknown;
 }
 
-/** A carrier REST call failed. Carries our call id and the carrier's own error code. */
-export class CarrierError extends Error {
+/**
+ * A carrier REST call failed. Carries our call id and the carrier's own error code (`carrierCode`, the same value
+ * as the base's `providerCode`); network errors and 5xx/429 answers are retryable.
+ */
+export class CarrierError extends SwitchboardError {
   readonly carrier: CarrierName;
   readonly operation: CarrierOperation;
-  readonly callId: string;
-  readonly httpStatus: number | null;
+  declare readonly callId: string;
   readonly carrierCode: number | string | null;
   readonly carrierMessage: string;
 
@@ -30,13 +33,15 @@ export class CarrierError extends Error {
     const status = details.httpStatus === null ? 'no response' : `HTTP ${details.httpStatus}`;
     const code = details.carrierCode === null ? '' : ` code ${details.carrierCode}`;
     super(`${details.carrier} ${details.operation} failed for call ${details.callId} (${status}${code}): ${details.carrierMessage}`, {
+      code: 'carrier_error',
+      callId: details.callId,
+      httpStatus: details.httpStatus,
+      providerCode: details.carrierCode,
+      retryable: isRetryableHttpStatus(details.httpStatus),
       cause: details.cause,
     });
-    this.name = 'CarrierError';
     this.carrier = details.carrier;
     this.operation = details.operation;
-    this.callId = details.callId;
-    this.httpStatus = details.httpStatus;
     this.carrierCode = details.carrierCode;
     this.carrierMessage = details.carrierMessage;
   }

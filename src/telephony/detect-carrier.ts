@@ -1,3 +1,4 @@
+import { SwitchboardError } from '../errors.ts';
 import type { RawData, WebSocket } from 'ws';
 import { isRecord, preview, type MediaStreamStart } from './media-serializer.ts';
 import { twilioStreamStart } from './twilio/media-serializer.ts';
@@ -34,14 +35,12 @@ export interface RawMessage {
 
 export type CarrierDetectionFailure = 'timeout' | 'unrecognised' | 'closed';
 
-export class CarrierDetectionError extends Error {
-  readonly code: CarrierDetectionFailure;
+export class CarrierDetectionError extends SwitchboardError {
+  declare readonly code: CarrierDetectionFailure;
   /** What arrived (each shortened), for the log line. */
   readonly received: readonly string[];
   constructor(code: CarrierDetectionFailure, message: string, received: readonly string[]) {
-    super(message);
-    this.name = 'CarrierDetectionError';
-    this.code = code;
+    super(message, { code });
     this.received = received;
   }
 }

@@ -1,3 +1,4 @@
+import { SwitchboardError } from '../errors.ts';
 import type { ChannelAudioFormat } from '../transports/media-channel.ts';
 import type { CarrierName } from './carrier.ts';
 
@@ -41,17 +42,15 @@ export type InboundMediaEvent =
 export type MediaParseErrorCode = 'binary-frame' | 'malformed-json' | 'unknown-event' | 'missing-field';
 
 /** A media-socket message that could not be understood. Returned, never thrown, by serializers' `parse`. */
-export class MediaParseError extends Error {
+export class MediaParseError extends SwitchboardError {
   readonly carrier: CarrierName;
-  readonly code: MediaParseErrorCode;
+  declare readonly code: MediaParseErrorCode;
   /** The message's `event` field when it had one. */
   readonly event: string | null;
 
   constructor(carrier: CarrierName, code: MediaParseErrorCode, message: string, event: string | null = null) {
-    super(`${carrier} media message: ${message}`);
-    this.name = 'MediaParseError';
+    super(`${carrier} media message: ${message}`, { code });
     this.carrier = carrier;
-    this.code = code;
     this.event = event;
   }
 }
