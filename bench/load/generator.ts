@@ -10,7 +10,7 @@ import { espeakCalleeVoice } from '../../src/sandbox/callees/callee-voice.ts';
 import type { Persona } from '../../src/sandbox/callees/persona.ts';
 import { PersonaRegistry } from '../../src/sandbox/callees/persona-registry.ts';
 import { MediaClock } from '../../src/sandbox/carriers/shared/media-clock.ts';
-import { startTwilioEmulator, type TwilioEmulator } from '../../src/sandbox/carriers/twilio/index.ts';
+import { startTwilioEmulator, type TwilioEmulator } from '../../src/telephony/twilio/emulator/index.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from '../../src/sandbox/providers/cartesia-emulator.ts';
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../src/sandbox/providers/deepgram-emulator.ts';
 import { startGeminiEmulator, type GeminiEmulator } from '../../src/sandbox/providers/gemini-emulator.ts';

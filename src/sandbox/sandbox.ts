@@ -1,8 +1,8 @@
 import type { Logger } from '../log.ts';
 import type { Config } from '../config.ts';
-import { startPlivoEmulator, type PlivoEmulator } from './carriers/plivo/index.ts';
+import { startPlivoEmulator, type PlivoEmulator } from '../telephony/plivo/emulator/index.ts';
 import { MediaClock } from './carriers/shared/media-clock.ts';
-import { startTwilioEmulator, type TwilioEmulator } from './carriers/twilio/index.ts';
+import { startTwilioEmulator, type TwilioEmulator } from '../telephony/twilio/emulator/index.ts';
 import { PersonaRegistry } from './callees/persona-registry.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from './providers/cartesia-emulator.ts';
 import { startDeepgramEmulator } from './providers/deepgram-emulator.ts';

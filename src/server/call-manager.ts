@@ -12,7 +12,7 @@ import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
 import { CarrierError } from '../telephony/carrier-error.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import { isFinalCallStatus } from '../call-status.ts';
-import { detectCarrier } from '../telephony/detect-carrier.ts';
+import { detectCarrier } from '../transports/detect-media-stream.ts';
 import { createMediaToken, verifyMediaToken } from '../telephony/media-token.ts';
 import { WebSocketMediaChannel } from '../transports/websocket-media-channel.ts';
 import type { AgentRegistry } from './agent-registry.ts';

@@ -1,7 +1,7 @@
+import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { alawEncode, mulawDecode, mulawEncode } from '../audio/g711.ts';
 import { StreamResampler } from '../audio/resampler.ts';
 import type { AudioPayload } from '../pipeline/audio-payload.ts';
-import type { ChannelAudioFormat } from './media-channel.ts';
 
 /**
  * Turns pipeline audio into the bytes a channel carries. μ-law at the channel's rate passes through

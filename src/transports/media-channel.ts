@@ -1,10 +1,5 @@
+import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import type { AudioPayload } from '../pipeline/audio-payload.ts';
-
-/** The audio format a channel carries on the wire. */
-export interface ChannelAudioFormat {
-  encoding: 'mulaw' | 'alaw' | 'pcm16';
-  sampleRate: number;
-}
 
 /** Why a media channel closed. */
 export interface ChannelCloseInfo {

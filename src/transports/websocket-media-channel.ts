@@ -1,14 +1,15 @@
+import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { AudioPayload } from '../pipeline/audio-payload.ts';
-import { rawToString, type DetectedMediaStream } from '../telephony/detect-carrier.ts';
-import type { CarrierMediaSerializer, InboundMediaEvent } from '../telephony/media-serializer.ts';
-import { MediaParseError } from '../telephony/media-serializer.ts';
+import { rawToString, type DetectedMediaStream } from './detect-media-stream.ts';
+import type { CarrierMediaSerializer, InboundMediaEvent } from './media-serializer.ts';
+import { MediaParseError } from './media-serializer.ts';
 import { PlivoMediaSerializer } from '../telephony/plivo/media-serializer.ts';
 import { TwilioMediaSerializer } from '../telephony/twilio/media-serializer.ts';
 import type { CarrierName } from '../telephony/carrier.ts';
-import type { ChannelAudioFormat, ChannelCloseInfo, MediaChannel, MediaChannelHandler } from './media-channel.ts';
+import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from './media-channel.ts';
 
 export interface WebSocketMediaChannelOptions {
   /** Our call id, on every log line. @default the carrier call id */

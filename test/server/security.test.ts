@@ -5,7 +5,7 @@
 import twilio from 'twilio';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plivoSignatureHeaders } from '../../src/sandbox/carriers/plivo/signature.ts';
+import { plivoSignatureHeaders } from '../../src/telephony/plivo/emulator/signature.ts';
 import type { RunningSwitchboard } from '../../src/server/start.ts';
 import { createMediaToken } from '../../src/telephony/media-token.ts';
 import { postJson, startTestServer, waitForCallEnd } from './helpers.ts';

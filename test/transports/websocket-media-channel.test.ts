@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { AudioPayload } from '../../src/pipeline/audio-payload.ts';
-import { detectCarrier } from '../../src/telephony/detect-carrier.ts';
+import { detectCarrier } from '../../src/transports/detect-media-stream.ts';
 import type { ChannelCloseInfo, MediaChannelHandler } from '../../src/transports/media-channel.ts';
 import { WebSocketMediaChannel } from '../../src/transports/websocket-media-channel.ts';
 import { delay, nextMessages, openWsPair, waitFor, type WsPair } from '../telephony/ws-pair.ts';

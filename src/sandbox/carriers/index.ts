@@ -1,6 +1,6 @@
 /** Local, protocol-faithful carrier emulators with simulated callees (see twilio/ and plivo/). */
-export * from './twilio/index.ts';
-export * from './plivo/index.ts';
+export * from '../../telephony/twilio/emulator/index.ts';
+export * from '../../telephony/plivo/emulator/index.ts';
 export type {
   ClearRecord,
   EmulatedCallRecord,

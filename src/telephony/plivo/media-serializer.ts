@@ -1,4 +1,5 @@
-import type { ChannelAudioFormat } from '../../transports/media-channel.ts';
+import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
+
 import {
   MediaParseError,
   isRecord,
@@ -9,7 +10,7 @@ import {
   type CarrierMediaSerializer,
   type InboundMediaEvent,
   type MediaStreamStart,
-} from '../media-serializer.ts';
+} from '../../transports/media-serializer.ts';
 
 /** Plivo events we recognise but do not act on (sent per Plivo's stream SDKs, not its protocol page). */
 const NOTICE_EVENTS = new Set(['playFailed', 'error', 'muteStream', 'unmuteStream']);

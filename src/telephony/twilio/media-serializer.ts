@@ -7,7 +7,7 @@ import {
   type CarrierMediaSerializer,
   type InboundMediaEvent,
   type MediaStreamStart,
-} from '../media-serializer.ts';
+} from '../../transports/media-serializer.ts';
 
 /**
  * Twilio Media Streams (bidirectional `<Connect><Stream>`). In: connected, start, media, dtmf, mark, stop.

@@ -1,6 +1,7 @@
+import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
 import { randomUUID } from 'node:crypto';
 import { MULAW_SILENCE } from '../../audio/g711.ts';
-import type { ChannelAudioFormat, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
+import type { MediaChannel, MediaChannelHandler } from '../media-channel.ts';
 
 export interface LocalMediaChannelOptions {
   /** Echo marks still queued when a clear arrives, as Twilio is reported to do. @default false */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startPlivoRig, streamXml, type PlivoRig } from '../carriers/plivo/helpers.ts';
+import { startPlivoRig, streamXml, type PlivoRig } from '../../telephony/plivo/emulator/helpers.ts';
 import { startFakeBot, type FakeBot } from './fake-bot.ts';
 
 let rig: PlivoRig | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { espeakCalleeVoice } from '../../../src/sandbox/callees/callee-voice.ts';
 import { SpeechRegistry } from '../../../src/sandbox/speech-registry.ts';
-import { connectTwiml, startTwilioRig, type TwilioRig } from '../carriers/twilio/helpers.ts';
+import { connectTwiml, startTwilioRig, type TwilioRig } from '../../telephony/twilio/emulator/helpers.ts';
 import { startFakeBot, type FakeBot } from './fake-bot.ts';
 
 let rig: TwilioRig | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MediaParseError } from '../../../src/telephony/media-serializer.ts';
+import { MediaParseError } from '../../../src/transports/media-serializer.ts';
 import { TwilioMediaSerializer, parseTwilioMediaMessage } from '../../../src/telephony/twilio/media-serializer.ts';
 
 const STREAM_SID = 'MZ0123456789abcdef0123456789abcdef';

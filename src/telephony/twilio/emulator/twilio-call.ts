@@ -10,14 +10,14 @@
  * update with `Status=completed|canceled`; any open stream gets `stop` and is closed first, then the
  * `completed` callback goes out.
  */
-import type { Persona } from '../../callees/persona.ts';
-import type { CalleeLine } from '../../callees/simulated-callee.ts';
-import { CallMedia } from '../shared/call-media.ts';
-import { CallWebhooks } from '../shared/call-webhooks.ts';
-import { EmulatedCall, planRing, type CallContext } from '../shared/emulated-call.ts';
-import type { FormFields } from '../shared/http-util.ts';
-import { twilioSid } from '../shared/ids.ts';
-import { nowMs } from '../shared/media-clock.ts';
+import type { Persona } from '../../../sandbox/callees/persona.ts';
+import type { CalleeLine } from '../../../sandbox/callees/simulated-callee.ts';
+import { CallMedia } from '../../../sandbox/carriers/shared/call-media.ts';
+import { CallWebhooks } from '../../../sandbox/carriers/shared/call-webhooks.ts';
+import { EmulatedCall, planRing, type CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
+import { twilioSid } from '../../../sandbox/carriers/shared/ids.ts';
+import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { callResource } from './call-resource.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
 import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';

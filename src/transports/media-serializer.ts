@@ -1,6 +1,7 @@
+import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { SwitchboardError } from '../errors.ts';
-import type { ChannelAudioFormat } from '../transports/media-channel.ts';
-import type { CarrierName } from './carrier.ts';
+
+import type { CarrierName } from '../telephony/carrier.ts';
 
 /** What the carrier said when the stream started (Twilio `start`, Plivo `start`). */
 export interface MediaStreamStart {

@@ -4,7 +4,7 @@
  * param map is empty.
  */
 import { createHmac } from 'node:crypto';
-import type { FormFields } from '../shared/http-util.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
 
 /** The data string Twilio signs: the full URL followed by every POST param as key+value, keys sorted. */
 export function twilioSignedString(url: string, params: FormFields): string {

@@ -5,7 +5,7 @@ import {
   plivoV2Signature,
   plivoV3Signature,
   plivoV3SignedString,
-} from '../../../../src/sandbox/carriers/plivo/index.ts';
+} from '../../../../src/telephony/plivo/emulator/index.ts';
 
 describe('Plivo signatures', () => {
   it('V3 matches the reference vectors', () => {

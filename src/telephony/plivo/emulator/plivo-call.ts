@@ -7,15 +7,15 @@
  * Duration, BillDuration, Start/Answer/EndTime). Inbound ({@link PlivoEmulator.placeInboundCall}): our answer
  * URL is requested and the XML runs.
  */
-import type { Persona } from '../../callees/persona.ts';
-import type { CalleeLine } from '../../callees/simulated-callee.ts';
-import { CallMedia } from '../shared/call-media.ts';
-import { CallWebhooks } from '../shared/call-webhooks.ts';
-import { EmulatedCall, planRing, type CallContext } from '../shared/emulated-call.ts';
-import type { FormFields } from '../shared/http-util.ts';
-import { uuid } from '../shared/ids.ts';
-import { nowMs } from '../shared/media-clock.ts';
-import type { WebhookMethod } from '../shared/webhook.ts';
+import type { Persona } from '../../../sandbox/callees/persona.ts';
+import type { CalleeLine } from '../../../sandbox/callees/simulated-callee.ts';
+import { CallMedia } from '../../../sandbox/carriers/shared/call-media.ts';
+import { CallWebhooks } from '../../../sandbox/carriers/shared/call-webhooks.ts';
+import { EmulatedCall, planRing, type CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
+import { uuid } from '../../../sandbox/carriers/shared/ids.ts';
+import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
+import type { WebhookMethod } from '../../../sandbox/carriers/shared/webhook.ts';
 import { PlivoAudioStream, type PlivoStreamHost } from './audio-stream.ts';
 import { HANGUP_CAUSES, type HangupCause, type HangupSource } from './hangup-causes.ts';
 import { parsePlivoXml, type PlivoElement, type PlivoStreamSpec } from './plivo-xml.ts';

@@ -1,8 +1,8 @@
 import { SwitchboardError } from '../errors.ts';
 import type { RawData, WebSocket } from 'ws';
 import { isRecord, preview, type MediaStreamStart } from './media-serializer.ts';
-import { twilioStreamStart } from './twilio/media-serializer.ts';
-import { plivoStreamStart } from './plivo/media-serializer.ts';
+import { twilioStreamStart } from '../telephony/twilio/media-serializer.ts';
+import { plivoStreamStart } from '../telephony/plivo/media-serializer.ts';
 
 export interface DetectCarrierOptions {
   /**

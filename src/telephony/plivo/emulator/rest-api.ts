@@ -10,9 +10,17 @@
  * HTTP Basic auth `auth_id:auth_token`; errors as `{api_id, error}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isHttpUrl, parseBasicAuth, parseForm, readBody, safeEqual, sendEmpty, sendJson } from '../shared/http-util.ts';
-import { uuid } from '../shared/ids.ts';
-import type { WebhookMethod } from '../shared/webhook.ts';
+import {
+  isHttpUrl,
+  parseBasicAuth,
+  parseForm,
+  readBody,
+  safeEqual,
+  sendEmpty,
+  sendJson,
+} from '../../../sandbox/carriers/shared/http-util.ts';
+import { uuid } from '../../../sandbox/carriers/shared/ids.ts';
+import type { WebhookMethod } from '../../../sandbox/carriers/shared/webhook.ts';
 import type { PlivoCall } from './plivo-call.ts';
 
 export interface CreatePlivoCallParams {

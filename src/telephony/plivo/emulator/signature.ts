@@ -13,8 +13,8 @@
  * V2 (`X-Plivo-Signature-V2`): base64(HMAC-SHA256(authToken, urlWithoutQuery + nonce)).
  */
 import { createHmac, randomInt } from 'node:crypto';
-import type { FormFields } from '../shared/http-util.ts';
-import type { WebhookSigner } from '../shared/webhook.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
+import type { WebhookSigner } from '../../../sandbox/carriers/shared/webhook.ts';
 
 function sortedValues(value: string | string[]): string[] {
   return (Array.isArray(value) ? [...value] : [value]).sort();

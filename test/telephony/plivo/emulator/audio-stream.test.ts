@@ -1,7 +1,7 @@
 import plivo from 'plivo';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mulawDecode } from '../../../../src/audio/g711.ts';
-import type { MediaConnection } from '../fake-agent-server.ts';
+import type { MediaConnection } from '../../../sandbox/carriers/fake-agent-server.ts';
 import { botMulaw, startPlivoRig, streamXml, type PlivoRig } from './helpers.ts';
 
 let rig: PlivoRig | undefined;

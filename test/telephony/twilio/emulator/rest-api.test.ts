@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { twilioClientFor } from '../../../../src/sandbox/carriers/twilio/index.ts';
+import { twilioClientFor } from '../../../../src/telephony/twilio/emulator/index.ts';
 import { connectTwiml, startTwilioRig, type TwilioRig } from './helpers.ts';
 
 let rig: TwilioRig;

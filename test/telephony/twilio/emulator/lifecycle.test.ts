@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '../fake-agent-server.ts';
+import type { RecordedRequest } from '../../../sandbox/carriers/fake-agent-server.ts';
 import { connectTwiml, startTwilioRig, type TwilioRig } from './helpers.ts';
 
 let rig: TwilioRig;

@@ -5,7 +5,7 @@
  * Plivo. `<Speak>` is timed as silence; `<Wait>`, `<Hangup>`, `<Redirect>` behave as on Plivo; other
  * elements are recorded as unsupported and skipped.
  */
-import { parseXml, XmlParseError, type XmlElement } from '../shared/xml.ts';
+import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';
 
 export type PlivoContentType = 'audio/x-l16;rate=8000' | 'audio/x-l16;rate=16000' | 'audio/x-mulaw;rate=8000';
 

@@ -1,8 +1,8 @@
 /** Getting a call's TwiML: the signed voice request, and reading the markup into verbs (errors recorded). */
-import type { EmulatedCallRecord, MarkupRecord } from '../shared/call-record.ts';
-import type { CallWebhooks } from '../shared/call-webhooks.ts';
-import type { FormFields } from '../shared/http-util.ts';
-import { nowMs } from '../shared/media-clock.ts';
+import type { EmulatedCallRecord, MarkupRecord } from '../../../sandbox/carriers/shared/call-record.ts';
+import type { CallWebhooks } from '../../../sandbox/carriers/shared/call-webhooks.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
+import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { parseTwiml, TwimlError, type HttpMethod, type TwimlVerb } from './twiml.ts';
 import { voiceParams, type TwilioCallIdentity } from './webhook-params.ts';
 

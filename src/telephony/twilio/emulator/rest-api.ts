@@ -20,7 +20,7 @@ import {
   safeEqual,
   sendJson,
   type FormFields,
-} from '../shared/http-util.ts';
+} from '../../../sandbox/carriers/shared/http-util.ts';
 import { authenticationError, methodNotAllowedError, notFoundError, twilioError, type TwilioRestError } from './rest-errors.ts';
 import type { TwilioCall, TwilioStatusEvent } from './twilio-call.ts';
 import type { HttpMethod } from './twiml.ts';

@@ -5,9 +5,9 @@ import {
   startPlivoEmulator,
   type PlivoEmulator,
   type PlivoEmulatorOptions,
-} from '../../../../src/sandbox/carriers/plivo/index.ts';
+} from '../../../../src/telephony/plivo/emulator/index.ts';
 import { SpeechRegistry } from '../../../../src/sandbox/speech-registry.ts';
-import { startFakeAgentServer, type FakeAgentServer } from '../fake-agent-server.ts';
+import { startFakeAgentServer, type FakeAgentServer } from '../../../sandbox/carriers/fake-agent-server.ts';
 
 export interface PlivoRig {
   emulator: PlivoEmulator;

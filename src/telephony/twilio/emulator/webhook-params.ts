@@ -1,6 +1,6 @@
 /** Form parameters of Twilio's voice requests and status callbacks, and their signer. */
-import type { FormFields } from '../shared/http-util.ts';
-import type { WebhookSigner } from '../shared/webhook.ts';
+import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
+import type { WebhookSigner } from '../../../sandbox/carriers/shared/webhook.ts';
 import { rfc2822 } from './call-resource.ts';
 import { twilioSignature } from './signature.ts';
 

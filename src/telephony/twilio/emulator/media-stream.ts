@@ -13,13 +13,13 @@
  */
 import type WebSocket from 'ws';
 import type { Logger } from '../../../log.ts';
-import type { StreamRecord } from '../shared/call-record.ts';
-import type { CallMedia, MediaPlayer, MediaTap } from '../shared/call-media.ts';
-import { twilioSid } from '../shared/ids.ts';
-import { MarkLedger } from '../shared/mark-ledger.ts';
-import { nowMs } from '../shared/media-clock.ts';
-import { PlayoutBuffer, type PendingMark } from '../shared/playout-buffer.ts';
-import { countReceived, newStreamRecord, openSocket } from '../shared/stream-socket.ts';
+import type { StreamRecord } from '../../../sandbox/carriers/shared/call-record.ts';
+import type { CallMedia, MediaPlayer, MediaTap } from '../../../sandbox/carriers/shared/call-media.ts';
+import { twilioSid } from '../../../sandbox/carriers/shared/ids.ts';
+import { MarkLedger } from '../../../sandbox/carriers/shared/mark-ledger.ts';
+import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
+import { PlayoutBuffer, type PendingMark } from '../../../sandbox/carriers/shared/playout-buffer.ts';
+import { countReceived, newStreamRecord, openSocket } from '../../../sandbox/carriers/shared/stream-socket.ts';
 import { twilioSignature } from './signature.ts';
 import type { StreamSpec } from './twiml.ts';
 

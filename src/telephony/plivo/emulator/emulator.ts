@@ -14,17 +14,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../../../log.ts';
-import type { CalleeVoice } from '../../callees/callee-voice.ts';
-import { parsePersona, type Persona } from '../../callees/persona.ts';
-import { PersonaRegistry } from '../../callees/persona-registry.ts';
-import type { SpeechSink } from '../../callees/simulated-callee.ts';
-import type { EmulatedCallRecord } from '../shared/call-record.ts';
-import type { CallContext } from '../shared/emulated-call.ts';
-import { emulatorStats, type EmulatorStats } from '../shared/emulator-stats.ts';
-import { BodyTooLargeError, isHttpUrl, sendJson } from '../shared/http-util.ts';
-import { plivoAuthId, secretToken, uuid } from '../shared/ids.ts';
-import { MediaClock } from '../shared/media-clock.ts';
-import type { WebhookMethod } from '../shared/webhook.ts';
+import type { CalleeVoice } from '../../../sandbox/callees/callee-voice.ts';
+import { parsePersona, type Persona } from '../../../sandbox/callees/persona.ts';
+import { PersonaRegistry } from '../../../sandbox/callees/persona-registry.ts';
+import type { SpeechSink } from '../../../sandbox/callees/simulated-callee.ts';
+import type { EmulatedCallRecord } from '../../../sandbox/carriers/shared/call-record.ts';
+import type { CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
+import { emulatorStats, type EmulatorStats } from '../../../sandbox/carriers/shared/emulator-stats.ts';
+import { BodyTooLargeError, isHttpUrl, sendJson } from '../../../sandbox/carriers/shared/http-util.ts';
+import { plivoAuthId, secretToken, uuid } from '../../../sandbox/carriers/shared/ids.ts';
+import { MediaClock } from '../../../sandbox/carriers/shared/media-clock.ts';
+import type { WebhookMethod } from '../../../sandbox/carriers/shared/webhook.ts';
 import { PlivoCall, type PlivoCallInit } from './plivo-call.ts';
 import { handlePlivoRest, type CreatePlivoCallParams } from './rest-api.ts';
 

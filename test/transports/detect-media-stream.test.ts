@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CarrierDetectionError, detectCarrier, recognizeStreamStart } from '../../src/telephony/detect-carrier.ts';
-import { delay, openWsPair, type WsPair } from './ws-pair.ts';
+import { CarrierDetectionError, detectCarrier, recognizeStreamStart } from '../../src/transports/detect-media-stream.ts';
+import { delay, openWsPair, type WsPair } from '../telephony/ws-pair.ts';
 
 const TWILIO_CONNECTED = '{"event":"connected","protocol":"Call","version":"1.0.0"}';
 const TWILIO_START = JSON.stringify({

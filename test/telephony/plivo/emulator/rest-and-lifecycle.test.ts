@@ -1,6 +1,6 @@
 import plivo from 'plivo';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '../fake-agent-server.ts';
+import type { RecordedRequest } from '../../../sandbox/carriers/fake-agent-server.ts';
 import { startPlivoRig, streamXml, type PlivoRig } from './helpers.ts';
 
 let rig: PlivoRig;

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
-import { twilioSignature, twilioSignedString } from '../../../../src/sandbox/carriers/twilio/signature.ts';
+import { twilioSignature, twilioSignedString } from '../../../../src/telephony/twilio/emulator/signature.ts';
 
 const params = {
   CallSid: 'CA1234567890ABCDE',

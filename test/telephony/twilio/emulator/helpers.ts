@@ -6,8 +6,8 @@ import {
   twilioClientFor,
   type TwilioEmulator,
   type TwilioEmulatorOptions,
-} from '../../../../src/sandbox/carriers/twilio/index.ts';
-import { startFakeAgentServer, type FakeAgentServer } from '../fake-agent-server.ts';
+} from '../../../../src/telephony/twilio/emulator/index.ts';
+import { startFakeAgentServer, type FakeAgentServer } from '../../../sandbox/carriers/fake-agent-server.ts';
 
 export interface TwilioRig {
   emulator: TwilioEmulator;

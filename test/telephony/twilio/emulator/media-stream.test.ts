@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { twilioSignature } from '../../../../src/sandbox/carriers/twilio/index.ts';
-import type { MediaConnection } from '../fake-agent-server.ts';
+import { twilioSignature } from '../../../../src/telephony/twilio/emulator/index.ts';
+import type { MediaConnection } from '../../../sandbox/carriers/fake-agent-server.ts';
 import { botAudio, connectTwiml, startTwilioRig, type TwilioRig } from './helpers.ts';
 
 let rig: TwilioRig | undefined;

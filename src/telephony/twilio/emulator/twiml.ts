@@ -4,7 +4,7 @@
  * next verb runs at once). `<Say>`/`<Play>` are timed as silence, `<Pause>`, `<Hangup>`, `<Reject>` and
  * `<Redirect>` behave as on Twilio; other verbs are recorded as unsupported and skipped.
  */
-import { parseXml, XmlParseError, type XmlElement } from '../shared/xml.ts';
+import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';
 
 export type HttpMethod = 'GET' | 'POST';
 
