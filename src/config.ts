@@ -1,34 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { definedFields, optionalString, optionalUrl } from './config-schema.ts';
 import { SwitchboardError } from './errors.ts';
-
-const optionalString = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
-
-const url = (name: string) =>
-  z
-    .string()
-    .trim()
-    .refine((v) => /^(https?|wss?):\/\/[^\s]+$/.test(v), `${name} must be an absolute http(s) or ws(s) URL`)
-    .transform((v) => v.replace(/\/+$/, ''));
-
-const optionalUrl = (name: string) =>
-  z
-    .string()
-    .trim()
-    .transform((v) => (v === '' ? undefined : v))
-    .pipe(url(name).optional())
-    .optional();
+import type { CarrierAdapter } from './telephony/carrier-adapter.ts';
+import { builtinCarriers } from './telephony/registry.ts';
 
 /**
  * Every setting, read from the environment (and `.env`). Each default sits beside its field; README's
  * configuration table lists the same.
  */
-const configSchema = z.object({
+const coreEnv = {
   /** HTTP port. @default 7860 */
   PORT: z.coerce.number().int().min(0).max(65535).default(7860),
   /** Interface to listen on. @default 0.0.0.0 */
@@ -41,26 +23,16 @@ const configSchema = z.object({
   SWITCHBOARD_API_KEY: optionalString,
   /** Signs per-call media tokens. @default random per process (tokens then don't survive a restart) */
   SWITCHBOARD_SECRET: optionalString,
-  /** `auto`: emulate every carrier/provider whose credentials are missing; `on`: emulate all; `off`: none. @default auto */
+  /**
+   * `auto`: sandbox (every carrier and provider emulated) only when no carrier and no provider has credentials;
+   * `on`: emulate everything; `off`: never. Outside the sandbox, a carrier or provider without credentials is
+   * unavailable (requests that need it get a 503 naming the missing variable). @default auto
+   */
   SWITCHBOARD_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
-  /** Carrier for POST /calls when none is given. @default twilio */
-  DEFAULT_CARRIER: z.enum(['twilio', 'plivo']).default('twilio'),
+  /** Carrier for POST /calls when none is given. @default the first registered carrier (twilio) */
+  DEFAULT_CARRIER: optionalString,
   /** @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-
-  TWILIO_ACCOUNT_SID: optionalString,
-  TWILIO_AUTH_TOKEN: optionalString,
-  /** Default caller id for Twilio calls. @default unset (requests must give one) */
-  TWILIO_PHONE_NUMBER: optionalString,
-  /** Twilio REST base (a Twilio-compatible backend). @default https://api.twilio.com */
-  TWILIO_API_BASE_URL: optionalUrl('TWILIO_API_BASE_URL'),
-
-  PLIVO_AUTH_ID: optionalString,
-  PLIVO_AUTH_TOKEN: optionalString,
-  /** Default caller id for Plivo calls. @default unset */
-  PLIVO_PHONE_NUMBER: optionalString,
-  /** Plivo REST base. @default https://api.plivo.com */
-  PLIVO_API_BASE_URL: optionalUrl('PLIVO_API_BASE_URL'),
 
   /** Which speech-to-text answers. @default deepgram */
   STT_PROVIDER: z.enum(['deepgram', 'openai']).default('deepgram'),
@@ -101,9 +73,10 @@ const configSchema = z.object({
   /** @default wss://api.elevenlabs.io */
   ELEVENLABS_BASE_URL: optionalUrl('ELEVENLABS_BASE_URL'),
   ELEVENLABS_VOICE_ID: optionalString,
-});
+};
 
-export type ConfigInput = z.input<typeof configSchema>;
+const coreSchema = z.object(coreEnv);
+type CoreEnv = z.output<typeof coreSchema>;
 
 export interface Config {
   port: number;
@@ -117,10 +90,12 @@ export interface Config {
   apiKey: string | undefined;
   secret: string | undefined;
   sandbox: 'auto' | 'on' | 'off';
-  defaultCarrier: 'twilio' | 'plivo';
+  defaultCarrier: string;
   logLevel: string;
-  twilio: { accountSid?: string; authToken?: string; phoneNumber?: string; apiBaseUrl?: string };
-  plivo: { authId?: string; authToken?: string; phoneNumber?: string; apiBaseUrl?: string };
+  /** Each registered carrier's settings (its adapter's own type), by carrier name. */
+  carriers: Record<string, unknown>;
+  /** The environment the configuration was read from (for carriers registered after loading). */
+  environment: Record<string, string | undefined>;
   deepgram: { apiKey?: string; baseUrl?: string; model: string };
   stt: {
     provider: 'deepgram' | 'openai';
@@ -152,38 +127,38 @@ export function readDotenv(path = '.env'): Record<string, string> {
   return parseDotenv(readFileSync(path));
 }
 
+export interface LoadConfigOptions {
+  /** The carriers whose variables are read (each adapter declares its own). @default the built-in carriers */
+  carriers?: readonly CarrierAdapter[];
+}
+
 /** Validates settings; throws {@link ConfigError} listing every mistake at once. */
-export function loadConfig(env: Record<string, string | undefined> = { ...readDotenv(), ...process.env }): Config {
-  const parsed = configSchema.safeParse(env);
+export function loadConfig(
+  env: Record<string, string | undefined> = { ...readDotenv(), ...process.env },
+  options: LoadConfigOptions = {},
+): Config {
+  const adapters = options.carriers ?? builtinCarriers;
+  const schema = coreSchema.extend(Object.assign({}, ...adapters.map((adapter) => adapter.env)) as z.ZodRawShape);
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`));
   }
-  const e = parsed.data;
+  const e = parsed.data as CoreEnv;
   const problems: string[] = [];
-  if (Boolean(e.TWILIO_ACCOUNT_SID) !== Boolean(e.TWILIO_AUTH_TOKEN)) {
-    problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
-  }
-  if (e.TWILIO_ACCOUNT_SID && !/^AC[0-9a-fA-F]{32}$/.test(e.TWILIO_ACCOUNT_SID)) {
-    problems.push('TWILIO_ACCOUNT_SID must look like AC followed by 32 hex characters');
-  }
-  if (Boolean(e.PLIVO_AUTH_ID) !== Boolean(e.PLIVO_AUTH_TOKEN)) {
-    problems.push('PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN must be set together');
+  const carriers: Record<string, unknown> = {};
+  for (const adapter of adapters) carriers[adapter.name] = adapter.settingsFromEnv(parsed.data, problems);
+  const defaultCarrier = e.DEFAULT_CARRIER ?? adapters[0]?.name ?? '';
+  if (!adapters.some((adapter) => adapter.name === defaultCarrier)) {
+    problems.push(`DEFAULT_CARRIER must be one of ${adapters.map((adapter) => adapter.name).join(', ')} (got ${defaultCarrier})`);
   }
   if (e.SWITCHBOARD_SANDBOX === 'off') {
-    if (!e.TWILIO_ACCOUNT_SID && !e.PLIVO_AUTH_ID) problems.push('SWITCHBOARD_SANDBOX=off needs Twilio or Plivo credentials');
-    if (e.STT_PROVIDER === 'deepgram' && !e.DEEPGRAM_API_KEY) problems.push('SWITCHBOARD_SANDBOX=off needs DEEPGRAM_API_KEY');
-    if (e.STT_PROVIDER === 'openai' && !e.OPENAI_API_KEY) problems.push('STT_PROVIDER=openai needs OPENAI_API_KEY');
-    if (e.LLM_PROVIDER === 'google' && !e.GOOGLE_API_KEY) problems.push('LLM_PROVIDER=google needs GOOGLE_API_KEY');
-    if (e.LLM_PROVIDER === 'openai' && !e.OPENAI_API_KEY) problems.push('LLM_PROVIDER=openai needs OPENAI_API_KEY');
-    if (e.LLM_PROVIDER === 'openai-compatible' && !e.OPENAI_BASE_URL) {
-      problems.push('LLM_PROVIDER=openai-compatible needs OPENAI_BASE_URL');
+    const needCredentials = adapters.filter((adapter) => adapter.missingCredentials(carriers[adapter.name]).length > 0);
+    if (needCredentials.length === adapters.length) {
+      problems.push(`SWITCHBOARD_SANDBOX=off needs ${adapters.map((adapter) => adapter.displayName).join(' or ')} credentials`);
     }
-    if (e.TTS_PROVIDER === 'cartesia' && !e.CARTESIA_API_KEY) problems.push('TTS_PROVIDER=cartesia needs CARTESIA_API_KEY');
-    if (e.TTS_PROVIDER === 'elevenlabs' && !e.ELEVENLABS_API_KEY) problems.push('TTS_PROVIDER=elevenlabs needs ELEVENLABS_API_KEY');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const publicUrl = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
-  return {
+  const config: Config = {
     port: e.PORT,
     host: e.HOST,
     publicUrl,
@@ -193,45 +168,56 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     apiKey: e.SWITCHBOARD_API_KEY,
     secret: e.SWITCHBOARD_SECRET,
     sandbox: e.SWITCHBOARD_SANDBOX,
-    defaultCarrier: e.DEFAULT_CARRIER,
+    defaultCarrier,
     logLevel: e.LOG_LEVEL,
-    twilio: strip({
-      accountSid: e.TWILIO_ACCOUNT_SID,
-      authToken: e.TWILIO_AUTH_TOKEN,
-      phoneNumber: e.TWILIO_PHONE_NUMBER,
-      apiBaseUrl: e.TWILIO_API_BASE_URL,
-    }),
-    plivo: strip({
-      authId: e.PLIVO_AUTH_ID,
-      authToken: e.PLIVO_AUTH_TOKEN,
-      phoneNumber: e.PLIVO_PHONE_NUMBER,
-      apiBaseUrl: e.PLIVO_API_BASE_URL,
-    }),
-    deepgram: { ...strip({ apiKey: e.DEEPGRAM_API_KEY, baseUrl: e.DEEPGRAM_BASE_URL }), model: e.DEEPGRAM_MODEL },
+    carriers,
+    environment: { ...env },
+    deepgram: { ...definedFields({ apiKey: e.DEEPGRAM_API_KEY, baseUrl: e.DEEPGRAM_BASE_URL }), model: e.DEEPGRAM_MODEL },
     stt: {
       provider: e.STT_PROVIDER,
       openai: {
-        ...strip({ apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_REALTIME_BASE_URL }),
+        ...definedFields({ apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_REALTIME_BASE_URL }),
         model: e.OPENAI_STT_MODEL,
         language: e.OPENAI_STT_LANGUAGE,
       },
     },
     llm: {
       provider: e.LLM_PROVIDER,
-      google: { ...strip({ apiKey: e.GOOGLE_API_KEY, baseUrl: e.GEMINI_BASE_URL }), model: e.GEMINI_MODEL },
-      openai: { ...strip({ apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL }), model: e.OPENAI_MODEL },
+      google: { ...definedFields({ apiKey: e.GOOGLE_API_KEY, baseUrl: e.GEMINI_BASE_URL }), model: e.GEMINI_MODEL },
+      openai: { ...definedFields({ apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL }), model: e.OPENAI_MODEL },
     },
     tts: {
       provider: e.TTS_PROVIDER,
-      cartesia: strip({ apiKey: e.CARTESIA_API_KEY, baseUrl: e.CARTESIA_BASE_URL, voiceId: e.CARTESIA_VOICE_ID }),
-      elevenlabs: strip({ apiKey: e.ELEVENLABS_API_KEY, baseUrl: e.ELEVENLABS_BASE_URL, voiceId: e.ELEVENLABS_VOICE_ID }),
+      cartesia: definedFields({ apiKey: e.CARTESIA_API_KEY, baseUrl: e.CARTESIA_BASE_URL, voiceId: e.CARTESIA_VOICE_ID }),
+      elevenlabs: definedFields({ apiKey: e.ELEVENLABS_API_KEY, baseUrl: e.ELEVENLABS_BASE_URL, voiceId: e.ELEVENLABS_VOICE_ID }),
     },
   };
+  if (e.SWITCHBOARD_SANDBOX === 'off') {
+    for (const missing of missingProviderCredentials(config)) problems.push(`${missing.setting} needs ${missing.variable}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
-/** Drops undefined fields (exactOptionalPropertyTypes-friendly objects). */
-function strip<T extends Record<string, string | undefined>>(obj: T): { [K in keyof T]?: string } {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(obj)) if (value !== undefined) out[key] = value;
-  return out as { [K in keyof T]?: string };
+/** A provider setting that lacks its credential variable. */
+export interface MissingProviderCredential {
+  kind: 'stt' | 'llm' | 'tts';
+  /** The selection that needs it, e.g. `LLM_PROVIDER=google`. */
+  setting: string;
+  variable: string;
+}
+
+/** Which selected providers lack their credential variables (`TTS_PROVIDER=offline` needs none). */
+export function missingProviderCredentials(config: Pick<Config, 'stt' | 'deepgram' | 'llm' | 'tts'>): MissingProviderCredential[] {
+  const missing: MissingProviderCredential[] = [];
+  const need = (kind: MissingProviderCredential['kind'], setting: string, variable: string) => missing.push({ kind, setting, variable });
+  const { stt, llm, tts } = config;
+  if (stt.provider === 'deepgram' && !config.deepgram.apiKey) need('stt', 'STT_PROVIDER=deepgram', 'DEEPGRAM_API_KEY');
+  if (stt.provider === 'openai' && !stt.openai.apiKey) need('stt', 'STT_PROVIDER=openai', 'OPENAI_API_KEY');
+  if (llm.provider === 'google' && !llm.google.apiKey) need('llm', 'LLM_PROVIDER=google', 'GOOGLE_API_KEY');
+  if (llm.provider === 'openai' && !llm.openai.apiKey) need('llm', 'LLM_PROVIDER=openai', 'OPENAI_API_KEY');
+  if (llm.provider === 'openai-compatible' && !llm.openai.baseUrl) need('llm', 'LLM_PROVIDER=openai-compatible', 'OPENAI_BASE_URL');
+  if (tts.provider === 'cartesia' && !tts.cartesia.apiKey) need('tts', 'TTS_PROVIDER=cartesia', 'CARTESIA_API_KEY');
+  if (tts.provider === 'elevenlabs' && !tts.elevenlabs.apiKey) need('tts', 'TTS_PROVIDER=elevenlabs', 'ELEVENLABS_API_KEY');
+  return missing;
 }

@@ -15,6 +15,8 @@ export interface AgentDefinition {
   greeting?: string;
   /** TTS voice (provider-specific id or name). @default the TTS service's default voice */
   voice?: string;
+  /** LLM model of the configured provider (e.g. `gpt-4o`), for this agent only. @default the configured model */
+  model?: string;
   /** Tools, or a function building them from the call's metadata. `end_call` is added unless `endCall` is false. */
   tools?: AgentTool[] | ((metadata: Record<string, unknown>) => AgentTool[]);
   /** Add the built-in `end_call` tool. @default true */

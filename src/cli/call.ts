@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { isFinalCallStatus } from '../call-status.ts';
 import type { CallRecord } from '../store/index.ts';
 
 interface CallOptions {
-  carrier: 'twilio' | 'plivo';
+  carrier?: string;
   from?: string;
   agent?: string;
   metadata?: Record<string, unknown>;
@@ -11,8 +12,6 @@ interface CallOptions {
   timeout: number;
   json: boolean;
 }
-
-const FINAL = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 
 function parseJsonObject(value: string): Record<string, unknown> {
   try {
@@ -29,15 +28,7 @@ export function callCommand(): Command {
   return new Command('call')
     .description('place a call and print the live transcript (starts a local sandbox if no server is running)')
     .argument('<number>', 'number to call, e.g. +15550100001 (sandbox personas: +15550100001…6)')
-    .option(
-      '--carrier <carrier>',
-      'twilio or plivo',
-      (v) => {
-        if (v !== 'twilio' && v !== 'plivo') throw new InvalidArgumentError('must be twilio or plivo');
-        return v;
-      },
-      'twilio',
-    )
+    .option('--carrier <name>', "carrier to place the call with (default: the server's DEFAULT_CARRIER)")
     .option('--from <number>', 'caller id (default: the configured number)')
     .option('--agent <name>', 'agent to run (default: the server default)')
     .option('--metadata <json>', 'custom call data, a JSON object', parseJsonObject)
@@ -95,18 +86,18 @@ async function runCall(number: string, options: CallOptions): Promise<number> {
       headers,
       body: JSON.stringify({
         to: number,
-        carrier: options.carrier,
+        ...(options.carrier ? { carrier: options.carrier } : {}),
         ...(options.from ? { from: options.from } : {}),
         ...(options.agent ? { agent: options.agent } : {}),
         ...(options.metadata ? { metadata: options.metadata } : {}),
       }),
     });
-    const placed = (await response.json()) as { id?: string; error?: string; message?: string };
+    const placed = (await response.json()) as { id?: string; carrier?: string; error?: string; message?: string };
     if (!response.ok || !placed.id) {
       process.stderr.write(`Call not placed: ${placed.message ?? placed.error ?? response.statusText} (HTTP ${response.status})\n`);
       return 1;
     }
-    process.stderr.write(`Calling ${number} via ${options.carrier} — call ${placed.id}\n`);
+    process.stderr.write(`Calling ${number} via ${placed.carrier ?? options.carrier} — call ${placed.id}\n`);
     const record = await follow(server, placed.id, headers, options);
     if (!record) return 1;
     if (options.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
@@ -140,7 +131,7 @@ async function follow(server: string, id: string, headers: Record<string, string
       process.stdout.write(`${who}: ${text}${timing}\n`);
     }
     printedTurns = record.turns.length;
-    if (FINAL.has(record.status)) {
+    if (isFinalCallStatus(record.status)) {
       const reason = record.endReason ? ` (${record.endReason})` : '';
       process.stderr.write(`Call ${record.status}${reason}; ${record.durationSec ?? 0} s.\n`);
       return record;

@@ -15,20 +15,23 @@ export function serveCommand(): Command {
       }
       throw error;
     }
-    const { config, sandbox } = running;
+    const { config, sandbox, status } = running;
+    const port = new URL(running.url).port;
+    const lines = [
+      '',
+      `Switchboard on ${running.url} (public ${running.publicUrl})${sandbox ? ' — sandbox mode: no accounts needed' : ''}`,
+      ...status.carriers.map((c) => `  carrier  ${c.name.padEnd(10)} ${c.mode}${c.missing.length ? ` (set ${c.missing.join(', ')})` : ''}`),
+      ...status.providers.map((p) => `  ${p.kind.padEnd(8)} ${p.provider.padEnd(10)} ${p.mode}${p.missing ? ` (set ${p.missing})` : ''}`),
+    ];
     if (sandbox) {
-      process.stderr.write(
-        [
-          '',
-          `Sandbox mode: ${sandbox.emulated.join(', ')} run locally — no accounts needed.`,
-          `Place a sandbox call:`,
-          `  curl -X POST localhost:${new URL(running.url).port}/dialout -H 'content-type: application/json' -d '{"to_number":"+15550100001","from_number":"+15550100000"}'`,
-          `  ./bin/switchboard call +15550100001`,
-          `Then: curl localhost:${new URL(running.url).port}/calls`,
-          '',
-        ].join('\n'),
+      lines.push(
+        `Place a sandbox call:`,
+        `  curl -X POST localhost:${port}/dialout -H 'content-type: application/json' -d '{"to_number":"+15550100001","from_number":"+15550100000"}'`,
+        `  npx switchboard call +15550100001`,
+        `Then: curl localhost:${port}/calls`,
       );
     }
+    process.stderr.write(`${lines.join('\n')}\n\n`);
     if (config.apiKey === undefined && !sandbox) {
       process.stderr.write('Warning: SWITCHBOARD_API_KEY is not set; the call API is open to anyone who can reach it.\n');
     }

@@ -1,8 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { Config } from '../config.ts';
-import { startPlivoEmulator, type PlivoEmulator } from '../telephony/plivo/emulator/index.ts';
+import type { CarrierAdapter } from '../telephony/carrier-adapter.ts';
 import { MediaClock } from './carriers/shared/media-clock.ts';
-import { startTwilioEmulator, type TwilioEmulator } from '../telephony/twilio/emulator/index.ts';
 import { PersonaRegistry } from './callees/persona-registry.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from './providers/cartesia-emulator.ts';
 import { startDeepgramEmulator } from './providers/deepgram-emulator.ts';
@@ -26,83 +25,76 @@ export interface SandboxOptions {
   personas?: PersonaRegistry;
   /** Scales ringing, answer delays and ring timeouts of the carrier emulators (media stays real-time). @default 1 */
   timeScale?: number;
+  /** The carriers to emulate, each with its settings from the environment (a configured caller id is kept). */
+  carriers: ReadonlyArray<{ adapter: CarrierAdapter; settings: unknown }>;
+  /** Which provider kinds to emulate (a provider given in code needs no emulator). @default all three */
+  providers?: { stt: boolean; llm: boolean; tts: boolean };
 }
 
 /** What the sandbox started; `emulated` names each part that runs locally instead of the real service. */
 export interface Sandbox {
-  /** The configuration with every emulated part pointed at its local emulator. */
+  /** The configuration with every emulated part pointed at its local emulator (carriers: `config.carriers`). */
   config: Config;
   emulated: string[];
-  twilio?: TwilioEmulator;
-  plivo?: PlivoEmulator;
+  /** The personas the carrier emulators answer with. */
+  personas: PersonaRegistry;
+  /** A carrier's emulator by carrier name (its type is the carrier's own, e.g. `TwilioEmulator`). */
+  emulator<T = unknown>(carrier: string): T | undefined;
   /** Trust for the TLS emulators (Cartesia's SDK insists on wss). */
   tls?: { ca: string | Buffer };
   close(): Promise<void>;
 }
 
 /**
- * Starts a local emulator for every carrier and provider whose credentials are missing (or all of them with
- * `SWITCHBOARD_SANDBOX=on`), and returns the configuration that points the real clients at them. The
- * server's code paths are the same as in production; only base URLs and keys differ.
+ * Starts a local emulator for the given carriers and for the selected STT, LLM and TTS providers, and returns the
+ * configuration that points the real clients at them. The server's code paths are the same as in production;
+ * only base URLs and keys differ. Loaded with a dynamic import, only in sandbox mode.
  */
 export async function startSandbox(config: Config, options: SandboxOptions): Promise<Sandbox> {
-  const all = config.sandbox === 'on';
   const instant = options.timing === 'instant';
   const log = options.log.child({ component: 'sandbox' });
   const closers: Array<() => Promise<void>> = [];
   const emulated: string[] = [];
-  const next: Config = structuredClone(config);
+  const next: Config = { ...structuredClone({ ...config, carriers: {} }), carriers: { ...config.carriers } };
+  const personas = options.personas ?? new PersonaRegistry();
+  const emulators = new Map<string, unknown>();
   const sandbox: Sandbox = {
     config: next,
     emulated,
+    personas,
+    emulator: <T>(carrier: string) => emulators.get(carrier) as T | undefined,
     close: async () => {
       await Promise.allSettled(closers.reverse().map((close) => close()));
     },
   };
   try {
-    const personas = options.personas ?? new PersonaRegistry();
-    // One 20 ms clock for both carrier emulators, so every emulated call is served in one wake-up.
+    // One 20 ms clock for every carrier emulator, so every emulated call is served in one wake-up.
     const clock = new MediaClock();
-    if (all || !config.twilio.accountSid) {
-      const twilio = await startTwilioEmulator({
+    closers.push(async () => clock.stop());
+    for (const { adapter, settings } of options.carriers) {
+      if (!adapter.sandbox) continue;
+      const started = await adapter.sandbox.start({
+        log,
         personas,
         clock,
-        logger: log,
-        ...(options.timeScale ? { timeScale: options.timeScale } : {}),
+        timeScale: options.timeScale ?? 1,
+        settings,
+        callerId: SANDBOX_CALLER_ID,
       });
-      closers.push(() => twilio.close());
-      sandbox.twilio = twilio;
-      next.twilio = {
-        accountSid: twilio.accountSid,
-        authToken: twilio.authToken,
-        apiBaseUrl: twilio.url,
-        phoneNumber: config.twilio.phoneNumber ?? SANDBOX_CALLER_ID,
-      };
-      emulated.push('twilio');
+      closers.push(() => started.close());
+      next.carriers[adapter.name] = started.settings;
+      emulators.set(adapter.name, started.emulator);
+      emulated.push(adapter.name);
     }
-    if (all || !config.plivo.authId) {
-      const plivo = await startPlivoEmulator({
-        personas,
-        clock,
-        logger: log,
-        ...(options.timeScale ? { timeScale: options.timeScale } : {}),
-      });
-      closers.push(() => plivo.close());
-      sandbox.plivo = plivo;
-      next.plivo = {
-        authId: plivo.authId,
-        authToken: plivo.authToken,
-        apiBaseUrl: plivo.url,
-        phoneNumber: config.plivo.phoneNumber ?? SANDBOX_CALLER_ID,
-      };
-      emulated.push('plivo');
-    }
-    if (config.stt.provider === 'deepgram' && (all || !config.deepgram.apiKey)) {
+    const emulate = options.providers ?? { stt: true, llm: true, tts: true };
+    if (!emulate.stt) {
+      // given in code
+    } else if (config.stt.provider === 'deepgram') {
       const deepgram = await startDeepgramEmulator({ apiKey: 'sandbox-deepgram', log });
       closers.push(() => deepgram.close());
       next.deepgram = { ...config.deepgram, apiKey: 'sandbox-deepgram', baseUrl: deepgram.url };
       emulated.push('deepgram');
-    } else if (config.stt.provider === 'openai' && (all || !config.stt.openai.apiKey)) {
+    } else {
       // Plain ws: our Realtime client takes any base URL (only the SDK's own client would force wss).
       const realtime = await startOpenAIRealtimeEmulator({
         apiKey: 'sandbox-openai-realtime',
@@ -114,7 +106,9 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
       emulated.push('openai-realtime');
     }
     const llm = config.llm;
-    if (llm.provider === 'google' && (all || !llm.google.apiKey)) {
+    if (!emulate.llm) {
+      // given in code
+    } else if (llm.provider === 'google') {
       const gemini = await startGeminiEmulator({
         apiKey: 'sandbox-google',
         ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
@@ -122,7 +116,7 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
       closers.push(() => gemini.close());
       next.llm.google = { ...llm.google, apiKey: 'sandbox-google', baseUrl: gemini.baseURL };
       emulated.push('gemini');
-    } else if (llm.provider !== 'google' && (all || (!llm.openai.apiKey && llm.provider === 'openai'))) {
+    } else {
       const openai = await startOpenAIEmulator({
         apiKey: 'sandbox-openai',
         ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
@@ -132,13 +126,15 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
       emulated.push('openai');
     }
     const tts = config.tts;
-    if (tts.provider === 'cartesia' && (all || !tts.cartesia.apiKey)) {
+    if (!emulate.tts) {
+      // given in code
+    } else if (tts.provider === 'cartesia') {
       const cartesia: CartesiaEmulator = await startCartesiaEmulator({ apiKey: 'sandbox-cartesia', ...(instant ? { ttfbMs: 0 } : {}) });
       closers.push(() => cartesia.close());
       next.tts.cartesia = { ...tts.cartesia, apiKey: 'sandbox-cartesia', baseUrl: cartesia.url };
       if (cartesia.ca) sandbox.tls = { ca: cartesia.ca };
       emulated.push('cartesia');
-    } else if (tts.provider === 'elevenlabs' && (all || !tts.elevenlabs.apiKey)) {
+    } else if (tts.provider === 'elevenlabs') {
       const elevenlabs = await startElevenLabsEmulator({ apiKey: 'sandbox-elevenlabs', ...(instant ? { ttfbMs: 0 } : {}) });
       closers.push(() => elevenlabs.close());
       next.tts.elevenlabs = { ...tts.elevenlabs, apiKey: 'sandbox-elevenlabs', baseUrl: elevenlabs.url };

@@ -22,4 +22,8 @@ export class AgentRegistry {
   names(): string[] {
     return [...this.agents.keys()];
   }
+
+  list(): AgentDefinition[] {
+    return [...this.agents.values()];
+  }
 }

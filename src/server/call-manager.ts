@@ -2,23 +2,26 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { AgentDefinition } from '../agent/agent-definition.ts';
-import type { CallServices } from '../agent/call-session.ts';
 import { CallSession } from '../agent/call-session.ts';
 import type { TurnLatency } from '../agent/turn-metrics.ts';
 import type { TaskOutcome } from '../pipeline/task.ts';
 import type { CallRecord, CallStatus, CallSummary } from '../store/index.ts';
 import type { CallStore } from '../store/index.ts';
-import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
+
 import { CarrierError } from '../telephony/carrier-error.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import { isFinalCallStatus } from '../call-status.ts';
-import { detectCarrier } from '../transports/detect-media-stream.ts';
+import { detectMediaStream } from '../transports/detect-media-stream.ts';
+import type { MediaChannel } from '../transports/media-channel.ts';
+import type { AnswerRequest, AnsweredCall, CallControl, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
+import type { AgentServices } from './call-services.ts';
+import type { CarrierSet } from './carrier-set.ts';
 import { createMediaToken, verifyMediaToken } from '../telephony/media-token.ts';
 import { WebSocketMediaChannel } from '../transports/websocket-media-channel.ts';
 import type { AgentRegistry } from './agent-registry.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../errors.ts';
 import type { CallMetricsSink } from './call-metrics.ts';
-import type { PublicUrls } from './public-urls.ts';
+import type { PublicUrls } from '../telephony/public-urls.ts';
 import { noCallMetrics } from './call-metrics.ts';
 import { RecordWriter } from './record-writer.ts';
 
@@ -26,11 +29,10 @@ export interface CallManagerOptions {
   store: CallStore;
   log: Logger;
   agents: AgentRegistry;
-  services: CallServices;
-  /** REST clients of the carriers that are configured. */
-  carriers: Partial<Record<CarrierName, CarrierCallClient>>;
-  /** Default caller ids per carrier. */
-  defaultFrom: Partial<Record<CarrierName, string>>;
+  /** Provider stages per agent. */
+  services: AgentServices;
+  /** The server's carriers (live, emulated or unavailable). */
+  carriers: CarrierSet;
   /** Public base URLs: `https://host` for webhooks, `wss://host` for media sockets (read per call, so they can be set after listen). */
   publicUrls: PublicUrls;
   /** Signs per-call media tokens. @default 32 random bytes (tokens don't survive a restart) */
@@ -40,25 +42,22 @@ export interface CallManagerOptions {
   metrics?: CallMetricsSink;
 }
 
-export interface PlaceCallInput {
-  carrier: CarrierName;
-  to: string;
-  from?: string | undefined;
-  agent?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
+export type PlaceCallInput = PlaceCallRequest;
 
 interface ActiveCall {
   session: CallSession;
-  channel: WebSocketMediaChannel;
+  channel: MediaChannel;
 }
+
+/** Custom call data: any JSON object up to 64 KB (it is stored with the call and templated into prompts). */
+export const MAX_METADATA_BYTES = 64 * 1024;
 
 /**
  * Runs the calls of one server: places them through the carriers' REST clients, serves the markup that
  * points carriers at our media socket, runs a voice-agent session per media socket, and keeps the call
  * record current from carrier callbacks and the session's turns.
  */
-export class CallManager {
+export class CallManager implements CallControl {
   private readonly options: CallManagerOptions;
   private readonly log: Logger;
   private readonly store: CallStore;
@@ -81,17 +80,20 @@ export class CallManager {
     return this.active.size;
   }
 
-  carrier(name: CarrierName): CarrierCallClient {
-    const client = this.options.carriers[name];
-    if (!client) throw new HttpError(400, 'carrier_not_configured', `carrier ${name} is not configured`);
-    return client;
+  /** Throws `HttpError` 413 when custom call data is over {@link MAX_METADATA_BYTES}. */
+  checkMetadata(metadata: unknown): void {
+    const size = Buffer.byteLength(JSON.stringify(metadata ?? {}));
+    if (size > MAX_METADATA_BYTES) {
+      throw new HttpError(413, 'metadata_too_large', `call data is ${size} bytes; the limit is ${MAX_METADATA_BYTES}`);
+    }
   }
 
   /** Creates the record and asks the carrier to dial. The record says `failed` (with the carrier's code) if it refuses. */
   async placeCall(input: PlaceCallInput): Promise<CallRecord> {
-    const client = this.carrier(input.carrier);
+    const client = this.options.carriers.runtime(input.carrier);
     const agent = this.agent(input.agent);
-    const from = input.from ?? this.options.defaultFrom[input.carrier];
+    this.options.services.forAgent(agent); // a provider without credentials refuses the call before anyone's phone rings
+    const from = input.from ?? this.options.carriers.defaultFrom(input.carrier);
     if (!from) {
       throw new HttpError(
         400,
@@ -108,16 +110,8 @@ export class CallManager {
       metadata: input.metadata ?? {},
     });
     const callId = record.id;
-    const base = this.options.publicUrls.http;
-    const answerPath = input.carrier === 'twilio' ? '/twiml' : '/answer';
     try {
-      const placed = await client.placeCall({
-        callId,
-        to: input.to,
-        from,
-        answerUrl: `${base}${answerPath}?callId=${callId}`,
-        statusCallbackUrl: `${base}/${input.carrier}/status?callId=${callId}`,
-      });
+      const placed = await client.placeCall({ callId, to: input.to, from, ...(input.headers ? { headers: input.headers } : {}) });
       if (placed.carrierCallId) this.store.setCarrierCallId(callId, placed.carrierCallId);
       this.store.addEvent(callId, 'carrier.placed', { requestId: placed.requestId, status: placed.status });
       this.log.info({ callId, carrier: input.carrier, carrierCallId: placed.carrierCallId }, 'call placed');
@@ -148,11 +142,8 @@ export class CallManager {
    * calling us (inbound: a record is created). Returns the call id and the media socket URL to put in the
    * markup.
    */
-  answer(input: { carrier: CarrierName; callId?: string | undefined; carrierCallId: string; from: string; to: string }): {
-    callId: string;
-    streamUrl: string;
-    record: CallSummary;
-  } {
+  answer(input: AnswerRequest): AnsweredCall {
+    this.options.services.forAgent(this.agent(undefined));
     let callId = input.callId;
     if (callId) {
       const record = this.store.getCallSummary(callId);
@@ -170,6 +161,7 @@ export class CallManager {
           agent: this.agent(undefined).name,
           carrierCallId: input.carrierCallId,
           status: 'ringing',
+          ...(input.metadata ? { metadata: input.metadata } : {}),
         }).id;
       if (!existing) this.log.info({ callId, carrier: input.carrier, from: input.from }, 'inbound call');
     }
@@ -195,11 +187,11 @@ export class CallManager {
   }
 
   /** Runs the voice agent on an accepted media socket until the call ends. */
-  async runMedia(callId: string, socket: WebSocket): Promise<void> {
+  async runMediaSocket(callId: string, socket: WebSocket): Promise<void> {
     const log = this.log.child({ callId });
     let detected;
     try {
-      detected = await detectCarrier(socket);
+      detected = await detectMediaStream(socket, this.options.carriers.mediaProtocols());
     } catch (error) {
       log.warn({ err: error instanceof Error ? error.message : String(error) }, 'media socket closed: no carrier start message');
       this.store.addEvent(callId, 'media.rejected', { reason: error instanceof Error ? error.message : String(error) });
@@ -213,12 +205,20 @@ export class CallManager {
       return;
     }
     const channel = new WebSocketMediaChannel(socket, detected, { callId, logger: log });
+    this.store.addEvent(callId, 'media.connected', { streamId: detected.streamId, carrierCallId: detected.carrierCallId });
+    log.info({ carrier: detected.carrier, streamId: detected.streamId }, 'media stream connected');
+    await this.runMedia(callId, channel);
+  }
+
+  /** Runs the voice agent on a call's media channel until the call ends, then finalises the record. */
+  async runMedia(callId: string, channel: MediaChannel): Promise<void> {
+    const log = this.log.child({ callId });
+    const record = this.store.getCallSummary(callId);
+    if (!record) throw new HttpError(404, 'call_not_found', `no call ${callId}`);
     const agent = this.agent(record.agent ?? undefined);
     const session = this.createSession(callId, record, agent, channel, log);
     this.active.set(callId, { session, channel });
     this.metrics.callStarted(record.carrier);
-    this.store.addEvent(callId, 'media.connected', { streamId: detected.streamId, carrierCallId: detected.carrierCallId });
-    log.info({ carrier: detected.carrier, streamId: detected.streamId }, 'media stream connected');
     let outcome;
     try {
       outcome = await session.run();
@@ -266,13 +266,7 @@ export class CallManager {
     await Promise.allSettled(calls.map(([callId]) => this.hangUp(callId, 'server shutting down')));
   }
 
-  private createSession(
-    callId: string,
-    record: CallSummary,
-    agent: AgentDefinition,
-    channel: WebSocketMediaChannel,
-    log: Logger,
-  ): CallSession {
+  private createSession(callId: string, record: CallSummary, agent: AgentDefinition, channel: MediaChannel, log: Logger): CallSession {
     let turnIndex = 0; // turns are numbered in the order they are reported
     const recordEvent = (type: string, data: unknown): void => {
       const at = Date.now(); // when it happened, not when the write lands
@@ -284,7 +278,7 @@ export class CallManager {
       metadata: record.metadata as Record<string, unknown>,
       direction: record.direction === 'inbound' ? 'inbound' : 'outbound',
       channel,
-      services: this.options.services,
+      services: this.options.services.forAgent(agent),
       log,
       events: {
         onUserTurn: (turn) => {
@@ -348,7 +342,7 @@ export class CallManager {
   private async hangUp(callId: string, reason: string): Promise<void> {
     const record = this.store.getCallSummary(callId);
     if (!record) return;
-    const client = this.options.carriers[record.carrier as CarrierName];
+    const client = this.options.carriers.find(record.carrier);
     if (!client) return;
     try {
       await client.hangUp({ callId, carrierCallId: record.carrierCallId, answered: record.answeredAt !== null });

@@ -1,34 +1,32 @@
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import type { Logger } from '../log.ts';
-import type { CallServices } from '../agent/call-session.ts';
 import type { CallStore } from '../store/index.ts';
 import { CallStoreError } from '../store/index.ts';
 import { JsonValueError } from '../store/json.ts';
 import { StatusCallbackError } from '../telephony/call-status.ts';
-import type { CarrierCallClient, CarrierName } from '../telephony/carrier.ts';
+import type { CarrierRouteContext } from '../telephony/carrier-adapter.ts';
+import type { WebhookVerification } from '../telephony/webhook-verification.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import { requireApiKey } from './auth.ts';
 import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
-import { HttpError } from './http-error.ts';
-import type { PublicUrls } from './public-urls.ts';
+import type { AgentServices } from './call-services.ts';
+import type { CarrierSet } from './carrier-set.ts';
+import { HttpError } from '../errors.ts';
+import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
-import { registerCarrierWebhooks } from './routes/carrier-webhooks.ts';
 import { registerMediaRoutes } from './routes/media.ts';
 
 export interface ServerOptions {
   log: Logger;
   store: CallStore;
   agents: AgentRegistry;
-  services: CallServices;
-  carriers: Partial<Record<CarrierName, CarrierCallClient>>;
-  /** Auth tokens carriers sign webhooks with. */
-  webhookAuth: { twilio?: string | undefined; plivo?: string | undefined };
-  defaultFrom: Partial<Record<CarrierName, string>>;
-  defaultCarrier: CarrierName;
+  services: AgentServices;
+  carriers: CarrierSet;
+  defaultCarrier: string;
   /** Mutable: set `http`/`ws` after listening when the public URL depends on the bound port. */
   publicUrls: PublicUrls;
   apiKey?: string | undefined;
@@ -60,7 +58,6 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     agents: options.agents,
     services: options.services,
     carriers: options.carriers,
-    defaultFrom: options.defaultFrom,
     publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
@@ -90,7 +87,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     status: 'ok',
     sandbox: options.sandbox,
     activeCalls: manager.activeCalls,
-    carriers: Object.keys(options.carriers),
+    carriers: options.carriers.statuses(),
     agents: options.agents.names(),
   }));
 
@@ -99,18 +96,25 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   }
 
+  const apiAuth = requireApiKey(options.apiKey);
   registerApiRoutes(app, {
     manager,
     store: options.store,
     defaultCarrier: options.defaultCarrier,
-    auth: requireApiKey(options.apiKey),
+    auth: apiAuth,
   });
-  registerCarrierWebhooks(app, {
-    manager,
-    publicUrls: options.publicUrls,
-    twilioAuthToken: options.webhookAuth.twilio,
-    plivoAuthToken: options.webhookAuth.plivo,
-  });
+  // Each carrier registers its own webhooks and seed-compatible routes, live or not (unavailable ones answer 503).
+  for (const adapter of options.carriers.adapters()) {
+    const context: CarrierRouteContext = {
+      log: options.log,
+      publicUrls: options.publicUrls,
+      calls: manager,
+      carrier: () => options.carriers.runtime(adapter.name),
+      apiAuth,
+      rejectWebhook: (request, reply, result) => rejectWebhook(request, reply, adapter.name, result),
+    };
+    adapter.registerRoutes?.(app, context);
+  }
   registerMediaRoutes(app, manager);
 
   app.addHook('onClose', async () => {
@@ -122,4 +126,15 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
 /** Errors that describe a bad request (their `httpStatus` is the one to answer with). */
 function isRequestError(error: unknown): error is CallStoreError | StatusCallbackError | JsonValueError {
   return error instanceof CallStoreError || error instanceof StatusCallbackError || error instanceof JsonValueError;
+}
+
+/** Every carrier webhook is verified; a failure is a 403 with the reason, and a log line. */
+async function rejectWebhook(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  carrier: string,
+  result: WebhookVerification & { ok: false },
+): Promise<void> {
+  request.log.warn({ carrier, route: request.url, reason: result.reason }, 'carrier webhook rejected');
+  await reply.code(403).send({ error: 'forbidden', reason: result.reason, message: result.message });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import { conflictOr, isSqliteError, notFound } from './errors.ts';
+import { CallStoreError, conflictOr, isSqliteError, notFound } from './errors.ts';
 import type { CreateCallInput, JsonObjectInput, ListCallsOptions, StatusUpdateOptions, Timestamp, TurnInput, TurnPatch } from './inputs.ts';
 import {
   carrierCallIdSchema,
@@ -52,6 +52,11 @@ export interface CallStoreOptions {
   now?: () => number;
   /** @default silentLogger() */
   logger?: Logger;
+  /**
+   * Carrier names records may use (the server passes its registered carriers). A record with another name is
+   * refused as `invalid_input`. @default any carrier-shaped name (lower-case letters, digits, dashes)
+   */
+  carriers?: readonly string[];
 }
 
 /** The reason `recoverInterruptedCalls` records unless given another. */
@@ -81,12 +86,15 @@ export class CallStore {
   private readonly now: () => number;
   private readonly log: Logger;
 
+  private readonly carriers: readonly string[] | undefined;
+
   private constructor(db: Database.Database, path: string, options: CallStoreOptions) {
     this.db = db;
     this.path = path;
     this.statements = new StatementCache(db);
     this.now = options.now ?? Date.now;
     this.log = options.logger ?? silentLogger();
+    this.carriers = options.carriers;
   }
 
   /** Opens (creating if needed) the database and brings its schema up to date. */
@@ -114,6 +122,15 @@ export class CallStore {
   /** Creates a call and returns its record (with the initial `status.changed` event). */
   createCall(input: CreateCallInput): CallRecord {
     const call = parseInput(createCallSchema, input, 'createCall', input?.id);
+    const carriers = this.carriers;
+    if (carriers && !carriers.includes(call.carrier)) {
+      const known = carriers.map((name) => JSON.stringify(name)).join(', ');
+      throw new CallStoreError(
+        'invalid_input',
+        `createCall: carrier: must be one of ${known} (got ${JSON.stringify(call.carrier)})`,
+        call.id,
+      );
+    }
     const id = call.id ?? `call_${randomBytes(12).toString('hex')}`;
     const at = call.at ?? this.now();
     this.db.transaction(() => {

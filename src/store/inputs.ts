@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CallStoreError } from './errors.ts';
 import { JsonValueError, toJsonObject, toJsonValue } from './json.ts';
 import type { CallDirection, CallError, CallStatus, Carrier, TurnRole } from './types.ts';
-import { CALL_DIRECTIONS, CALL_STATUSES, CARRIERS, TURN_ROLES } from './types.ts';
+import { CALL_DIRECTIONS, CALL_STATUSES, CARRIER_NAME, TURN_ROLES } from './types.ts';
 
 /** A point in time: a Date or milliseconds since the Unix epoch. */
 export type Timestamp = Date | number;
@@ -109,7 +109,7 @@ function jsonObject() {
 }
 
 export const statusSchema = z.enum(CALL_STATUSES);
-export const carrierSchema = z.enum(CARRIERS);
+export const carrierSchema = z.string().regex(CARRIER_NAME, 'must be a carrier name (lower-case letters, digits, dashes)');
 
 const callErrorSchema = z.strictObject({
   message: shortText,

@@ -18,11 +18,13 @@ export function isTerminalStatus(status: CallStatus): boolean {
 }
 
 /**
- * Carriers a call can run on. A new carrier is one more entry here (the database does not constrain it,
- * so no migration is needed).
+ * A carrier's registered name (its adapter's `name`, e.g. from `src/telephony/registry.ts`). The store does not
+ * keep its own list: any lower-case name of letters, digits and dashes is accepted (see {@link CARRIER_NAME}).
  */
-export const CARRIERS = ['twilio', 'plivo', 'telnyx', 'vonage', 'exotel', 'daily', 'sip', 'sandbox', 'local'] as const;
-export type Carrier = (typeof CARRIERS)[number];
+export type Carrier = string;
+
+/** What a carrier name looks like. */
+export const CARRIER_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 export const CALL_DIRECTIONS = ['outbound', 'inbound'] as const;
 export type CallDirection = (typeof CALL_DIRECTIONS)[number];

@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+
 /** Parsed form/query parameters of a carrier callback (repeated keys as arrays), as body parsers produce them. */
 export type CallbackParams = Record<string, string | string[] | undefined>;
 
@@ -22,4 +24,10 @@ export function dateParam(params: CallbackParams, name: string, parse: (text: st
   if (text === null) return null;
   const date = parse(text);
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Form parameters of a POST webhook as the body parser left them (repeated keys as arrays); `{}` for other bodies. */
+export function formParams(request: FastifyRequest): Record<string, string | string[]> {
+  const body = request.body;
+  return body && typeof body === 'object' ? (body as Record<string, string | string[]>) : {};
 }

@@ -1,7 +1,7 @@
 import type { CallStatus } from './call-status.ts';
 
-/** Carriers with a media-WebSocket adapter. */
-export type CarrierName = 'twilio' | 'plivo';
+/** A carrier's registered name (its adapter's `name`: `twilio`, `plivo`, …). */
+export type CarrierName = string;
 
 /**
  * Name of the custom stream parameter that carries our call id (Twilio `<Parameter>`; Plivo `extraHeaders` only when

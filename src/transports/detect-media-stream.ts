@@ -1,22 +1,25 @@
-import { SwitchboardError } from '../errors.ts';
 import type { RawData, WebSocket } from 'ws';
-import { isRecord, preview, type MediaStreamStart } from './media-serializer.ts';
-import { twilioStreamStart } from '../telephony/twilio/media-serializer.ts';
-import { plivoStreamStart } from '../telephony/plivo/media-serializer.ts';
+import { SwitchboardError } from '../errors.ts';
+import { isRecord, preview, type MediaStreamProtocol, type MediaStreamStart } from './media-serializer.ts';
 
-export interface DetectCarrierOptions {
+export interface DetectMediaStreamOptions {
   /**
    * How long to wait for a recognisable start. Carriers send it right after the upgrade, so a socket silent this
    * long is not a carrier media stream.
    * @default 5000
    */
   timeoutMs?: number;
-  /** Text messages to read before giving up (Twilio sends `connected` then `start`; Plivo only `start`). @default 2 */
+  /**
+   * Text messages to read before giving up (Twilio sends `connected` then `start`; Plivo only `start`).
+   * @default the largest `maxMessagesBeforeStart` of the protocols (each defaults to 2)
+   */
   maxMessages?: number;
 }
 
 /** A recognised carrier media stream, plus the messages detection read off the socket. */
 export interface DetectedMediaStream extends MediaStreamStart {
+  /** The protocol that recognised the stream (serializer, playback traits). */
+  protocol: MediaStreamProtocol;
   /** The text messages detection consumed (Twilio `connected` + `start`, Plivo `start`), in order. */
   consumedMessages: readonly string[];
   /**
@@ -46,11 +49,14 @@ export class CarrierDetectionError extends SwitchboardError {
 }
 
 /**
- * Recognise one message as a carrier's stream start, by the same field rules as Pipecat's
- * `parse_telephony_websocket`: Twilio `event=start` + `start.streamSid` + `start.callSid`; Plivo `start.streamId` +
- * `start.callId`. Returns `null` for anything else (including Twilio's `connected`).
+ * Recognise one message as some carrier's stream start, asking each protocol in turn (Twilio: `event=start` +
+ * `start.streamSid` + `start.callSid`; Plivo: `start.streamId` + `start.callId`, as Pipecat's
+ * `parse_telephony_websocket`). Returns `null` for anything else (including Twilio's `connected`).
  */
-export function recognizeStreamStart(text: string): MediaStreamStart | null {
+export function recognizeStreamStart(
+  text: string,
+  protocols: readonly MediaStreamProtocol[],
+): (MediaStreamStart & { protocol: MediaStreamProtocol }) | null {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -58,7 +64,11 @@ export function recognizeStreamStart(text: string): MediaStreamStart | null {
     return null;
   }
   if (!isRecord(msg)) return null;
-  return twilioStreamStart(msg) ?? plivoStreamStart(msg);
+  for (const protocol of protocols) {
+    const start = protocol.recognize(msg);
+    if (start) return { ...start, protocol };
+  }
+  return null;
 }
 
 /**
@@ -66,9 +76,13 @@ export function recognizeStreamStart(text: string): MediaStreamStart | null {
  * Rejects with {@link CarrierDetectionError} on timeout, when `maxMessages` arrived without a start, or when the
  * socket closes first. Does not close the socket: the caller decides (e.g. close code 1008).
  */
-export function detectCarrier(socket: WebSocket, options: DetectCarrierOptions = {}): Promise<DetectedMediaStream> {
+export function detectMediaStream(
+  socket: WebSocket,
+  protocols: readonly MediaStreamProtocol[],
+  options: DetectMediaStreamOptions = {},
+): Promise<DetectedMediaStream> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const maxMessages = options.maxMessages ?? 2;
+  const maxMessages = options.maxMessages ?? Math.max(2, ...protocols.map((p) => p.maxMessagesBeforeStart ?? 2));
   return new Promise((resolve, reject) => {
     const consumed: string[] = [];
     const later: RawMessage[] = [];
@@ -82,13 +96,13 @@ export function detectCarrier(socket: WebSocket, options: DetectCarrierOptions =
       }
       const text = isBinary ? null : rawToString(data);
       if (text !== null) consumed.push(text);
-      const start = text === null ? null : recognizeStreamStart(text);
-      if (start) {
+      const recognised = text === null ? null : recognizeStreamStart(text, protocols);
+      if (recognised) {
         detected = true;
         clearTimeout(timer);
         socket.off('close', onClose);
         resolve({
-          ...start,
+          ...recognised,
           consumedMessages: consumed,
           release: () => {
             if (released) throw new Error('detectCarrier: release() called twice');

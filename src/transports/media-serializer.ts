@@ -1,7 +1,8 @@
 import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { SwitchboardError } from '../errors.ts';
 
-import type { CarrierName } from '../telephony/carrier.ts';
+/** A carrier's name as registered (its adapter's `name`), e.g. the value stored in call records. */
+type CarrierName = string;
 
 /** What the carrier said when the stream started (Twilio `start`, Plivo `start`). */
 export interface MediaStreamStart {
@@ -69,6 +70,26 @@ export interface CarrierMediaSerializer {
   clear(): string;
   /** Carriers that can play DTMF on the call (Plivo `sendDTMF`). */
   dtmf?(digits: string): string;
+}
+
+/**
+ * A carrier's media-WebSocket protocol: how to recognise its stream from the first messages on our media socket,
+ * how to talk to it, and how its playback acknowledgements behave. Each WebSocket carrier's adapter provides one.
+ */
+export interface MediaStreamProtocol {
+  /** The carrier's name (its adapter's `name`). */
+  readonly carrier: CarrierName;
+  /** The stream facts when `message` (one parsed JSON object) is this carrier's start message, else `null`. */
+  recognize(message: Record<string, unknown>): MediaStreamStart | null;
+  /** The serializer for a stream this protocol recognised. */
+  createSerializer(start: MediaStreamStart): CarrierMediaSerializer;
+  /**
+   * True when the carrier echoes a mark sent before a `clear` even though its audio never played; the transport
+   * then discounts marks that arrive after a clear.
+   */
+  readonly echoesMarksOnClear: boolean;
+  /** How many text messages may precede the start message (e.g. a `connected` greeting). @default 2 */
+  readonly maxMessagesBeforeStart?: number;
 }
 
 /** Base64 of a byte view without copying it first. */

@@ -6,9 +6,6 @@ import type { AudioPayload } from '../pipeline/audio-payload.ts';
 import { rawToString, type DetectedMediaStream } from './detect-media-stream.ts';
 import type { CarrierMediaSerializer, InboundMediaEvent } from './media-serializer.ts';
 import { MediaParseError } from './media-serializer.ts';
-import { PlivoMediaSerializer } from '../telephony/plivo/media-serializer.ts';
-import { TwilioMediaSerializer } from '../telephony/twilio/media-serializer.ts';
-import type { CarrierName } from '../telephony/carrier.ts';
 import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from './media-channel.ts';
 
 export interface WebSocketMediaChannelOptions {
@@ -30,23 +27,16 @@ export interface WebSocketMediaChannelOptions {
 
 type PendingEvent = InboundMediaEvent | { type: 'closed'; info: ChannelCloseInfo };
 
-/** Builds the serializer for a detected stream. */
-export function serializerFor(stream: { carrier: CarrierName; streamId: string; format: ChannelAudioFormat }): CarrierMediaSerializer {
-  return stream.carrier === 'twilio'
-    ? new TwilioMediaSerializer(stream.streamId)
-    : new PlivoMediaSerializer(stream.streamId, stream.format);
-}
-
 /**
  * A carrier media WebSocket (Twilio Media Streams, Plivo audio streams) as a {@link MediaChannel}. Starts from the
- * result of `detectCarrier` on the same socket, taking over the messages detection buffered so none is lost.
+ * result of `detectMediaStream` on the same socket, taking over the messages detection buffered so none is lost.
  */
 export class WebSocketMediaChannel implements MediaChannel {
-  readonly carrier: CarrierName;
+  readonly carrier: string;
   readonly carrierCallId: string;
   readonly streamId: string;
   readonly format: ChannelAudioFormat;
-  /** Twilio echoes marks dropped by a clear; Plivo confirms clears with `clearedAudio` instead. */
+  /** From the carrier's protocol: whether it echoes marks dropped by a clear (see {@link MediaChannel}). */
   readonly echoesMarksOnClear: boolean;
   readonly sendDtmf?: (digits: string) => void;
   /** Parse errors seen on this socket. */
@@ -69,8 +59,8 @@ export class WebSocketMediaChannel implements MediaChannel {
     this.carrierCallId = stream.carrierCallId;
     this.streamId = stream.streamId;
     this.format = stream.format;
-    this.echoesMarksOnClear = stream.carrier === 'twilio';
-    this.serializer = serializerFor(stream);
+    this.echoesMarksOnClear = stream.protocol.echoesMarksOnClear;
+    this.serializer = stream.protocol.createSerializer(stream);
     this.logger = (options.logger ?? silentLogger()).child({
       callId: options.callId ?? stream.carrierCallId,
       carrier: stream.carrier,

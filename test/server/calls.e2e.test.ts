@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSwitchboard } from '../../src/server/start.ts';
 import type { CallRecord, CallTurn } from '../../src/store/index.ts';
 import { postJson, startTestServer, waitForCallEnd } from './helpers.ts';
+import type { TwilioEmulator } from '../../src/telephony/twilio/emulator/index.ts';
+import type { PlivoEmulator } from '../../src/telephony/plivo/emulator/index.ts';
 
 let server: RunningSwitchboard;
 /** Resolves when the Twilio conversation test has finished its call (the metrics test reads what it left). */
@@ -91,7 +93,7 @@ describe.concurrent('calls through the sandbox carriers', () => {
       expect(interrupted!.heard!.length).toBeGreaterThan(0);
       expect(interrupted!.text.startsWith(interrupted!.heard!)).toBe(true);
       expect(interrupted!.heard!.length).toBeLessThan(interrupted!.text.length);
-      const emulated = server.sandbox!.twilio!.calls.get(record.carrierCallId!)!.record;
+      const emulated = server.sandbox!.emulator<TwilioEmulator>('twilio')!.calls.get(record.carrierCallId!)!.record;
       const clears = emulated.streams.flatMap((s) => s.clears);
       expect(clears.length).toBeGreaterThanOrEqual(1);
       expect(record.events.some((e) => e.type === 'barge-in.clear-sent')).toBe(true);
@@ -121,7 +123,7 @@ describe.concurrent('calls through the sandbox carriers', () => {
   });
 
   it('inbound: a call to our Twilio number is answered by the same agent, which speaks first', { timeout: 120_000 }, async () => {
-    const twilio = server.sandbox!.twilio!;
+    const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
     twilio.personas.register('+15557770001', {
       id: 'inbound-caller',
       steps: [
@@ -179,7 +181,7 @@ describe.concurrent('calls through the sandbox carriers', () => {
   });
 
   it('inbound Plivo: a call to our Plivo number is answered by the agent, which speaks first', { timeout: 120_000 }, async () => {
-    const plivo = server.sandbox!.plivo!;
+    const plivo = server.sandbox!.emulator<PlivoEmulator>('plivo')!;
     plivo.personas.register('+15557770009', {
       id: 'inbound-plivo',
       steps: [

@@ -5,12 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSwitchboard } from '../../src/server/start.ts';
 import { postJson, startTestServer, waitForCallEnd } from './helpers.ts';
+import { DeepgramSttService } from '../../src/services/stt/deepgram.ts';
+import type { TwilioEmulator } from '../../src/telephony/twilio/emulator/index.ts';
 
 let server: RunningSwitchboard;
 
 beforeAll(async () => {
-  // Deepgram "configured" but unreachable: nothing listens on port 9 (discard) of loopback.
-  server = await startTestServer({ DEEPGRAM_API_KEY: 'dg-key', DEEPGRAM_BASE_URL: 'ws://127.0.0.1:9' });
+  // Deepgram given in code but unreachable: nothing listens on port 9 (discard) of loopback. The rest is emulated.
+  server = await startTestServer({}, { stt: new DeepgramSttService({ apiKey: 'dg-key', baseUrl: 'ws://127.0.0.1:9' }) });
 });
 
 afterAll(async () => {
@@ -28,8 +30,8 @@ describe('provider failure during a call', () => {
     const errors = record.events.filter((e) => e.type === 'error').map((e) => e.data);
     expect(errors.at(-1)).toMatchObject({ processor: 'SttProcessor', fatal: true });
     expect(record.events.some((e) => e.type === 'carrier.hangup')).toBe(true);
-    const emulated = server.sandbox!.twilio!.calls.get(record.carrierCallId!)!;
-    await server.sandbox!.twilio!.waitForCall(emulated.id, 'completed', 10_000);
+    const emulated = server.sandbox!.emulator<TwilioEmulator>('twilio')!.calls.get(record.carrierCallId!)!;
+    await server.sandbox!.emulator<TwilioEmulator>('twilio')!.waitForCall(emulated.id, 'completed', 10_000);
     expect((await fetch(`${server.url}/healthz`)).ok).toBe(true);
   });
 });

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plivoSignatureHeaders } from '../../src/telephony/plivo/emulator/signature.ts';
 import type { RunningSwitchboard } from '../../src/server/start.ts';
 import { createMediaToken } from '../../src/telephony/media-token.ts';
-import { postJson, startTestServer, waitForCallEnd } from './helpers.ts';
+import { postJson, sandboxProviderEnv, startTestServer, waitForCallEnd } from './helpers.ts';
+import type { TwilioEmulator } from '../../src/telephony/twilio/emulator/index.ts';
+import type { TwilioSettings } from '../../src/telephony/twilio/index.ts';
+import type { PlivoSettings } from '../../src/telephony/plivo/index.ts';
 
 let server: RunningSwitchboard;
 let locked: RunningSwitchboard;
@@ -60,7 +63,7 @@ describe('carrier webhook signatures', () => {
 
   it('Twilio: a request signed by the SDK with the account token is served TwiML', async () => {
     const url = `${server.publicUrl}/twilio/voice`;
-    const signature = twilio.getExpectedTwilioSignature(server.config.twilio.authToken!, url, params);
+    const signature = twilio.getExpectedTwilioSignature((server.config.carriers.twilio as TwilioSettings).authToken!, url, params);
     const response = await postForm(`${server.url}/twilio/voice`, params, { 'x-twilio-signature': signature });
     expect(response.status).toBe(200);
     expect(response.text).toContain('<Connect><Stream url="ws://localhost:');
@@ -78,16 +81,25 @@ describe('carrier webhook signatures', () => {
       expect(JSON.parse(missing.text)).toMatchObject({ reason: 'missing-signature' });
     }
     // A valid signature over different parameters is still a forgery.
-    const signedOther = twilio.getExpectedTwilioSignature(server.config.twilio.authToken!, `${server.publicUrl}/twilio/status`, {
-      ...params,
-      CallStatus: 'completed',
-    });
+    const signedOther = twilio.getExpectedTwilioSignature(
+      (server.config.carriers.twilio as TwilioSettings).authToken!,
+      `${server.publicUrl}/twilio/status`,
+      {
+        ...params,
+        CallStatus: 'completed',
+      },
+    );
     expect((await postForm(`${server.url}/twilio/status`, params, { 'x-twilio-signature': signedOther })).status).toBe(403);
   });
 
   it('Plivo: V3 signatures are required on answer and status routes', async () => {
     const plivoParams = { CallUUID: '0f8f1f8c-6c2e-4c47-9c2a-6f3d2c1b0a99', From: '15557770003', To: '15550100000', Direction: 'inbound' };
-    const good = plivoSignatureHeaders('POST', `${server.publicUrl}/answer`, plivoParams, server.config.plivo.authToken!);
+    const good = plivoSignatureHeaders(
+      'POST',
+      `${server.publicUrl}/answer`,
+      plivoParams,
+      (server.config.carriers.plivo as PlivoSettings).authToken!,
+    );
     const ok = await postForm(`${server.url}/answer`, plivoParams, good);
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('<Stream');
@@ -115,7 +127,11 @@ describe('media socket tokens', () => {
   it('accepts the token the markup carried, and refuses a second socket for the same call', async () => {
     const callSid = 'CA' + 'c'.repeat(32);
     const params = { CallSid: callSid, From: '+15557770004', To: '+15550100000', CallStatus: 'ringing' };
-    const signature = twilio.getExpectedTwilioSignature(server.config.twilio.authToken!, `${server.publicUrl}/twilio/voice`, params);
+    const signature = twilio.getExpectedTwilioSignature(
+      (server.config.carriers.twilio as TwilioSettings).authToken!,
+      `${server.publicUrl}/twilio/voice`,
+      params,
+    );
     const twiml = (await postForm(`${server.url}/twilio/voice`, params, { 'x-twilio-signature': signature })).text;
     const streamUrl = /url="([^"]+)"/.exec(twiml)![1]!.replace('localhost', '127.0.0.1');
     const first = new WebSocket(streamUrl);
@@ -190,8 +206,9 @@ describe('bad input', () => {
     const misconfigured = await startTestServer({
       TWILIO_ACCOUNT_SID: 'AC' + 'd'.repeat(32),
       TWILIO_AUTH_TOKEN: 'wrong-token',
-      TWILIO_API_BASE_URL: server.sandbox!.twilio!.url,
+      TWILIO_API_BASE_URL: server.sandbox!.emulator<TwilioEmulator>('twilio')!.url,
       TWILIO_PHONE_NUMBER: '+15550100000',
+      ...sandboxProviderEnv(server),
     });
     try {
       const refused = await postJson(`${misconfigured.url}/calls`, { to: '+15550100001', carrier: 'twilio' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallStoreOptions } from '../../src/store/index.ts';
 import { CallStore } from '../../src/store/index.ts';
+import { builtinCarriers } from '../../src/telephony/registry.ts';
 
 /** A clock the test moves by hand, starting at a fixed instant. */
 export class ManualClock {
@@ -20,8 +21,11 @@ export class ManualClock {
   }
 }
 
+/** Carrier names these tests' stores accept: the built-in ones plus names the tests use for other records. */
+export const SERVER_CARRIERS = [...builtinCarriers.map((carrier) => carrier.name), 'daily', 'sip', 'sandbox', 'local'];
+
 export function memoryStore(clock?: ManualClock, options: Partial<CallStoreOptions> = {}): CallStore {
-  return CallStore.open({ dataDir: ':memory:', ...(clock ? { now: clock.now } : {}), ...options });
+  return CallStore.open({ dataDir: ':memory:', carriers: SERVER_CARRIERS, ...(clock ? { now: clock.now } : {}), ...options });
 }
 
 /** A fresh temporary folder and a function that removes it. */

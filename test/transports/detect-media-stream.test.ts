@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CarrierDetectionError, detectCarrier, recognizeStreamStart } from '../../src/transports/detect-media-stream.ts';
+import { CarrierDetectionError, detectMediaStream, recognizeStreamStart } from '../../src/transports/detect-media-stream.ts';
 import { delay, openWsPair, type WsPair } from '../telephony/ws-pair.ts';
+import { builtinCarriers } from '../../src/telephony/registry.ts';
+
+const PROTOCOLS = builtinCarriers.flatMap((carrier) => (carrier.mediaStream ? [carrier.mediaStream] : []));
 
 const TWILIO_CONNECTED = '{"event":"connected","protocol":"Call","version":"1.0.0"}';
 const TWILIO_START = JSON.stringify({
@@ -37,18 +40,18 @@ afterEach(async () => {
 
 describe('recognizeStreamStart', () => {
   it('tells the carriers apart by their start fields', () => {
-    expect(recognizeStreamStart(TWILIO_START)?.carrier).toBe('twilio');
-    expect(recognizeStreamStart(PLIVO_START)?.carrier).toBe('plivo');
-    expect(recognizeStreamStart(TWILIO_CONNECTED)).toBeNull();
-    expect(recognizeStreamStart('{"event":"start","start":{"stream_id":"x","call_control_id":"y"}}')).toBeNull();
-    expect(recognizeStreamStart('garbage')).toBeNull();
+    expect(recognizeStreamStart(TWILIO_START, PROTOCOLS)?.carrier).toBe('twilio');
+    expect(recognizeStreamStart(PLIVO_START, PROTOCOLS)?.carrier).toBe('plivo');
+    expect(recognizeStreamStart(TWILIO_CONNECTED, PROTOCOLS)).toBeNull();
+    expect(recognizeStreamStart('{"event":"start","start":{"stream_id":"x","call_control_id":"y"}}', PROTOCOLS)).toBeNull();
+    expect(recognizeStreamStart('garbage', PROTOCOLS)).toBeNull();
   });
 });
 
 describe('detectCarrier', () => {
   it('recognises Twilio from connected + start', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     pair.carrier.send(TWILIO_CONNECTED);
     pair.carrier.send(TWILIO_START);
     const stream = await detection;
@@ -67,7 +70,7 @@ describe('detectCarrier', () => {
 
   it('recognises Plivo from its single start, with extra headers as parameters', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     pair.carrier.send(PLIVO_START);
     const stream = await detection;
     expect(stream).toMatchObject({
@@ -84,7 +87,7 @@ describe('detectCarrier', () => {
 
   it('keeps messages that follow the start until the next owner takes the socket', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     pair.carrier.send(PLIVO_START);
     pair.carrier.send('{"event":"media","n":1}');
     pair.carrier.send('{"event":"media","n":2}');
@@ -97,7 +100,7 @@ describe('detectCarrier', () => {
 
   it('gives up after two unrecognisable messages', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     pair.carrier.send('{"event":"hello"}');
     pair.carrier.send('{"event":"start","start":{}}');
     const error = (await detection.catch((e: unknown) => e)) as CarrierDetectionError;
@@ -110,7 +113,7 @@ describe('detectCarrier', () => {
   it('times out when nothing recognisable arrives', async () => {
     pair = await openWsPair();
     const started = Date.now();
-    const error = (await detectCarrier(pair.server, { timeoutMs: 100 }).catch((e: unknown) => e)) as CarrierDetectionError;
+    const error = (await detectMediaStream(pair.server, PROTOCOLS, { timeoutMs: 100 }).catch((e: unknown) => e)) as CarrierDetectionError;
     expect(error).toBeInstanceOf(CarrierDetectionError);
     expect(error.code).toBe('timeout');
     expect(Date.now() - started).toBeGreaterThanOrEqual(95);
@@ -119,7 +122,7 @@ describe('detectCarrier', () => {
 
   it('fails at once when the socket closes first', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server, { timeoutMs: 5000 });
+    const detection = detectMediaStream(pair.server, PROTOCOLS, { timeoutMs: 5000 });
     pair.carrier.close(1000, 'bye');
     const error = (await detection.catch((e: unknown) => e)) as CarrierDetectionError;
     expect(error.code).toBe('closed');

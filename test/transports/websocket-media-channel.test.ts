@@ -3,10 +3,13 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { AudioPayload } from '../../src/pipeline/audio-payload.ts';
-import { detectCarrier } from '../../src/transports/detect-media-stream.ts';
+import { detectMediaStream } from '../../src/transports/detect-media-stream.ts';
 import type { ChannelCloseInfo, MediaChannelHandler } from '../../src/transports/media-channel.ts';
 import { WebSocketMediaChannel } from '../../src/transports/websocket-media-channel.ts';
 import { delay, nextMessages, openWsPair, waitFor, type WsPair } from '../telephony/ws-pair.ts';
+import { builtinCarriers } from '../../src/telephony/registry.ts';
+
+const PROTOCOLS = builtinCarriers.flatMap((carrier) => (carrier.mediaStream ? [carrier.mediaStream] : []));
 
 const STREAM_SID = 'MZ0123456789abcdef0123456789abcdef';
 const CALL_SID = 'CA0123456789abcdef0123456789abcdef';
@@ -82,7 +85,7 @@ afterEach(async () => {
 
 async function twilioChannel(options: ConstructorParameters<typeof WebSocketMediaChannel>[2] = {}): Promise<WebSocketMediaChannel> {
   pair = await openWsPair();
-  const detection = detectCarrier(pair.server);
+  const detection = detectMediaStream(pair.server, PROTOCOLS);
   pair.carrier.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
   pair.carrier.send(twilioStart);
   return new WebSocketMediaChannel(pair.server, await detection, options);
@@ -90,7 +93,7 @@ async function twilioChannel(options: ConstructorParameters<typeof WebSocketMedi
 
 async function plivoChannel(start = plivoStart()): Promise<WebSocketMediaChannel> {
   pair = await openWsPair();
-  const detection = detectCarrier(pair.server);
+  const detection = detectMediaStream(pair.server, PROTOCOLS);
   pair.carrier.send(start);
   return new WebSocketMediaChannel(pair.server, await detection);
 }
@@ -98,7 +101,7 @@ async function plivoChannel(start = plivoStart()): Promise<WebSocketMediaChannel
 describe('WebSocketMediaChannel (Twilio)', () => {
   it('delivers caller audio, DTMF and mark echoes in order, including what arrived before the handler', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     const frames = [1, 2, 3].map((n) => Uint8Array.from({ length: 160 }, (_, i) => (i + n) & 0xff));
     pair.carrier.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
     pair.carrier.send(twilioStart);
@@ -237,7 +240,7 @@ describe('WebSocketMediaChannel (Twilio)', () => {
 
   it('reports a socket that closed before the channel started once a handler is set', async () => {
     pair = await openWsPair();
-    const detection = detectCarrier(pair.server);
+    const detection = detectMediaStream(pair.server, PROTOCOLS);
     pair.carrier.send(twilioStart);
     const stream = await detection;
     pair.carrier.close(1000);

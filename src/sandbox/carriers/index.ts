@@ -1,6 +1,4 @@
-/** Local, protocol-faithful carrier emulators with simulated callees (see twilio/ and plivo/). */
-export * from '../../telephony/twilio/emulator/index.ts';
-export * from '../../telephony/plivo/emulator/index.ts';
+/** The parts carrier emulators share (each carrier's own emulator lives in `src/telephony/<carrier>/emulator/`). */
 export type {
   ClearRecord,
   EmulatedCallRecord,

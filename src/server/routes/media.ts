@@ -34,7 +34,7 @@ export function registerMediaRoutes(app: FastifyInstance, manager: CallManager):
     },
     (socket, request) => {
       const callId = (request as FastifyRequest & { callId?: string }).callId as string;
-      manager.runMedia(callId, socket).catch((error: unknown) => {
+      manager.runMediaSocket(callId, socket).catch((error: unknown) => {
         request.log.error({ callId, err: error }, 'media session failed');
       });
     },

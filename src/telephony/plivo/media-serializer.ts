@@ -9,6 +9,7 @@ import {
   toBase64,
   type CarrierMediaSerializer,
   type InboundMediaEvent,
+  type MediaStreamProtocol,
   type MediaStreamStart,
 } from '../../transports/media-serializer.ts';
 
@@ -153,3 +154,13 @@ export function parsePlivoExtraHeaders(value: unknown): Record<string, string> {
   }
   return result;
 }
+
+/** Plivo audio streams as our media socket sees them: recognised by its `start`; clears are confirmed, not echoed. */
+export const plivoMediaStream: MediaStreamProtocol = {
+  carrier: 'plivo',
+  recognize: plivoStreamStart,
+  createSerializer: (start) => new PlivoMediaSerializer(start.streamId, start.format),
+  // Plivo confirms a clear with `clearedAudio`; pending checkpoints then get no `playedStream`.
+  echoesMarksOnClear: false,
+  maxMessagesBeforeStart: 2,
+};

@@ -6,6 +6,7 @@ import {
   toBase64,
   type CarrierMediaSerializer,
   type InboundMediaEvent,
+  type MediaStreamProtocol,
   type MediaStreamStart,
 } from '../../transports/media-serializer.ts';
 
@@ -107,3 +108,14 @@ export function twilioStreamStart(msg: Record<string, unknown>): MediaStreamStar
     format: { encoding: 'mulaw', sampleRate },
   };
 }
+
+/** Twilio Media Streams as our media socket sees them: recognised by its `start`, and it echoes marks on `clear`. */
+export const twilioMediaStream: MediaStreamProtocol = {
+  carrier: 'twilio',
+  recognize: twilioStreamStart,
+  createSerializer: (start) => new TwilioMediaSerializer(start.streamId),
+  // Twilio echoes a mark sent before a clear even though its audio never played.
+  echoesMarksOnClear: true,
+  // `connected` comes first.
+  maxMessagesBeforeStart: 2,
+};

@@ -85,7 +85,7 @@ export interface StreamRecord {
 }
 
 export interface EmulatedCallRecord {
-  carrier: 'twilio' | 'plivo';
+  carrier: string;
   /** Twilio CallSid / Plivo CallUUID. */
   id: string;
   direction: 'outbound' | 'inbound';

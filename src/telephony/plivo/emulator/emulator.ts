@@ -22,7 +22,8 @@ import type { EmulatedCallRecord } from '../../../sandbox/carriers/shared/call-r
 import type { CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
 import { emulatorStats, type EmulatorStats } from '../../../sandbox/carriers/shared/emulator-stats.ts';
 import { BodyTooLargeError, isHttpUrl, sendJson } from '../../../sandbox/carriers/shared/http-util.ts';
-import { plivoAuthId, secretToken, uuid } from '../../../sandbox/carriers/shared/ids.ts';
+import { secretToken, uuid } from '../../../sandbox/carriers/shared/ids.ts';
+import { plivoAuthId } from './ids.ts';
 import { MediaClock } from '../../../sandbox/carriers/shared/media-clock.ts';
 import type { WebhookMethod } from '../../../sandbox/carriers/shared/webhook.ts';
 import { PlivoCall, type PlivoCallInit } from './plivo-call.ts';

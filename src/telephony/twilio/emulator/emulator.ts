@@ -20,7 +20,8 @@ import type { EmulatedCallRecord } from '../../../sandbox/carriers/shared/call-r
 import type { CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
 import { emulatorStats, type EmulatorStats } from '../../../sandbox/carriers/shared/emulator-stats.ts';
 import { BodyTooLargeError, isHttpUrl, sendJson } from '../../../sandbox/carriers/shared/http-util.ts';
-import { secretToken, twilioSid } from '../../../sandbox/carriers/shared/ids.ts';
+import { secretToken } from '../../../sandbox/carriers/shared/ids.ts';
+import { twilioSid } from './ids.ts';
 import { MediaClock } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { handleTwilioRest, type CreateCallParams } from './rest-api.ts';
 import { twilioError } from './rest-errors.ts';

@@ -15,7 +15,7 @@ import type WebSocket from 'ws';
 import type { Logger } from '../../../log.ts';
 import type { StreamRecord } from '../../../sandbox/carriers/shared/call-record.ts';
 import type { CallMedia, MediaPlayer, MediaTap } from '../../../sandbox/carriers/shared/call-media.ts';
-import { twilioSid } from '../../../sandbox/carriers/shared/ids.ts';
+import { twilioSid } from './ids.ts';
 import { MarkLedger } from '../../../sandbox/carriers/shared/mark-ledger.ts';
 import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { PlayoutBuffer, type PendingMark } from '../../../sandbox/carriers/shared/playout-buffer.ts';

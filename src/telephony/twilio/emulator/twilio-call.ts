@@ -16,7 +16,7 @@ import { CallMedia } from '../../../sandbox/carriers/shared/call-media.ts';
 import { CallWebhooks } from '../../../sandbox/carriers/shared/call-webhooks.ts';
 import { EmulatedCall, planRing, type CallContext } from '../../../sandbox/carriers/shared/emulated-call.ts';
 import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
-import { twilioSid } from '../../../sandbox/carriers/shared/ids.ts';
+import { twilioSid } from './ids.ts';
 import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { callResource } from './call-resource.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';

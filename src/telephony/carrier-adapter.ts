@@ -1,0 +1,172 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Logger } from '../log.ts';
+import type { PersonaRegistry } from '../sandbox/callees/persona-registry.ts';
+import type { MediaClock } from '../sandbox/carriers/shared/media-clock.ts';
+import type { CallRecord, CallSummary } from '../store/index.ts';
+import type { MediaChannel } from '../transports/media-channel.ts';
+import type { MediaStreamProtocol } from '../transports/media-serializer.ts';
+import type { CallStatusUpdate } from './call-status.ts';
+import type { CarrierCallInfo, CarrierCallRef, PlacedCall } from './carrier.ts';
+import type { PublicUrls } from './public-urls.ts';
+import type { WebhookVerification } from './webhook-verification.ts';
+
+/**
+ * Everything Switchboard knows about one carrier, in one object exported from the carrier's folder
+ * (`src/telephony/<carrier>/index.ts`): its name and settings, how to build its live client, its HTTP routes
+ * (webhooks and seed-compatible API routes), its media-WebSocket protocol, and its sandbox emulator. The rest of
+ * the code only sees adapters through the registry, so adding a carrier is one folder plus one registry line.
+ *
+ * Keep the adapter module light: load SDKs and emulators inside `create` and `sandbox.start` (dynamic import), so
+ * a process pays only for the carriers it runs.
+ */
+export interface CarrierAdapter<Settings = unknown, Runtime extends CarrierRuntime = CarrierRuntime> {
+  /** Lower-case id: `POST /calls {carrier}`, `DEFAULT_CARRIER`, the call record's `carrier`. */
+  readonly name: string;
+  /** For people: start-up lines, error messages. */
+  readonly displayName: string;
+  /** The carrier's environment variables (zod), merged into the configuration schema; defaults documented beside each. */
+  readonly env: z.ZodRawShape;
+  /** This carrier's settings from the validated environment; configuration mistakes go to `problems`, one line each. */
+  settingsFromEnv(env: Record<string, unknown>, problems: string[]): Settings;
+  /** Credential variables these settings lack; empty when the carrier can run live. */
+  missingCredentials(settings: Settings): string[];
+  /** Caller id for calls that give none. */
+  defaultFrom(settings: Settings): string | undefined;
+  /** Builds the live carrier (REST client, webhook verification). Loads the carrier's SDK on demand. */
+  create(settings: Settings, context: CarrierContext): Promise<Runtime>;
+  /** Registers the carrier's HTTP routes. Called for every registered carrier, live or not (see {@link CarrierRouteContext.carrier}). */
+  registerRoutes?(app: FastifyInstance, context: CarrierRouteContext<Runtime>): void;
+  /** For carriers that stream media over our `/ws/<token>` socket. */
+  readonly mediaStream?: MediaStreamProtocol;
+  /** The carrier's local emulator, started in sandbox mode. */
+  readonly sandbox?: CarrierSandbox<Settings>;
+}
+
+/** An adapter with settings given in code (`startSwitchboard({ carriers: [twilio({ accountSid, authToken })] })`). */
+export interface ConfiguredCarrier<Settings = unknown> {
+  readonly adapter: CarrierAdapter<Settings>;
+  readonly settings: Settings;
+}
+
+/** What a carrier's live part does; the server treats every carrier through this. */
+export interface CarrierRuntime {
+  readonly name: string;
+  /** Ask the carrier to dial. Rejects with `CarrierError`. */
+  placeCall(request: OutboundCallRequest): Promise<PlacedCall>;
+  /** End the call. Resolves once the carrier confirmed it, or the call had already ended. Rejects with `CarrierError`. */
+  hangUp(call: CarrierCallRef): Promise<void>;
+  /** Current state of a call. Rejects with `CarrierError` (`httpStatus` 404 when the carrier does not know it). */
+  getCall(call: CarrierCallRef): Promise<CarrierCallInfo>;
+  /** Releases sockets and listeners (server shutdown). */
+  close?(): Promise<void>;
+}
+
+/** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */
+export interface OutboundCallRequest {
+  /** Our call id: carried into callback URLs, errors and logs. */
+  callId: string;
+  /** E.164 number or SIP URI. */
+  to: string;
+  /** Caller id. */
+  from: string;
+  /** Custom headers for carriers that send them (SIP `X-` headers). @default {} */
+  headers?: Record<string, string>;
+  /** Seconds to ring. @default the carrier's default */
+  ringTimeoutSec?: number;
+}
+
+/** What the core gives a carrier when it is created. */
+export interface CarrierContext {
+  log: Logger;
+  /** Where carriers reach this server; read per call (the port may be known only after listening). */
+  publicUrls: PublicUrls;
+  calls: CallControl;
+}
+
+/** What a carrier's routes get. */
+export interface CarrierRouteContext<Runtime extends CarrierRuntime = CarrierRuntime> {
+  log: Logger;
+  publicUrls: PublicUrls;
+  calls: CallControl;
+  /**
+   * The live carrier. Throws an `HttpError` (503 `carrier_unavailable`, naming the missing variables) when the
+   * carrier has no credentials and is not emulated, so its routes answer with a clear reason.
+   */
+  carrier(): Runtime;
+  /** Pre-handler for public API routes (`SWITCHBOARD_API_KEY`). */
+  apiAuth(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** Answers a webhook that failed verification: 403 with the reason, and a log line. */
+  rejectWebhook(request: FastifyRequest, reply: FastifyReply, result: WebhookVerification & { ok: false }): Promise<void>;
+}
+
+/** The server's side of a call, as carriers drive it from their webhooks, signalling and seed routes. */
+export interface CallControl {
+  /**
+   * A carrier is fetching answer markup: the callee picked up (outbound, `callId` known) or someone is calling us
+   * (inbound: a record is created). Returns the call id and the media socket URL (with its token) for the markup.
+   */
+  answer(request: AnswerRequest): AnsweredCall;
+  /** A verified, parsed status callback. Returns the call it applied to, if any. */
+  applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined;
+  /** Places a call through the common path (record, agent, carrier), as `POST /calls` does. */
+  placeCall(request: PlaceCallRequest): Promise<CallRecord>;
+  /** Runs the agent on a media channel the carrier produced itself (e.g. an RTP leg); resolves when the call ends. */
+  runMedia(callId: string, channel: MediaChannel): Promise<void>;
+  /** Checks custom call data (size limit); throws `HttpError` 413 when too large. */
+  checkMetadata(metadata: unknown): void;
+}
+
+export interface AnswerRequest {
+  carrier: string;
+  /** Our call id from the answer URL (outbound); absent for inbound calls. */
+  callId?: string | undefined;
+  carrierCallId: string;
+  from: string;
+  to: string;
+  /** Custom data of an inbound call (e.g. SIP `X-` headers). @default {} */
+  metadata?: Record<string, unknown>;
+}
+
+export interface AnsweredCall {
+  callId: string;
+  /** `wss://host/ws/<media token>` */
+  streamUrl: string;
+  record: CallSummary;
+}
+
+export interface PlaceCallRequest {
+  carrier: string;
+  to: string;
+  from?: string | undefined;
+  agent?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+/** A carrier's emulator, loaded only in sandbox mode. */
+export interface CarrierSandbox<Settings> {
+  /** Starts the emulator; the returned settings point the real client at it. */
+  start(context: CarrierEmulatorContext<Settings>): Promise<StartedCarrierEmulator<Settings>>;
+}
+
+export interface CarrierEmulatorContext<Settings> {
+  log: Logger;
+  /** Which simulated callee answers which number. */
+  personas: PersonaRegistry;
+  /** One 20 ms clock for all emulated calls. */
+  clock: MediaClock;
+  /** Scales ringing and answer delays (media stays real-time). */
+  timeScale: number;
+  /** The settings from the environment (e.g. a configured caller id to keep). */
+  settings: Settings;
+  /** Caller id of sandbox calls when the settings have none. */
+  callerId: string;
+}
+
+export interface StartedCarrierEmulator<Settings> {
+  settings: Settings;
+  /** The emulator itself, for tests and tools (e.g. its call log); its type is the carrier's own. */
+  emulator: unknown;
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+import type { FastifyRequest } from 'fastify';
+import type { CarrierContext, CarrierRuntime, OutboundCallRequest } from '../carrier-adapter.ts';
+import type { CarrierCallInfo, CarrierCallRef, PlacedCall } from '../carrier.ts';
+import type { WebhookVerification } from '../webhook-verification.ts';
+import { formParams } from '../callback-params.ts';
+import { twilioHangupTwiml, twilioStreamTwiml } from './answer-markup.ts';
+import { TwilioCallClient } from './call-client.ts';
+import { TWILIO, type TwilioSettings } from './settings.ts';
+import { TWILIO_SIGNATURE_HEADER, verifyTwilioWebhook } from './webhook-signature.ts';
+
+/** Live Twilio: the REST client (official SDK), webhook verification and TwiML, for one account. */
+export class TwilioRuntime implements CarrierRuntime {
+  readonly name = TWILIO;
+  readonly client: TwilioCallClient;
+  private readonly authToken: string;
+  private readonly context: CarrierContext;
+
+  constructor(settings: Required<Pick<TwilioSettings, 'accountSid' | 'authToken'>> & TwilioSettings, context: CarrierContext) {
+    this.authToken = settings.authToken;
+    this.context = context;
+    this.client = new TwilioCallClient({
+      accountSid: settings.accountSid,
+      authToken: settings.authToken,
+      ...(settings.apiBaseUrl ? { baseUrl: settings.apiBaseUrl } : {}),
+      logger: context.log,
+    });
+  }
+
+  placeCall(request: OutboundCallRequest): Promise<PlacedCall> {
+    const base = this.context.publicUrls.http;
+    return this.client.placeCall({
+      callId: request.callId,
+      to: request.to,
+      from: request.from,
+      answerUrl: `${base}/twiml?callId=${request.callId}`,
+      statusCallbackUrl: `${base}/twilio/status?callId=${request.callId}`,
+      ...(request.ringTimeoutSec !== undefined ? { ringTimeoutSec: request.ringTimeoutSec } : {}),
+    });
+  }
+
+  hangUp(call: CarrierCallRef): Promise<void> {
+    return this.client.hangUp(call);
+  }
+
+  getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
+    return this.client.getCall(call);
+  }
+
+  /** Checks `X-Twilio-Signature` against our public URL and the form parameters (POST) or query (GET). */
+  verifyWebhook(request: FastifyRequest): WebhookVerification {
+    return verifyTwilioWebhook({
+      authToken: this.authToken,
+      signature: request.headers[TWILIO_SIGNATURE_HEADER],
+      publicBaseUrl: this.context.publicUrls.http,
+      requestUrl: request.url,
+      ...(request.method === 'POST' ? { formParams: formParams(request) } : {}),
+    });
+  }
+
+  /** `<Connect><Stream>` to our media socket, with the call's numbers as stream parameters. */
+  streamMarkup(options: { streamUrl: string; callId: string; to: string; from: string }): string {
+    return twilioStreamTwiml({
+      streamUrl: options.streamUrl,
+      callId: options.callId,
+      parameters: { to_number: options.to, from_number: options.from },
+      allowInsecure: this.context.publicUrls.ws.startsWith('ws:'),
+    });
+  }
+
+  hangupMarkup(): string {
+    return twilioHangupTwiml();
+  }
+}
