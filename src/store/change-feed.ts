@@ -30,7 +30,7 @@ export interface CallChangeSource {
 export class CallChangeFeed {
   private readonly subscribers = new Set<CallChangeListener>();
 
-  constructor(private readonly log: Logger = silentLogger()) {}
+  constructor(private readonly log: Pick<Logger, 'error'> = silentLogger()) {}
 
   /** Calls `subscriber` with every change from now on; returns the unsubscribe function. */
   subscribe(subscriber: CallChangeListener): () => void {
@@ -62,7 +62,7 @@ const feeds = new WeakMap<CallChangeSource, CallChangeFeed>();
  * The change feed of `store`, created and hooked in as the store's listener on first use, so every route
  * that needs live changes shares one feed. `log` (used for failing subscribers) is taken from the first call.
  */
-export function changeFeedOf(store: CallChangeSource, log?: Logger): CallChangeFeed {
+export function changeFeedOf(store: CallChangeSource, log?: Pick<Logger, 'error'>): CallChangeFeed {
   let feed = feeds.get(store);
   if (!feed) {
     feed = new CallChangeFeed(log);
