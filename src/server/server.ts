@@ -17,6 +17,8 @@ import { HttpError } from './http-error.ts';
 import type { PublicUrls } from './public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerCarrierWebhooks } from './routes/carrier-webhooks.ts';
+import { registerDashboardRoutes, type DashboardOptions } from './routes/dashboard.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { registerMediaRoutes } from './routes/media.ts';
 
 export interface ServerOptions {
@@ -36,6 +38,8 @@ export interface ServerOptions {
   metrics?: PrometheusCallMetrics;
   /** Shown on /healthz. */
   sandbox: boolean;
+  /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
+  dashboard?: DashboardOptions;
 }
 
 export interface SwitchboardServer {
@@ -112,6 +116,8 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     plivoAuthToken: options.webhookAuth.plivo,
   });
   registerMediaRoutes(app, manager);
+  registerEventRoutes(app, options);
+  registerDashboardRoutes(app, options);
 
   app.addHook('onClose', async () => {
     await manager.shutdown();

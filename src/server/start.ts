@@ -15,6 +15,7 @@ import type { CallManager } from './call-manager.ts';
 import { PrometheusCallMetrics } from './call-metrics.ts';
 import { createCallServices } from './call-services.ts';
 import { publicUrlsFrom } from './public-urls.ts';
+import type { SandboxNumber } from './routes/dashboard.ts';
 import { createServer } from './server.ts';
 
 export interface StartOptions {
@@ -122,6 +123,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       mediaSecret: config.secret,
       metrics,
       sandbox: sandbox !== undefined,
+      dashboard: { sandboxNumbers: sandboxNumbersOf(sandbox) },
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const port = Number(new URL(address).port);
@@ -149,4 +151,15 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
     await sandbox?.close();
     throw error;
   }
+}
+
+/** The numbers the sandbox carriers answer (the personas), for the dashboard's place-call form. */
+function sandboxNumbersOf(sandbox: Sandbox | undefined): SandboxNumber[] {
+  const personas = sandbox?.twilio?.personas ?? sandbox?.plivo?.personas;
+  return (personas?.entries() ?? []).map(([number, persona]) => ({
+    number,
+    persona: persona.id,
+    ...(persona.description ? { description: persona.description } : {}),
+    outcome: persona.outcome ?? 'answer',
+  }));
 }
