@@ -4,7 +4,7 @@
  * fresh snapshot, so nothing is missed or doubled.
  */
 import { useEffect, useReducer, useState } from 'preact/hooks';
-import type { CallEvent, CallPage, CallRecord, CallSummary, CallTurn } from './api.ts';
+import { api, type CallEvent, type CallPage, type CallRecord, type CallSummary, type CallTurn } from './api.ts';
 
 /** `live`: streaming; `connecting`: (re)connecting; `closed`: refused (e.g. the session expired) or gone. */
 export type StreamState = 'connecting' | 'live' | 'closed';
@@ -16,7 +16,15 @@ function useEventStream(url: string | null, handlers: Record<string, (data: unkn
     setState('connecting');
     const source = new EventSource(url);
     source.onopen = () => setState('live');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'connecting');
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return setState('connecting');
+      setState('closed');
+      // Refused for good: if the session has expired, start again at the login.
+      void api.session().then(
+        (session) => session.authenticated || location.reload(),
+        () => undefined,
+      );
+    };
     for (const [type, handle] of Object.entries(handlers)) {
       source.addEventListener(type, (event: MessageEvent<string>) => handle(JSON.parse(event.data) as unknown));
     }

@@ -88,6 +88,7 @@ class EventStreamHub {
     const client: StreamClient = { res, callId, budget: this.limits.maxBufferedBytes + Buffer.byteLength(first), skip: this.queue.length };
     this.clients.add(client);
     res.on('close', () => this.clients.delete(client));
+    res.on('error', () => this.clients.delete(client)); // a reset connection; 'close' follows
     res.write(`retry: 3000\n\n${first}`);
   }
 
@@ -145,6 +146,10 @@ class EventStreamHub {
   }
 
   private write(client: StreamClient, message: string): void {
+    if (client.res.destroyed || client.res.writableEnded) {
+      this.clients.delete(client);
+      return;
+    }
     const pending = client.res.writableLength;
     if (pending > client.budget) {
       this.log.warn({ callId: client.callId, unsentBytes: pending }, 'event stream client fell behind: closing it');

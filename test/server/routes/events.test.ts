@@ -130,6 +130,15 @@ describe('event streams', () => {
     expect(seen.length).toBe(1);
   });
 
+  it('ends open streams when the server closes, so closing does not hang', async () => {
+    const list = await open('/calls/events');
+    await list.next((m) => m.event === 'calls');
+    const started = Date.now();
+    await app.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect.poll(() => list.ended).toBe(true);
+  });
+
   it('answers 404 for an unknown call and 400 for a bad limit', async () => {
     const missing = await open('/calls/call_nope/events');
     expect(missing.status).toBe(404);
