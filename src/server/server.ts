@@ -18,6 +18,8 @@ import type { CarrierSet } from './carrier-set.ts';
 import { HttpError } from '../errors.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
+import { registerDashboardRoutes, type DashboardOptions } from './routes/dashboard.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { registerMediaRoutes } from './routes/media.ts';
 
 export interface ServerOptions {
@@ -34,6 +36,8 @@ export interface ServerOptions {
   metrics?: PrometheusCallMetrics;
   /** Shown on /healthz. */
   sandbox: boolean;
+  /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
+  dashboard?: DashboardOptions;
 }
 
 export interface SwitchboardServer {
@@ -116,6 +120,8 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     adapter.registerRoutes?.(app, context);
   }
   registerMediaRoutes(app, manager);
+  registerEventRoutes(app, options);
+  registerDashboardRoutes(app, options);
 
   app.addHook('onClose', async () => {
     await manager.shutdown();

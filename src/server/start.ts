@@ -17,6 +17,7 @@ import { PrometheusCallMetrics } from './call-metrics.ts';
 import { createCallServices, type ProviderOptions } from './call-services.ts';
 import { CarrierSet, type CarrierStatus } from './carrier-set.ts';
 import { describeProviders, type ProviderStatus } from './provider-status.ts';
+import type { SandboxNumber } from './routes/dashboard.ts';
 import { createServer } from './server.ts';
 
 export interface StartOptions extends ProviderOptions {
@@ -128,6 +129,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       mediaSecret: config.secret,
       metrics,
       sandbox: sandbox !== undefined,
+      dashboard: { sandboxNumbers: sandboxNumbersOf(sandbox) },
     });
     const { app, manager } = server;
     late.manager = manager;
@@ -208,4 +210,14 @@ function hangUpRecovered(recovered: string[], store: CallStore, carriers: Carrie
         log.warn({ callId, err: error instanceof Error ? error.message : String(error) }, 'hang-up of recovered call failed'),
     );
   }
+}
+
+/** The numbers the sandbox carriers answer (the personas), for the dashboard's place-call form. */
+function sandboxNumbersOf(sandbox: Sandbox | undefined): SandboxNumber[] {
+  return (sandbox?.personas.entries() ?? []).map(([number, persona]) => ({
+    number,
+    persona: persona.id,
+    ...(persona.description ? { description: persona.description } : {}),
+    outcome: persona.outcome ?? 'answer',
+  }));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import type { CallChange, CallChangeListener } from './change-feed.ts';
 import { CallStoreError, conflictOr, isSqliteError, notFound } from './errors.ts';
 import type { CreateCallInput, JsonObjectInput, ListCallsOptions, StatusUpdateOptions, Timestamp, TurnInput, TurnPatch } from './inputs.ts';
 import {
@@ -85,6 +86,9 @@ export class CallStore {
   private readonly statements: StatementCache;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Told about each committed write (see `change-feed.ts`); changes wait in `uncommitted` until their commit. */
+  private changeListener: CallChangeListener | undefined;
+  private uncommitted: CallChange[] = [];
 
   private readonly carriers: readonly string[] | undefined;
 
@@ -133,7 +137,7 @@ export class CallStore {
     }
     const id = call.id ?? `call_${randomBytes(12).toString('hex')}`;
     const at = call.at ?? this.now();
-    this.db.transaction(() => {
+    this.write(() => {
       try {
         this.statements
           .get(
@@ -157,8 +161,9 @@ export class CallStore {
       } catch (error) {
         throw conflictOr(error, id, `createCall: a call with this id or ${call.carrier} call id already exists`);
       }
+      this.changed({ kind: 'call', callId: id });
       this.insertEvent(id, STORE_EVENTS.statusChanged, { from: null, to: call.status }, this.now());
-    })();
+    });
     return this.mustGetCall(id);
   }
 
@@ -176,7 +181,16 @@ export class CallStore {
    * instead of many. If `fn` throws, none of its writes are kept.
    */
   batch<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.write(fn);
+  }
+
+  /**
+   * Sets the one listener told about each committed write, after the commit (the change feed: use
+   * `changeFeedOf(store)` rather than calling this directly). Undefined removes it.
+   */
+  setChangeListener(listener: CallChangeListener | undefined): void {
+    this.changeListener = listener;
+    this.uncommitted = [];
   }
 
   /** The call without its turns and events: one row, for hot paths (webhooks, media set-up). */
@@ -209,37 +223,35 @@ export class CallStore {
   updateStatus(id: string, status: CallStatus, options: StatusUpdateOptions = {}): StatusUpdateResult {
     const to = parseInput(statusSchema, status, 'updateStatus: status', id);
     const update = parseInput(statusUpdateSchema, options, 'updateStatus', id);
-    return this.db.transaction(() => this.applyStatus(id, to, update)).immediate();
+    return this.write(() => this.applyStatus(id, to, update));
   }
 
   /** Records the carrier's id for the call (e.g. the CallSid the REST create returned). */
   setCarrierCallId(id: string, carrierCallId: string): void {
     const value = parseInput(carrierCallIdSchema, carrierCallId, 'setCarrierCallId: carrierCallId', id);
-    this.db
-      .transaction(() => {
-        const row = this.mustGetRow<Pick<CallRow, 'carrier_call_id'>>('SELECT carrier_call_id FROM calls WHERE id = ?', id);
-        if (row.carrier_call_id === value) return;
-        try {
-          this.statements.get('UPDATE calls SET carrier_call_id = ? WHERE id = ?').run(value, id);
-        } catch (error) {
-          throw conflictOr(error, id, `setCarrierCallId: ${value} already belongs to another call`);
-        }
-        this.insertEvent(id, STORE_EVENTS.carrierCallId, { carrierCallId: value, previous: row.carrier_call_id }, this.now());
-      })
-      .immediate();
+    this.write(() => {
+      const row = this.mustGetRow<Pick<CallRow, 'carrier_call_id'>>('SELECT carrier_call_id FROM calls WHERE id = ?', id);
+      if (row.carrier_call_id === value) return;
+      try {
+        this.statements.get('UPDATE calls SET carrier_call_id = ? WHERE id = ?').run(value, id);
+      } catch (error) {
+        throw conflictOr(error, id, `setCarrierCallId: ${value} already belongs to another call`);
+      }
+      this.changed({ kind: 'call', callId: id });
+      this.insertEvent(id, STORE_EVENTS.carrierCallId, { carrierCallId: value, previous: row.carrier_call_id }, this.now());
+    });
   }
 
   /** Merges `patch` into the metadata (top-level keys replace), or replaces it all; returns the result. */
   updateMetadata(id: string, patch: JsonObjectInput, options: { /** @default false */ replace?: boolean } = {}): JsonObject {
     const value = parseInput(metadataSchema, patch, 'updateMetadata: metadata', id);
-    return this.db
-      .transaction(() => {
-        const row = this.mustGetRow<Pick<CallRow, 'metadata'>>('SELECT metadata FROM calls WHERE id = ?', id);
-        const next: JsonObject = options.replace === true ? value : { ...(JSON.parse(row.metadata) as JsonObject), ...value };
-        this.statements.get('UPDATE calls SET metadata = ? WHERE id = ?').run(JSON.stringify(next), id);
-        return next;
-      })
-      .immediate();
+    return this.write(() => {
+      const row = this.mustGetRow<Pick<CallRow, 'metadata'>>('SELECT metadata FROM calls WHERE id = ?', id);
+      const next: JsonObject = options.replace === true ? value : { ...(JSON.parse(row.metadata) as JsonObject), ...value };
+      this.statements.get('UPDATE calls SET metadata = ? WHERE id = ?').run(JSON.stringify(next), id);
+      this.changed({ kind: 'call', callId: id });
+      return next;
+    });
   }
 
   /** Appends an event (`type` like `dtmf`, `tool.call`, `transfer.started`) with optional JSON data. */
@@ -247,19 +259,30 @@ export class CallStore {
     const validType = parseInput(eventTypeSchema, type, 'addEvent: type', id);
     const validData = data === undefined ? null : parseInput(eventDataSchema, data, 'addEvent: data', id);
     const when = at === undefined ? this.now() : parseInput(timestampSchema, at, 'addEvent: at', id);
-    this.insertEvent(id, validType, validData, when);
+    this.write(() => this.insertEvent(id, validType, validData, when));
   }
 
   /** Adds a conversation turn and returns its index. An explicit index already taken is a `conflict`. */
   addTurn(id: string, turn: TurnInput): number {
     const t = parseInput(turnSchema, turn, 'addTurn', id);
-    return this.db.transaction(() => insertTurn(this.statements, id, t, this.now())).immediate();
+    return this.write(() => {
+      const index = insertTurn(this.statements, id, t, this.now());
+      if (this.changeListener) {
+        const row = this.statements.get('SELECT * FROM call_turns WHERE call_id = ? AND turn_index = ?').get(id, index) as TurnRow;
+        this.changed({ kind: 'turn', callId: id, turn: turnRowToTurn(row) });
+      }
+      return index;
+    });
   }
 
   /** Changes fields of a turn (e.g. `heard`/`interrupted` after barge-in, timings as they arrive). */
   updateTurn(id: string, index: number, patch: TurnPatch): CallTurn {
     const p = parseInput(turnPatchSchema, patch, 'updateTurn', id);
-    return this.db.transaction(() => patchTurn(this.statements, id, index, p)).immediate();
+    return this.write(() => {
+      const turn = patchTurn(this.statements, id, index, p);
+      this.changed({ kind: 'turn', callId: id, turn });
+      return turn;
+    });
   }
 
   /** Stores the call-level latency summary (replacing any previous one); null clears it. */
@@ -281,20 +304,18 @@ export class CallStore {
    */
   recoverInterruptedCalls(reason: string = SERVER_STOPPED_REASON): string[] {
     const why = parseInput(reasonSchema, reason, 'recoverInterruptedCalls: reason');
-    const recovered = this.db
-      .transaction(() => {
-        const ids = (
-          this.statements.get(`SELECT id FROM calls WHERE status IN ${OPEN_STATUSES_SQL} ORDER BY seq`).all() as Array<{ id: string }>
-        ).map((r) => r.id);
-        for (const id of ids) {
-          const lastActivity = this.lastActivityAt(id);
-          const error: CallError = { message: why, code: 'server_stopped' };
-          this.applyStatus(id, 'failed', { at: lastActivity, reason: why, error });
-          this.insertEvent(id, STORE_EVENTS.recovered, { reason: why, lastActivityAt: isoOrNull(lastActivity) }, this.now());
-        }
-        return ids;
-      })
-      .immediate();
+    const recovered = this.write(() => {
+      const ids = (
+        this.statements.get(`SELECT id FROM calls WHERE status IN ${OPEN_STATUSES_SQL} ORDER BY seq`).all() as Array<{ id: string }>
+      ).map((r) => r.id);
+      for (const id of ids) {
+        const lastActivity = this.lastActivityAt(id);
+        const error: CallError = { message: why, code: 'server_stopped' };
+        this.applyStatus(id, 'failed', { at: lastActivity, reason: why, error });
+        this.insertEvent(id, STORE_EVENTS.recovered, { reason: why, lastActivityAt: isoOrNull(lastActivity) }, this.now());
+      }
+      return ids;
+    });
     if (recovered.length > 0) this.log.warn({ count: recovered.length, callIds: recovered }, 'marked interrupted calls failed');
     return recovered;
   }
@@ -305,6 +326,39 @@ export class CallStore {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs `fn` as one immediate transaction (a savepoint inside `batch`), then reports its changes once the
+   * outermost transaction has committed. Changes of a write that throws are dropped with its rollback.
+   */
+  private write<T>(fn: () => T): T {
+    const mark = this.uncommitted.length;
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } catch (error) {
+      this.uncommitted.length = Math.min(mark, this.uncommitted.length);
+      throw error;
+    }
+    if (!this.db.inTransaction && this.uncommitted.length > 0) this.reportChanges();
+    return result;
+  }
+
+  private changed(change: CallChange): void {
+    if (this.changeListener) this.uncommitted.push(change);
+  }
+
+  private reportChanges(): void {
+    const changes = this.uncommitted;
+    this.uncommitted = [];
+    for (const change of changes) {
+      try {
+        this.changeListener?.(change);
+      } catch (error) {
+        this.log.error({ err: error, callId: change.callId }, 'call change listener failed');
+      }
+    }
+  }
 
   private applyStatus(
     id: string,
@@ -323,7 +377,10 @@ export class CallStore {
     const decision = decideTransition(from, to);
     if (!decision.apply) {
       const adoptDuration = isTerminalStatus(from) && update.durationSec !== undefined && update.durationSec !== row.duration_sec;
-      if (adoptDuration) this.statements.get('UPDATE calls SET duration_sec = ? WHERE id = ?').run(update.durationSec, id);
+      if (adoptDuration) {
+        this.statements.get('UPDATE calls SET duration_sec = ? WHERE id = ?').run(update.durationSec, id);
+        this.changed({ kind: 'call', callId: id });
+      }
       this.insertEvent(
         id,
         STORE_EVENTS.statusIgnored,
@@ -345,6 +402,7 @@ export class CallStore {
         .get(`UPDATE calls SET status = ?, ${timestampColumnFor(to)} = ?, error = coalesce(?, error) WHERE id = ?`)
         .run(to, at, update.error === undefined ? null : JSON.stringify(update.error), id);
     }
+    this.changed({ kind: 'call', callId: id });
     this.insertEvent(id, STORE_EVENTS.statusChanged, { from, to, ...details }, this.now());
     return { applied: true, previous: from, status: to };
   }
@@ -374,11 +432,15 @@ export class CallStore {
       if (isSqliteError(error, 'SQLITE_CONSTRAINT_FOREIGNKEY')) throw notFound(id);
       throw error;
     }
+    this.changed({ kind: 'event', callId: id, event: { at: new Date(at).toISOString(), type, data } });
   }
 
   private updateColumn(id: string, column: 'latency' | 'recording_path', value: string | null): void {
-    const result = this.statements.get(`UPDATE calls SET ${column} = ? WHERE id = ?`).run(value, id);
-    if (result.changes === 0) throw notFound(id);
+    this.write(() => {
+      const result = this.statements.get(`UPDATE calls SET ${column} = ? WHERE id = ?`).run(value, id);
+      if (result.changes === 0) throw notFound(id);
+      this.changed({ kind: 'call', callId: id });
+    });
   }
 
   private mustGetRow<T>(sql: string, id: string): T {
