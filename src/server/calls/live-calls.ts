@@ -1,0 +1,97 @@
+import { CallSession } from '../../agent/call-session.ts';
+import type { TurnLatency } from '../../agent/turn-metrics.ts';
+import { HttpError } from '../../errors.ts';
+import type { TaskOutcome } from '../../pipeline/task.ts';
+import type { MediaChannel } from '../../transports/media-channel.ts';
+import { RecordWriter } from '../record-writer.ts';
+import { agentNamed, type CallDeps } from './call-deps.ts';
+import { hangUpCarrierLeg } from './carrier-hangup.ts';
+import { summariseLatency } from './latency-summary.ts';
+import { sessionEvents } from './session-events.ts';
+
+interface LiveCall {
+  session: CallSession;
+  channel: MediaChannel;
+}
+
+/**
+ * The calls whose media runs in this process: one agent session per call on its media channel, until the call
+ * ends; then the record is finalised (latency summary, `completed` or `failed`) and the carrier leg hung up when
+ * the agent or a failure ended it.
+ */
+export class LiveCalls {
+  private readonly calls = new Map<string, LiveCall>();
+  /** Session writes (turns, events) go through here, off the real-time path. */
+  readonly writer: RecordWriter;
+
+  constructor(private readonly deps: CallDeps) {
+    this.writer = new RecordWriter(deps.store, deps.log);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  has(callId: string): boolean {
+    return this.calls.has(callId);
+  }
+
+  /** Runs the agent on `channel` until the call ends, then finalises the record. */
+  async run(callId: string, channel: MediaChannel): Promise<void> {
+    const { store, metrics } = this.deps;
+    const log = this.deps.log.child({ callId });
+    const record = store.getCallSummary(callId);
+    if (!record) throw new HttpError(404, 'call_not_found', `no call ${callId}`);
+    const agent = agentNamed(this.deps.agents, record.agent ?? undefined);
+    const session = new CallSession({
+      callId,
+      agent,
+      metadata: record.metadata as Record<string, unknown>,
+      direction: record.direction === 'inbound' ? 'inbound' : 'outbound',
+      channel,
+      services: this.deps.services.forAgent(agent),
+      log,
+      events: sessionEvents(this.deps, this.writer, callId),
+    });
+    this.calls.set(callId, { session, channel });
+    metrics.callStarted(record.carrier);
+    let outcome: TaskOutcome;
+    try {
+      outcome = await session.run();
+    } finally {
+      this.calls.delete(callId);
+      metrics.callEnded(record.carrier);
+      channel.close('call ended');
+    }
+    await this.finish(callId, session, outcome);
+    log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');
+  }
+
+  /** Stops a live call's session at once (the carrier ended the call, shutdown). No-op for calls not live here. */
+  cancel(callId: string, reason: string): void {
+    this.calls.get(callId)?.session.cancel(reason);
+  }
+
+  /** Cancels every live call; returns their ids. */
+  cancelAll(reason: string): string[] {
+    const ids = [...this.calls.keys()];
+    for (const id of ids) this.cancel(id, reason);
+    return ids;
+  }
+
+  private async finish(callId: string, session: CallSession, outcome: TaskOutcome): Promise<void> {
+    const { store } = this.deps;
+    this.writer.flush(); // the session's last turns and events, before the record is read and closed
+    const reason = session.endReason ?? outcome.reason;
+    const failed = outcome.failure !== undefined;
+    store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: outcome.reason });
+    // The agent (or a failure) ended the call: hang up the carrier leg too, not just the media stream.
+    if (outcome.kind === 'ended' || failed) await hangUpCarrierLeg(this.deps, callId, reason);
+    const latencies = store.getCall(callId)?.turns.flatMap((t) => (t.latency ? [t.latency as unknown as TurnLatency] : [])) ?? [];
+    if (latencies.length > 0) store.setLatencySummary(callId, summariseLatency(latencies));
+    store.updateStatus(callId, failed ? 'failed' : 'completed', {
+      reason,
+      ...(failed ? { error: { message: outcome.reason, code: 'pipeline_failed' } } : {}),
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import type { CallSessionEvents } from '../../agent/call-session.ts';
+import type { RecordWriter } from '../record-writer.ts';
+import type { CallDeps } from './call-deps.ts';
+
+/** `performance.now()` ms → epoch ms. */
+function toEpoch(perfMs: number): number {
+  return Math.round(performance.timeOrigin + perfMs);
+}
+
+/**
+ * What a call's session reports, turned into record writes (turns numbered in the order they are reported; events
+ * timestamped when they happen) off the real-time path, and into metrics.
+ */
+export function sessionEvents(deps: Pick<CallDeps, 'store' | 'metrics'>, writer: RecordWriter, callId: string): CallSessionEvents {
+  const { store, metrics } = deps;
+  let turnIndex = 0;
+  const recordEvent = (type: string, data: unknown): void => {
+    const at = Date.now(); // when it happened, not when the write lands
+    writer.write(() => store.addEvent(callId, type, data, at));
+  };
+  return {
+    onUserTurn: (turn) => {
+      const index = turnIndex++;
+      writer.write(() =>
+        store.addTurn(callId, {
+          index,
+          role: 'user',
+          text: turn.text,
+          startedAt: toEpoch(turn.startedAtMs),
+          endedAt: toEpoch(turn.endedAtMs),
+        }),
+      );
+    },
+    onAssistantTurn: (turn) => {
+      const index = turnIndex++;
+      writer.write(() =>
+        store.addTurn(callId, {
+          index,
+          role: 'assistant',
+          text: turn.text,
+          heard: turn.heard,
+          interrupted: turn.interrupted,
+          ...(turn.latency ? { latency: { ...turn.latency } } : {}),
+          ...(turn.startedAtMs !== undefined ? { startedAt: toEpoch(turn.startedAtMs) } : {}),
+          endedAt: toEpoch(turn.endedAtMs),
+        }),
+      );
+      if (turn.latency) metrics.turnLatency(turn.latency);
+    },
+    onEvent: recordEvent,
+    onBargeInLatency: (ms) => {
+      metrics.bargeIn(ms);
+      recordEvent('barge-in.clear-sent', { afterOnsetMs: Math.round(ms) });
+    },
+    onProviderTtfb: (processor, ms) => metrics.providerTtfb(processor, ms),
+    onError: (error) => {
+      metrics.error(error.processor);
+      recordEvent('error', { processor: error.processor, message: error.message, fatal: error.fatal });
+    },
+  };
+}
