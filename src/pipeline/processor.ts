@@ -5,6 +5,7 @@ import type { Direction, Frame, FrameOf } from './frames.ts';
 import { isInterruptible, makeFrame } from './frames.ts';
 import type { FrameObserver } from './observer.ts';
 import { SwitchboardError } from '../errors.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 
 /** What a processor learns when its pipeline is set up. */
 export interface ProcessorContext {
@@ -12,6 +13,8 @@ export interface ProcessorContext {
   log: Logger;
   /** Shared by every processor of a task; empty unless someone observes. */
   observers: FrameObserver[];
+  /** Time for the processors' timers and timestamps. @default systemClock */
+  clock?: Clock;
 }
 
 /** The reason an in-flight operation's `AbortSignal` fired. */
@@ -21,6 +24,10 @@ export class InterruptedError extends SwitchboardError {
   }
 }
 
+/**
+ * A processor timer handle. Typed as Node's so existing subclasses keep their field types; with an injected
+ * clock it is that clock's handle, only ever passed back to {@link FrameProcessor.clearTimer}.
+ */
 type Timer = ReturnType<typeof setTimeout>;
 
 /**
@@ -133,7 +140,7 @@ export class FrameProcessor {
     const target = direction === 'downstream' ? this.next : this.prev;
     const observers = this.processorContext.observers;
     if (observers.length !== 0) {
-      const hop = { source: this.name, destination: target?.name ?? '-', frame, direction, atMs: performance.now() };
+      const hop = { source: this.name, destination: target?.name ?? '-', frame, direction, atMs: this.taskClock.now() };
       for (const observer of observers) observer.onHop(hop);
     }
     target?.queueFrame(frame, direction);
@@ -146,19 +153,24 @@ export class FrameProcessor {
     this.pushFrame(makeFrame('error', { error: err, fatal, processor: this.name }), 'upstream');
   }
 
-  /** A timeout that is cleared automatically when the processor stops. */
+  /** The task's clock (injectable, so unit tests drive time by hand). */
+  protected get taskClock(): Clock {
+    return this.processorContext.clock ?? systemClock;
+  }
+
+  /** A timeout on the task's clock that is cleared automatically when the processor stops. */
   protected setTimer(callback: () => void, ms: number): Timer {
-    const timer = setTimeout(() => {
+    const timer = this.taskClock.setTimeout(() => {
       this.timers.delete(timer);
       callback();
-    }, ms);
+    }, ms) as Timer;
     this.timers.add(timer);
     return timer;
   }
 
   protected clearTimer(timer: Timer | undefined): void {
     if (timer === undefined) return;
-    clearTimeout(timer);
+    this.taskClock.clearTimeout(timer);
     this.timers.delete(timer);
   }
 
@@ -168,7 +180,7 @@ export class FrameProcessor {
     this.stopped = true;
     this.systemQueue.clear();
     this.dataQueue.clear();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.taskClock.clearTimeout(timer);
     this.timers.clear();
     this.controller.abort(new InterruptedError('stop'));
     try {

@@ -6,6 +6,7 @@ import type { FrameObserver } from './observer.ts';
 import { Pipeline } from './pipeline.ts';
 import { FrameProcessor } from './processor.ts';
 import { SwitchboardError } from '../errors.ts';
+import { systemClock, type Clock, type ClockTimer } from '../util/clock.ts';
 
 export interface PipelineTaskOptions {
   /** Identifies the call in every log line and error. */
@@ -26,6 +27,8 @@ export interface PipelineTaskOptions {
   onError?: (error: PipelineError) => void;
   /** Called for every frame that leaves the end of the pipeline (tests, taps). */
   onOutput?: (frame: Frame) => void;
+  /** Time for the task's and its processors' timers. @default systemClock */
+  clock?: Clock;
 }
 
 /** A processor's failure, tagged with the call and the processor that reported it. */
@@ -91,7 +94,8 @@ export class PipelineTask {
   private readonly options: PipelineTaskOptions;
   private readonly log: Logger;
   private state: 'idle' | 'running' | 'ending' | 'cancelling' | 'done' = 'idle';
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: ClockTimer | undefined;
+  private readonly clock: Clock;
   /** The first fatal processor error, reported in the outcome. */
   private failure: PipelineError | undefined;
   private resolveDone!: (outcome: TaskOutcome) => void;
@@ -107,7 +111,8 @@ export class PipelineTask {
     this.source = new TaskSource((frame) => this.handleUpstream(frame));
     const sink = new TaskSink((frame) => this.handleDownstream(frame));
     this.source.link(this.pipeline).link(sink);
-    const context = { callId: this.callId, log: this.log, observers: options.observers ?? [] };
+    this.clock = options.clock ?? systemClock;
+    const context = { callId: this.callId, log: this.log, observers: options.observers ?? [], clock: this.clock };
     this.source.setup(context);
     this.pipeline.setup(context);
     sink.setup(context);
@@ -140,7 +145,7 @@ export class PipelineTask {
     this.state = 'ending';
     this.log.debug({ reason }, 'pipeline ending');
     this.source.queueFrame(makeFrame('end', { reason }));
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.log.warn({ reason, timeoutMs: this.options.endTimeoutMs ?? 30_000 }, 'graceful end timed out; cancelling');
       this.cancel(`end timed out (${reason})`);
     }, this.options.endTimeoutMs ?? 30_000);
@@ -151,9 +156,9 @@ export class PipelineTask {
     if (this.state === 'done' || this.state === 'cancelling') return;
     if (this.state === 'idle') return this.finish({ kind: 'cancelled', reason });
     this.state = 'cancelling';
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.log.debug({ reason }, 'pipeline cancelling');
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.log.warn({ reason }, 'cancel did not reach the end of the pipeline; stopping processors by force');
       this.finish({ kind: 'cancelled', reason });
     }, this.options.cancelTimeoutMs ?? 5_000);
@@ -190,7 +195,7 @@ export class PipelineTask {
     if (this.state === 'done') return;
     if (this.failure && outcome.kind === 'cancelled') outcome = { ...outcome, failure: this.failure };
     this.state = 'done';
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     // Stop everything, including processors a timed-out cancel never reached, so no timer or socket survives.
     this.pipeline.stop();

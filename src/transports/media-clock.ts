@@ -1,12 +1,16 @@
+import { systemClock, type Clock, type ClockTimer } from '../util/clock.ts';
+
 /** Something the clock drives: an output that tops up its carrier's playback buffer. */
 export interface ClockClient {
-  /** Called on every tick with `performance.now()`; returns false to leave the clock. */
+  /** Called on every tick with the clock's `now()` (`performance.now()` by default); returns false to leave the clock. */
   tick(nowMs: number): boolean;
 }
 
 export interface MediaClockOptions {
   /** Tick period. Outputs keep a lead of a few ticks, so the period bounds pacing granularity. @default 20 */
   periodMs?: number;
+  /** Time source (a `ManualClock` in unit tests). @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -17,10 +21,12 @@ export interface MediaClockOptions {
 export class MediaClock {
   readonly periodMs: number;
   private readonly clients = new Set<ClockClient>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly clock: Clock;
+  private timer: ClockTimer | undefined;
 
   constructor(options: MediaClockOptions = {}) {
     this.periodMs = options.periodMs ?? 20;
+    this.clock = options.clock ?? systemClock;
   }
 
   get activeClients(): number {
@@ -31,11 +37,11 @@ export class MediaClock {
   activate(client: ClockClient): void {
     if (this.clients.has(client)) return;
     this.clients.add(client);
-    if (!client.tick(performance.now())) {
+    if (!client.tick(this.clock.now())) {
       this.clients.delete(client);
       return;
     }
-    if (!this.timer) this.timer = setInterval(() => this.tickAll(), this.periodMs);
+    if (!this.timer) this.timer = this.clock.setInterval(() => this.tickAll(), this.periodMs);
   }
 
   deactivate(client: ClockClient): void {
@@ -44,7 +50,7 @@ export class MediaClock {
   }
 
   private tickAll(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const client of this.clients) {
       let keep = false;
       try {
@@ -58,7 +64,7 @@ export class MediaClock {
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.clock.clearInterval(this.timer);
     this.timer = undefined;
   }
 }
