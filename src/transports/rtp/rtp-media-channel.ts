@@ -47,6 +47,8 @@ export interface RtpMediaChannelOptions {
   logger?: Logger;
   /** Called once when the channel ends by itself (RTP timeout): the call should hang up. */
   onFailure?: (reason: string) => void;
+  /** Observes RFC 4733 digits (besides the handler). */
+  onDtmf?: (digit: string) => void;
 }
 
 export interface RtpChannelStats {
@@ -91,6 +93,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private readonly rtpTimeoutMs: number;
   private readonly maxCatchUp: number;
   private readonly onFailure: ((reason: string) => void) | undefined;
+  private readonly onDtmf: ((digit: string) => void) | undefined;
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
@@ -128,6 +131,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.rtpTimeoutMs = options.rtpTimeoutMs ?? 30_000;
     this.maxCatchUp = options.maxCatchUpFrames ?? 5;
     this.onFailure = options.onFailure;
+    this.onDtmf = options.onDtmf;
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, carrier: 'sip' });
     this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
@@ -217,6 +221,13 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       return;
     }
     this.dtmfPlan.push(...planDtmf(digits, this.codec.clockRate));
+  }
+
+  /** A digit that arrived by other means (SIP INFO): the pipeline hears it like an RFC 4733 one. */
+  deliverDtmf(digit: string): void {
+    if (this.finished) return;
+    this.stats.dtmfReceived++;
+    this.handler?.dtmf(digit);
   }
 
   /** We close the media (hang-up from our side). */
@@ -351,6 +362,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       if (digit !== undefined) {
         this.stats.dtmfReceived++;
         this.handler?.dtmf(digit);
+        this.onDtmf?.(digit);
       }
     } else if (packet.payloadType === 13) {
       this.accept(rinfo, now); // comfort noise: the peer is alive, nothing to play

@@ -64,5 +64,5 @@ export function sequenceDelta(a: number, b: number): number {
 
 /** Signed distance a − b between 32-bit timestamps. */
 export function timestampDelta(a: number, b: number): number {
-  return ((a - b) | 0);
+  return (a - b) | 0;
 }

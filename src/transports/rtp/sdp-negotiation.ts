@@ -253,7 +253,9 @@ export function answerOffer(offer: string, local: LocalMediaDescription, prefer?
     payloads.push({ payloadType: chosen.telephoneEventPayloadType, name: 'telephone-event', clockRate: chosen.clockRate, channels: 1 });
   }
   // Refused streams keep their place with port 0 (RFC 3264 §6).
-  const refused = sdp.media.map((m) => ({ type: m.type, port: 0, protocol: m.protocol, payloads: String(m.payloads ?? '0') }) as MediaDescription);
+  const refused = sdp.media.map(
+    (m) => ({ type: m.type, port: 0, protocol: m.protocol, payloads: String(m.payloads ?? '0') }) as MediaDescription,
+  );
   const before = refused.slice(0, index);
   const after = refused.slice(index + 1);
   let text = describe(local, payloads, direction, after);

@@ -203,7 +203,10 @@ export class SipStack {
     try {
       handler.request(request, from, transaction);
     } catch (error) {
-      this.options.logger.error({ err: error instanceof Error ? error.message : String(error), callId: request.headers['call-id'] }, 'SIP request handler failed');
+      this.options.logger.error(
+        { err: error instanceof Error ? error.message : String(error), callId: request.headers['call-id'] },
+        'SIP request handler failed',
+      );
       transaction.respond(makeResponse(request, 500));
     }
   }
@@ -213,7 +216,8 @@ export class SipStack {
     const branch = via?.params.branch;
     const transaction = typeof branch === 'string' ? this.clients.get(clientKey(branch, response.headers.cseq.method)) : undefined;
     if (transaction) transaction.receive(response);
-    else if (response.headers.cseq.method === 'INVITE' && response.status >= 200 && response.status < 300) this.handler?.strayResponse?.(response, from);
+    else if (response.headers.cseq.method === 'INVITE' && response.status >= 200 && response.status < 300)
+      this.handler?.strayResponse?.(response, from);
   }
 
   /** RFC 3261 §18.2.2 with RFC 3581: streams answer on the connection; UDP to the source when `rport` asked. */
