@@ -113,7 +113,7 @@ export class OutgoingSipCall extends SipCall {
         allow: ALLOWED_METHODS,
         supported: SUPPORTED_EXTENSIONS,
         'session-expires': String(settings.sessionExpiresSec),
-        'min-se': String(settings.minSessionExpiresSec),
+        'Min-SE': String(settings.minSessionExpiresSec),
         'user-agent': settings.userAgent,
         'content-type': 'application/sdp',
         ...extra,
@@ -193,7 +193,7 @@ export class OutgoingSipCall extends SipCall {
       const minSe = readMinSe(response);
       if (minSe) {
         invite.headers['session-expires'] = String(minSe);
-        invite.headers['min-se'] = String(minSe);
+        invite.headers['Min-SE'] = String(minSe);
         if (this.retry(() => true)) return;
       }
     }

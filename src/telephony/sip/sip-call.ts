@@ -394,7 +394,7 @@ export abstract class SipCall extends EventEmitter<SipCallEvents> {
       {
         'content-type': 'application/sdp',
         'session-expires': formatSessionExpires(spec),
-        'min-se': String(this.context.settings.minSessionExpiresSec),
+        'Min-SE': String(this.context.settings.minSessionExpiresSec),
         supported: SUPPORTED_EXTENSIONS,
         allow: ALLOWED_METHODS,
       },

@@ -192,7 +192,6 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
 
   private onRequest(request: IncomingRequest, from: SipPeer, transaction: AnyServerTransaction): void {
     const h = request.headers;
-    const callId = h['call-id'];
     if (tagOf(h.to)) {
       const call = this.callForDialog(request);
       if (call) call.handleRequest(request, transaction, from);
@@ -252,7 +251,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     const expires = readSessionExpires(request);
     if (expires && expires.intervalSec < this.settings.minSessionExpiresSec) {
       const minSe = Math.max(this.settings.minSessionExpiresSec, readMinSe(request) ?? 0);
-      this.refuse(request, from, transaction, 422, `Session-Expires ${expires.intervalSec} below our minimum`, { 'min-se': String(minSe) });
+      this.refuse(request, from, transaction, 422, `Session-Expires ${expires.intervalSec} below our minimum`, { 'Min-SE': String(minSe) });
       return;
     }
     const offer = contentType(request) === 'application/sdp' ? request.content : undefined;

@@ -197,7 +197,8 @@ export function makeResponse(request: SipRequest, status: number, extras: Respon
   const to = h.to ? { ...h.to, params: { ...h.to.params } } : undefined;
   if (to && extras.toTag && to.params.tag === undefined && status > 100) to.params.tag = extras.toTag;
   const headers: SipHeaders = { via: h.via, to, from: h.from, 'call-id': h['call-id'], cseq: h.cseq };
-  for (const [name, value] of Object.entries(extras.headers ?? {})) headers[name.toLowerCase()] = value;
+  // Keys keep their spelling: structured headers (contact, www-authenticate) are given lower-case, others as sent.
+  for (const [name, value] of Object.entries(extras.headers ?? {})) headers[name] = value;
   if (extras.content !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/sdp';
   return {
     status,

@@ -97,7 +97,6 @@ export class SipStack {
     request.headers.via = [this.via(to.protocol, branch)];
     if (request.headers['max-forwards'] === undefined) request.headers['max-forwards'] = '70';
     const key = clientKey(branch, request.method === 'ACK' ? 'INVITE' : request.method);
-    let transaction: ClientTransaction;
     const connection = this.transport.open(to, (error) => transaction.transportError(error.message));
     const context = {
       connection,
@@ -107,7 +106,7 @@ export class SipStack {
         if (this.clients.get(key) === transaction) this.clients.delete(key);
       },
     };
-    transaction =
+    const transaction: ClientTransaction =
       request.method === 'INVITE'
         ? new InviteClientTransaction(request, context, onResponse)
         : new NonInviteClientTransaction(request, context, onResponse);
@@ -187,7 +186,6 @@ export class SipStack {
       existing.retransmission();
       return;
     }
-    let transaction: AnyServerTransaction;
     const context = {
       connection: this.transport.open(this.responsePeer(request, from)),
       timers: this.timers,
@@ -196,7 +194,7 @@ export class SipStack {
         if (this.servers.get(key) === transaction) this.servers.delete(key);
       },
     };
-    transaction =
+    const transaction: AnyServerTransaction =
       request.method === 'INVITE' ? new InviteServerTransaction(request, context) : new NonInviteServerTransaction(request, context);
     this.servers.set(key, transaction);
     if (request.method === 'INVITE') transaction.respond(makeResponse(request, 100)); // at once: stops the caller's retransmissions
