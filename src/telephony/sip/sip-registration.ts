@@ -55,7 +55,12 @@ export class SipRegistration {
     const wasRegistered = this.status === 'registered';
     this.status = 'stopped';
     this.options.context.timers.clearTimeout(this.timer);
-    if (wasRegistered) await this.send(0).catch(() => undefined);
+    if (!wasRegistered) return;
+    // Best effort, bounded: shutting down must not wait for a registrar that is gone.
+    let timer: unknown;
+    const giveUp = new Promise<void>((resolve) => (timer = this.options.context.timers.setTimeout(resolve, 2000)));
+    await Promise.race([this.send(0).catch(() => undefined), giveUp]);
+    this.options.context.timers.clearTimeout(timer);
   }
 
   private async register(expiresSec: number): Promise<void> {
