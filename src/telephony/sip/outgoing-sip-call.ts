@@ -4,6 +4,8 @@
  * that CANCELs (→ no-answer), and on 2xx the ACK, the dialog and the media channel.
  */
 import type dgram from 'node:dgram';
+import type { CallStatus } from '../../call-status.ts';
+import { SwitchboardError } from '../../errors.ts';
 import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
 import { createOffer, readAnswer, sdpOriginVersion } from '../../transports/rtp/sdp-negotiation.ts';
 import { answerDigestChallenge } from './lib/digest.ts';
@@ -34,14 +36,20 @@ export interface PlaceSipCallOptions {
 }
 
 /** Outgoing call failed before it was answered. */
-export class SipCallFailedError extends Error {
+export class SipCallFailedError extends SwitchboardError {
   constructor(
-    readonly status: import('../../call-status.ts').CallStatus,
+    readonly status: CallStatus,
     readonly sipCode: number | undefined,
     reason: string,
+    callId?: string,
   ) {
-    super(reason);
-    this.name = 'SipCallFailedError';
+    // Busy/no-answer are outcomes, not faults; 408/5xx/6xx from a trunk may work on a later attempt.
+    super(reason, {
+      code: `sip_call_${status}`,
+      providerCode: sipCode ?? null,
+      ...(callId ? { callId } : {}),
+      retryable: sipCode === undefined || sipCode === 408 || sipCode === 503,
+    });
   }
 }
 
@@ -242,7 +250,7 @@ export class OutgoingSipCall extends SipCall {
     } catch (error) {
       const reason = `unusable SDP answer: ${error instanceof Error ? error.message : String(error)}`;
       this.logger.warn({ reason }, 'answered call has no usable media; hanging up');
-      this.rejectAnswered(new SipCallFailedError('failed', 488, reason));
+      this.rejectAnswered(new SipCallFailedError('failed', 488, reason, this.carrierCallId));
       void super.hangUp(reason, 'error');
       return;
     }
@@ -267,7 +275,7 @@ export class OutgoingSipCall extends SipCall {
     this.socket?.close();
     this.socket = undefined;
     const why = this.cancelReason === 'timeout' ? `no answer within the ring timeout (${reason})` : reason;
-    this.rejectAnswered(new SipCallFailedError(status, sipCode, why));
+    this.rejectAnswered(new SipCallFailedError(status, sipCode, why, this.carrierCallId));
     this.finish({ status, by: this.cancelReason === 'local' ? 'local' : 'remote', reason: why, sipCode });
   }
 

@@ -5,7 +5,7 @@
  */
 import { ALAW_SILENCE, MULAW_SILENCE, alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
-import type { ChannelAudioFormat } from '../media-channel.ts';
+import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
 
 export interface RtpCodec {
   /** SDP encoding name (`PCMU`, `PCMA`, `opus`). */

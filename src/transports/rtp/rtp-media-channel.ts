@@ -13,7 +13,8 @@
 import type dgram from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
-import type { ChannelAudioFormat, ChannelCloseInfo, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
+import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
+import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
 import type { ClockClient, MediaClock } from '../media-clock.ts';
 import { sharedMediaClock } from '../media-clock.ts';
 import { OutboundAudioQueue } from '../outbound-audio-queue.ts';

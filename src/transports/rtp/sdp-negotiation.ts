@@ -8,6 +8,7 @@
  *   hold) means the offerer does not want media, so we answer without sending.
  */
 import { parse, write, type MediaDescription, type SessionDescription } from 'sdp-transform';
+import { SwitchboardError } from '../../errors.ts';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -39,13 +40,12 @@ export interface LocalMediaDescription {
 }
 
 /** The offer cannot be accepted: 488 Not Acceptable Here (or 400 when it is not SDP at all). */
-export class SdpNegotiationError extends Error {
+export class SdpNegotiationError extends SwitchboardError {
   constructor(
     message: string,
     readonly sipStatus: 400 | 488,
   ) {
-    super(message);
-    this.name = 'SdpNegotiationError';
+    super(message, { code: 'sdp_negotiation_failed', providerCode: sipStatus });
   }
 }
 
