@@ -59,8 +59,8 @@ export interface RtpChannelStats {
   audioFramesSent: number;
   /** Slots skipped after an event-loop stall (sent late would be worse than not at all). */
   skippedSlots: number;
-  /** Slots sent more than one frame late (caught up in a burst). */
-  lateSlots: number;
+  /** Packets sent more than 20 ms after their due time (an event-loop stall; the peer's jitter buffer absorbs some). */
+  lateFrames: number;
   /** Datagrams that were not RTP, or used a payload type we did not negotiate. */
   invalidPackets: number;
   /** Datagrams from an address that is not the peer's. */
@@ -151,7 +151,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       packetsReceived: 0,
       audioFramesSent: 0,
       skippedSlots: 0,
-      lateSlots: 0,
+      lateFrames: 0,
       invalidPackets: 0,
       foreignPackets: 0,
       dtmfReceived: 0,
@@ -264,14 +264,21 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       this.inboundFramesDone = Math.max(this.inboundFramesDone, this.slotsDone - 1);
       behind = this.maxCatchUp;
     }
-    if (behind > 1) this.stats.lateSlots += behind - 1;
     while (this.slotsDone < due && !this.finished) {
+      // Slot n is due at origin + n·20 ms.
+      if (nowMs - (this.originMs + this.slotsDone * FRAME_MS) > FRAME_MS) this.stats.lateFrames++;
       this.sendSlot(this.slotsDone);
       this.slotsDone++;
       if (this.inboundFramesDone < this.slotsDone) {
         this.inboundFramesDone++;
         this.deliverInbound(this.originMs + this.slotsDone * FRAME_MS);
       }
+    }
+    // Keep slot boundaries midway between the shared clock's ticks, so ordinary timer jitter never makes a
+    // tick send two frames (a slow phase lock: at most 0.5 ms per tick).
+    if (behind <= 1) {
+      const phase = (((nowMs - this.originMs) % FRAME_MS) + FRAME_MS) % FRAME_MS;
+      this.originMs += Math.max(-0.5, Math.min(0.5, (phase - FRAME_MS / 2) * 0.2));
     }
     if (!this.finished && canReceive(this.media.direction) && nowMs - this.lastPacketAtMs > this.rtpTimeoutMs) {
       const reason = `RTP timeout: no media from the peer for ${Math.round(this.rtpTimeoutMs / 1000)} s`;
