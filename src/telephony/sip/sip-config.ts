@@ -147,8 +147,12 @@ export interface SipEndpointConfig {
   rtpTimeoutSec?: number;
   /** @default 60 */
   ringTimeoutSec?: number;
-  /** PEM key and certificate: enables the TLS listener (SIP port + 1). @default unset */
-  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; rejectUnauthorized?: boolean; port?: number };
+  /**
+   * TLS: `key` + `cert` enable the TLS listener (on `port`, default SIP port + 1); `ca` adds trusted CAs for
+   * outgoing `sips:`/`;transport=tls` requests (certificates are always checked unless `rejectUnauthorized` is
+   * false). @default unset (outgoing TLS with the system CAs, no TLS listener)
+   */
+  tls?: { key?: string | Buffer; cert?: string | Buffer; ca?: string | Buffer; rejectUnauthorized?: boolean; port?: number };
   /** @default 'Switchboard' */
   userAgent?: string;
   /** Caller id user part for calls placed without `from`. @default 'switchboard' */

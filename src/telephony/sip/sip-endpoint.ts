@@ -96,7 +96,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     this.stack = new SipStack({
       bindAddress,
       port: config.port ?? SIP_DEFAULTS.port,
-      listen: config.tls ? ['UDP', 'TCP', 'TLS'] : ['UDP', 'TCP'],
+      listen: config.tls?.key && config.tls.cert ? ['UDP', 'TCP', 'TLS'] : ['UDP', 'TCP'],
       ...(config.tls ? { tls: config.tls } : {}),
       publicAddress,
       logger: this.logger,

@@ -115,6 +115,14 @@ describe('SIP endpoint against sipp (inbound)', () => {
     expect(run.messages).toMatch(/INVITE sip:sipp@127\.0\.0\.1:\d+ SIP\/2\.0[\s\S]*Session-Expires: 2;refresher=uas/);
   });
 
+  it('ends the call with BYE when the peer, as refresher, lets the session expire (RFC 4028)', async () => {
+    endpoint = await startTestEndpoint({ minSessionExpiresSec: 1 });
+    const calls = answerAll(endpoint);
+    const run = await runSipp({ scenario: 'session-expiry.xml', target: target(endpoint) });
+    expect(run.exitCode, run.errors || run.stdout.slice(-2000)).toBe(0);
+    expect(calls[0]?.end).toMatchObject({ status: 'completed', by: 'error', reason: 'session timer expired' });
+  });
+
   it('answers a Session-Expires below Min-SE with 422', async () => {
     endpoint = await startTestEndpoint({ minSessionExpiresSec: 90 });
     const calls = answerAll(endpoint);
