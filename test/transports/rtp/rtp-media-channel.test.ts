@@ -109,13 +109,12 @@ describe('RtpMediaChannel', () => {
     channel.start();
     for (const frame of utterance('u1', 2, 10)) task.queueFrame(frame);
     await sleep(730);
-    const loudBefore = received.filter((p) => p.loud).length;
-    const decidedAt = performance.now();
+    const sentAtDecision = channel.stats.audioFramesSent;
     task.queueFrame(makeFrame('interruption', { reason: 'barge-in' }));
     await sleep(200);
-    const lastLoud = received.filter((p) => p.loud).at(-1) as Received;
-    expect(lastLoud.at - decidedAt).toBeLessThan(20);
-    expect(received.filter((p) => p.loud).length - loudBefore).toBeLessThanOrEqual(1);
+    // The interruption is handled on a later turn: at most the one frame due meanwhile may leave.
+    expect(channel.stats.audioFramesSent - sentAtDecision).toBeLessThanOrEqual(1);
+    expect(received.filter((p) => p.loud)).toHaveLength(channel.stats.audioFramesSent); // the wire saw exactly that
     const final = played(down).at(-1) as FrameOf<'audio.played'>;
     expect(final.complete).toBe(false);
     // Words end every 0.2 s; heard = the words whose last byte had been sent.
