@@ -26,7 +26,7 @@ afterEach(() => {
   cleanup = [];
 });
 
-async function setup() {
+async function setup(options: { rtpTimeoutMs?: number; onFailure?: (reason: string) => void } = {}) {
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
   const received: Received[] = [];
@@ -50,6 +50,7 @@ async function setup() {
       direction: 'sendrecv',
       remotePtimeMs: 20,
     },
+    ...options,
   });
   const transport = new MediaTransport(channel);
   const down: Frame[] = [];
@@ -159,5 +160,18 @@ describe('RtpMediaChannel', () => {
     expect(events[0]?.marker).toBe(true);
     task.end();
     await done;
+  });
+
+  it('ends with an error when the peer sends no RTP for the timeout, and tells its owner', async () => {
+    const failures: string[] = [];
+    const { channel, task, down } = await setup({ rtpTimeoutMs: 300, onFailure: (reason) => failures.push(reason) });
+    const done = task.run();
+    channel.start();
+    await sleep(600);
+    expect(channel.isClosed).toBe(true);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/RTP timeout/);
+    await done;
+    expect(down.length).toBeGreaterThan(0);
   });
 });
