@@ -241,6 +241,14 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   }
 
   private onInvite(request: IncomingRequest, from: SipPeer, transaction: InviteServerTransaction): void {
+    // The same INVITE again under another branch (a fork through two proxies, an old UA): merged request.
+    const fromTag = tagOf(request.headers.from);
+    for (const pending of this.pendingInvites.values()) {
+      if (pending.carrierCallId === request.headers['call-id'] && tagOf(pending.request.headers.from) === fromTag) {
+        this.refuse(request, from, transaction, 482, 'merged request (same Call-ID and From tag as a call in progress)');
+        return;
+      }
+    }
     const unsupported = UNSUPPORTED_REQUIRE(headerTokens(request, 'require'));
     if (unsupported.length > 0) {
       this.refuse(request, from, transaction, 420, `unsupported extension ${unsupported.join(', ')}`, {
