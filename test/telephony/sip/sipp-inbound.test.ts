@@ -154,6 +154,22 @@ describe('SIP endpoint against sipp (inbound)', () => {
     expect(refused).toEqual([{ status: 403, address: '127.0.0.1' }]);
   });
 
+  it('challenges a caller outside the allowed networks with digest auth when inbound credentials are set, and lets it in', async () => {
+    endpoint = await startTestEndpoint({
+      allowedSources: ['10.255.0.0/16'],
+      inboundCredentials: { username: 'alice', password: 's3cret' },
+    });
+    const calls = answerAll(endpoint);
+    const run = await runSipp({ scenario: 'inbound-digest.xml', target: target(endpoint), args: ['-au', 'alice', '-ap', 's3cret'] });
+    expect(run.exitCode, run.errors || run.stdout.slice(-2000)).toBe(0);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.end?.status).toBe('completed');
+    // Wrong password: refused (sipp fails the call).
+    const wrong = await runSipp({ scenario: 'inbound-digest.xml', target: target(endpoint), args: ['-au', 'alice', '-ap', 'nope'] });
+    expect(wrong.exitCode).not.toBe(0);
+    expect(calls).toHaveLength(1);
+  });
+
   it('hears the RFC 2833 DTMF from sipp’s shipped pcaps as the right digits', async () => {
     endpoint = await startTestEndpoint();
     const calls = answerAll(endpoint);

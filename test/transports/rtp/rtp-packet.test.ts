@@ -41,3 +41,17 @@ describe('RTP packets', () => {
     expect(timestampDelta(100, 0xffffff00)).toBe(356);
   });
 });
+
+describe('RTP ports', () => {
+  it('binds even ports inside the configured range', async () => {
+    const { bindRtpSocket } = await import('../../../src/transports/rtp/rtp-socket.ts');
+    const sockets = await Promise.all([1, 2, 3].map(() => bindRtpSocket('127.0.0.1', { min: 41_001, max: 41_050 })));
+    for (const socket of sockets) {
+      const { port } = socket.address();
+      expect(port % 2).toBe(0);
+      expect(port).toBeGreaterThanOrEqual(41_002);
+      expect(port).toBeLessThanOrEqual(41_050);
+      socket.close();
+    }
+  });
+});
