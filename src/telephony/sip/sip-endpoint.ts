@@ -184,7 +184,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   /** Hangs up every call, unregisters, closes the sockets. */
   async close(): Promise<void> {
     const calls = [...new Set(this.calls.values())];
-    await Promise.allSettled(calls.map((call) => call.hangUp('endpoint shutting down')));
+    // BYE to everyone, but do not wait long for peers that are gone (a BYE transaction can take 64·T1).
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)));
+    await Promise.race([Promise.allSettled(calls.map((call) => call.hangUp('endpoint shutting down'))), giveUp]);
+    clearTimeout(timer);
     for (const call of this.pendingInvites.values()) call.reject(503, 'Service Unavailable');
     await this.registration?.stop();
     await this.stack.close();
