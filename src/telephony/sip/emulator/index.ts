@@ -1,0 +1,1 @@
+export { SipCalleeEmulator, startSipCalleeEmulator, type EmulatedSipCall, type SipCalleeEmulatorOptions } from './sip-callee-emulator.ts';
