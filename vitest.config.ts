@@ -33,6 +33,7 @@ const unitTests = [
   'test/server/partial-credentials.test.ts',
   'test/agent/assistant-turn-recorder.test.ts',
   'test/sandbox/providers/llm-policy.test.ts',
+  'test/sandbox/agent-policies.test.ts',
   'test/sandbox/carriers/shared/xml.test.ts',
   'test/sandbox/carriers/shared/playout-buffer.test.ts',
   'test/sandbox/callees/persona-registry.test.ts',

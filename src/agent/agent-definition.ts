@@ -42,6 +42,17 @@ export interface AgentDefinition {
   maxToolSteps?: number;
   /** Metadata used where the call's own metadata has no value (deep-merged under it). @default {} */
   defaultMetadata?: Record<string, unknown>;
+  /** How the sandbox's scripted LLM plays this agent; used only when the LLM is emulated. */
+  sandbox?: AgentSandboxOptions;
+}
+
+export interface AgentSandboxOptions {
+  /**
+   * The agent's script in the sandbox policy language (`switchboard/sandbox`'s `LlmPolicyInput`), inline or as the
+   * path of a JSON file (e.g. `new URL('./reminder.policy.json', import.meta.url)`).
+   * @default a generic script: the agent's greeting, its tools when the caller names them, goodbye with end_call
+   */
+  policy?: object | string | URL;
 }
 
 /** Identity helper that gives agent definitions their type. */

@@ -17,6 +17,8 @@ export const appointmentReminderAgent = defineAgent({
   ].join(' '),
   greeting:
     'Hi {{user.firstName|there}}, this is Sam from {{clinic.name}}, calling about your appointment on {{appointment.date}} at {{appointment.time}}. Do you have a moment?',
+  // Its sandbox script (read only when the LLM is emulated).
+  sandbox: { policy: new URL('../sandbox/policies/appointment-reminder.json', import.meta.url) },
   defaultMetadata: {
     clinic: { name: 'Riverside Dental' },
     appointment: { provider: 'Dr. Patel', date: 'Tuesday, March 3rd', time: '3:30 PM' },

@@ -1,6 +1,9 @@
 import type { Logger } from '../log.ts';
 import type { Config } from '../config.ts';
+import type { AgentDefinition } from '../agent/agent-definition.ts';
 import type { CarrierAdapter } from '../telephony/carrier-adapter.ts';
+import { agentPolicyRouter } from './agent-policies.ts';
+import type { LlmEmulatorHandle } from './providers/llm-emulator-server.ts';
 import { MediaClock } from './carriers/shared/media-clock.ts';
 import { PersonaRegistry } from './callees/persona-registry.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from './providers/cartesia-emulator.ts';
@@ -40,6 +43,11 @@ export interface Sandbox {
   personas: PersonaRegistry;
   /** A carrier's emulator by carrier name (its type is the carrier's own, e.g. `TwilioEmulator`). */
   emulator<T = unknown>(carrier: string): T | undefined;
+  /**
+   * Makes the emulated LLM play these agents: each its own sandbox policy, or a generic one from its greeting and
+   * tools (no-op when the LLM is not emulated).
+   */
+  serveAgents(agents: readonly AgentDefinition[]): Promise<void>;
   /** Trust for the TLS emulators (Cartesia's SDK insists on wss). */
   tls?: { ca: string | Buffer };
   close(): Promise<void>;
@@ -58,11 +66,15 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
   const next: Config = { ...structuredClone({ ...config, carriers: {} }), carriers: { ...config.carriers } };
   const personas = options.personas ?? new PersonaRegistry();
   const emulators = new Map<string, unknown>();
+  let llmEmulator: LlmEmulatorHandle | undefined;
   const sandbox: Sandbox = {
     config: next,
     emulated,
     personas,
     emulator: <T>(carrier: string) => emulators.get(carrier) as T | undefined,
+    serveAgents: async (agents) => {
+      llmEmulator?.setPolicy(await agentPolicyRouter(agents));
+    },
     close: async () => {
       await Promise.allSettled(closers.reverse().map((close) => close()));
     },
@@ -114,6 +126,7 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
         ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
       });
       closers.push(() => gemini.close());
+      llmEmulator = gemini;
       next.llm.google = { ...llm.google, apiKey: 'sandbox-google', baseUrl: gemini.baseURL };
       emulated.push('gemini');
     } else {
@@ -122,6 +135,7 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
         ...(instant ? { timing: { ttftMs: 0, tokensPerSecond: 0 } } : {}),
       });
       closers.push(() => openai.close());
+      llmEmulator = openai;
       next.llm.openai = { ...llm.openai, apiKey: 'sandbox-openai', baseUrl: openai.baseURL };
       emulated.push('openai');
     }

@@ -111,6 +111,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
     hangUpRecovered(recovered, store, carrierSet, log);
 
     const agents = new AgentRegistry(options.agents);
+    await sandbox?.serveAgents(agents.list());
     const services = await createCallServices(config, {
       ...(sandbox?.tls ? { tls: sandbox.tls } : {}),
       providers: { ...pick(options, 'stt'), ...pick(options, 'llm'), ...pick(options, 'tts') },

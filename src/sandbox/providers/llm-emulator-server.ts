@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { ConversationPolicy } from '../agent-policies.ts';
 import { LlmPolicy, defaultLlmPolicy, type LlmPolicyInput, type PolicyReply } from './llm-policy.ts';
 import { abortableSleep } from '../../util/abortable-sleep.ts';
 
@@ -97,8 +98,8 @@ export interface LlmEmulatorHandle {
   waitForRequests(count?: number): Promise<void>;
   setTiming(timing: Partial<LlmEmulatorTiming>): void;
   readonly timing: Readonly<LlmEmulatorTiming>;
-  setPolicy(policy: LlmPolicy | LlmPolicyInput): void;
-  readonly policy: LlmPolicy;
+  setPolicy(policy: ConversationPolicy | LlmPolicyInput): void;
+  readonly policy: ConversationPolicy;
   /** Stops the server, dropping open connections. */
   close(): Promise<void>;
 }
@@ -108,7 +109,7 @@ export interface LlmEmulatorOptions {
   /** The API key clients must send; unset accepts any or none. @default undefined */
   apiKey?: string;
   /** How replies are chosen. @default defaultLlmPolicy() (the appointment reminder) */
-  policy?: LlmPolicy | LlmPolicyInput;
+  policy?: ConversationPolicy | LlmPolicyInput;
   /** @default per emulator (OpenAI 350 ms / 80 tok/s, Gemini 400 ms / 150 tok/s) */
   timing?: Partial<LlmEmulatorTiming>;
   /** Port to bind on 127.0.0.1. @default 0 (any free port) */
@@ -122,7 +123,7 @@ export interface EmulatorExchange {
   /** Aborted when the client disconnects (or the server closes). */
   readonly signal: AbortSignal;
   readonly timing: LlmEmulatorTiming;
-  readonly policy: LlmPolicy;
+  readonly policy: ConversationPolicy;
   /** The request had a body that is not JSON. */
   readonly invalidJson: boolean;
   /** Takes the next queued fault (generation endpoints call this once). */
@@ -352,9 +353,11 @@ export async function startLlmEmulatorServer(
   };
 }
 
-function toPolicy(policy: LlmPolicy | LlmPolicyInput | undefined): LlmPolicy {
+function toPolicy(policy: ConversationPolicy | LlmPolicyInput | undefined): ConversationPolicy {
   if (policy === undefined) return defaultLlmPolicy();
-  return policy instanceof LlmPolicy ? policy : LlmPolicy.from(policy);
+  if (policy instanceof LlmPolicy || typeof (policy as Partial<ConversationPolicy>).respond === 'function')
+    return policy as ConversationPolicy;
+  return LlmPolicy.from(policy as LlmPolicyInput);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
-import createEspeak, { type EspeakModule } from 'espeak-ng';
+import type { EspeakModule } from 'espeak-ng';
 
 /** What one run of the espeak-ng program printed and returned. */
 export interface EspeakRun {
@@ -72,6 +72,16 @@ export class EspeakEngine {
   /** Compiles and starts the WASM program (once per process: use {@link getEspeakEngine}). */
   static async create(): Promise<EspeakEngine> {
     const require = createRequire(import.meta.url);
+    // An optional dependency (GPL-3.0), loaded only when the offline voice or the sandbox speaks.
+    let createEspeak: typeof import('espeak-ng').default;
+    try {
+      createEspeak = (await import('espeak-ng')).default;
+    } catch (error) {
+      throw new Error(
+        'The offline voice needs the optional dependency espeak-ng (GPL-3.0-or-later): npm install espeak-ng (it was left out, e.g. by --omit=optional)',
+        { cause: error },
+      );
+    }
     const wasmPath = require.resolve('espeak-ng').replace(/espeak-ng\.js$/, 'espeak-ng.wasm');
     const compiled = await wasmApi.compile(await readFile(wasmPath));
     let wasm: WasmExports | undefined;

@@ -1,0 +1,191 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import type { AgentDefinition } from '../agent/agent-definition.ts';
+import { renderTemplate as renderMetadataTemplate } from '../agent/template.ts';
+import type { AgentTool } from '../services/llm/tool.ts';
+import { LlmPolicy, type LlmPolicyInput, type PolicyConversation, type PolicyReply } from './providers/llm-policy.ts';
+
+/** What an LLM emulator asks to answer a request: a policy, or a router choosing one per conversation. */
+export interface ConversationPolicy {
+  readonly name: string;
+  respond(conversation: PolicyConversation): PolicyReply;
+}
+
+/** One agent's sandbox script and how to recognise its conversations (its rendered system prompt). */
+interface AgentScript {
+  agent: string;
+  matcher: RegExp;
+  /** Characters of the prompt template outside placeholders: the longest match is the most specific agent. */
+  specificity: number;
+  policy: LlmPolicy;
+}
+
+/**
+ * Serves every agent of a sandboxed server its own script: a request goes to the agent whose system-prompt
+ * template matches the request's system prompt (the most specific one when several do). A conversation no agent
+ * matches gets a plain notice, never another agent's script.
+ */
+export class AgentPolicyRouter implements ConversationPolicy {
+  readonly name = 'agents';
+  constructor(private readonly scripts: readonly AgentScript[]) {}
+
+  /** Which agent's script answers a conversation with this system prompt, if any. */
+  scriptFor(system: string): AgentScript | undefined {
+    let best: AgentScript | undefined;
+    for (const script of this.scripts) {
+      if (script.matcher.test(system) && (!best || script.specificity > best.specificity)) best = script;
+    }
+    return best;
+  }
+
+  respond(conversation: PolicyConversation): PolicyReply {
+    const script = this.scriptFor(conversation.system);
+    if (script) return script.policy.respond(conversation);
+    return {
+      ruleId: 'no-agent',
+      text: 'This is the Switchboard sandbox. No agent here has a script for this conversation.',
+      toolCalls: [],
+    };
+  }
+}
+
+/** Builds the router for a server's agents: each agent's own policy (inline or a JSON file), or a generic one. */
+export async function agentPolicyRouter(agents: readonly AgentDefinition[]): Promise<AgentPolicyRouter> {
+  const scripts: AgentScript[] = [];
+  for (const agent of agents) {
+    const { matcher, specificity } = promptMatcher(agent.systemPrompt);
+    scripts.push({ agent: agent.name, matcher, specificity, policy: await agentPolicy(agent) });
+  }
+  return new AgentPolicyRouter(scripts);
+}
+
+/** The agent's own sandbox policy, or the generic one made from its greeting and tools. */
+export async function agentPolicy(agent: AgentDefinition): Promise<LlmPolicy> {
+  const own = agent.sandbox?.policy;
+  if (own === undefined) return LlmPolicy.from(genericAgentPolicy(agent));
+  if (typeof own === 'string' || own instanceof URL) {
+    const text = await readFile(own, 'utf8');
+    return LlmPolicy.from(JSON.parse(text) as LlmPolicyInput);
+  }
+  return LlmPolicy.from(own as LlmPolicyInput);
+}
+
+/**
+ * A regex matching any rendering of a prompt template: its fixed text in order, anything where a `{{…}}`
+ * placeholder stands, whitespace-insensitive.
+ */
+export function promptMatcher(template: string): { matcher: RegExp; specificity: number } {
+  const chunks = template.split(/\{\{[^}]*\}\}/);
+  const specificity = chunks.reduce((sum, chunk) => sum + chunk.trim().length, 0);
+  const body = chunks
+    .map((chunk) =>
+      chunk
+        .trim()
+        .split(/\s+/)
+        .filter((word) => word !== '')
+        .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('\\s+'),
+    )
+    .join('[\\s\\S]*?');
+  return { matcher: new RegExp(`^\\s*${body}\\s*$`, 'u'), specificity };
+}
+
+const STOP_WORDS = new Set(['the', 'and', 'for', 'with', 'from', 'that', 'this', 'into', 'get', 'set', 'call', 'tool', 'make', 'take']);
+const GOODBYES = ['bye', 'goodbye', "that's all", "that's it", 'that is all', 'no thanks', 'no thank you', 'nothing else'];
+
+/**
+ * The script of an agent that brings none: it opens with the agent's own greeting (placeholders at their
+ * fallbacks), acknowledges neutrally, calls a tool when the caller's words name it (`reschedule_delivery` on
+ * "can we reschedule?"), and says goodbye with `end_call` when the caller does.
+ */
+export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
+  const tools = toolsOf(agent);
+  const greeting = agent.greeting ? renderMetadataTemplate(agent.greeting, {}) : '';
+  const rules: Array<Record<string, unknown>> = [{ id: 'after-end-call', when: { afterToolResult: 'end_call' }, reply: '' }];
+  for (const tool of tools) {
+    rules.push({
+      id: `after-${tool.name}`,
+      when: { afterToolResult: tool.name },
+      reply: 'All right, that is done. Is there anything else I can help you with?',
+    });
+  }
+  rules.push({
+    id: 'goodbye',
+    when: { userSays: GOODBYES },
+    reply: 'Thank you for your time. Goodbye!',
+    toolCalls: [{ name: 'end_call', args: { reason: 'completed' } }],
+  });
+  for (const tool of tools) {
+    const words = keywords(tool.name);
+    if (words.length === 0) continue;
+    rules.push({
+      id: `use-${tool.name}`,
+      when: { userSays: words, toolsNotCalled: [tool.name] },
+      reply: 'Sure, one moment.',
+      toolCalls: [{ name: tool.name, args: exampleArgs(tool) }],
+    });
+  }
+  if (greeting !== '') {
+    const opening = greeting.split(/\s+/).slice(0, 4).join(' ');
+    rules.push({
+      id: 'after-greeting',
+      when: { turn: { max: 1 }, previousAssistantMatches: [opening.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] },
+      reply: 'Thanks. How can I help you today?',
+    });
+    rules.push({ id: 'greeting', when: { turn: { max: 1 } }, reply: greeting });
+  } else {
+    rules.push({ id: 'greeting', when: { turn: { max: 1 } }, reply: 'Hello! How can I help you today?' });
+  }
+  return {
+    name: `${agent.name} (generic)`,
+    description: `Generated for agent ${agent.name}: its greeting, its tools by name, goodbye with end_call.`,
+    rules,
+    fallback: { reply: 'I see. Is there anything else I can help you with?' },
+  } as LlmPolicyInput;
+}
+
+function toolsOf(agent: AgentDefinition): AgentTool[] {
+  const tools = typeof agent.tools === 'function' ? agent.tools(agent.defaultMetadata ?? {}) : (agent.tools ?? []);
+  return tools.filter((tool) => tool.name !== 'end_call');
+}
+
+/** The words of a tool's name a caller would say (`reschedule_delivery` → reschedule, delivery). */
+function keywords(name: string): string[] {
+  return name
+    .split(/[_\-\s]+|(?<=[a-z])(?=[A-Z])/)
+    .map((word) => word.toLowerCase())
+    .filter((word) => word.length >= 4 && !STOP_WORDS.has(word));
+}
+
+/** Arguments that satisfy a tool's parameters: strings carry the caller's words, other types a plain value. */
+function exampleArgs(tool: AgentTool): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(tool.parameters.shape as Record<string, z.ZodType>)) {
+    const value = exampleValue(schema);
+    if (value !== undefined) args[key] = value;
+  }
+  return args;
+}
+
+function exampleValue(schema: z.ZodType): unknown {
+  const def = (schema as unknown as { def: { type: string; innerType?: z.ZodType; entries?: Record<string, string>; values?: unknown[] } })
+    .def;
+  switch (def.type) {
+    case 'optional':
+    case 'nullable':
+    case 'default':
+      return def.innerType ? exampleValue(def.innerType) : undefined;
+    case 'string':
+      return '{{lastUserMessage}}';
+    case 'number':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'enum':
+      return Object.values(def.entries ?? {})[0];
+    case 'literal':
+      return def.values?.[0];
+    default:
+      return undefined;
+  }
+}
