@@ -44,6 +44,9 @@ const unitTests = [
 ];
 
 export default defineConfig({
+  // `import … from 'switchboard'` (examples, package tests) resolves to the TypeScript source, not dist/.
+  resolve: { conditions: ['switchboard-source'] },
+  ssr: { resolve: { conditions: ['switchboard-source'] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
