@@ -40,18 +40,30 @@ export type LlmStreamEvent =
 export class LlmServiceError extends Error {
   /** The call the request was for, when known. */
   readonly callId?: string;
+  /**
+   * Whether repeating the request may succeed: HTTP 408/409/429/5xx, network failures, timeouts (the rules
+   * the Vercel AI SDK applies too). @default false
+   */
+  readonly retryable: boolean;
+  /**
+   * How long the provider asked us to wait before retrying: `retry-after-ms` / `retry-after` headers, or
+   * Google's `google.rpc.RetryInfo.retryDelay` in the error body. Undefined when it did not say.
+   */
+  readonly retryAfterMs?: number;
 
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
     readonly code?: string,
-    options?: { cause?: unknown; callId?: string },
+    options?: { cause?: unknown; callId?: string; retryable?: boolean; retryAfterMs?: number },
   ) {
     const detail = status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : code ? ` (${code})` : '';
     super(`${provider}: ${message}${detail}`, options);
     this.name = 'LlmServiceError';
     if (options?.callId !== undefined) this.callId = options.callId;
+    this.retryable = options?.retryable ?? false;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
