@@ -84,23 +84,42 @@ export async function* streamWithRetries(
   request: LlmRequest,
   attempt: LlmAttempt,
 ): AsyncIterable<LlmStreamEvent> {
-  const maxRetries = settings.generation.maxRetries ?? LLM_GENERATION_DEFAULTS.maxRetries;
+  const { generation } = settings;
+  const maxRetries = generation.maxRetries ?? LLM_GENERATION_DEFAULTS.maxRetries;
+  const idleMs = generation.idleTimeoutMs ?? LLM_GENERATION_DEFAULTS.idleTimeoutMs;
   for (let attemptIndex = 0; ; attemptIndex++) {
     if (request.signal.aborted) return;
+    const run = new AttemptControl(settings.provider, request);
+    run.watchdog.arm(generation.firstTokenTimeoutMs ?? LLM_GENERATION_DEFAULTS.firstTokenTimeoutMs, 'no response');
     let emitted = false;
+    let finished = false;
+    let delay: number | undefined;
     try {
-      for await (const event of timedAttempt(settings, request, attempt)) {
+      for await (const item of attempt(request, run.signal)) {
+        if (run.signal.aborted) break;
+        if (item.type === 'progress') {
+          run.watchdog.arm(idleMs, 'no further output');
+          continue;
+        }
+        if (item.type === 'finish') finished = true;
+        // The clock stops while the consumer holds the event: a slow consumer is not a stalled provider.
+        run.watchdog.pause();
         emitted = true;
-        yield event;
+        yield item;
+        if (!finished) run.watchdog.arm(idleMs, 'no further output');
       }
+      if (run.timeoutError) throw run.timeoutError;
       return;
     } catch (error) {
       if (request.signal.aborted) return;
-      const failure = settings.toError(error, request.callId);
-      const delay = retryDelay(settings.generation, failure);
+      const failure = run.timeoutError ?? settings.toError(error, request.callId);
+      delay = retryDelay(generation, failure);
       if (emitted || attemptIndex >= maxRetries || !failure.retryable || delay === undefined) throw failure;
-      await abortableSleep(delay, request.signal);
+    } finally {
+      // The consumer stopped early (or the attempt failed): cancel the HTTP request.
+      run.close(finished);
     }
+    await abortableSleep(delay, request.signal);
   }
 }
 
@@ -112,51 +131,79 @@ function retryDelay(generation: LlmGenerationOptions, error: LlmServiceError): n
   return asked <= maxRetryDelayMs ? Math.max(0, asked) : undefined;
 }
 
-/** One attempt under the first-output and idle time limits; returns quietly when the caller aborts. */
-async function* timedAttempt(settings: LlmStreamSettings, request: LlmRequest, attempt: LlmAttempt): AsyncIterable<LlmStreamEvent> {
-  const { generation, provider } = settings;
-  const controller = new AbortController();
-  const forwardAbort = (): void => controller.abort(request.signal.reason);
-  request.signal.addEventListener('abort', forwardAbort, { once: true });
+/** One attempt's cancellation: the caller's abort, the watchdog's timeout, or the consumer leaving. */
+class AttemptControl {
+  private readonly controller = new AbortController();
+  private readonly forwardAbort: () => void;
+  readonly watchdog: Watchdog;
+  timeoutError: LlmServiceError | undefined;
 
-  let timeoutError: LlmServiceError | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, what: string): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timeoutError = new LlmServiceError(provider, `${what} within ${ms} ms`, undefined, 'timeout', {
+  constructor(
+    provider: string,
+    private readonly request: LlmRequest,
+  ) {
+    this.forwardAbort = () => this.controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', this.forwardAbort, { once: true });
+    this.watchdog = new Watchdog((what, ms) => {
+      this.timeoutError = new LlmServiceError(provider, `${what} within ${ms} ms`, undefined, 'timeout', {
         callId: request.callId,
         retryable: true,
       });
-      controller.abort(timeoutError);
-    }, ms);
-  };
-  arm(generation.firstTokenTimeoutMs ?? LLM_GENERATION_DEFAULTS.firstTokenTimeoutMs, 'no response');
-  const idleMs = generation.idleTimeoutMs ?? LLM_GENERATION_DEFAULTS.idleTimeoutMs;
-  let finished = false;
+      this.controller.abort(this.timeoutError);
+    });
+  }
 
-  try {
-    for await (const item of attempt(request, controller.signal)) {
-      if (controller.signal.aborted) break;
-      if (item.type === 'progress') {
-        arm(idleMs, 'no further output');
-        continue;
-      }
-      if (item.type === 'finish') finished = true;
-      // The clock stops while the consumer holds the event: a slow consumer is not a stalled provider.
-      clearTimeout(timer);
-      yield item;
-      if (!finished) arm(idleMs, 'no further output');
-    }
-    if (timeoutError) throw timeoutError;
-  } catch (error) {
-    if (timeoutError && !request.signal.aborted) throw timeoutError;
-    if (request.signal.aborted) return;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    request.signal.removeEventListener('abort', forwardAbort);
-    // The consumer stopped early (or we threw): cancel the HTTP request.
-    if (!finished) controller.abort();
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  close(finished: boolean): void {
+    this.watchdog.stop();
+    this.request.signal.removeEventListener('abort', this.forwardAbort);
+    if (!finished) this.controller.abort();
+  }
+}
+
+/**
+ * A deadline checked lazily: one timer that is only moved when it fires before the deadline, so keeping a
+ * stream alive token by token costs a clock read, not a timer per token.
+ */
+class Watchdog {
+  private deadline = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private what = '';
+  private ms = 0;
+
+  constructor(private readonly expire: (what: string, ms: number) => void) {}
+
+  /** (Re)starts the clock: `what` fails `ms` from now unless armed again or paused. */
+  arm(ms: number, what: string): void {
+    this.ms = ms;
+    this.what = what;
+    this.deadline = performance.now() + ms;
+    this.paused = false;
+    if (this.timer === undefined) this.schedule(ms);
+  }
+
+  /** Stops the clock until the next `arm`. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.paused = true;
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.paused) return; // arm() schedules again
+      const left = this.deadline - performance.now();
+      if (left > 1) this.schedule(left);
+      else this.expire(this.what, this.ms);
+    }, ms);
   }
 }

@@ -133,7 +133,8 @@ export class OpenAIChatLlmService implements LlmService {
     let rawFinish: string | undefined;
     let usage = { inputTokens: 0, outputTokens: 0 };
     for await (const event of events) {
-      if (event.data === '[DONE]') break;
+      // Read on to the end of the response (it follows at once), so the connection is kept for reuse.
+      if (event.data === '[DONE]') continue;
       const parsed = parseJson(event.data);
       if (!isRecord(parsed)) {
         throw new LlmServiceError(this.provider, 'invalid JSON in the event stream', undefined, 'invalid_response', {
