@@ -4,12 +4,17 @@ import { GeminiLlmService } from './gemini-client.ts';
 import type { LlmService } from './llm-service.ts';
 import { usesLeanClient, type LlmImplementation } from './openai.ts';
 
+/** The model used when none is configured (config and README document the same). */
+export const GEMINI_DEFAULT_MODEL = 'gemini-2.0-flash';
+/** The Gemini Developer API root, version segment included. */
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+
 export interface GoogleLlmOptions extends LlmGenerationOptions {
-  /** @default 'gemini-2.5-flash' */
+  /** @default GEMINI_DEFAULT_MODEL ('gemini-2.0-flash') */
   model?: string;
   /** @default process.env.GOOGLE_GENERATIVE_AI_API_KEY (read when the first request is made) */
   apiKey?: string;
-  /** API root including the version segment. @default 'https://generativelanguage.googleapis.com/v1beta' */
+  /** API root including the version segment. @default GEMINI_DEFAULT_BASE_URL */
   baseURL?: string;
   /**
    * Thinking token budget (`generationConfig.thinkingConfig.thinkingBudget`). Thinking adds seconds before
@@ -36,7 +41,7 @@ export interface GoogleLlmOptions extends LlmGenerationOptions {
  */
 export function createGoogleLlm(options: GoogleLlmOptions = {}): LlmService {
   const {
-    model = 'gemini-2.5-flash',
+    model = GEMINI_DEFAULT_MODEL,
     apiKey,
     baseURL,
     thinkingBudget,
@@ -50,13 +55,13 @@ export function createGoogleLlm(options: GoogleLlmOptions = {}): LlmService {
     return new GeminiLlmService({
       provider: name,
       model,
-      baseURL: baseURL ?? 'https://generativelanguage.googleapis.com/v1beta',
+      baseURL: baseURL ?? GEMINI_DEFAULT_BASE_URL,
       apiKey: () => apiKey ?? process.env.GOOGLE_GENERATIVE_AI_API_KEY,
       thinkingBudget: budget,
       generation,
     });
   }
-  const google = createGoogleGenerativeAI({ apiKey, baseURL, fetch });
+  const google = createGoogleGenerativeAI({ apiKey, baseURL: baseURL ?? GEMINI_DEFAULT_BASE_URL, fetch });
   const baseProviderOptions: LlmProviderOptions = budget === undefined ? {} : { google: { thinkingConfig: { thinkingBudget: budget } } };
   return new AiSdkLlmService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
 }

@@ -3,18 +3,23 @@ import { AiSdkLlmService, type LlmGenerationOptions } from './ai-sdk-llm-service
 import type { LlmService } from './llm-service.ts';
 import { OpenAIChatLlmService } from './openai-chat-client.ts';
 
+/** The model used when none is configured (config and README document the same). */
+export const OPENAI_DEFAULT_MODEL = 'gpt-4o-mini';
+/** OpenAI's API root. */
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
 /** Which client streams the reply: the lean SSE client (default) or the Vercel AI SDK's `streamText`. */
 export type LlmImplementation = 'lean' | 'ai-sdk';
 
 export interface OpenAILlmOptions extends LlmGenerationOptions {
-  /** @default 'gpt-4.1-mini' */
+  /** @default OPENAI_DEFAULT_MODEL ('gpt-4o-mini') */
   model?: string;
   /** @default process.env.OPENAI_API_KEY (read when the first request is made) */
   apiKey?: string;
   /**
    * API root including the version segment. Point it at any OpenAI-compatible server (Ollama
    * `http://localhost:11434/v1`, vLLM, Groq `https://api.groq.com/openai/v1`, LM Studio, the sandbox emulator).
-   * @default process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'
+   * @default process.env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL
    */
   baseURL?: string;
   /**
@@ -44,7 +49,7 @@ export interface OpenAILlmOptions extends LlmGenerationOptions {
 /** OpenAI (or any OpenAI-compatible server): the lean Chat Completions client, or `@ai-sdk/openai`. */
 export function createOpenAILlm(options: OpenAILlmOptions = {}): LlmService {
   const {
-    model = 'gpt-4.1-mini',
+    model = OPENAI_DEFAULT_MODEL,
     api = 'chat',
     name = 'openai',
     apiKey,
@@ -59,7 +64,7 @@ export function createOpenAILlm(options: OpenAILlmOptions = {}): LlmService {
     return new OpenAIChatLlmService({
       provider: name,
       model,
-      baseURL: baseURL ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+      baseURL: baseURL ?? process.env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
       apiKey: () => apiKey ?? process.env.OPENAI_API_KEY,
       requireApiKey: true,
       organization,

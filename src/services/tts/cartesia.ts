@@ -22,13 +22,19 @@ const require = createRequire(import.meta.url);
 const sdk = require('@cartesia/cartesia-js') as typeof import('@cartesia/cartesia-js');
 const sdkWs = require('@cartesia/cartesia-js/resources/tts/ws') as typeof import('@cartesia/cartesia-js/resources/tts/ws');
 
+/** Cartesia's stock "friendly" English voice, spoken when none is configured. */
+export const CARTESIA_DEFAULT_VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
+export const CARTESIA_DEFAULT_MODEL = 'sonic-3';
+/** The REST root; the SDK derives `wss://…/tts/websocket` from it. */
+export const CARTESIA_DEFAULT_BASE_URL = 'https://api.cartesia.ai';
+
 export interface CartesiaTtsOptions {
   apiKey: string;
-  /** Cartesia voice id (a UUID). */
-  voiceId: string;
-  /** @default 'sonic-3' */
+  /** Cartesia voice id (a UUID). @default CARTESIA_DEFAULT_VOICE */
+  voiceId?: string;
+  /** @default CARTESIA_DEFAULT_MODEL ('sonic-3') */
   modelId?: string;
-  /** API base URL; the WebSocket is `<base>/tts/websocket` over wss. @default process.env.CARTESIA_BASE_URL ?? 'https://api.cartesia.ai' */
+  /** API base URL; the WebSocket is `<base>/tts/websocket` over wss. @default process.env.CARTESIA_BASE_URL ?? CARTESIA_DEFAULT_BASE_URL */
   baseUrl?: string;
   /** @default 'en' */
   language?: string;
@@ -69,8 +75,8 @@ export class CartesiaTtsService implements TtsService {
     openContext: (socket, contextId, native) =>
       socket.context({
         contextId,
-        model_id: this.options.modelId ?? 'sonic-3',
-        voice: { mode: 'id', id: this.options.voiceId },
+        model_id: this.options.modelId ?? CARTESIA_DEFAULT_MODEL,
+        voice: { mode: 'id', id: this.options.voiceId ?? CARTESIA_DEFAULT_VOICE },
         output_format: { container: 'raw', encoding: native.cartesiaEncoding, sample_rate: native.sampleRate } as RawOutputFormat,
         add_timestamps: true,
         language: (this.options.language ?? 'en') as 'en',
@@ -87,7 +93,7 @@ export class CartesiaTtsService implements TtsService {
   constructor(private readonly options: CartesiaTtsOptions) {
     this.client = new sdk.Cartesia({
       apiKey: options.apiKey,
-      baseURL: options.baseUrl ?? process.env.CARTESIA_BASE_URL ?? 'https://api.cartesia.ai',
+      baseURL: options.baseUrl ?? process.env.CARTESIA_BASE_URL ?? CARTESIA_DEFAULT_BASE_URL,
     });
   }
 

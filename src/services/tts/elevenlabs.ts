@@ -33,12 +33,19 @@ export interface ElevenLabsVoiceSettings {
   speed?: number;
 }
 
+/** ElevenLabs' stock "Rachel" voice, spoken when none is configured. */
+export const ELEVENLABS_DEFAULT_VOICE = '21m00Tcm4TlvDq8ikWAM';
+/** The lowest-latency model (Flash v2.5). */
+export const ELEVENLABS_DEFAULT_MODEL = 'eleven_flash_v2_5';
+export const ELEVENLABS_DEFAULT_BASE_URL = 'wss://api.elevenlabs.io';
+
 export interface ElevenLabsTtsOptions {
   apiKey: string;
-  voiceId: string;
-  /** @default 'eleven_flash_v2_5' */
+  /** @default ELEVENLABS_DEFAULT_VOICE */
+  voiceId?: string;
+  /** @default ELEVENLABS_DEFAULT_MODEL ('eleven_flash_v2_5') */
   modelId?: string;
-  /** Service base URL (http(s) or ws(s)). @default process.env.ELEVENLABS_BASE_URL ?? 'wss://api.elevenlabs.io' */
+  /** Service base URL (http(s) or ws(s)). @default process.env.ELEVENLABS_BASE_URL ?? ELEVENLABS_DEFAULT_BASE_URL */
   baseUrl?: string;
   /** ISO 639-1 language code for models that take one. @default undefined (model default) */
   languageCode?: string;
@@ -314,12 +321,12 @@ export class ElevenLabsTtsService implements TtsService {
   }
 
   private url(outputFormat: string): string {
-    const base = (this.options.baseUrl ?? process.env.ELEVENLABS_BASE_URL ?? 'wss://api.elevenlabs.io').replace(/^http/, 'ws');
+    const base = (this.options.baseUrl ?? process.env.ELEVENLABS_BASE_URL ?? ELEVENLABS_DEFAULT_BASE_URL).replace(/^http/, 'ws');
     const url = new URL(
-      `v1/text-to-speech/${encodeURIComponent(this.options.voiceId)}/multi-stream-input`,
+      `v1/text-to-speech/${encodeURIComponent(this.options.voiceId ?? ELEVENLABS_DEFAULT_VOICE)}/multi-stream-input`,
       base.endsWith('/') ? base : `${base}/`,
     );
-    url.searchParams.set('model_id', this.options.modelId ?? 'eleven_flash_v2_5');
+    url.searchParams.set('model_id', this.options.modelId ?? ELEVENLABS_DEFAULT_MODEL);
     url.searchParams.set('output_format', outputFormat);
     url.searchParams.set('inactivity_timeout', String(this.options.inactivityTimeoutSec ?? 180));
     url.searchParams.set('auto_mode', 'true');
