@@ -22,7 +22,7 @@ export interface GoogleLlmOptions extends LlmGenerationOptions {
    */
   thinkingBudget?: number;
   /**
-   * 'lean': a small SSE client over `node:http(s)` (a fraction of the CPU per streamed reply,
+   * 'lean': a small SSE client over `node:http(s)` (about a fifth of the CPU per streamed reply,
    * bench/RESULTS.md); 'ai-sdk': `@ai-sdk/google` through `streamText`. Both send the same request and
    * report the same events and errors. Setting `fetch` or `providerOptions` (AI SDK features) selects
    * 'ai-sdk'. @default 'lean'

@@ -30,7 +30,7 @@ export interface OpenAILlmOptions extends LlmGenerationOptions {
    */
   api?: 'chat' | 'responses';
   /**
-   * Chat Completions client. 'lean': a small SSE client over `node:http(s)` (about a tenth of the CPU per
+   * Chat Completions client. 'lean': a small SSE client over `node:http(s)` (about a fifth of the CPU per
    * streamed reply, bench/RESULTS.md); 'ai-sdk': `@ai-sdk/openai` through `streamText`. Both send the same
    * request and report the same events and errors. Setting `fetch` or `providerOptions` (AI SDK features)
    * selects 'ai-sdk'. @default 'lean'
