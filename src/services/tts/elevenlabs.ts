@@ -106,9 +106,10 @@ interface ServerMessage {
  * `charStartTimesMs`, `charDurationsMs`), but the SDKs' own serialisers map the same fields to snake_case
  * in places: elevenlabs-js 2.56.0 `src/serialization/types/WebsocketTtsServerMessageMulti.ts` maps
  * `isFinal` ↔ wire `"is_final"` (and elevenlabs-python 2.59.0 `types/websocket_tts_server_message_multi.py`
- * declares `is_final` without a camelCase alias); elevenlabs-js 2.0.1 mapped `contextId` ↔ `"context_id"`;
- * earlier 2.x serialisers mapped `normalized_alignment`, and alignments as `char_start_times_ms` /
- * `char_durations_ms`. Older docs spell the durations `charsDurationsMs`. A client that reads one spelling
+ * declares `is_final` without a camelCase alias); elevenlabs-js 2.0.1 `AudioOutputMulti` mapped `contextId` ↔
+ * `"context_id"`; other elevenlabs-js snapshots (commits 157500b, 5a4564c) map `"is_final"`,
+ * `"normalized_alignment"`, `"context_id"` and alignments as `"char_start_times_ms"` / `"char_durations_ms"`.
+ * Older docs spell the durations `charsDurationsMs`. A client that reads one spelling
  * only never sees the end of a context when the service sends the other, so every spelling is accepted.
  */
 function readServerMessage(raw: Record<string, unknown>): ServerMessage {
