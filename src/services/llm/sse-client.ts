@@ -45,6 +45,8 @@ export interface SseRequest {
 
 /** Most of an error body kept for the error message (a body is a few hundred bytes in practice). */
 const MAX_ERROR_BODY = 64 * 1024;
+/** Longest event accepted: a token chunk is well under 1 KB; a stream without line breaks is not SSE. */
+const MAX_EVENT_CHARS = 1024 * 1024;
 
 /**
  * POSTs and yields the response's events. Throws {@link HttpStatusError} for a non-2xx status, the socket
@@ -131,6 +133,9 @@ export class SseParser {
       position = next;
     }
     this.buffer = position === 0 ? buffer : buffer.slice(position);
+    if (this.buffer.length + this.data.reduce((sum, line) => sum + line.length, 0) > MAX_EVENT_CHARS) {
+      throw Object.assign(new Error(`server-sent event longer than ${MAX_EVENT_CHARS} characters`), { name: 'SseEventTooLarge' });
+    }
     return events;
   }
 

@@ -26,4 +26,12 @@ describe('SseParser', () => {
       { event: undefined, data: 'three' },
     ]);
   });
+
+  it('refuses an event that never ends instead of buffering without bound', () => {
+    const parser = new SseParser();
+    const chunk = `data: ${'x'.repeat(64 * 1024)}`;
+    expect(() => {
+      for (let i = 0; i < 20; i++) parser.push(chunk);
+    }).toThrow(/longer than/);
+  });
 });
