@@ -17,6 +17,7 @@
  */
 import type { TTSWS, TTSWSContext } from '@cartesia/cartesia-js/resources/tts/ws';
 import type { WebsocketResponse } from '@cartesia/cartesia-js/resources/tts';
+import type { Clock, ClockTimer } from '../../util/clock.ts';
 import { AudioConverter, type TtsAudioFormat } from './audio-format.ts';
 import { BaseTtsStream, TtsError, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
@@ -35,12 +36,13 @@ export interface CartesiaStreamTiming {
   reopenAfterIdleMs: number;
   /** See `CartesiaTtsOptions.contextExpiryMs`. */
   expiryMs: number;
+  clock: Clock;
 }
 
 /** One provider context of the utterance. */
 interface Part {
   context: TTSWSContext;
-  /** `performance.now()` of the last input sent or event received. */
+  /** Clock time (ms) of the last input sent or event received. */
   lastActivityAt: number;
   /** The service answered something on it (so its settings were accepted). */
   answered: boolean;
@@ -55,7 +57,7 @@ interface Part {
   ended: boolean;
   /** Events waiting for the parts before it to end. */
   held: WebsocketResponse[];
-  expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  expiryTimer: ClockTimer | undefined;
 }
 
 /** Cartesia's native raw formats: μ-law or 16-bit PCM at its listed rates; anything else is converted. */
@@ -143,7 +145,7 @@ export class CartesiaStream extends BaseTtsStream {
         return;
       }
       part.finishSent = true;
-      part.lastActivityAt = performance.now();
+      part.lastActivityAt = this.timing.clock.now();
       await part.context.no_more_inputs();
     });
   }
@@ -165,7 +167,7 @@ export class CartesiaStream extends BaseTtsStream {
 
   /** The context said all it had to say and has been silent long enough that Cartesia may drop it soon. */
   private isIdle(part: Part): boolean {
-    return part.answered && part.heardSinceInput && performance.now() - part.lastActivityAt >= this.timing.reopenAfterIdleMs;
+    return part.answered && part.heardSinceInput && this.timing.clock.now() - part.lastActivityAt >= this.timing.reopenAfterIdleMs;
   }
 
   private openPart(): Part {
@@ -174,7 +176,7 @@ export class CartesiaStream extends BaseTtsStream {
     const id = this.contextCount === 1 ? this.utteranceId : `${this.utteranceId}~${this.contextCount}`;
     const part: Part = {
       context: this.host.openContext(socket, id, this.native),
-      lastActivityAt: performance.now(),
+      lastActivityAt: this.timing.clock.now(),
       answered: false,
       heardSinceInput: false,
       unvoiced: [],
@@ -203,8 +205,8 @@ export class CartesiaStream extends BaseTtsStream {
   private noteInput(part: Part, text: string): void {
     part.unvoiced.push(text);
     part.heardSinceInput = false;
-    part.lastActivityAt = performance.now();
-    clearTimeout(part.expiryTimer);
+    part.lastActivityAt = this.timing.clock.now();
+    this.timing.clock.clearTimeout(part.expiryTimer);
     part.expiryTimer = undefined;
   }
 
@@ -229,7 +231,7 @@ export class CartesiaStream extends BaseTtsStream {
 
   /** Bookkeeping on arrival (what the service has done), then delivery in utterance order. */
   private observe(part: Part, event: WebsocketResponse): void {
-    part.lastActivityAt = performance.now();
+    part.lastActivityAt = this.timing.clock.now();
     switch (event.type) {
       case 'chunk':
         part.answered = true;
@@ -324,7 +326,7 @@ export class CartesiaStream extends BaseTtsStream {
   private end(part: Part): void {
     if (part.ended) return;
     part.ended = true;
-    clearTimeout(part.expiryTimer);
+    this.timing.clock.clearTimeout(part.expiryTimer);
     part.expiryTimer = undefined;
     this.socket?._unregisterContext(part.context.contextId);
     this.advance();
@@ -367,11 +369,11 @@ export class CartesiaStream extends BaseTtsStream {
 
   /** Ends a part once it has been silent for the expiry time (Cartesia has dropped it by then). */
   private armExpiry(part: Part): void {
-    clearTimeout(part.expiryTimer);
-    const wait = Math.max(0, part.lastActivityAt + this.timing.expiryMs - performance.now());
-    part.expiryTimer = setTimeout(() => {
+    this.timing.clock.clearTimeout(part.expiryTimer);
+    const wait = Math.max(0, part.lastActivityAt + this.timing.expiryMs - this.timing.clock.now());
+    part.expiryTimer = this.timing.clock.setTimeout(() => {
       part.expiryTimer = undefined;
-      if (performance.now() - part.lastActivityAt >= this.timing.expiryMs - 1) this.end(part);
+      if (this.timing.clock.now() - part.lastActivityAt >= this.timing.expiryMs - 1) this.end(part);
       else this.armExpiry(part);
     }, wait);
   }
@@ -379,7 +381,7 @@ export class CartesiaStream extends BaseTtsStream {
   /** Stops listening on every context and clears timers. */
   private release(): void {
     for (const part of this.parts) {
-      clearTimeout(part.expiryTimer);
+      this.timing.clock.clearTimeout(part.expiryTimer);
       part.expiryTimer = undefined;
       if (!part.ended) this.socket?._unregisterContext(part.context.contextId);
       part.ended = true;

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import type { Cartesia as CartesiaClient } from '@cartesia/cartesia-js';
 import type { TTSWS, TTSWSContext } from '@cartesia/cartesia-js/resources/tts/ws';
 import type { GenerationConfig, RawOutputFormat } from '@cartesia/cartesia-js/resources/tts';
+import { systemClock, type Clock } from '../../util/clock.ts';
 import { CartesiaStream, type CartesiaStreamHost } from './cartesia-stream.ts';
 import { TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
@@ -63,6 +64,8 @@ export interface CartesiaTtsOptions {
   reopenAfterIdleMs?: number;
   /** How long after its last audio Cartesia keeps a context (documented: 1 s). @default 1000 */
   contextExpiryMs?: number;
+  /** Time source for the context idle and expiry clocks. @default systemClock */
+  clock?: Clock;
 }
 
 export class CartesiaTtsService implements TtsService {
@@ -105,6 +108,7 @@ export class CartesiaTtsService implements TtsService {
     const stream = new CartesiaStream(options, listener, this.host, {
       reopenAfterIdleMs: this.options.reopenAfterIdleMs ?? 750,
       expiryMs: this.options.contextExpiryMs ?? 1000,
+      clock: this.options.clock ?? systemClock,
     });
     this.streams.add(stream);
     this.connection().then(

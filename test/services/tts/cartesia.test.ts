@@ -5,6 +5,7 @@ import { PipelineTask, type PipelineError } from '../../../src/pipeline/task.ts'
 import { startCartesiaEmulator, type CartesiaEmulator } from '../../../src/sandbox/providers/cartesia-emulator.ts';
 import { CartesiaTtsService, type CartesiaTtsOptions } from '../../../src/services/tts/cartesia.ts';
 import { TtsProcessor } from '../../../src/services/tts/tts-processor.ts';
+import { ManualClock } from '../../../src/util/clock.ts';
 import { concat, rms, samplesOf, voicedFraction } from './audio-checks.ts';
 import { checkWordTimeline, record, sleep } from './stream-helpers.ts';
 
@@ -96,6 +97,30 @@ describe('CartesiaTtsService against the emulator', () => {
       ['pause~2', 'You are booked for Tuesday at ten. ', true],
       ['pause~2', '', false],
     ]);
+  });
+
+  it('ends an idle context that is still alive and moves on in order (client clock driven by hand)', async () => {
+    const clock = new ManualClock(0);
+    const before = emulator.received.length;
+    const errorsBefore = emulator.stats.errors;
+    const rec = record(service({ clock }), 'idle', MULAW_8K);
+    rec.stream.pushText('First sentence here. ');
+    while (rec.words().length < 3) await sleep(5);
+    clock.advance(800); // idle past reopenAfterIdleMs (750), while the service still holds the context
+    rec.stream.pushText('Second sentence follows. ');
+    rec.stream.finish();
+    expect((await rec.ended).type).toBe('done');
+    const words = rec.words();
+    expect(words.map((w) => w.word)).toEqual('First sentence here. Second sentence follows.'.split(' '));
+    checkWordTimeline(words, rec.pcm().length / 8000);
+    const sent = (emulator.received.slice(before) as Array<Record<string, unknown>>).filter((m) => m.transcript !== undefined);
+    expect(sent.map((m) => [m.context_id, m.transcript, m.continue])).toEqual([
+      ['idle', 'First sentence here. ', true],
+      ['idle', '', false], // still alive: answered with done
+      ['idle~2', 'Second sentence follows. ', true],
+      ['idle~2', '', false],
+    ]);
+    expect(emulator.stats.errors).toBe(errorsBefore);
   });
 
   it('keeps one timeline when the service would restart an expired id at 0 s', async () => {
