@@ -1,5 +1,6 @@
 /**
- * LLM layer latency: what the Vercel AI SDK adds to time-to-first-token, measured against the local emulators
+ * LLM layer latency: what the Vercel AI SDK implementation (`implementation: 'ai-sdk'`; the lean clients are
+ * the default, see bench/llm-cpu.ts for their CPU) adds to time-to-first-token, measured against the local emulators
  * with a zero time to first token. Per provider, the same request body is sent (a) by a bare `fetch` that
  * parses SSE until the first text and (b) through our `LlmService` (`streamText` with the appointment tools)
  * until the first `text` event; runs are interleaved, medians reported. Also: the emulators' own latency
@@ -155,7 +156,7 @@ export const benchLlm: BenchSuite = async () => {
       {
         label: 'OpenAI chat',
         emulator: openai,
-        llm: createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL }),
+        llm: createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL, implementation: 'ai-sdk' }),
         headers: { authorization: 'Bearer bench-key' },
         textOf: (event) => (event as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content,
       },
@@ -165,7 +166,7 @@ export const benchLlm: BenchSuite = async () => {
       {
         label: 'Gemini',
         emulator: gemini,
-        llm: createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL }),
+        llm: createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL, implementation: 'ai-sdk' }),
         headers: { 'x-goog-api-key': 'bench-key' },
         textOf: (event) =>
           (event as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> }).candidates?.[0]?.content?.parts?.[0]?.text,
@@ -174,8 +175,13 @@ export const benchLlm: BenchSuite = async () => {
     );
     openai.setTiming(openAIEmulatorDefaultTiming);
     gemini.setTiming(geminiEmulatorDefaultTiming);
-    await defaultTtft('OpenAI chat', openai, createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL }), rows);
-    await defaultTtft('Gemini', gemini, createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL }), rows);
+    await defaultTtft(
+      'OpenAI chat',
+      openai,
+      createOpenAILlm({ apiKey: 'bench-key', baseURL: openai.baseURL, implementation: 'ai-sdk' }),
+      rows,
+    );
+    await defaultTtft('Gemini', gemini, createGoogleLlm({ apiKey: 'bench-key', baseURL: gemini.baseURL, implementation: 'ai-sdk' }), rows);
   } finally {
     await openai.close();
     await gemini.close();

@@ -10,6 +10,13 @@
  * Text waits in the context's buffer until a sentence is complete, a flush, the end, or
  * `max_buffer_delay_ms` (default 3000; 0 generates every piece at once).
  *
+ * Contexts expire 1 s after their last audio went out (documented: "Contexts automatically expire 1 second
+ * after the last audio output is streamed out. Attempting to send another input on the same context ID
+ * after expiry is not supported."). What the service answers to such an input is not documented; the
+ * emulator's answer is a guess, chosen by `expiredContextInput`: an `error` event (default) or a fresh
+ * context under the same id (its timestamps start at 0 again). Nothing is sent when a context expires (also
+ * a guess).
+ *
  * The SDK forces `wss:`, so the emulator serves TLS with a certificate made at start; clients trust it by
  * passing {@link CartesiaEmulator.ca} (or `rejectUnauthorized: false`) in their WebSocket options.
  */
@@ -19,18 +26,18 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
 import { getEspeakEngine } from '../../services/tts/offline/espeak-engine.ts';
-import { SpeechGenerator } from '../../services/tts/offline/speech-generator.ts';
-import type { WordTiming } from '../../services/tts/offline/word-timing.ts';
 import {
   CartesiaRequestError,
-  encodeCartesiaAudio,
   errorEvent,
   parseContextConfig,
   type CartesiaContextConfig,
   type CartesiaGenerationRequest,
 } from './cartesia-emulator-wire.ts';
+import { CartesiaContext, type CartesiaEmulatedSpeech } from './cartesia-emulator-context.ts';
 import { createSpeechCache, type SpeechCache, type SpeechCacheStats } from './speech-cache.ts';
 import { createTlsServer } from './tls.ts';
+
+export type { CartesiaEmulatedSpeech } from './cartesia-emulator-context.ts';
 
 export interface CartesiaEmulatorOptions {
   /** @default '127.0.0.1' */
@@ -49,6 +56,17 @@ export interface CartesiaEmulatorOptions {
   realtimeFactor?: number;
   /** Audio per `chunk` event. @default 40 */
   chunkMs?: number;
+  /**
+   * A context with nothing left to say expires this long after its last audio chunk (or its last input, if
+   * later): Cartesia documents 1 s. `Infinity` keeps contexts until `done` or `cancel`. @default 1000
+   */
+  contextExpiryMs?: number;
+  /**
+   * The answer to an input on an expired context, which Cartesia documents only as "not supported" (so
+   * either is a guess): `'error'` sends an error event (`error_code: 'context_expired'`, status 400) and
+   * drops the input; `'new-context'` starts a fresh context under the same id. @default 'error'
+   */
+  expiredContextInput?: 'error' | 'new-context';
   /** A connection with no message for this long is closed (Cartesia's idle close). @default 300_000 */
   idleTimeoutMs?: number;
   /** Client messages kept in `received` (oldest dropped first). @default 1000 */
@@ -63,17 +81,6 @@ export interface CartesiaEmulatorOptions {
   speechCacheEntries?: number;
 }
 
-export interface CartesiaEmulatedSpeech {
-  contextId: string;
-  text: string;
-  encoding: string;
-  sampleRate: number;
-  /** The piece's audio bytes as sent, in order. */
-  audio: Uint8Array;
-  /** Word timings from the start of this piece's audio. */
-  words: WordTiming[];
-}
-
 export interface CartesiaEmulatorStats {
   connections: number;
   /** Contexts ever opened. */
@@ -81,6 +88,8 @@ export interface CartesiaEmulatorStats {
   cancels: number;
   chunks: number;
   errors: number;
+  /** Contexts that expired (idle for `contextExpiryMs` after their last audio). */
+  expiredContexts: number;
 }
 
 export interface CartesiaEmulator {
@@ -103,150 +112,15 @@ export interface CartesiaEmulator {
 
 const API_VERSION = '2026-03-01';
 
-interface ChunkTag {
-  flushId: number;
-  /** An empty marker segment: after everything before it, send `flush_done` or `done`. */
-  marker?: 'flush' | 'done';
-}
-
-class CartesiaContext {
-  private pending = '';
-  private flushId = 1;
-  private bufferTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly generator: SpeechGenerator<ChunkTag>;
-  inputClosed = false;
-
-  constructor(
-    readonly id: string,
-    readonly config: CartesiaContextConfig,
-    private readonly connection: CartesiaConnection,
-    options: CartesiaEmulatorOptions,
-    speechCache: SpeechCache | undefined,
-  ) {
-    const realtimeFactor = options.realtimeFactor ?? 4;
-    const chunkMs = options.chunkMs ?? 40;
-    this.generator = new SpeechGenerator<ChunkTag>(
-      {
-        sampleRate: config.sampleRate,
-        speech: config.speech,
-        chunkMs,
-        firstChunkDelayMs: options.ttfbMs ?? 200,
-        realtimeFactor,
-        ...(speechCache ? { synthesize: speechCache.synthesize } : {}),
-      },
-      {
-        onSegmentStart: (segment, pcm) => {
-          if (!options.onSpeech || pcm.length === 0) return;
-          options.onSpeech({
-            contextId: id,
-            text: segment.text,
-            encoding: config.encoding,
-            sampleRate: config.sampleRate,
-            audio: encodeCartesiaAudio(pcm, config.encoding),
-            words: segment.words.map((w) => ({
-              ...w,
-              startSec: round(w.startSec - segment.startSec),
-              endSec: round(w.endSec - segment.startSec),
-            })),
-          });
-        },
-        onChunk: (chunk) => {
-          const data = Buffer.from(encodeCartesiaAudio(chunk.pcm, config.encoding)).toString('base64');
-          const stepTime = Number.isFinite(realtimeFactor) ? Math.round((chunk.durationSec * 1000) / realtimeFactor) : 1;
-          this.connection.stats.chunks++;
-          this.connection.send({
-            type: 'chunk',
-            data,
-            done: false,
-            status_code: 206,
-            step_time: stepTime,
-            context_id: id,
-            flush_id: chunk.segment.tag.flushId,
-          });
-          if (config.addTimestamps && chunk.words.length > 0) {
-            this.connection.send({
-              type: 'timestamps',
-              done: false,
-              status_code: 206,
-              context_id: id,
-              flush_id: chunk.segment.tag.flushId,
-              word_timestamps: {
-                words: chunk.words.map((w) => w.word),
-                start: chunk.words.map((w) => w.startSec),
-                end: chunk.words.map((w) => w.endSec),
-              },
-            });
-          }
-        },
-        onSegmentEnd: (segment) => {
-          if (segment.tag.marker === 'flush') {
-            this.connection.send({
-              type: 'flush_done',
-              done: false,
-              flush_done: true,
-              flush_id: segment.tag.flushId,
-              status_code: 206,
-              context_id: id,
-            });
-          } else if (segment.tag.marker === 'done') {
-            this.connection.send({ type: 'done', done: true, status_code: 206, context_id: id });
-            this.connection.forget(this);
-          }
-        },
-        onError: (error) => {
-          this.connection.sendError(new CartesiaRequestError(500, 'internal_error', 'Generation failed', error.message), id);
-          this.connection.forget(this);
-        },
-      },
-    );
-  }
-
-  /** Applies one generation request (transcript, continue, flush). */
-  accept(request: CartesiaGenerationRequest): void {
-    if (typeof request.transcript === 'string') this.pending += request.transcript;
-    if (request.continue !== true) {
-      // No `continue` (a one-shot request) or `continue: false`: speak everything, then `done`.
-      this.inputClosed = true;
-      this.release(this.pending);
-      this.generator.enqueue('', { flushId: this.flushId, marker: 'done' });
-      return;
-    }
-    if (request.flush === true) {
-      this.release(this.pending);
-      this.generator.enqueue('', { flushId: this.flushId, marker: 'flush' });
-      this.flushId++;
-      return;
-    }
-    if (this.config.maxBufferDelayMs === 0) return this.release(this.pending);
-    // Whole sentences go now; an unfinished one waits for more text or the buffer delay.
-    const match = /^[\s\S]*[.!?…]["')\]]*\s+/.exec(this.pending);
-    if (match) this.release(match[0]);
-    if (this.pending.trim() && !this.bufferTimer) {
-      this.bufferTimer = setTimeout(() => {
-        this.bufferTimer = undefined;
-        this.release(this.pending);
-      }, this.config.maxBufferDelayMs);
-    }
-  }
-
-  cancel(): void {
-    this.generator.cancel();
-    clearTimeout(this.bufferTimer);
-    this.bufferTimer = undefined;
-    this.pending = '';
-  }
-
-  private release(text: string): void {
-    clearTimeout(this.bufferTimer);
-    this.bufferTimer = undefined;
-    this.pending = this.pending.slice(text.length);
-    if (text.trim()) this.generator.enqueue(text, { flushId: this.flushId });
-  }
-}
+/** Ids of expired contexts remembered per connection (oldest forgotten first). */
+const EXPIRED_IDS_KEPT = 1000;
 
 class CartesiaConnection {
   private readonly contexts = new Map<string, CartesiaContext>();
+  /** Ids of contexts that expired; inputs on them are answered per `expiredContextInput`. */
+  private readonly expired = new Set<string>();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly contextExpiryMs: number;
 
   constructor(
     private readonly socket: WebSocket,
@@ -255,6 +129,7 @@ class CartesiaConnection {
     private readonly received: unknown[],
     private readonly speechCache: SpeechCache | undefined,
   ) {
+    this.contextExpiryMs = options.contextExpiryMs ?? 1000;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', () => this.dispose());
     socket.on('error', () => this.dispose());
@@ -272,6 +147,16 @@ class CartesiaConnection {
 
   forget(context: CartesiaContext): void {
     if (this.contexts.get(context.id) === context) this.contexts.delete(context.id);
+  }
+
+  /** The context sat idle past its expiry: forget it, remember its id. */
+  expire(context: CartesiaContext): void {
+    if (this.contexts.get(context.id) !== context) return;
+    this.contexts.delete(context.id);
+    context.cancel();
+    this.stats.expiredContexts++;
+    this.expired.add(context.id);
+    if (this.expired.size > EXPIRED_IDS_KEPT) this.expired.delete(this.expired.values().next().value as string);
   }
 
   dispose(): void {
@@ -300,12 +185,27 @@ class CartesiaConnection {
     if (this.received.length > (this.options.keepMessages ?? 1000)) this.received.shift();
     const contextId = typeof request.context_id === 'string' && request.context_id ? request.context_id : undefined;
     if (request.cancel === true) {
-      if (contextId === undefined) return;
+      if (contextId === undefined || this.expired.has(contextId)) return;
       this.stats.cancels++;
       const context = this.contexts.get(contextId);
       context?.cancel();
       if (context) this.forget(context);
       return;
+    }
+    if (contextId !== undefined && this.expired.has(contextId)) {
+      if ((this.options.expiredContextInput ?? 'error') === 'error') {
+        this.sendError(
+          new CartesiaRequestError(
+            400,
+            'context_expired',
+            'Context expired',
+            `Context ${contextId} expired 1 second after its last audio; inputs on an expired context are not supported. Use a new context_id.`,
+          ),
+          contextId,
+        );
+        return;
+      }
+      this.expired.delete(contextId); // 'new-context': the id starts over
     }
     let context = contextId === undefined ? undefined : this.contexts.get(contextId);
     if (context?.inputClosed) {
@@ -352,10 +252,6 @@ function reject(socket: Duplex, status: number, reason: string, body: object): v
   );
 }
 
-function round(sec: number): number {
-  return Math.round(sec * 1000) / 1000;
-}
-
 /** Starts the emulator on 127.0.0.1 (port 0 unless `port` is given). */
 export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {}): Promise<CartesiaEmulator> {
   const useTls = options.tls ?? true;
@@ -369,7 +265,7 @@ export async function startCartesiaEmulator(options: CartesiaEmulatorOptions = {
   } else {
     server = createHttpServer();
   }
-  const stats: CartesiaEmulatorStats = { connections: 0, contexts: 0, cancels: 0, chunks: 0, errors: 0 };
+  const stats: CartesiaEmulatorStats = { connections: 0, contexts: 0, cancels: 0, chunks: 0, errors: 0, expiredContexts: 0 };
   const received: unknown[] = [];
   const connections = new Set<CartesiaConnection>();
   const cacheEntries = options.speechCacheEntries ?? 500;

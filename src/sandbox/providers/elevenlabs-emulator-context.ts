@@ -9,7 +9,9 @@ import {
   charTimeline,
   ElevenLabsPolicyError,
   encodeElevenLabsAudio,
+  replyKeys,
   type CharTimeline,
+  type ElevenLabsKeyStyle,
   type RawOutputFormat,
 } from './elevenlabs-emulator-wire.ts';
 
@@ -31,8 +33,10 @@ export interface ContextGeneration {
   realtimeFactor?: number;
   /** Audio per message. @default 200 */
   chunkMs?: number;
-  /** Spelling of the durations field in alignments. @default 'charDurationsMs' */
+  /** Spelling of the durations field in camelCase alignments. @default 'charDurationsMs' */
   durationsKey?: 'charDurationsMs' | 'charsDurationsMs';
+  /** Spelling of reply keys, alignments included. @default 'camelCase' */
+  keyStyle?: ElevenLabsKeyStyle;
   /** Sees every synthesised piece of text. @default undefined */
   onSpeech?: (speech: ElevenLabsEmulatedSpeech) => void;
 }
@@ -204,8 +208,8 @@ export class ElevenLabsContext {
         durations.push(Math.max(0, Math.round((timeline.durationSec[i] as number) * 1000)));
       });
     }
-    const durationsKey = this.options.durationsKey ?? 'charDurationsMs';
-    const alignment = chars.length > 0 ? { chars, charStartTimesMs: starts, [durationsKey]: durations } : null;
+    const keys = replyKeys(this.options.keyStyle ?? 'camelCase', this.options.durationsKey);
+    const alignment = chars.length > 0 ? { chars, [keys.charStartTimesMs]: starts, [keys.charDurationsMs]: durations } : null;
     this.connection.sendAudio(this, Buffer.from(encodeElevenLabsAudio(chunk.pcm, this.settings.format)).toString('base64'), alignment);
   }
 }

@@ -41,6 +41,43 @@ export const ELEVENLABS_MODELS: readonly string[] = [
   'eleven_v3',
 ];
 
+/**
+ * How reply keys are spelled. The API reference and the SDKs' `FinalOutputMulti` / `AudioOutputMulti` use
+ * camelCase (`isFinal`, `contextId`, `normalizedAlignment`, `charStartTimesMs`); some SDK serialisers map the
+ * same fields to snake_case on the wire (`is_final`, `context_id`, `normalized_alignment`,
+ * `char_start_times_ms`, `char_durations_ms`), so a client must accept both. Which one the live service sends
+ * today is not documented: camelCase is the default because the API reference shows it.
+ */
+export type ElevenLabsKeyStyle = 'camelCase' | 'snake_case';
+
+export interface ReplyKeys {
+  isFinal: string;
+  contextId: string;
+  normalizedAlignment: string;
+  charStartTimesMs: string;
+  charDurationsMs: string;
+}
+
+/** The reply keys for a style; `durationsKey` picks the camelCase durations spelling (both exist). */
+export function replyKeys(style: ElevenLabsKeyStyle, durationsKey: 'charDurationsMs' | 'charsDurationsMs' = 'charDurationsMs'): ReplyKeys {
+  if (style === 'snake_case') {
+    return {
+      isFinal: 'is_final',
+      contextId: 'context_id',
+      normalizedAlignment: 'normalized_alignment',
+      charStartTimesMs: 'char_start_times_ms',
+      charDurationsMs: 'char_durations_ms',
+    };
+  }
+  return {
+    isFinal: 'isFinal',
+    contextId: 'contextId',
+    normalizedAlignment: 'normalizedAlignment',
+    charStartTimesMs: 'charStartTimesMs',
+    charDurationsMs: durationsKey,
+  };
+}
+
 export interface RawOutputFormat {
   encoding: 'pcm' | 'ulaw' | 'alaw';
   sampleRate: number;

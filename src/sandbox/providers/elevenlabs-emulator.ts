@@ -7,7 +7,8 @@
  * `auto_mode`; auth by `xi-api-key` header, `authorization` bearer, or the first message's `xi_api_key`.
  * Client messages are snake_case (`context_id`, `close_context`, `close_socket`, `flush`); replies camelCase
  * (`audio` base64, `alignment`/`normalizedAlignment` with `chars`, `charStartTimesMs`, `charDurationsMs` —
- * times relative to the chunk, `contextId`, `isFinal`). Text is generated when the chunk length schedule
+ * times relative to the chunk, `contextId`, `isFinal`), or snake_case with `keyStyle: 'snake_case'` (the
+ * spelling some SDK serialisers map; which one the live service sends is not documented). Text is generated when the chunk length schedule
  * ([120, 160, 250, 290] characters) fills, at each sentence end with `auto_mode=true`, on `flush`, and at
  * the end. `close_context` stops a context at once unless it was flushed (then the flushed text is
  * finished first), then sends `isFinal`. More than 5 contexts, an unknown model/voice/format, a bad key or
@@ -19,7 +20,15 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { getEspeakEngine } from '../../services/tts/offline/espeak-engine.ts';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
 import { ElevenLabsContext, type ClientMessage, type ElevenLabsEmulatedSpeech, type Settings } from './elevenlabs-emulator-context.ts';
-import { checkModel, ElevenLabsPolicyError, parseOutputFormat, voiceFor } from './elevenlabs-emulator-wire.ts';
+import {
+  checkModel,
+  ElevenLabsPolicyError,
+  parseOutputFormat,
+  replyKeys,
+  voiceFor,
+  type ElevenLabsKeyStyle,
+  type ReplyKeys,
+} from './elevenlabs-emulator-wire.ts';
 import { createTlsServer } from './tls.ts';
 
 export type { ElevenLabsEmulatedSpeech } from './elevenlabs-emulator-context.ts';
@@ -43,8 +52,15 @@ export interface ElevenLabsEmulatorOptions {
   chunkMs?: number;
   /** Simultaneous contexts per multi-context socket. @default 5 */
   maxContexts?: number;
-  /** Spelling of the durations field in alignments (both exist in the wild). @default 'charDurationsMs' */
+  /** Spelling of the durations field in camelCase alignments (both exist in the wild). @default 'charDurationsMs' */
   durationsKey?: 'charDurationsMs' | 'charsDurationsMs';
+  /**
+   * Spelling of reply keys: camelCase (`isFinal`, `contextId`, `normalizedAlignment`, `charStartTimesMs`, as the
+   * API reference shows) or snake_case (`is_final`, `context_id`, `normalized_alignment`,
+   * `char_start_times_ms`, `char_durations_ms`, as some of the SDKs' serialisers map them). Which one the live
+   * service sends is not documented, so clients should accept both. @default 'camelCase'
+   */
+  keyStyle?: ElevenLabsKeyStyle;
   /** Client messages kept in `received` (oldest dropped first). @default 1000 */
   keepMessages?: number;
   /** Sees every synthesised piece of text with its audio exactly as sent (sandbox speech registry). */
@@ -95,6 +111,7 @@ class ElevenLabsConnection {
   private authenticated: boolean;
   private closingSocket = false;
   private closed = false;
+  private readonly keys: ReplyKeys;
 
   constructor(
     private readonly socket: WebSocket,
@@ -105,6 +122,7 @@ class ElevenLabsConnection {
     headerKey: string | undefined,
   ) {
     this.authenticated = headerKey !== undefined;
+    this.keys = replyKeys(options.keyStyle ?? 'camelCase', options.durationsKey);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', () => this.dispose());
     socket.on('error', () => this.dispose());
@@ -117,18 +135,18 @@ class ElevenLabsConnection {
 
   sendAudio(context: ElevenLabsContext, audio: string, alignment: object | null): void {
     this.stats.audioMessages++;
-    const contextId = this.settings.multi ? { contextId: context.id } : {};
-    this.send({ audio, normalizedAlignment: alignment, alignment, ...contextId });
+    const contextId = this.settings.multi ? { [this.keys.contextId]: context.id } : {};
+    this.send({ audio, [this.keys.normalizedAlignment]: alignment, alignment, ...contextId });
   }
 
   contextEnded(context: ElevenLabsContext): void {
     this.contexts.delete(context.id);
     this.stats.closedContexts++;
     if (this.settings.multi) {
-      this.send({ isFinal: true, contextId: context.id });
+      this.send({ [this.keys.isFinal]: true, [this.keys.contextId]: context.id });
       if (this.closingSocket && ![...this.contexts.values()].some((c) => c.hasFlush)) this.socket.close(1000);
     } else {
-      this.send({ audio: null, isFinal: true });
+      this.send({ audio: null, [this.keys.isFinal]: true });
       this.socket.close(1000);
     }
   }

@@ -52,10 +52,43 @@ export function googleError(code: number, message: string, status?: string, deta
   };
 }
 
-/** The body Google sends for an error of this HTTP status (`spec.code` is the `status` string). */
-export function googleErrorForStatus(spec: LlmEmulatorErrorSpec): GoogleErrorBody {
+/**
+ * The body Google sends for an error of this HTTP status (`spec.code` is the `status` string). A 429 carries
+ * the `details` real quota errors carry (as quoted in public reports of Gemini API responses): a
+ * `google.rpc.QuotaFailure` naming the per-minute quota, a `google.rpc.Help` link, and — when the fault has
+ * `retryAfterMs` — a `google.rpc.RetryInfo` whose `retryDelay` is a protobuf Duration in JSON form (`"1.5s"`).
+ */
+export function googleErrorForStatus(spec: LlmEmulatorErrorSpec, model = 'gemini-2.0-flash'): GoogleErrorBody {
   const code = spec.status ?? 500;
-  return googleError(code, spec.message ?? usualMessage[code] ?? 'Request failed.', spec.code);
+  const message = spec.message ?? usualMessage[code] ?? 'Request failed.';
+  if (code !== 429) return googleError(code, message, spec.code);
+  const details: unknown[] = [
+    {
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [
+        {
+          quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+          quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+          quotaDimensions: { location: 'global', model },
+          quotaValue: '15',
+        },
+      ],
+    },
+    {
+      '@type': 'type.googleapis.com/google.rpc.Help',
+      links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+    },
+  ];
+  if (spec.retryAfterMs !== undefined) {
+    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: protobufDuration(spec.retryAfterMs) });
+  }
+  return googleError(code, message, spec.code, details);
+}
+
+/** A `google.protobuf.Duration` in its JSON form: seconds with up to nine decimals and an `s` (`"1.5s"`). */
+export function protobufDuration(ms: number): string {
+  const seconds = (Math.max(0, ms) / 1000).toFixed(9).replace(/\.?0+$/, '');
+  return `${seconds}s`;
 }
 
 export function googleAuthError(presented: boolean): GoogleErrorBody {

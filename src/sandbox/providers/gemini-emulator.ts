@@ -121,10 +121,10 @@ async function generate(exchange: EmulatorExchange, model: string, settings: Gen
   );
   const fault = exchange.takeFault();
   if (fault?.kind === 'http-error') {
-    const errorBody = googleErrorForStatus(fault);
-    const headers: Record<string, string> = {};
-    if (fault.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(fault.retryAfterMs / 1000));
-    exchange.sendJson(errorBody.error.code, errorBody, headers);
+    // The delay goes in the body's RetryInfo only: no Retry-After header has been reported on Gemini API
+    // errors (a guess; clients should read the body).
+    const errorBody = googleErrorForStatus(fault, model);
+    exchange.sendJson(errorBody.error.code, errorBody);
     return;
   }
   if (fault?.kind === 'hang' && fault.afterTokens === undefined) {

@@ -27,7 +27,10 @@ export interface LlmEmulatorErrorSpec {
   message?: string;
   /** OpenAI error `type`. */
   type?: string;
-  /** Sends `retry-after-ms` (and `retry-after`) with an HTTP error. */
+  /**
+   * The retry delay an HTTP error asks for: OpenAI sends `retry-after-ms` and `retry-after` headers, Gemini a
+   * `google.rpc.RetryInfo` entry (`retryDelay: "1.5s"`) in the 429 body's `error.details`.
+   */
   retryAfterMs?: number;
 }
 

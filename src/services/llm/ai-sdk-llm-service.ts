@@ -1,42 +1,16 @@
-import { streamText, tool, zodSchema, type JSONValue, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
-import { isRetryable, retryAfterMs, toLlmServiceError } from './ai-sdk-errors.ts';
-import { LlmServiceError, type LlmRequest, type LlmService, type LlmStreamEvent } from './llm-service.ts';
+import { streamText, tool, zodSchema, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
+import { toLlmServiceError } from './ai-sdk-errors.ts';
+import type { LlmRequest, LlmService, LlmStreamEvent } from './llm-service.ts';
+import {
+  LLM_GENERATION_DEFAULTS,
+  streamWithRetries,
+  type LlmAttemptItem,
+  type LlmGenerationOptions,
+  type LlmProviderOptions,
+} from './llm-stream-runner.ts';
 import type { AgentTool } from './tool.ts';
-import { abortableSleep } from '../../util/abortable-sleep.ts';
 
-/** Provider-specific request options, keyed by provider (`{ openai: {...} }`, `{ google: {...} }`). */
-export type LlmProviderOptions = Record<string, Record<string, JSONValue>>;
-
-/**
- * Generation and resilience settings shared by every AI SDK-backed service. The defaults suit a live phone
- * call: fail fast and retry at most once, quickly, rather than leave the caller in silence.
- */
-export interface LlmGenerationOptions {
-  /** Sampling temperature. @default undefined (the provider's default) */
-  temperature?: number;
-  /** Most tokens one response may generate (a safety net; spoken replies are far shorter). @default 1024 */
-  maxOutputTokens?: number;
-  /**
-   * Retries of a request that failed before producing any output: HTTP 408/409/429/5xx, network errors and
-   * first-token timeouts. A response that already streamed something is never retried. @default 1
-   */
-  maxRetries?: number;
-  /** Pause before a retry when the provider gives no retry-after. @default 250 */
-  retryDelayMs?: number;
-  /** Longest provider retry-after honoured; when it asks for longer, the error is thrown instead. @default 1000 */
-  maxRetryDelayMs?: number;
-  /**
-   * From sending the request to the first output (text, reasoning or tool call); on expiry the request is
-   * cancelled and fails (or is retried) with code `timeout`. @default 5000
-   */
-  firstTokenTimeoutMs?: number;
-  /** Longest gap between stream events once output has started. @default 5000 */
-  idleTimeoutMs?: number;
-  /** Extra HTTP headers on every request. @default {} */
-  headers?: Record<string, string>;
-  /** Passed to `streamText` as `providerOptions`, merged over the service's own. @default {} */
-  providerOptions?: LlmProviderOptions;
-}
+export type { LlmGenerationOptions, LlmProviderOptions } from './llm-stream-runner.ts';
 
 /** What an {@link AiSdkLlmService} is built from (any AI SDK language model works). */
 export interface AiSdkServiceSettings {
@@ -49,19 +23,11 @@ export interface AiSdkServiceSettings {
   baseProviderOptions: LlmProviderOptions;
 }
 
-const defaults = {
-  maxOutputTokens: 1024,
-  maxRetries: 1,
-  retryDelayMs: 250,
-  maxRetryDelayMs: 1000,
-  firstTokenTimeoutMs: 5000,
-  idleTimeoutMs: 5000,
-} as const;
-
 /**
  * An {@link LlmService} on the Vercel AI SDK's `streamText`: one generation step per `stream()` call, tools
- * passed without `execute` so tool calls come back to our pipeline. The provider factories
- * (`createOpenAILlm`, `createGoogleLlm`, `createOpenAICompatibleLlm`) build these.
+ * passed without `execute` so tool calls come back to our pipeline. Works with any AI SDK provider; the
+ * factories use it for the OpenAI Responses API, and for Chat Completions and Gemini when
+ * `implementation: 'ai-sdk'` is chosen (the lean clients are the default there).
  */
 export class AiSdkLlmService implements LlmService {
   readonly provider: string;
@@ -74,98 +40,42 @@ export class AiSdkLlmService implements LlmService {
     this.model = settings.model;
   }
 
-  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
-    const maxRetries = this.settings.generation.maxRetries ?? defaults.maxRetries;
-    for (let attempt = 0; ; attempt++) {
-      if (request.signal.aborted) return;
-      let emitted = false;
-      try {
-        for await (const event of this.attempt(request)) {
-          emitted = true;
-          yield event;
-        }
-        return;
-      } catch (error) {
-        if (request.signal.aborted) return;
-        const failure = toLlmServiceError(this.provider, error, request.callId);
-        const delay = this.retryDelay(failure);
-        if (emitted || attempt >= maxRetries || !isRetryable(failure) || delay === undefined) throw failure;
-        await abortableSleep(delay, request.signal);
-      }
-    }
+  stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+    return streamWithRetries(
+      {
+        provider: this.provider,
+        generation: this.settings.generation,
+        toError: (error, callId) => toLlmServiceError(this.provider, error, callId),
+      },
+      request,
+      (req, signal) => this.attempt(req, signal),
+    );
   }
 
-  /** How long to wait before retrying, or undefined when the provider asked for longer than we accept. */
-  private retryDelay(error: LlmServiceError): number | undefined {
-    const { retryDelayMs = defaults.retryDelayMs, maxRetryDelayMs = defaults.maxRetryDelayMs } = this.settings.generation;
-    const asked = retryAfterMs(error);
-    if (asked === undefined) return retryDelayMs;
-    return asked <= maxRetryDelayMs ? Math.max(0, asked) : undefined;
-  }
-
-  /** One HTTP request: streams events, throws on errors and timeouts, returns quietly when the caller aborts. */
-  private async *attempt(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+  /** One HTTP request through `streamText`: parts become events; an `error` part is thrown. */
+  private async *attempt(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmAttemptItem> {
     const { generation } = this.settings;
-    const controller = new AbortController();
-    const forwardAbort = (): void => controller.abort(request.signal.reason);
-    request.signal.addEventListener('abort', forwardAbort, { once: true });
-
-    let timeoutError: LlmServiceError | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (ms: number, what: string): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timeoutError = new LlmServiceError(this.provider, `${what} within ${ms} ms`, undefined, 'timeout', {
-          callId: request.callId,
-        });
-        controller.abort(timeoutError);
-      }, ms);
-    };
-    arm(generation.firstTokenTimeoutMs ?? defaults.firstTokenTimeoutMs, 'no response');
-    let finished = false;
-
-    try {
-      const result = streamText({
-        model: this.settings.languageModel,
-        system: request.system,
-        messages: request.messages,
-        tools: toToolSet(request.tools),
-        temperature: generation.temperature,
-        maxOutputTokens: generation.maxOutputTokens ?? defaults.maxOutputTokens,
-        // Retries are ours (fast, and only before output); the SDK's back off for seconds.
-        maxRetries: 0,
-        abortSignal: controller.signal,
-        headers: generation.headers,
-        providerOptions: mergeProviderOptions(this.settings.baseProviderOptions, generation.providerOptions),
-        // Errors arrive as stream parts and are thrown from here; keep the SDK from logging them too.
-        onError: () => {},
-      });
-      const idleMs = generation.idleTimeoutMs ?? defaults.idleTimeoutMs;
-      for await (const part of result.fullStream as AsyncIterable<TextStreamPart<ToolSet>>) {
-        if (isOutput(part.type)) arm(idleMs, 'no further output');
-        const event = toEvent(part);
-        if (event) {
-          if (event.type === 'finish') finished = true;
-          // The clock stops while the consumer holds the event: a slow consumer is not a stalled provider.
-          clearTimeout(timer);
-          yield event;
-          if (!finished) arm(idleMs, 'no further output');
-        } else if (part.type === 'error') {
-          throw part.error;
-        } else if (part.type === 'abort') {
-          if (timeoutError) throw timeoutError;
-          return;
-        }
-      }
-      if (timeoutError) throw timeoutError;
-    } catch (error) {
-      if (timeoutError && !request.signal.aborted) throw timeoutError;
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      request.signal.removeEventListener('abort', forwardAbort);
-      // The consumer stopped early (or we threw): cancel the HTTP request.
-      if (!finished) controller.abort();
+    const result = streamText({
+      model: this.settings.languageModel,
+      system: request.system,
+      messages: request.messages,
+      tools: toToolSet(request.tools),
+      temperature: generation.temperature,
+      maxOutputTokens: generation.maxOutputTokens ?? LLM_GENERATION_DEFAULTS.maxOutputTokens,
+      // Retries are ours (fast, and only before output); the SDK's back off for seconds.
+      maxRetries: 0,
+      abortSignal: signal,
+      headers: generation.headers,
+      providerOptions: mergeProviderOptions(this.settings.baseProviderOptions, generation.providerOptions),
+      // Errors arrive as stream parts and are thrown from here; keep the SDK from logging them too.
+      onError: () => {},
+    });
+    for await (const part of result.fullStream as AsyncIterable<TextStreamPart<ToolSet>>) {
+      const event = toEvent(part);
+      if (event) yield event;
+      else if (part.type === 'error') throw part.error;
+      else if (part.type === 'abort') return;
+      else if (isOutput(part.type)) yield { type: 'progress' };
     }
   }
 }
@@ -196,13 +106,13 @@ function toEvent(part: TextStreamPart<ToolSet>): LlmStreamEvent | undefined {
   }
 }
 
+/** Output that is not an event of ours but shows the provider is still producing. */
 function isOutput(type: TextStreamPart<ToolSet>['type']): boolean {
   return (
     type === 'text-delta' ||
     type === 'reasoning-delta' ||
     type === 'tool-input-start' ||
     type === 'tool-input-delta' ||
-    type === 'tool-call' ||
     type === 'finish-step'
   );
 }

@@ -1,6 +1,7 @@
 import type { ProviderMetadata } from 'ai';
 import type { ModelMessage } from './context.ts';
 import type { AgentTool } from './tool.ts';
+import { SwitchboardError } from '../../errors.ts';
 
 export interface LlmRequest {
   callId: string;
@@ -35,23 +36,40 @@ export type LlmStreamEvent =
 /**
  * A provider's failure, with its own status and error code when it gave one. `code` is the provider's error
  * code (OpenAI `rate_limit_exceeded`, Google `RESOURCE_EXHAUSTED`), a socket error (`ECONNREFUSED`), or
- * `timeout` when no first token / no further output came in time.
+ * `timeout` when no first token / no further output came in time; `llm_error` when there is none. The base's
+ * `providerCode` holds the same value (null when absent) and `httpStatus` the status (`status` here).
  */
-export class LlmServiceError extends Error {
-  /** The call the request was for, when known. */
-  readonly callId?: string;
+export class LlmServiceError extends SwitchboardError {
+  /** The HTTP status the provider answered with, if any (the base's `httpStatus`). */
+  readonly status?: number;
+  /**
+   * How long the provider asked us to wait before retrying: `retry-after-ms` / `retry-after` headers, or
+   * Google's `google.rpc.RetryInfo.retryDelay` in the error body. Undefined when it did not say.
+   */
+  readonly retryAfterMs?: number;
 
+  /**
+   * @param options.retryable whether repeating the request may succeed: HTTP 408/409/429/5xx, network
+   *   failures, timeouts (the rules the Vercel AI SDK applies too). @default false
+   */
   constructor(
     readonly provider: string,
     message: string,
-    readonly status?: number,
-    readonly code?: string,
-    options?: { cause?: unknown; callId?: string },
+    status?: number,
+    code?: string,
+    options?: { cause?: unknown; callId?: string; retryable?: boolean; retryAfterMs?: number },
   ) {
     const detail = status ? ` (HTTP ${status}${code ? `, ${code}` : ''})` : code ? ` (${code})` : '';
-    super(`${provider}: ${message}${detail}`, options);
-    this.name = 'LlmServiceError';
-    if (options?.callId !== undefined) this.callId = options.callId;
+    super(`${provider}: ${message}${detail}`, {
+      code: code ?? 'llm_error',
+      callId: options?.callId,
+      httpStatus: status ?? null,
+      providerCode: code ?? null,
+      retryable: options?.retryable ?? false,
+      cause: options?.cause,
+    });
+    if (status !== undefined) this.status = status;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { LlmGenerationOptions } from './ai-sdk-llm-service.ts';
 import type { LlmService } from './llm-service.ts';
-import { createOpenAILlm } from './openai.ts';
+import { OpenAIChatLlmService } from './openai-chat-client.ts';
+import { createOpenAILlm, usesLeanClient, type LlmImplementation } from './openai.ts';
 
 export interface OpenAICompatibleLlmOptions extends LlmGenerationOptions {
   /** Names the server in errors and logs, e.g. "ollama", "groq", "vllm". */
@@ -14,7 +15,9 @@ export interface OpenAICompatibleLlmOptions extends LlmGenerationOptions {
    * `OPENAI_API_KEY` is never used, so an OpenAI key cannot leak to another server. @default undefined
    */
   apiKey?: string;
-  /** Custom fetch. @default globalThis.fetch */
+  /** See `OpenAILlmOptions.implementation`. @default 'lean' */
+  implementation?: LlmImplementation;
+  /** Custom fetch; AI SDK implementation only. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
 
@@ -23,10 +26,18 @@ export interface OpenAICompatibleLlmOptions extends LlmGenerationOptions {
  * service on Chat Completions with the server's own name, base URL and key.
  */
 export function createOpenAICompatibleLlm(options: OpenAICompatibleLlmOptions): LlmService {
-  const { apiKey, fetch: baseFetch = globalThis.fetch, ...rest } = options;
+  const { apiKey, fetch: customFetch, implementation = 'lean', name, baseURL, model, ...generation } = options;
+  if (usesLeanClient(implementation, customFetch, generation)) {
+    return new OpenAIChatLlmService({ provider: name, model, baseURL, apiKey: () => apiKey, requireApiKey: false, generation });
+  }
+  const baseFetch = customFetch ?? globalThis.fetch;
   return createOpenAILlm({
-    ...rest,
+    ...generation,
+    name,
+    baseURL,
+    model,
     api: 'chat',
+    implementation: 'ai-sdk',
     // The SDK insists on a key (falling back to OPENAI_API_KEY); give it a placeholder and drop the header.
     apiKey: apiKey ?? 'no-key',
     fetch: apiKey === undefined ? withoutAuthorization(baseFetch) : baseFetch,

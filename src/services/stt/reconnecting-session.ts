@@ -168,8 +168,8 @@ export abstract class ReconnectingSttSession<C extends SessionConnection> implem
           fatal: true,
           closeCode: cause.closeCode,
           closeReason: cause.closeReason,
-          httpStatus: cause.httpStatus,
-          providerCode: cause.providerCode,
+          ...(cause.httpStatus !== null ? { httpStatus: cause.httpStatus } : {}),
+          ...(cause.providerCode !== null ? { providerCode: String(cause.providerCode) } : {}),
           cause,
         }),
       );

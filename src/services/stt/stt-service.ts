@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.ts';
+import { SwitchboardError } from '../../errors.ts';
 
 /**
  * Speech-to-text provider contract: a service creates one streaming {@link SttSession} per call.
@@ -134,9 +135,13 @@ export interface SttSession {
   on<K extends SttEventName>(event: K, listener: SttListener<K>): () => void;
 }
 
-/** A provider failure with the call, the provider, and the provider's own code where there is one. */
-export class SttError extends Error {
-  readonly callId: string;
+/**
+ * A provider failure with the call, the provider, and the provider's own code where there is one. On the
+ * shared base: `code` is the provider's code (or `stt_error`), `httpStatus` the handshake's rejection status
+ * (null otherwise), and a failure is `retryable` unless it is `fatal`.
+ */
+export class SttError extends SwitchboardError {
+  declare readonly callId: string;
   readonly provider: string;
   /** The session cannot continue (retries exhausted, or a rejection retrying cannot fix). */
   readonly fatal: boolean;
@@ -144,10 +149,6 @@ export class SttError extends Error {
   readonly closeCode: number | undefined;
   /** Close reason from the provider (e.g. `NET-0001`). */
   readonly closeReason: string | undefined;
-  /** HTTP status when the handshake was rejected (401 bad key, 400 bad parameters). */
-  readonly httpStatus: number | undefined;
-  /** The provider's own error code when it sent one (OpenAI `error.code`, e.g. `invalid_api_key`). */
-  readonly providerCode: string | undefined;
 
   constructor(
     message: string,
@@ -157,20 +158,25 @@ export class SttError extends Error {
       fatal: boolean;
       closeCode?: number;
       closeReason?: string;
+      /** HTTP status when the handshake was rejected (401 bad key, 400 bad parameters). */
       httpStatus?: number;
+      /** The provider's own error code when it sent one (OpenAI `error.code`, e.g. `invalid_api_key`). */
       providerCode?: string;
       cause?: unknown;
     },
   ) {
-    super(`[${details.provider} call ${details.callId}] ${message}`, { cause: details.cause });
-    this.name = 'SttError';
-    this.callId = details.callId;
+    super(`[${details.provider} call ${details.callId}] ${message}`, {
+      code: details.providerCode ?? 'stt_error',
+      callId: details.callId,
+      httpStatus: details.httpStatus ?? null,
+      providerCode: details.providerCode ?? null,
+      retryable: !details.fatal,
+      cause: details.cause,
+    });
     this.provider = details.provider;
     this.fatal = details.fatal;
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason;
-    this.httpStatus = details.httpStatus;
-    this.providerCode = details.providerCode;
   }
 }
 

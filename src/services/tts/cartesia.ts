@@ -1,7 +1,9 @@
 /**
  * Cartesia TTS over the official SDK's WebSocket (`@cartesia/cartesia-js`): one socket per call, one
  * context per utterance (`context_id` = utterance id) continued across sentences (`continue: true`),
- * `no_more_inputs` at the end, `cancel` on barge-in, word timestamps from `add_timestamps`.
+ * `no_more_inputs` at the end, `cancel` on barge-in, word timestamps from `add_timestamps`. After a pause
+ * longer than Cartesia keeps a context (1 s), the utterance goes on in a new context on the same timeline
+ * (see `cartesia-stream.ts`).
  *
  * The SDK always connects with `wss:` (it rewrites the base URL's scheme), so a local emulator must serve
  * TLS; pass its certificate as `tls.ca`. TLS checks are never disabled globally.
@@ -12,21 +14,28 @@
 import { createRequire } from 'node:module';
 import type { Cartesia as CartesiaClient } from '@cartesia/cartesia-js';
 import type { TTSWS, TTSWSContext } from '@cartesia/cartesia-js/resources/tts/ws';
-import type { GenerationConfig, WebsocketResponse } from '@cartesia/cartesia-js/resources/tts';
-import { AudioConverter, type TtsAudioFormat } from './audio-format.ts';
-import { BaseTtsStream, TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
+import type { GenerationConfig, RawOutputFormat } from '@cartesia/cartesia-js/resources/tts';
+import { systemClock, type Clock } from '../../util/clock.ts';
+import { CartesiaStream, type CartesiaStreamHost } from './cartesia-stream.ts';
+import { TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
 const require = createRequire(import.meta.url);
 const sdk = require('@cartesia/cartesia-js') as typeof import('@cartesia/cartesia-js');
 const sdkWs = require('@cartesia/cartesia-js/resources/tts/ws') as typeof import('@cartesia/cartesia-js/resources/tts/ws');
 
+/** Cartesia's stock "friendly" English voice, spoken when none is configured. */
+export const CARTESIA_DEFAULT_VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
+export const CARTESIA_DEFAULT_MODEL = 'sonic-3';
+/** The REST root; the SDK derives `wss://…/tts/websocket` from it. */
+export const CARTESIA_DEFAULT_BASE_URL = 'https://api.cartesia.ai';
+
 export interface CartesiaTtsOptions {
   apiKey: string;
-  /** Cartesia voice id (a UUID). */
-  voiceId: string;
-  /** @default 'sonic-3' */
+  /** Cartesia voice id (a UUID). @default CARTESIA_DEFAULT_VOICE */
+  voiceId?: string;
+  /** @default CARTESIA_DEFAULT_MODEL ('sonic-3') */
   modelId?: string;
-  /** API base URL; the WebSocket is `<base>/tts/websocket` over wss. @default process.env.CARTESIA_BASE_URL ?? 'https://api.cartesia.ai' */
+  /** API base URL; the WebSocket is `<base>/tts/websocket` over wss. @default process.env.CARTESIA_BASE_URL ?? CARTESIA_DEFAULT_BASE_URL */
   baseUrl?: string;
   /** @default 'en' */
   language?: string;
@@ -46,135 +55,17 @@ export interface CartesiaTtsOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /** WebSocket handshake timeout. @default 10_000 */
   connectTimeoutMs?: number;
-}
-
-/** Cartesia's native raw formats: μ-law or 16-bit PCM at its listed rates; anything else is converted. */
-function nativeFormat(format: TtsAudioFormat): { encoding: 'pcm_mulaw' | 'pcm_s16le'; format: TtsAudioFormat } {
-  const rates = [8000, 16000, 22050, 24000, 44100, 48000];
-  if (rates.includes(format.sampleRate)) {
-    return { encoding: format.encoding === 'mulaw' ? 'pcm_mulaw' : 'pcm_s16le', format };
-  }
-  return { encoding: 'pcm_s16le', format: { encoding: 'pcm16', sampleRate: 24000 } };
-}
-
-class CartesiaStream extends BaseTtsStream {
-  private context: TTSWSContext | undefined;
-  private socket: TTSWS | undefined;
-  /** Sends in order; each waits for the context to exist. */
-  private chain: Promise<void>;
-  private attach!: (context: TTSWSContext) => void;
-  private readonly converter: AudioConverter;
-  private quiet = false;
-  readonly native: ReturnType<typeof nativeFormat>;
-
-  constructor(
-    options: TtsStreamOptions,
-    listener: TtsStreamListener,
-    private readonly service: CartesiaTtsService,
-    private readonly generationConfig: CartesiaTtsOptions['generationConfig'],
-  ) {
-    super(options.utteranceId, options.format, listener);
-    this.native = nativeFormat(options.format);
-    this.converter = new AudioConverter(this.native.format, options.format);
-    this.chain = new Promise<TTSWSContext>((resolve) => (this.attach = resolve)).then(() => undefined);
-  }
-
-  /** Opens the provider context on a connected socket and starts reading its events. */
-  start(socket: TTSWS, context: TTSWSContext): void {
-    this.socket = socket;
-    this.context = context;
-    this.attach(context);
-    void this.read(context);
-  }
-
-  /** The connection failed or dropped. */
-  lost(error: TtsError): void {
-    if (this.closed) return;
-    if (this.context) this.socket?._unregisterContext(this.context.contextId);
-    this.emitError(error);
-  }
-
-  protected sendText(text: string): void {
-    const config = this.generationConfig;
-    this.send((context) => context.push({ transcript: text, ...(config ? { generation_config: config } : {}) }));
-  }
-
-  protected sendFlush(): void {
-    this.send((context) => context.flush());
-  }
-
-  protected sendFinish(): void {
-    this.send((context) => context.no_more_inputs());
-  }
-
-  protected sendCancel(): void {
-    if (this.quiet) {
-      // The socket is closing anyway; sending would make the SDK reconnect just to deliver the cancel.
-      if (this.context) this.socket?._unregisterContext(this.context.contextId);
-    } else if (this.context) {
-      // The SDK unregisters the context (ending our read loop) and sends {"cancel": true}.
-      void this.context.cancel();
-    }
-    this.service.forget(this);
-  }
-
-  /** Cancels without telling the provider (the connection is being closed). */
-  abandon(): void {
-    this.quiet = true;
-    this.cancel();
-  }
-
-  private send(action: (context: TTSWSContext) => Promise<void>): void {
-    this.chain = this.chain.then(async () => {
-      if (this.closed || !this.context) return;
-      await action(this.context);
-    });
-    this.chain.catch((error: unknown) => this.lost(this.service.wrap(error, this.utteranceId)));
-  }
-
-  private async read(context: TTSWSContext): Promise<void> {
-    try {
-      for await (const event of context.receive()) {
-        if (this.closed) return;
-        this.onEvent(event);
-      }
-    } catch (error) {
-      // receive() throws after yielding an error event, which onEvent already reported.
-      this.lost(this.service.wrap(error, this.utteranceId));
-    }
-  }
-
-  private onEvent(event: WebsocketResponse): void {
-    switch (event.type) {
-      case 'chunk':
-        this.emitAudio(this.converter.push(event.audio ?? Buffer.from(event.data, 'base64')));
-        return;
-      case 'timestamps': {
-        const timestamps = event.word_timestamps;
-        if (!timestamps) return;
-        this.emitWords(timestamps.words.map((word, i) => ({ word, startSec: timestamps.start[i] ?? 0, endSec: timestamps.end[i] ?? 0 })));
-        return;
-      }
-      case 'done':
-        this.emitAudio(this.converter.flush());
-        this.emitDone();
-        this.service.forget(this);
-        return;
-      case 'error':
-        this.emitError(
-          new TtsError(event.message || event.title, {
-            provider: 'cartesia',
-            code: event.error_code ?? event.title ?? 'error',
-            status: event.status_code,
-            utteranceId: this.utteranceId,
-          }),
-        );
-        this.service.forget(this);
-        return;
-      default:
-        return; // flush_done, phoneme_timestamps
-    }
-  }
+  /**
+   * A context that has answered its last input and been silent (nothing sent, nothing received) this long
+   * is not continued: the next text opens a new context. Below Cartesia's 1 s expiry by a margin for the
+   * network round trip; an input that still reaches an expired context is sent again on a new one.
+   * @default 750
+   */
+  reopenAfterIdleMs?: number;
+  /** How long after its last audio Cartesia keeps a context (documented: 1 s). @default 1000 */
+  contextExpiryMs?: number;
+  /** Time source for the context idle and expiry clocks. @default systemClock */
+  clock?: Clock;
 }
 
 export class CartesiaTtsService implements TtsService {
@@ -183,11 +74,29 @@ export class CartesiaTtsService implements TtsService {
   private socket: Promise<TTSWS> | undefined;
   private readonly streams = new Set<CartesiaStream>();
   private closed = false;
+  private readonly host: CartesiaStreamHost = {
+    openContext: (socket, contextId, native) =>
+      socket.context({
+        contextId,
+        model_id: this.options.modelId ?? CARTESIA_DEFAULT_MODEL,
+        voice: { mode: 'id', id: this.options.voiceId ?? CARTESIA_DEFAULT_VOICE },
+        output_format: { container: 'raw', encoding: native.cartesiaEncoding, sample_rate: native.sampleRate } as RawOutputFormat,
+        add_timestamps: true,
+        language: (this.options.language ?? 'en') as 'en',
+        max_buffer_delay_ms: this.options.maxBufferDelayMs ?? 0,
+      }),
+    push: (context: TTSWSContext, transcript: string) => {
+      const config = this.options.generationConfig;
+      return context.push({ transcript, ...(config ? { generation_config: config } : {}) });
+    },
+    wrap: (error, utteranceId) => this.wrap(error, utteranceId),
+    forget: (stream) => this.streams.delete(stream),
+  };
 
   constructor(private readonly options: CartesiaTtsOptions) {
     this.client = new sdk.Cartesia({
       apiKey: options.apiKey,
-      baseURL: options.baseUrl ?? process.env.CARTESIA_BASE_URL ?? 'https://api.cartesia.ai',
+      baseURL: options.baseUrl ?? process.env.CARTESIA_BASE_URL ?? CARTESIA_DEFAULT_BASE_URL,
     });
   }
 
@@ -196,21 +105,15 @@ export class CartesiaTtsService implements TtsService {
   }
 
   createStream(options: TtsStreamOptions, listener: TtsStreamListener): TtsStream {
-    const stream = new CartesiaStream(options, listener, this, this.options.generationConfig);
+    const stream = new CartesiaStream(options, listener, this.host, {
+      reopenAfterIdleMs: this.options.reopenAfterIdleMs ?? 750,
+      expiryMs: this.options.contextExpiryMs ?? 1000,
+      clock: this.options.clock ?? systemClock,
+    });
     this.streams.add(stream);
     this.connection().then(
       (socket) => {
-        if (stream.closed) return;
-        const context = socket.context({
-          contextId: stream.utteranceId,
-          model_id: this.options.modelId ?? 'sonic-3',
-          voice: { mode: 'id', id: this.options.voiceId },
-          output_format: { container: 'raw', encoding: stream.native.encoding, sample_rate: stream.native.format.sampleRate as 8000 },
-          add_timestamps: true,
-          language: (this.options.language ?? 'en') as 'en',
-          max_buffer_delay_ms: this.options.maxBufferDelayMs ?? 0,
-        });
-        stream.start(socket, context);
+        if (!stream.closed) stream.start(socket);
       },
       (error: unknown) => stream.lost(this.wrap(error, stream.utteranceId)),
     );
@@ -226,13 +129,8 @@ export class CartesiaTtsService implements TtsService {
     if (socket) socket.then((s) => s.close({ code: 1000, reason: 'call ended' })).catch(() => undefined);
   }
 
-  /** @internal A stream reached a terminal state. */
-  forget(stream: CartesiaStream): void {
-    this.streams.delete(stream);
-  }
-
-  /** @internal Turns SDK/socket failures into TtsErrors. */
-  wrap(error: unknown, utteranceId: string | undefined): TtsError {
+  /** Turns SDK/socket failures into TtsErrors. */
+  private wrap(error: unknown, utteranceId: string | undefined): TtsError {
     if (error instanceof TtsError) return error;
     const message = error instanceof Error ? error.message : String(error);
     const event = (error as { error?: { error_code?: string; status_code?: number } } | undefined)?.error;

@@ -4,8 +4,9 @@
  * context per utterance (`context_id` = utterance id). Text goes out as it comes (`auto_mode=true`: the
  * service generates at sentence ends instead of waiting for its chunk schedule); the end of an utterance is
  * `flush` + `close_context` (the flushed text is still spoken, then `isFinal`); barge-in is `close_context`
- * alone, which stops the context at once. Alignment (`charStartTimesMs` and `charDurationsMs` or
- * `charsDurationsMs`, relative to each chunk) becomes word timings relative to the utterance's audio.
+ * alone, which stops the context at once. Alignment (`charStartTimesMs` and `charDurationsMs`, relative to
+ * each chunk) becomes word timings relative to the utterance's audio. Replies are read in camelCase or
+ * snake_case (both spellings exist in the SDKs' serialisers; see {@link readServerMessage}).
  *
  * The output format is chosen per socket (query `output_format`), from the format the pipeline asks for
  * when connecting: `ulaw_8000` for 8 kHz μ-law, `pcm_<rate>` for PCM; a stream asking for another format
@@ -32,12 +33,19 @@ export interface ElevenLabsVoiceSettings {
   speed?: number;
 }
 
+/** ElevenLabs' stock "Rachel" voice, spoken when none is configured. */
+export const ELEVENLABS_DEFAULT_VOICE = '21m00Tcm4TlvDq8ikWAM';
+/** The lowest-latency model (Flash v2.5). */
+export const ELEVENLABS_DEFAULT_MODEL = 'eleven_flash_v2_5';
+export const ELEVENLABS_DEFAULT_BASE_URL = 'wss://api.elevenlabs.io';
+
 export interface ElevenLabsTtsOptions {
   apiKey: string;
-  voiceId: string;
-  /** @default 'eleven_flash_v2_5' */
+  /** @default ELEVENLABS_DEFAULT_VOICE */
+  voiceId?: string;
+  /** @default ELEVENLABS_DEFAULT_MODEL ('eleven_flash_v2_5') */
   modelId?: string;
-  /** Service base URL (http(s) or ws(s)). @default process.env.ELEVENLABS_BASE_URL ?? 'wss://api.elevenlabs.io' */
+  /** Service base URL (http(s) or ws(s)). @default process.env.ELEVENLABS_BASE_URL ?? ELEVENLABS_DEFAULT_BASE_URL */
   baseUrl?: string;
   /** ISO 639-1 language code for models that take one. @default undefined (model default) */
   languageCode?: string;
@@ -77,21 +85,61 @@ function parseSocketFormat(outputFormat: string): TtsAudioFormat {
 }
 
 interface Alignment {
-  chars?: string[];
-  charStartTimesMs?: number[];
-  charDurationsMs?: number[];
-  charsDurationsMs?: number[];
+  chars: string[];
+  charStartTimesMs: number[];
+  charDurationsMs: number[];
 }
 
+/** A server message with its keys in one spelling (see {@link readServerMessage}). */
 interface ServerMessage {
   audio?: string | null;
-  alignment?: Alignment | null;
-  normalizedAlignment?: Alignment | null;
+  alignment?: Alignment;
   contextId?: string;
-  isFinal?: boolean | null;
+  isFinal?: boolean;
   message?: string;
   error?: string;
-  code?: number;
+}
+
+/**
+ * Reads a server message in either spelling. The API reference and the SDKs' `FinalOutputMulti` /
+ * `AudioOutputMulti` types use camelCase (`isFinal`, `contextId`, `normalizedAlignment`,
+ * `charStartTimesMs`, `charDurationsMs`), but the SDKs' own serialisers map the same fields to snake_case
+ * in places: elevenlabs-js 2.56.0 `src/serialization/types/WebsocketTtsServerMessageMulti.ts` maps
+ * `isFinal` ↔ wire `"is_final"` (and elevenlabs-python 2.59.0 `types/websocket_tts_server_message_multi.py`
+ * declares `is_final` without a camelCase alias); elevenlabs-js 2.0.1 `AudioOutputMulti` mapped `contextId` ↔
+ * `"context_id"`; other elevenlabs-js snapshots (commits 157500b, 5a4564c) map `"is_final"`,
+ * `"normalized_alignment"`, `"context_id"` and alignments as `"char_start_times_ms"` / `"char_durations_ms"`.
+ * Older docs spell the durations `charsDurationsMs`. A client that reads one spelling
+ * only never sees the end of a context when the service sends the other, so every spelling is accepted.
+ */
+function readServerMessage(raw: Record<string, unknown>): ServerMessage {
+  const message: ServerMessage = {};
+  const audio = raw.audio;
+  if (typeof audio === 'string' || audio === null) message.audio = audio;
+  const contextId = raw.contextId ?? raw.context_id;
+  if (typeof contextId === 'string') message.contextId = contextId;
+  const isFinal = raw.isFinal ?? raw.is_final;
+  if (isFinal === true) message.isFinal = true;
+  // The exact alignment matches the text as sent; the normalised one only when the other is missing.
+  const alignment = readAlignment(raw.alignment) ?? readAlignment(raw.normalizedAlignment ?? raw.normalized_alignment);
+  if (alignment) message.alignment = alignment;
+  if (typeof raw.message === 'string') message.message = raw.message;
+  if (typeof raw.error === 'string') message.error = raw.error;
+  return message;
+}
+
+function readAlignment(value: unknown): Alignment | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const raw = value as Record<string, unknown>;
+  const chars = raw.chars;
+  if (!Array.isArray(chars)) return undefined;
+  const starts = raw.charStartTimesMs ?? raw.char_start_times_ms;
+  const durations = raw.charDurationsMs ?? raw.charsDurationsMs ?? raw.char_durations_ms ?? raw.chars_durations_ms;
+  return {
+    chars: chars.map(String),
+    charStartTimesMs: Array.isArray(starts) ? starts.map(Number) : [],
+    charDurationsMs: Array.isArray(durations) ? durations.map(Number) : [],
+  };
 }
 
 class ElevenLabsStream extends BaseTtsStream {
@@ -151,8 +199,7 @@ class ElevenLabsStream extends BaseTtsStream {
     if (message.audio) {
       const bytes = Buffer.from(message.audio, 'base64');
       this.converter ??= new AudioConverter(socketFormat, this.format);
-      const alignment = message.alignment ?? message.normalizedAlignment;
-      if (alignment) this.align(alignment);
+      if (message.alignment) this.align(message.alignment);
       this.offsetSec += bytes.length / (socketFormat.encoding === 'mulaw' ? 1 : 2) / socketFormat.sampleRate;
       this.emitAudio(this.converter.push(bytes));
     }
@@ -175,9 +222,7 @@ class ElevenLabsStream extends BaseTtsStream {
 
   /** Characters → words: a word runs from its first character's start to its last character's end. */
   private align(alignment: Alignment): void {
-    const chars = alignment.chars ?? [];
-    const starts = alignment.charStartTimesMs ?? [];
-    const durations = alignment.charDurationsMs ?? alignment.charsDurationsMs ?? [];
+    const { chars, charStartTimesMs: starts, charDurationsMs: durations } = alignment;
     for (let i = 0; i < chars.length; i++) {
       const ch = chars[i] as string;
       const startSec = this.offsetSec + (starts[i] ?? 0) / 1000;
@@ -277,12 +322,12 @@ export class ElevenLabsTtsService implements TtsService {
   }
 
   private url(outputFormat: string): string {
-    const base = (this.options.baseUrl ?? process.env.ELEVENLABS_BASE_URL ?? 'wss://api.elevenlabs.io').replace(/^http/, 'ws');
+    const base = (this.options.baseUrl ?? process.env.ELEVENLABS_BASE_URL ?? ELEVENLABS_DEFAULT_BASE_URL).replace(/^http/, 'ws');
     const url = new URL(
-      `v1/text-to-speech/${encodeURIComponent(this.options.voiceId)}/multi-stream-input`,
+      `v1/text-to-speech/${encodeURIComponent(this.options.voiceId ?? ELEVENLABS_DEFAULT_VOICE)}/multi-stream-input`,
       base.endsWith('/') ? base : `${base}/`,
     );
-    url.searchParams.set('model_id', this.options.modelId ?? 'eleven_flash_v2_5');
+    url.searchParams.set('model_id', this.options.modelId ?? ELEVENLABS_DEFAULT_MODEL);
     url.searchParams.set('output_format', outputFormat);
     url.searchParams.set('inactivity_timeout', String(this.options.inactivityTimeoutSec ?? 180));
     url.searchParams.set('auto_mode', 'true');
@@ -351,7 +396,9 @@ export class ElevenLabsTtsService implements TtsService {
     if (socket !== this.socket || !this.socketFormat) return;
     let message: ServerMessage;
     try {
-      message = JSON.parse(data.toString()) as ServerMessage;
+      const parsed: unknown = JSON.parse(data.toString());
+      if (typeof parsed !== 'object' || parsed === null) return;
+      message = readServerMessage(parsed as Record<string, unknown>);
     } catch {
       return;
     }

@@ -10,6 +10,7 @@
  */
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import type { TtsAudioFormat } from './audio-format.ts';
+import { SwitchboardError } from '../../errors.ts';
 
 export type { TtsAudioFormat, TtsEncoding } from './audio-format.ts';
 
@@ -75,20 +76,27 @@ export interface TtsService {
   close(): Promise<void>;
 }
 
-/** A provider failure with the provider's own error code when it gave one. */
-export class TtsError extends Error {
-  override name = 'TtsError';
+/**
+ * A provider failure with the provider's own error code when it gave one (also the base's `code` and
+ * `providerCode`); `status` is the base's `httpStatus`. Retryable when the provider answered 429 or 5xx.
+ */
+export class TtsError extends SwitchboardError {
   readonly provider: string;
   /** Provider error code (`model_not_found`, `max_active_conversations`, WebSocket close code…) or ours. */
-  readonly code: string;
+  declare readonly code: string;
   /** HTTP-like status the provider reported, if any. */
   readonly status: number | undefined;
   readonly utteranceId: string | undefined;
 
   constructor(message: string, details: { provider: string; code: string; status?: number; utteranceId?: string; cause?: unknown }) {
-    super(`${details.provider}: ${message} (${details.code})`, details.cause === undefined ? undefined : { cause: details.cause });
+    super(`${details.provider}: ${message} (${details.code})`, {
+      code: details.code,
+      httpStatus: details.status ?? null,
+      providerCode: details.code,
+      retryable: details.status !== undefined && (details.status === 429 || details.status >= 500),
+      cause: details.cause,
+    });
     this.provider = details.provider;
-    this.code = details.code;
     this.status = details.status;
     this.utteranceId = details.utteranceId;
   }

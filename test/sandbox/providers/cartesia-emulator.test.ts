@@ -37,6 +37,14 @@ async function collect(events: AsyncIterable<WebsocketResponse>): Promise<Websoc
   return out;
 }
 
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function audioOf(events: WebsocketResponse[]): Uint8Array {
   return Buffer.concat(events.flatMap((e) => (e.type === 'chunk' && e.audio ? [e.audio] : [])));
 }
@@ -161,6 +169,65 @@ describe('Cartesia emulator through the official SDK', () => {
       await b.cancel();
     } finally {
       await slow.close();
+    }
+  });
+
+  it('expires a context 1 s after its last audio: input before that continues it, input after gets context_expired', async () => {
+    const socket = await connect();
+    const events: WebsocketResponse[] = [];
+    socket.on('event', (e) => {
+      if ('context_id' in e && e.context_id === 'expiring') events.push(e);
+    });
+    const expiredBefore = emulator.stats.expiredContexts;
+    const ctx = socket.context({ contextId: 'expiring', model_id: 'sonic-3', voice: VOICE, output_format: MULAW_8K, add_timestamps: true });
+    await ctx.push({ transcript: 'First sentence. ' });
+    await until(() => events.some((e) => e.type === 'chunk'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const chunksBefore = events.filter((e) => e.type === 'chunk').length;
+    await ctx.push({ transcript: 'Second sentence, within the second. ' });
+    await until(() => events.filter((e) => e.type === 'chunk').length > chunksBefore);
+    // The second sentence continued the first context's timeline.
+    const starts = events.flatMap((e) => (e.type === 'timestamps' && e.word_timestamps ? e.word_timestamps.start : []));
+    expect(Math.max(...starts)).toBeGreaterThan(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(emulator.stats.expiredContexts - expiredBefore).toBe(1);
+    const count = events.length;
+    await ctx.push({ transcript: 'Third sentence, too late. ' });
+    await until(() => events.length > count);
+    expect(events.slice(count)).toEqual([
+      expect.objectContaining({ type: 'error', done: true, status_code: 400, error_code: 'context_expired', context_id: 'expiring' }),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.slice(count).some((e) => e.type === 'chunk')).toBe(false);
+  });
+
+  it("with expiredContextInput 'new-context', an input after expiry starts the id over at 0 s", async () => {
+    const forgetful = await startCartesiaEmulator({
+      ttfbMs: 0,
+      realtimeFactor: Infinity,
+      contextExpiryMs: 200,
+      expiredContextInput: 'new-context',
+    });
+    try {
+      const socket = new SdkSocket(new Cartesia({ apiKey: 'k', baseURL: forgetful.url }), { ca: forgetful.ca });
+      sockets.push(socket);
+      await socket.connect();
+      const events: WebsocketResponse[] = [];
+      socket.on('event', (e) => events.push(e));
+      const ctx = socket.context({ contextId: 'again', model_id: 'sonic-3', voice: VOICE, output_format: MULAW_8K, add_timestamps: true });
+      await ctx.push({ transcript: 'One sentence here. ' });
+      await until(() => events.some((e) => e.type === 'timestamps'));
+      await until(() => forgetful.stats.expiredContexts === 1);
+      const count = events.length;
+      await ctx.push({ transcript: 'Another one. ' });
+      await until(() => events.slice(count).some((e) => e.type === 'timestamps'));
+      const restarted = events.slice(count).find((e) => e.type === 'timestamps') as WebsocketResponse.Timestamps;
+      expect(restarted.word_timestamps?.start[0]).toBeLessThan(0.3);
+      expect(events.some((e) => e.type === 'error')).toBe(false);
+      expect(forgetful.stats.contexts).toBe(2);
+    } finally {
+      await forgetful.close();
     }
   });
 

@@ -188,6 +188,32 @@ describe('ElevenLabs emulator: multi-stream-input', () => {
   });
 });
 
+describe('ElevenLabs emulator: reply key spelling', () => {
+  it("spells every reply key in snake_case with keyStyle 'snake_case'", async () => {
+    const snake = await startElevenLabsEmulator({ ttfbMs: 0, realtimeFactor: Infinity, keyStyle: 'snake_case' });
+    try {
+      const client = await open('multi-stream-input', {}, { target: snake });
+      client.send({ text: ' ', context_id: 's' });
+      client.send({ text: 'Snake case. ', context_id: 's', flush: true });
+      client.send({ context_id: 's', close_context: true });
+      const raw = client.messages as unknown as Array<Record<string, unknown>>;
+      await until(() => raw.some((m) => m.is_final === true));
+      const audio = raw.filter((m) => typeof m.audio === 'string');
+      expect(audio.length).toBeGreaterThan(0);
+      for (const m of audio) {
+        expect(Object.keys(m).sort()).toEqual(['alignment', 'audio', 'context_id', 'normalized_alignment']);
+        expect(m.context_id).toBe('s');
+      }
+      const aligned = audio.find((m) => m.alignment) as { alignment: Record<string, unknown> };
+      expect(Object.keys(aligned.alignment).sort()).toEqual(['char_durations_ms', 'char_start_times_ms', 'chars']);
+      expect(raw.at(-1)).toEqual({ is_final: true, context_id: 's' });
+      expect(raw.some((m) => 'isFinal' in m || 'contextId' in m || 'normalizedAlignment' in m)).toBe(false);
+    } finally {
+      await snake.close();
+    }
+  });
+});
+
 describe('ElevenLabs emulator: errors and auth', () => {
   it('closes on an unknown model, voice or output format with an error message', async () => {
     const cases: Array<[Record<string, string>, string | undefined, string, number]> = [

@@ -182,12 +182,37 @@ describe('Gemini emulator: auth and faults', () => {
     const limited = await postJson(streamUrl(em), body);
     expect(limited.status).toBe(429);
     expect(limited.json()).toEqual({
-      error: { code: 429, message: expect.stringMatching(/^You exceeded your current quota/), status: 'RESOURCE_EXHAUSTED' },
+      error: {
+        code: 429,
+        message: expect.stringMatching(/^You exceeded your current quota/),
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.QuotaFailure' }),
+          expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.Help' }),
+        ],
+      },
     });
     const overloaded = await postJson(streamUrl(em), body);
     expect(overloaded.json()).toEqual({
       error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' },
     });
+  });
+
+  it('puts the retry delay of a 429 in google.rpc.RetryInfo, as a protobuf Duration', async () => {
+    const em = await start();
+    em.failNext(1, { status: 429, retryAfterMs: 1500 });
+    em.failNext(1, { status: 429, retryAfterMs: 26_000 });
+    const body = { contents: [userTurn('hi')] };
+    for (const delay of ['1.5s', '26s']) {
+      const limited = await postJson(streamUrl(em), body);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBeNull();
+      const details = (limited.json() as { error: { details: Array<Record<string, unknown>> } }).error.details;
+      expect(details.at(-1)).toEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay });
+      expect(details[0]).toMatchObject({
+        violations: [{ quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaDimensions: { location: 'global' } }],
+      });
+    }
   });
 
   it('breaks off a stream with an error chunk', async () => {

@@ -37,7 +37,7 @@ describe('OpenAI service (Chat Completions) against the emulator', () => {
     expect(finish.usage.inputTokens).toBeGreaterThan(0);
     const sent = em.requests[0]?.body as Record<string, unknown>;
     expect(em.requests[0]?.path).toBe('/v1/chat/completions');
-    expect(sent).toMatchObject({ model: 'gpt-4.1-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 1024 });
+    expect(sent).toMatchObject({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 1024 });
     expect(sent.messages).toEqual([
       { role: 'system', content: reminderPrompt() },
       { role: 'user', content: 'Hello?' },
@@ -151,7 +151,7 @@ describe('OpenAI service errors and retries', () => {
     const error = await collect(llm, request()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LlmServiceError);
     expect(error).toMatchObject({ provider: 'openai', status: 429, code: 'rate_limit_exceeded', callId: 'call-1' });
-    expect((error as Error).message).toMatch(/^openai: Rate limit reached for gpt-4\.1-mini.*\(HTTP 429, rate_limit_exceeded\)$/);
+    expect((error as Error).message).toMatch(/^openai: Rate limit reached for gpt-4o-mini.*\(HTTP 429, rate_limit_exceeded\)$/);
     expect(em.requests).toHaveLength(1);
   });
 

@@ -195,7 +195,7 @@ describe('OpenAIRealtimeSttService against the emulator', () => {
     await waitFor(() => rec.reconnected.length === 1);
     expect(rec.errors.map((e) => [e.providerCode, e.closeCode])).toEqual([
       ['server_error', undefined],
-      [undefined, 1011],
+      [null, 1011],
     ]);
     expect(rec.errors.every((e) => !e.fatal && e.callId === 'call-1')).toBe(true);
   });

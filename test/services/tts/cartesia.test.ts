@@ -5,6 +5,7 @@ import { PipelineTask, type PipelineError } from '../../../src/pipeline/task.ts'
 import { startCartesiaEmulator, type CartesiaEmulator } from '../../../src/sandbox/providers/cartesia-emulator.ts';
 import { CartesiaTtsService, type CartesiaTtsOptions } from '../../../src/services/tts/cartesia.ts';
 import { TtsProcessor } from '../../../src/services/tts/tts-processor.ts';
+import { ManualClock } from '../../../src/util/clock.ts';
 import { concat, rms, samplesOf, voicedFraction } from './audio-checks.ts';
 import { checkWordTimeline, record, sleep } from './stream-helpers.ts';
 
@@ -67,6 +68,100 @@ describe('CartesiaTtsService against the emulator', () => {
       add_timestamps: true,
       max_buffer_delay_ms: 0,
     });
+  });
+
+  it('goes on in a new context after an LLM pause longer than the 1 s expiry: every sentence spoken, one timeline', async () => {
+    const tts = service();
+    const before = emulator.received.length;
+    const rec = record(tts, 'pause', MULAW_8K);
+    rec.stream.pushText('Let me check that for you. ');
+    while (rec.words().length < 6) await sleep(5);
+    await sleep(1300); // the LLM is thinking (a tool call, a slow token): the context expires meanwhile
+    rec.stream.pushText('You are booked for Tuesday at ten. ');
+    rec.stream.finish();
+    const ended = await Promise.race([rec.ended, sleep(5000).then(() => ({ type: 'stalled' as const }))]);
+    expect(ended.type).toBe('done');
+
+    const pcm = rec.pcm();
+    const words = rec.words();
+    expect(words.map((w) => w.word)).toEqual('Let me check that for you. You are booked for Tuesday at ten.'.split(' '));
+    checkWordTimeline(words, pcm.length / 8000);
+    // The second sentence's words sit after the first sentence's audio (not at 0 s again), over its speech.
+    expect(words[6]?.startSec).toBeGreaterThan(1);
+    expect(rms(pcm.subarray(Math.round((words[6]?.startSec ?? 0) * 8000)))).toBeGreaterThan(1000);
+
+    const sent = (emulator.received.slice(before) as Array<Record<string, unknown>>).filter((m) => m.transcript !== undefined);
+    expect(sent.map((m) => [m.context_id, m.transcript, m.continue])).toEqual([
+      ['pause', 'Let me check that for you. ', true],
+      ['pause', '', false], // ends the old context (already expired: the emulator answers with an error)
+      ['pause~2', 'You are booked for Tuesday at ten. ', true],
+      ['pause~2', '', false],
+    ]);
+  });
+
+  it('ends an idle context that is still alive and moves on in order (client clock driven by hand)', async () => {
+    const clock = new ManualClock(0);
+    const before = emulator.received.length;
+    const errorsBefore = emulator.stats.errors;
+    const rec = record(service({ clock }), 'idle', MULAW_8K);
+    rec.stream.pushText('First sentence here. ');
+    while (rec.words().length < 3) await sleep(5);
+    clock.advance(800); // idle past reopenAfterIdleMs (750), while the service still holds the context
+    rec.stream.pushText('Second sentence follows. ');
+    rec.stream.finish();
+    expect((await rec.ended).type).toBe('done');
+    const words = rec.words();
+    expect(words.map((w) => w.word)).toEqual('First sentence here. Second sentence follows.'.split(' '));
+    checkWordTimeline(words, rec.pcm().length / 8000);
+    const sent = (emulator.received.slice(before) as Array<Record<string, unknown>>).filter((m) => m.transcript !== undefined);
+    expect(sent.map((m) => [m.context_id, m.transcript, m.continue])).toEqual([
+      ['idle', 'First sentence here. ', true],
+      ['idle', '', false], // still alive: answered with done
+      ['idle~2', 'Second sentence follows. ', true],
+      ['idle~2', '', false],
+    ]);
+    expect(emulator.stats.errors).toBe(errorsBefore);
+  });
+
+  it('keeps one timeline when the service would restart an expired id at 0 s', async () => {
+    const forgetful = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: Infinity, expiredContextInput: 'new-context' });
+    try {
+      const rec = record(service({}, forgetful), 'restart', MULAW_8K);
+      rec.stream.pushText('Let me check that for you. ');
+      while (rec.words().length < 6) await sleep(5);
+      await sleep(1300);
+      rec.stream.pushText('You are booked for Tuesday at ten. ');
+      rec.stream.finish();
+      expect((await rec.ended).type).toBe('done');
+      const words = rec.words();
+      expect(words.map((w) => w.word)).toEqual('Let me check that for you. You are booked for Tuesday at ten.'.split(' '));
+      checkWordTimeline(words, rec.pcm().length / 8000);
+    } finally {
+      await forgetful.close();
+    }
+  });
+
+  it('sends text that still reached an expired context again on a new one', async () => {
+    const quick = await startCartesiaEmulator({ ttfbMs: 0, realtimeFactor: Infinity, contextExpiryMs: 150 });
+    try {
+      // The client believes contexts live 5 s, as if the network delayed its text past the expiry.
+      const rec = record(service({ reopenAfterIdleMs: 5000, contextExpiryMs: 5000 }, quick), 'late', MULAW_8K);
+      rec.stream.pushText('First part is here. ');
+      while (rec.words().length < 4) await sleep(5);
+      await sleep(400);
+      rec.stream.pushText('Second part follows. ');
+      rec.stream.pushText('Third part ends it. ');
+      rec.stream.finish();
+      const ended = await Promise.race([rec.ended, sleep(5000).then(() => ({ type: 'stalled' as const }))]);
+      expect(ended.type).toBe('done');
+      const words = rec.words();
+      expect(words.map((w) => w.word)).toEqual('First part is here. Second part follows. Third part ends it.'.split(' '));
+      checkWordTimeline(words, rec.pcm().length / 8000);
+      expect(words[4]?.startSec).toBeGreaterThan(0.5);
+      expect(quick.stats.errors).toBeGreaterThanOrEqual(1); // the rejected input
+    } finally {
+      await quick.close();
+    }
   });
 
   it('delivers PCM at 16 kHz natively and converts a rate Cartesia does not offer', async () => {

@@ -91,6 +91,27 @@ describe('ElevenLabsTtsService against the emulator', () => {
     }
   });
 
+  it('reads snake_case replies (is_final, context_id, normalized_alignment, char_*_ms) without stalling', async () => {
+    const snake = await startElevenLabsEmulator({ ttfbMs: 0, realtimeFactor: Infinity, keyStyle: 'snake_case' });
+    try {
+      const rec = record(service({}, snake), 'snake', MULAW_8K);
+      rec.stream.pushText('Snake case replies work. ');
+      rec.stream.pushText('Both sentences are timed. ');
+      rec.stream.finish();
+      // Read as camelCase only, the end of the context never arrives and the utterance stalls.
+      const ended = await Promise.race([rec.ended, sleep(3000).then(() => ({ type: 'stalled' as const }))]);
+      expect(ended.type).toBe('done');
+      const pcm = rec.pcm();
+      expect(rms(pcm)).toBeGreaterThan(1000);
+      const words = rec.words();
+      expect(words.map((w) => w.word)).toEqual('Snake case replies work. Both sentences are timed.'.split(' '));
+      checkWordTimeline(words, pcm.length / 8000);
+      expect(words.every((w) => w.endSec > w.startSec)).toBe(true);
+    } finally {
+      await snake.close();
+    }
+  });
+
   it('cancel closes the context at once and reports nothing more', async () => {
     const slow = await startElevenLabsEmulator({ ttfbMs: 0, realtimeFactor: 4 });
     try {
