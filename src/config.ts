@@ -3,6 +3,10 @@ import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { definedFields, optionalString, optionalUrl } from './config-schema.ts';
 import { SwitchboardError } from './errors.ts';
+import { GEMINI_DEFAULT_MODEL } from './services/llm/google.ts';
+import { OPENAI_DEFAULT_MODEL } from './services/llm/openai.ts';
+import { DEEPGRAM_DEFAULT_MODEL } from './services/stt/deepgram-protocol.ts';
+import { DEFAULT_OPENAI_STT_MODEL } from './services/stt/openai-realtime-protocol.ts';
 import type { CarrierAdapter } from './telephony/carrier-adapter.ts';
 import { builtinCarriers } from './telephony/registry.ts';
 
@@ -39,11 +43,11 @@ const coreEnv = {
   DEEPGRAM_API_KEY: optionalString,
   /** @default wss://api.deepgram.com */
   DEEPGRAM_BASE_URL: optionalUrl('DEEPGRAM_BASE_URL'),
-  /** @default nova-2-phonecall */
-  DEEPGRAM_MODEL: z.string().default('nova-2-phonecall'),
+  /** @default nova-2-phonecall (DEEPGRAM_DEFAULT_MODEL) */
+  DEEPGRAM_MODEL: z.string().default(DEEPGRAM_DEFAULT_MODEL),
 
   /** OpenAI Realtime transcription model (STT_PROVIDER=openai; `gpt-4o-mini-transcribe` is cheaper). @default gpt-4o-transcribe */
-  OPENAI_STT_MODEL: z.string().default('gpt-4o-transcribe'),
+  OPENAI_STT_MODEL: z.string().default(DEFAULT_OPENAI_STT_MODEL),
   /** ISO-639-1 language of callers for OpenAI transcription; empty lets the model detect it. @default en */
   OPENAI_STT_LANGUAGE: z.string().trim().default('en'),
   /** OpenAI Realtime base (`/realtime?intent=transcription` is appended). @default wss://api.openai.com/v1 */
@@ -54,13 +58,13 @@ const coreEnv = {
   GOOGLE_API_KEY: optionalString,
   /** @default https://generativelanguage.googleapis.com/v1beta */
   GEMINI_BASE_URL: optionalUrl('GEMINI_BASE_URL'),
-  /** @default gemini-2.0-flash */
-  GEMINI_MODEL: z.string().default('gemini-2.0-flash'),
+  /** @default gemini-2.0-flash (GEMINI_DEFAULT_MODEL) */
+  GEMINI_MODEL: z.string().default(GEMINI_DEFAULT_MODEL),
   OPENAI_API_KEY: optionalString,
   /** Any OpenAI-compatible server (Ollama, vLLM, Groq). @default https://api.openai.com/v1 */
   OPENAI_BASE_URL: optionalUrl('OPENAI_BASE_URL'),
-  /** @default gpt-4o-mini */
-  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  /** @default gpt-4o-mini (OPENAI_DEFAULT_MODEL) */
+  OPENAI_MODEL: z.string().default(OPENAI_DEFAULT_MODEL),
 
   /** Which voice speaks. @default cartesia */
   TTS_PROVIDER: z.enum(['cartesia', 'elevenlabs', 'offline']).default('cartesia'),

@@ -6,16 +6,12 @@ import { SileroBatcher } from '../audio/vad/silero-batcher.ts';
 import type { Config, MissingProviderCredential } from '../config.ts';
 import { missingProviderCredentials } from '../config.ts';
 import { HttpError } from '../errors.ts';
+import { definedFields } from '../config-schema.ts';
 import type { LlmService } from '../services/llm/llm-service.ts';
 import { SttProcessor } from '../services/stt/stt-processor.ts';
 import type { SttService } from '../services/stt/stt-service.ts';
 import { TtsProcessor } from '../services/tts/tts-processor.ts';
 import type { TtsService } from '../services/tts/tts-service.ts';
-
-/** Cartesia's stock "friendly" English voice, used when no voice is configured. */
-export const DEFAULT_CARTESIA_VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
-/** ElevenLabs' stock "Rachel" voice. */
-export const DEFAULT_ELEVENLABS_VOICE = '21m00Tcm4TlvDq8ikWAM';
 
 /** A provider given in code: one instance for every call, or a factory per agent (e.g. each agent's own model). */
 export type ProviderOption<Service> = Service | ((agent: AgentDefinition) => Service);
@@ -159,7 +155,7 @@ async function ttsFactoryFor(config: Config, tls: { ca: string | Buffer } | unde
     return (voice) =>
       new CartesiaTtsService({
         apiKey: cartesia.apiKey ?? '',
-        voiceId: voice ?? cartesia.voiceId ?? DEFAULT_CARTESIA_VOICE,
+        ...definedFields({ voiceId: voice ?? cartesia.voiceId }),
         ...(cartesia.baseUrl ? { baseUrl: cartesia.baseUrl } : {}),
         ...(tls ? { tls } : {}),
       });
@@ -169,7 +165,7 @@ async function ttsFactoryFor(config: Config, tls: { ca: string | Buffer } | unde
     return (voice) =>
       new ElevenLabsTtsService({
         apiKey: elevenlabs.apiKey ?? '',
-        voiceId: voice ?? elevenlabs.voiceId ?? DEFAULT_ELEVENLABS_VOICE,
+        ...definedFields({ voiceId: voice ?? elevenlabs.voiceId }),
         ...(elevenlabs.baseUrl ? { baseUrl: elevenlabs.baseUrl } : {}),
         ...(tls ? { tls } : {}),
       });

@@ -18,11 +18,11 @@ import { SimulatedCallee } from '../../src/sandbox/callees/simulated-callee.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from '../../src/sandbox/providers/cartesia-emulator.ts';
 import { startDeepgramEmulator } from '../../src/sandbox/providers/deepgram-emulator.ts';
 import { startGeminiEmulator, type GeminiEmulator } from '../../src/sandbox/providers/gemini-emulator.ts';
-import { DEFAULT_CARTESIA_VOICE } from '../../src/server/call-services.ts';
+
 import { createGoogleLlm } from '../../src/services/llm/google.ts';
 import { DeepgramSttService } from '../../src/services/stt/deepgram.ts';
 import { SttProcessor } from '../../src/services/stt/stt-processor.ts';
-import { CartesiaTtsService } from '../../src/services/tts/cartesia.ts';
+import { CARTESIA_DEFAULT_VOICE, CartesiaTtsService } from '../../src/services/tts/cartesia.ts';
 import { TtsProcessor } from '../../src/services/tts/tts-processor.ts';
 import { LocalMediaChannel } from '../../src/transports/local/local-media-channel.ts';
 
@@ -42,7 +42,7 @@ beforeAll(async () => {
       new TtsProcessor({
         service: new CartesiaTtsService({
           apiKey: 'c-test',
-          voiceId: DEFAULT_CARTESIA_VOICE,
+          voiceId: CARTESIA_DEFAULT_VOICE,
           baseUrl: cartesia.url,
           tls: { ca: cartesia.ca as string },
         }),

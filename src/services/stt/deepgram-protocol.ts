@@ -7,6 +7,11 @@ import { SttError } from './stt-service.ts';
  * Options of the Deepgram live service ({@link DeepgramSttService} in deepgram.ts), the query they become, and
  * how a connection's end is classified into an {@link SttError}.
  */
+/** The model for telephone audio (8 kHz and below), used when none is configured. */
+export const DEEPGRAM_DEFAULT_MODEL = 'nova-2-phonecall';
+/** The model for wide-band audio (above 8 kHz). */
+export const DEEPGRAM_WIDEBAND_MODEL = 'nova-3';
+
 export interface DeepgramSttOptions {
   /** @default process.env.DEEPGRAM_API_KEY */
   apiKey?: string;
@@ -61,7 +66,7 @@ export function deepgramConnectArgs(options: DeepgramSttOptions, input: SttInput
   const utteranceEndMs = options.utteranceEndMs ?? 1000;
   const endpointing = options.endpointingMs ?? 300;
   return {
-    model: options.model ?? (input.sampleRate <= 8000 ? 'nova-2-phonecall' : 'nova-3'),
+    model: options.model ?? (input.sampleRate <= 8000 ? DEEPGRAM_DEFAULT_MODEL : DEEPGRAM_WIDEBAND_MODEL),
     encoding: input.encoding,
     sample_rate: input.sampleRate,
     channels: 1,
