@@ -209,16 +209,3 @@ export function writeWav(input: WavWriteInput): Buffer {
   }
   return out;
 }
-
-/** Mixes interleaved multi-channel samples down to mono by averaging (rounded). Mono input is returned as is. */
-export function downmixToMono(samples: Int16Array, channels: number): Int16Array {
-  if (channels === 1) return samples;
-  const frames = Math.floor(samples.length / channels);
-  const mono = new Int16Array(frames);
-  for (let f = 0; f < frames; f++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += samples[f * channels + c] as number;
-    mono[f] = Math.round(sum / channels);
-  }
-  return mono;
-}

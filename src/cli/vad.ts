@@ -9,10 +9,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { StreamResampler } from '../audio/resampler.ts';
 import { VadAnalyzer, DEFAULT_VAD_PARAMS, type VadParams } from '../audio/vad/vad-analyzer.ts';
 import type { SileroSampleRate } from '../audio/vad/silero-model.ts';
-import { downmixToMono, readWav, WavFormatError } from '../audio/wav.ts';
+import { readWav, WavFormatError } from '../audio/wav.ts';
+import { downmixToMono, resampleWhole } from '../audio/pcm.ts';
 
 export interface SpeechSegment {
   start: number;
@@ -25,18 +25,6 @@ function parseNumber(value: string): number {
   return n;
 }
 
-/** Brings mono PCM at `fromRate` to `toRate`, compensating the resampler's delay so timestamps line up. */
-function resampleAligned(mono: Int16Array, fromRate: number, toRate: number): Int16Array {
-  if (fromRate === toRate) return mono;
-  const resampler = new StreamResampler(fromRate, toRate);
-  const body = resampler.process(mono);
-  const tail = resampler.flush();
-  const all = new Int16Array(body.length + tail.length);
-  all.set(body);
-  all.set(tail, body.length);
-  return all.subarray(resampler.latencySamples);
-}
-
 /** Runs the VAD over a whole recording in 20 ms chunks and pairs its events into segments. */
 export async function detectSpeechSegments(
   wav: Uint8Array,
@@ -44,7 +32,7 @@ export async function detectSpeechSegments(
 ): Promise<SpeechSegment[]> {
   const decoded = readWav(wav);
   const sampleRate = params.sampleRate ?? 8000;
-  const pcm = resampleAligned(downmixToMono(decoded.samples, decoded.channels), decoded.sampleRate, sampleRate);
+  const pcm = resampleWhole(downmixToMono(decoded.samples, decoded.channels), decoded.sampleRate, sampleRate);
   const analyzer = await VadAnalyzer.create({ ...params, sampleRate });
   const segments: SpeechSegment[] = [];
   let openStart: number | undefined;

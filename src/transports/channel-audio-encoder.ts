@@ -2,6 +2,7 @@ import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { alawEncode, mulawDecode, mulawEncode } from '../audio/g711.ts';
 import { StreamResampler } from '../audio/resampler.ts';
 import type { AudioPayload } from '../pipeline/audio-payload.ts';
+import { downmixToMono } from '../audio/pcm.ts';
 
 /**
  * Turns pipeline audio into the bytes a channel carries. μ-law at the channel's rate passes through
@@ -24,7 +25,7 @@ export class ChannelAudioEncoder {
       return audio.mulaw;
     }
     let pcm = audio.pcm ?? mulawDecode(audio.mulaw ?? new Uint8Array(0));
-    if (audio.channels !== 1) pcm = downmix(pcm, audio.channels);
+    if (audio.channels !== 1) pcm = downmixToMono(pcm, audio.channels);
     if (audio.sampleRate !== sampleRate) {
       if (!this.resampler || this.resampler.fromRate !== audio.sampleRate) {
         this.resampler = new StreamResampler(audio.sampleRate, sampleRate);
@@ -35,14 +36,4 @@ export class ChannelAudioEncoder {
     if (encoding === 'alaw') return alawEncode(pcm);
     return new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength).slice(); // little-endian hosts only
   }
-}
-
-function downmix(pcm: Int16Array, channels: number): Int16Array {
-  const out = new Int16Array(Math.floor(pcm.length / channels));
-  for (let i = 0; i < out.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += pcm[i * channels + c] as number;
-    out[i] = Math.round(sum / channels);
-  }
-  return out;
 }

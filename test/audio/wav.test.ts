@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WavFormatError, downmixToMono, readWav, writeWav } from '../../src/audio/wav.ts';
+import { WavFormatError, readWav, writeWav } from '../../src/audio/wav.ts';
+import { downmixToMono } from '../../src/audio/pcm.ts';
 import { mulawDecode, mulawEncode } from '../../src/audio/g711.ts';
 import { FixtureDir, espeakWav, run } from './fixtures.ts';
 

@@ -3,7 +3,7 @@
  * voices, and raw output encodings.
  */
 import { alawEncode, mulawEncode } from '../../audio/g711.ts';
-import { pcm16ToBytes } from '../../services/tts/audio-format.ts';
+import { pcm16ToBytes } from '../../audio/pcm.ts';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
 
 export type CartesiaEncoding = 'pcm_s16le' | 'pcm_f32le' | 'pcm_mulaw' | 'pcm_alaw';

@@ -1,6 +1,6 @@
 import { alawDecode, mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import type { ListenParams } from './deepgram-emulator-params.ts';
-import { Pcm16StreamDecoder } from './pcm16-stream.ts';
+import { Pcm16StreamDecoder } from '../../audio/pcm.ts';
 
 /** One binary message decoded: samples for the VAD, and μ-law bytes for line matching when there are any. */
 export interface DecodedAudio {

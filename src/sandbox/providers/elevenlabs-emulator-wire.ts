@@ -3,7 +3,7 @@
  * character alignment built from word timings.
  */
 import { alawEncode, mulawEncode } from '../../audio/g711.ts';
-import { pcm16ToBytes } from '../../services/tts/audio-format.ts';
+import { pcm16ToBytes } from '../../audio/pcm.ts';
 import type { SpeechOptions } from '../../services/tts/offline/espeak-voice.ts';
 import type { WordTiming } from '../../services/tts/offline/word-timing.ts';
 

@@ -1,7 +1,7 @@
 import { alawDecode, mulawDecode } from '../../audio/g711.ts';
 import type { SpeechMatch, SpeechMatcher, SpeechRegistry } from '../speech-registry.ts';
 import { SPEECH_SAMPLE_RATE } from '../speech-registry.ts';
-import { Pcm16StreamDecoder } from './pcm16-stream.ts';
+import { Pcm16StreamDecoder } from '../../audio/pcm.ts';
 
 /** Input formats of a transcription session (`audio.input.format.type`). */
 export type RealtimeInputFormat = 'audio/pcmu' | 'audio/pcma' | 'audio/pcm';

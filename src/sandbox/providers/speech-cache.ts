@@ -11,7 +11,7 @@
  * synthesising it. Cached speech is shared between requests: callers only read it (the speech generator
  * copies what it sends).
  */
-import { resampleWhole } from '../../services/tts/audio-format.ts';
+import { resampleWhole } from '../../audio/pcm.ts';
 import type { EspeakEngine } from '../../services/tts/offline/espeak-engine.ts';
 import { synthesizeWith, type SpeechOptions, type SynthesizedSpeech } from '../../services/tts/offline/espeak-voice.ts';
 

@@ -1,6 +1,6 @@
 import { mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import { StreamResampler } from '../../audio/resampler.ts';
-import { downmixToMono } from '../../audio/wav.ts';
+import { downmixToMono } from '../../audio/pcm.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import { audioFrameCount } from '../../pipeline/audio-payload.ts';
 import type { Direction, Frame, FrameOf } from '../../pipeline/frames.ts';

@@ -4,6 +4,7 @@
  */
 import { mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import { StreamResampler } from '../../audio/resampler.ts';
+import { Pcm16StreamDecoder, pcm16ToBytes } from '../../audio/pcm.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 
 /** `mulaw`: G.711 μ-law, one byte per sample (telephony). `pcm16`: 16-bit signed little-endian linear PCM. */
@@ -27,35 +28,6 @@ export function toPayload(pcm: Int16Array, format: TtsAudioFormat): AudioPayload
     : { sampleRate: format.sampleRate, channels: 1, pcm };
 }
 
-/** Resamples a whole signal, aligned (the filter's delay removed) so sample times are unchanged. */
-export function resampleWhole(pcm: Int16Array, fromRate: number, toRate: number): Int16Array {
-  if (fromRate === toRate) return pcm;
-  const resampler = new StreamResampler(fromRate, toRate);
-  const head = resampler.process(pcm);
-  const tail = resampler.flush();
-  const all = new Int16Array(head.length + tail.length);
-  all.set(head);
-  all.set(tail, head.length);
-  const length = Math.round((pcm.length * toRate) / fromRate);
-  return all.slice(resampler.latencySamples, resampler.latencySamples + length);
-}
-
-/** Copies little-endian 16-bit samples out of bytes (which need not be 2-byte aligned in memory). */
-export function pcm16FromBytes(bytes: Uint8Array): Int16Array {
-  const samples = new Int16Array(bytes.length >> 1);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(i * 2, true);
-  return samples;
-}
-
-/** Little-endian bytes of 16-bit samples. */
-export function pcm16ToBytes(pcm: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(pcm.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i] as number, true);
-  return bytes;
-}
-
 /** Raw bytes of a payload in its own encoding (μ-law bytes, or PCM as little-endian bytes). */
 export function payloadBytes(audio: AudioPayload): Uint8Array {
   if (audio.mulaw) return audio.mulaw;
@@ -71,7 +43,7 @@ export function payloadBytes(audio: AudioPayload): Uint8Array {
 export class AudioConverter {
   private readonly resampler: StreamResampler | undefined;
   private toTrim: number;
-  private carry: number | undefined;
+  private readonly pcm16 = new Pcm16StreamDecoder();
   private inputSamples = 0;
   private outputSamples = 0;
 
@@ -105,16 +77,7 @@ export class AudioConverter {
   }
 
   private decode(bytes: Uint8Array): Int16Array {
-    if (this.from.encoding === 'mulaw') return mulawDecode(bytes);
-    let data = bytes;
-    if (this.carry !== undefined) {
-      data = new Uint8Array(bytes.length + 1);
-      data[0] = this.carry;
-      data.set(bytes, 1);
-      this.carry = undefined;
-    }
-    if (data.length % 2 === 1) this.carry = data[data.length - 1];
-    return pcm16FromBytes(data);
+    return this.from.encoding === 'mulaw' ? mulawDecode(bytes) : this.pcm16.decode(bytes);
   }
 
   private emit(samples: Int16Array, limit = Infinity): AudioPayload | undefined {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TTSWS } from '@cartesia/cartesia-js/resources/tts/ws';
 import type { WebsocketResponse } from '@cartesia/cartesia-js/resources/tts';
 import { mulawDecode } from '../../../src/audio/g711.ts';
-import { pcm16FromBytes } from '../../../src/services/tts/audio-format.ts';
+import { pcm16FromBytes } from '../../../src/audio/pcm.ts';
 import { startCartesiaEmulator, type CartesiaEmulator } from '../../../src/sandbox/providers/cartesia-emulator.ts';
 import { rms, voicedFraction } from '../../services/tts/audio-checks.ts';
 

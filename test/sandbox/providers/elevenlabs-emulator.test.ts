@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { mulawDecode } from '../../../src/audio/g711.ts';
-import { pcm16FromBytes } from '../../../src/services/tts/audio-format.ts';
+import { pcm16FromBytes } from '../../../src/audio/pcm.ts';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../../src/sandbox/providers/elevenlabs-emulator.ts';
 import { rms, voicedFraction } from '../../services/tts/audio-checks.ts';
 

@@ -10,7 +10,8 @@
  * (90th percentile 64 ms) of eSpeak's own word events.
  */
 import { readWav } from '../../../audio/wav.ts';
-import { resampleWhole, toPayload, type TtsAudioFormat } from '../audio-format.ts';
+import { toPayload, type TtsAudioFormat } from '../audio-format.ts';
+import { resampleWhole } from '../../../audio/pcm.ts';
 import type { AudioPayload } from '../../../pipeline/audio-payload.ts';
 import { EspeakError, getEspeakEngine, type EspeakEngine } from './espeak-engine.ts';
 import { deriveWordTimings, type WordTiming } from './word-timing.ts';

@@ -3,7 +3,7 @@
  * byte, then fixed-size audio chunks paced at a chosen multiple of real time, with word timings on one
  * timeline across all segments. Shared by the offline TTS service and the provider emulators.
  */
-import { resampleWhole } from '../audio-format.ts';
+import { resampleWhole } from '../../../audio/pcm.ts';
 import { getEspeakEngine, type EspeakEngine } from './espeak-engine.ts';
 import { synthesizeWith, type SpeechOptions, type SynthesizedSpeech } from './espeak-voice.ts';
 import type { WordTiming } from './word-timing.ts';

@@ -23,6 +23,7 @@ import { PlayoutBuffer, type PendingMark } from '../../../sandbox/carriers/share
 import { countReceived, newStreamRecord, openSocket } from '../../../sandbox/carriers/shared/stream-socket.ts';
 import { extraHeadersString, type PlivoStreamSpec } from './plivo-xml.ts';
 import { plivoSignatureHeaders } from './signature.ts';
+import { pcm16FromBytes, pcm16ToBytes } from '../../../audio/pcm.ts';
 
 export interface PlivoStreamHost {
   authId: string;
@@ -41,18 +42,6 @@ export type StreamEnd = 'server-closed' | 'carrier-closed' | 'failed';
 const NO_CODE = 0;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 2_000;
-
-function pcm16Bytes(pcm: Int16Array): Buffer {
-  const out = Buffer.alloc(pcm.length * 2);
-  for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i] as number, i * 2);
-  return out;
-}
-
-function pcm16FromBytes(bytes: Buffer): Int16Array {
-  const out = new Int16Array(bytes.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
-  return out;
-}
 
 /** The `ws(s)://` upgrade URL as Plivo's stream SDK reconstructs it for signature checks (`http(s)://`). */
 function signedUpgradeUrl(url: string): string {
@@ -197,8 +186,8 @@ export class PlivoAudioStream implements MediaTap, MediaPlayer {
       const pcm = mulawDecode(mulaw);
       if (this.sampleRate === 16000) {
         const resampler = (this.upsamplers[track] ??= new StreamResampler(8000, 16000));
-        payload = pcm16Bytes(resampler.process(pcm));
-      } else payload = pcm16Bytes(pcm);
+        payload = Buffer.from(pcm16ToBytes(resampler.process(pcm)));
+      } else payload = Buffer.from(pcm16ToBytes(pcm));
     }
     this.record.sent.media++;
     this.send({
