@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { CarrierContext, CarrierRuntime, OutboundCallRequest } from '../carrier-adapter.ts';
-import type { CarrierCallInfo, CarrierCallRef, PlacedCall } from '../carrier.ts';
+import type { CarrierContext } from '../carrier-adapter.ts';
+import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
 import { formParams } from '../callback-params.ts';
 import { twilioHangupTwiml, twilioStreamTwiml } from './answer-markup.ts';
@@ -9,41 +9,20 @@ import { TWILIO, type TwilioSettings } from './settings.ts';
 import { TWILIO_SIGNATURE_HEADER, verifyTwilioWebhook } from './webhook-signature.ts';
 
 /** Live Twilio: the REST client (official SDK), webhook verification and TwiML, for one account. */
-export class TwilioRuntime implements CarrierRuntime {
+export class TwilioRuntime extends RestCarrierRuntime {
   readonly name = TWILIO;
-  readonly client: TwilioCallClient;
+  declare readonly client: TwilioCallClient;
   private readonly authToken: string;
-  private readonly context: CarrierContext;
 
   constructor(settings: Required<Pick<TwilioSettings, 'accountSid' | 'authToken'>> & TwilioSettings, context: CarrierContext) {
-    this.authToken = settings.authToken;
-    this.context = context;
-    this.client = new TwilioCallClient({
+    const client = new TwilioCallClient({
       accountSid: settings.accountSid,
       authToken: settings.authToken,
       ...(settings.apiBaseUrl ? { baseUrl: settings.apiBaseUrl } : {}),
       logger: context.log,
     });
-  }
-
-  placeCall(request: OutboundCallRequest): Promise<PlacedCall> {
-    const base = this.context.publicUrls.http;
-    return this.client.placeCall({
-      callId: request.callId,
-      to: request.to,
-      from: request.from,
-      answerUrl: `${base}/twiml?callId=${request.callId}`,
-      statusCallbackUrl: `${base}/twilio/status?callId=${request.callId}`,
-      ...(request.ringTimeoutSec !== undefined ? { ringTimeoutSec: request.ringTimeoutSec } : {}),
-    });
-  }
-
-  hangUp(call: CarrierCallRef): Promise<void> {
-    return this.client.hangUp(call);
-  }
-
-  getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
-    return this.client.getCall(call);
+    super(client, context, { answer: '/twiml', status: '/twilio/status' });
+    this.authToken = settings.authToken;
   }
 
   /** Checks `X-Twilio-Signature` against our public URL and the form parameters (POST) or query (GET). */
