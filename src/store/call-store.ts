@@ -42,7 +42,7 @@ import type {
   JsonValue,
   StatusUpdateResult,
 } from './types.ts';
-import { isTerminalStatus, STORE_EVENTS } from './types.ts';
+import { isFinalCallStatus, STORE_EVENTS } from './types.ts';
 
 export interface CallStoreOptions {
   /** Folder holding `switchboard.db` (created if missing), or `':memory:'` for a throwaway database. */
@@ -376,7 +376,7 @@ export class CallStore {
     };
     const decision = decideTransition(from, to);
     if (!decision.apply) {
-      const adoptDuration = isTerminalStatus(from) && update.durationSec !== undefined && update.durationSec !== row.duration_sec;
+      const adoptDuration = isFinalCallStatus(from) && update.durationSec !== undefined && update.durationSec !== row.duration_sec;
       if (adoptDuration) {
         this.statements.get('UPDATE calls SET duration_sec = ? WHERE id = ?').run(update.durationSec, id);
         this.changed({ kind: 'call', callId: id });
@@ -390,7 +390,7 @@ export class CallStore {
       this.log.debug({ callId: id, from, to, because: decision.because }, 'status transition ignored');
       return { applied: false, previous: from, status: from, ignoredBecause: decision.because };
     }
-    if (isTerminalStatus(to)) {
+    if (isFinalCallStatus(to)) {
       const durationSec = update.durationSec ?? computeDurationSec(row.answered_at, at);
       this.statements
         .get(

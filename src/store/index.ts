@@ -7,7 +7,7 @@ export { JsonValueError } from './json.ts';
 export { SCHEMA_VERSION } from './schema.ts';
 export { computeDurationSec, decideTransition } from './status.ts';
 export type { TransitionDecision } from './status.ts';
-export { CALL_DIRECTIONS, CALL_STATUSES, CARRIER_NAME, isTerminalStatus, STORE_EVENTS, TERMINAL_STATUSES, TURN_ROLES } from './types.ts';
+export { CALL_DIRECTIONS, CALL_STATUSES, CARRIER_NAME, FINAL_CALL_STATUSES, isFinalCallStatus, STORE_EVENTS, TURN_ROLES } from './types.ts';
 export type {
   CallDirection,
   CallError,

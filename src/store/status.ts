@@ -4,7 +4,7 @@
  * queued → ringing → in-progress → one terminal status, skipping steps allowed, never back.
  */
 import type { CallStatus, IgnoredTransitionReason } from './types.ts';
-import { isTerminalStatus } from './types.ts';
+import { isFinalCallStatus } from './types.ts';
 
 export type TransitionDecision = { apply: true } | { apply: false; because: IgnoredTransitionReason };
 
@@ -22,7 +22,7 @@ const progress: Record<CallStatus, number> = {
 /** Whether a call in status `from` may move to `to`, and if not, why. */
 export function decideTransition(from: CallStatus, to: CallStatus): TransitionDecision {
   if (from === to) return { apply: false, because: 'duplicate' };
-  if (isTerminalStatus(from)) return { apply: false, because: 'terminal' };
+  if (isFinalCallStatus(from)) return { apply: false, because: 'terminal' };
   if (progress[to] < progress[from]) return { apply: false, because: 'regression' };
   return { apply: true };
 }

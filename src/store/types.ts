@@ -7,15 +7,8 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export { CALL_STATUSES, type CallStatus } from '../call-status.ts';
+export { CALL_STATUSES, FINAL_CALL_STATUSES, isFinalCallStatus, type CallStatus } from '../call-status.ts';
 import type { CallStatus } from '../call-status.ts';
-
-/** Statuses a call never leaves. */
-export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
-
-export function isTerminalStatus(status: CallStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
 
 /**
  * A carrier's registered name (its adapter's `name`, e.g. from `src/telephony/registry.ts`). The store does not

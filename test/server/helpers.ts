@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/log.ts';
 import type { RunningSwitchboard, StartOptions } from '../../src/server/start.ts';
 import { startSwitchboard } from '../../src/server/start.ts';
 import type { CallRecord } from '../../src/store/index.ts';
+import { isFinalCallStatus } from '../../src/call-status.ts';
 
 /** A sandboxed server on a free port with its own data folder; providers answer instantly. */
 export async function startTestServer(
@@ -25,8 +26,6 @@ export async function startTestServer(
   };
 }
 
-const FINAL = ['completed', 'busy', 'no-answer', 'failed', 'canceled'];
-
 /** Polls `GET /calls/:id` until the call is over. */
 export async function waitForCallEnd(
   url: string,
@@ -38,7 +37,7 @@ export async function waitForCallEnd(
   for (;;) {
     const response = await fetch(`${url}/calls/${id}`, { headers });
     const record = (await response.json()) as CallRecord;
-    if (FINAL.includes(record.status)) return record;
+    if (isFinalCallStatus(record.status)) return record;
     if (Date.now() > deadline) throw new Error(`call ${id} still ${record.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

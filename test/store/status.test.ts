@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallStatus } from '../../src/store/index.ts';
-import { CALL_STATUSES, CallStoreError, computeDurationSec, decideTransition, TERMINAL_STATUSES } from '../../src/store/index.ts';
+import { CALL_STATUSES, CallStoreError, computeDurationSec, decideTransition, FINAL_CALL_STATUSES } from '../../src/store/index.ts';
 import { ManualClock, memoryStore } from './helpers.ts';
 
 const OPEN: CallStatus[] = ['queued', 'ringing', 'in-progress'];
@@ -11,7 +11,7 @@ describe('decideTransition', () => {
       for (const to of CALL_STATUSES) {
         const decision = decideTransition(from, to);
         if (from === to) expect(decision).toEqual({ apply: false, because: 'duplicate' });
-        else if (TERMINAL_STATUSES.includes(from)) expect(decision).toEqual({ apply: false, because: 'terminal' });
+        else if (FINAL_CALL_STATUSES.includes(from)) expect(decision).toEqual({ apply: false, because: 'terminal' });
         else if (OPEN.includes(to) && OPEN.indexOf(to) < OPEN.indexOf(from))
           expect(decision).toEqual({ apply: false, because: 'regression' });
         else expect(decision, `${from} → ${to}`).toEqual({ apply: true });
