@@ -31,6 +31,7 @@ const unitTests = [
   'test/server/routes/*.test.ts',
   'test/server/record-writer.test.ts',
   'test/server/partial-credentials.test.ts',
+  'test/server/provider-status.test.ts',
   'test/agent/assistant-turn-recorder.test.ts',
   'test/sandbox/providers/llm-policy.test.ts',
   'test/sandbox/agent-policies.test.ts',

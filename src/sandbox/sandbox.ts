@@ -119,7 +119,7 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
     }
     const llm = config.llm;
     if (!emulate.llm) {
-      // given in code
+      // given in code, or the user's own OpenAI-compatible server
     } else if (llm.provider === 'google') {
       const gemini = await startGeminiEmulator({
         apiKey: 'sandbox-google',
@@ -141,7 +141,7 @@ export async function startSandbox(config: Config, options: SandboxOptions): Pro
     }
     const tts = config.tts;
     if (!emulate.tts) {
-      // given in code
+      // given in code, or the offline voice (no account to emulate)
     } else if (tts.provider === 'cartesia') {
       const cartesia: CartesiaEmulator = await startCartesiaEmulator({ apiKey: 'sandbox-cartesia', ...(instant ? { ttfbMs: 0 } : {}) });
       closers.push(() => cartesia.close());

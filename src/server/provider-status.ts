@@ -2,6 +2,17 @@ import type { Config } from '../config.ts';
 import { missingProviderCredentials } from '../config.ts';
 
 /**
+ * Providers that are the user's own rather than a cloud account: the offline voice, and an OpenAI-compatible
+ * server the user runs (Ollama, vLLM). They are never emulated and never count as credentials, so the sandbox can
+ * run everything else around them.
+ */
+export function isLocalProvider(config: Config, kind: 'stt' | 'llm' | 'tts'): boolean {
+  if (kind === 'tts') return config.tts.provider === 'offline';
+  if (kind === 'llm') return config.llm.provider === 'openai-compatible' && config.llm.openai.baseUrl !== undefined;
+  return false;
+}
+
+/**
  * `live`: the real service with credentials; `emulated`: the sandbox emulator; `code`: an instance given to
  * `startSwitchboard`; `local`: runs in-process without an account (offline voice); `unavailable`: no credentials.
  */
@@ -26,7 +37,7 @@ export function describeProviders(
   const chosen = { stt: config.stt.provider, llm: config.llm.provider, tts: config.tts.provider };
   return (['stt', 'llm', 'tts'] as const).map((kind) => {
     if (givenInCode[kind]) return { kind, provider: 'code', mode: 'code' };
-    if (kind === 'tts' && chosen.tts === 'offline') return { kind, provider: 'offline', mode: 'local' };
+    if (isLocalProvider(config, kind)) return { kind, provider: chosen[kind], mode: 'local' };
     if (sandbox) return { kind, provider: chosen[kind], mode: 'emulated' };
     const lack = missing.find((m) => m.kind === kind);
     return lack

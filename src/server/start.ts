@@ -16,7 +16,7 @@ import type { CallManager } from './call-manager.ts';
 import { PrometheusCallMetrics } from './call-metrics.ts';
 import { createCallServices, type ProviderOptions } from './call-services.ts';
 import { CarrierSet, type CarrierStatus } from './carrier-set.ts';
-import { describeProviders, type ProviderStatus } from './provider-status.ts';
+import { describeProviders, isLocalProvider, type ProviderStatus } from './provider-status.ts';
 import type { SandboxNumber } from './routes/dashboard.ts';
 import { createServer } from './server.ts';
 
@@ -86,7 +86,11 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
     sandbox = await startSandbox(initial, {
       log,
       carriers,
-      providers: { stt: !providers.stt, llm: !providers.llm, tts: !providers.tts },
+      providers: {
+        stt: !providers.stt && !isLocalProvider(initial, 'stt'),
+        llm: !providers.llm && !isLocalProvider(initial, 'llm'),
+        tts: !providers.tts && !isLocalProvider(initial, 'tts'),
+      },
       ...(options.sandboxTiming ? { timing: options.sandboxTiming } : {}),
       ...(options.sandboxTimeScale ? { timeScale: options.sandboxTimeScale } : {}),
       ...(options.personas ? { personas: options.personas } : {}),
