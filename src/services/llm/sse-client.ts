@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { isRetryableHttpStatus, SwitchboardError } from '../../errors.ts';
 
 /** One event: its `event:` name, if any, and its `data:` lines joined with `\n`. */
 export interface SseEvent {
@@ -14,14 +15,13 @@ export interface SseEvent {
 }
 
 /** A non-2xx answer, with what is needed to map it to a provider error. */
-export class HttpStatusError extends Error {
+export class HttpStatusError extends SwitchboardError {
   constructor(
     readonly status: number,
     readonly headers: http.IncomingHttpHeaders,
     readonly body: string,
   ) {
-    super(`HTTP ${status}`);
-    this.name = 'HttpStatusError';
+    super(`HTTP ${status}`, { code: 'http_status', httpStatus: status, retryable: isRetryableHttpStatus(status) });
   }
 }
 

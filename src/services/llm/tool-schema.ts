@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isRecord } from './llm-errors.ts';
 import type { AgentTool } from './tool.ts';
+import { SwitchboardError } from '../../errors.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -47,7 +48,11 @@ function closeObjects(schema: JsonSchema): JsonSchema {
 }
 
 /** Thrown for JSON Schema the OpenAPI subset cannot express (then the JSON Schema is sent as is). */
-class UnsupportedSchemaError extends Error {}
+class UnsupportedSchemaError extends SwitchboardError {
+  constructor(message: string) {
+    super(message, { code: 'unsupported_schema' });
+  }
+}
 
 /**
  * Gemini `parameters` (OpenAPI 3.0 subset) from JSON Schema: keeps type, description, required, format,

@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import type { EspeakModule } from 'espeak-ng';
+import { SwitchboardError } from '../../../errors.ts';
 
 /** What one run of the espeak-ng program printed and returned. */
 export interface EspeakRun {
@@ -23,13 +24,12 @@ export interface EspeakRun {
 }
 
 /** espeak-ng refused its input (unknown voice, bad option); the message is espeak's own. */
-export class EspeakError extends Error {
-  override name = 'EspeakError';
+export class EspeakError extends SwitchboardError {
   constructor(
     message: string,
     readonly exitCode: number,
   ) {
-    super(message);
+    super(message, { code: 'espeak_error', providerCode: exitCode });
   }
 }
 
