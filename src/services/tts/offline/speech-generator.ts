@@ -7,6 +7,7 @@ import { resampleWhole } from '../../../audio/pcm.ts';
 import { getEspeakEngine, type EspeakEngine } from './espeak-engine.ts';
 import { synthesizeWith, type SpeechOptions, type SynthesizedSpeech } from './espeak-voice.ts';
 import type { WordTiming } from './word-timing.ts';
+import { systemClock, type Clock, type ClockTimer } from '../../../util/clock.ts';
 
 /** One queued piece of text after synthesis. */
 export interface GeneratedSegment<Tag> {
@@ -60,6 +61,8 @@ export interface SpeechGeneratorOptions {
    * modified. @default synthesizeWith
    */
   synthesize?: (engine: EspeakEngine, text: string, speech: SpeechOptions | undefined, sampleRate: number) => SynthesizedSpeech;
+  /** Time for the first-chunk delay and pacing. @default systemClock */
+  clock?: Clock;
 }
 
 interface Queued<Tag> {
@@ -71,11 +74,18 @@ export class SpeechGenerator<Tag = undefined> {
   private readonly queue: Array<Queued<Tag>> = [];
   private running = false;
   private stopped = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: ClockTimer | undefined;
   private immediate: ReturnType<typeof setImmediate> | undefined;
   private cursorSec = 0;
-  /** When the first chunk after idle may go (`performance.now()` ms); undefined once it went. */
+  /** When the first chunk after idle may go (clock ms); undefined once it went. */
   private firstChunkAt: number | undefined;
+  /**
+   * Pacing is kept against the time the run's first chunk went out, not chunk to chunk, so timer lateness and
+   * synthesis time between segments never add up: chunk n is due at `paceOrigin + (audio before it) / factor`.
+   */
+  private paceOrigin: number | undefined;
+  private pacedMs = 0;
+  private readonly clock: Clock;
   private readonly chunkMs: number;
   private readonly realtimeFactor: number;
 
@@ -85,6 +95,7 @@ export class SpeechGenerator<Tag = undefined> {
   ) {
     this.chunkMs = options.chunkMs ?? 100;
     this.realtimeFactor = options.realtimeFactor ?? Infinity;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Seconds of audio generated so far (the timeline position of the next segment). */
@@ -104,7 +115,9 @@ export class SpeechGenerator<Tag = undefined> {
     if (this.running) return;
     this.running = true;
     // Synthesis time counts towards the time to first byte; the rest of the delay is waited out after it.
-    this.firstChunkAt = performance.now() + (this.options.firstChunkDelayMs ?? 0);
+    this.firstChunkAt = this.clock.now() + (this.options.firstChunkDelayMs ?? 0);
+    this.paceOrigin = undefined;
+    this.pacedMs = 0;
     this.schedule(() => void this.nextSegment(), 0);
   }
 
@@ -113,7 +126,7 @@ export class SpeechGenerator<Tag = undefined> {
     this.stopped = true;
     this.queue.length = 0;
     this.running = false;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
@@ -122,7 +135,7 @@ export class SpeechGenerator<Tag = undefined> {
   private schedule(step: () => void, delayMs: number): void {
     if (this.stopped) return;
     if (delayMs > 0) {
-      this.timer = setTimeout(() => {
+      this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;
         step();
       }, delayMs);
@@ -165,7 +178,9 @@ export class SpeechGenerator<Tag = undefined> {
       return;
     }
     this.handlers.onSegmentStart?.(segment, pcm);
-    const wait = this.firstChunkAt === undefined ? 0 : this.firstChunkAt - performance.now();
+    const now = this.clock.now();
+    const wait =
+      this.firstChunkAt !== undefined ? this.firstChunkAt - now : this.paceOrigin !== undefined ? this.paceOrigin + this.pacedMs - now : 0;
     if (pcm.length > 0) this.firstChunkAt = undefined;
     if (wait > 0) this.schedule(() => this.sendChunk(segment, pcm, 0), wait);
     else this.sendChunk(segment, pcm, 0);
@@ -185,9 +200,14 @@ export class SpeechGenerator<Tag = undefined> {
     const startSec = segment.startSec + from / rate;
     const endSec = segment.startSec + to / rate;
     const words = segment.words.filter((w) => w.startSec >= startSec - 1e-9 && (last || w.startSec < endSec - 1e-9));
+    this.paceOrigin ??= this.clock.now();
     this.handlers.onChunk({ pcm: pcm.slice(from, to), startSec, durationSec: (to - from) / rate, words, segment, last });
     if (this.stopped) return;
-    const pace = Number.isFinite(this.realtimeFactor) ? ((to - from) / rate) * (1000 / this.realtimeFactor) : 0;
+    let pace = 0;
+    if (Number.isFinite(this.realtimeFactor)) {
+      this.pacedMs += ((to - from) / rate) * (1000 / this.realtimeFactor);
+      pace = Math.max(0, this.paceOrigin + this.pacedMs - this.clock.now());
+    }
     if (last) {
       this.handlers.onSegmentEnd?.(segment);
       this.schedule(() => void this.nextSegment(), pace);
