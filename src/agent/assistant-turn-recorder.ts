@@ -1,5 +1,6 @@
 import type { LlmContext } from '../services/llm/context.ts';
 import type { Direction, Frame } from '../pipeline/frames.ts';
+import { normalizeForSpeech } from '../services/tts/normalize.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 
 /** One spoken reply as the call record sees it. */
@@ -38,9 +39,15 @@ export class AssistantTurnRecorder extends FrameProcessor {
   /** Response id whose `llm.text` is arriving. */
   private currentResponse: string | undefined;
 
+  /**
+   * @param onTurn every utterance that played (through, or cut short by an interruption)
+   * @param onDiscarded an utterance dropped before any of its audio was sent (a held early reply the
+   *   caller talked over, a reply abandoned for a newer one): not a turn of the conversation
+   */
   constructor(
     private readonly llmContext: LlmContext,
     private readonly onTurn: (turn: AssistantTurn) => void,
+    private readonly onDiscarded?: (utterance: { utteranceId: string; text: string }) => void,
   ) {
     super('AssistantTurnRecorder');
   }
@@ -112,6 +119,10 @@ export class AssistantTurnRecorder extends FrameProcessor {
     if (text === '') return;
     const heard = interrupted ? heardPrefix(text, entry.words, entry.playedSec) : text;
     if (interrupted) this.llmContext.reviseHeard(utteranceId, heard);
+    if (interrupted && entry.startedAtMs === undefined && entry.playedSec === 0) {
+      this.onDiscarded?.({ utteranceId, text });
+      return;
+    }
     this.onTurn({
       utteranceId,
       text,
@@ -125,24 +136,72 @@ export class AssistantTurnRecorder extends FrameProcessor {
 
 const normalizeToken = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}']+/gu, '');
 
+interface TextToken {
+  /** Where the token ends in the text. */
+  end: number;
+  /** The token as written, normalised ("3:30" → "330"). */
+  written: string;
+  /** The words a TTS says for it, normalised ("3:30" → ["three", "thirty"]); empty when it says nothing. */
+  spoken: string[];
+}
+
+function tokenize(text: string): TextToken[] {
+  const tokens: TextToken[] = [];
+  for (const match of text.matchAll(/\S+/g)) {
+    const raw = match[0];
+    const written = normalizeToken(raw);
+    const spoken = normalizeForSpeech(raw).split(/\s+/).map(normalizeToken).filter(Boolean);
+    if (written === '' && spoken.length === 0) continue; // punctuation on its own
+    tokens.push({ end: (match.index as number) + raw.length, written, spoken });
+  }
+  return tokens;
+}
+
+/** How far ahead a word is looked for when the words before it were not recognised. */
+const LOOKAHEAD_TOKENS = 4;
+
 /**
- * The prefix of `text` the callee heard: the words whose audio ended by `playedSec`, located in order in the
- * generated text (TTS word timestamps echo the words they spoke; a word spoken in another form, such as a
- * number read out, is skipped and the cut falls after the last word that was found). Always a prefix of
- * `text`, cut at a word boundary.
+ * The prefix of `text` the callee heard: the words whose audio ended by `playedSec`, aligned in order with
+ * the generated text. TTS word timestamps echo the words they spoke, which may be the text's words read out
+ * ("3rd" → "third", "3:30" → "three thirty"): a token counts as heard once every word it is read as has
+ * played, and a token read as several words is not heard until its last one is. Always a prefix of `text`,
+ * cut at a word boundary; never longer than what played.
  */
 export function heardPrefix(text: string, words: readonly Word[], playedSec: number): string {
+  const tokens = tokenize(text);
   let cut = 0;
-  let cursor = 0;
-  const lower = text.toLowerCase();
+  let index = 0; // token being matched
+  let within = 0; // words of its spoken form already heard
   for (const word of words) {
     if (word.endSec > playedSec + 1e-6) break;
-    const token = normalizeToken(word.text);
-    if (token === '') continue;
-    const at = lower.indexOf(token, cursor);
-    if (at < 0) continue;
-    cursor = at + token.length;
-    cut = cursor;
+    const heard = normalizeToken(word.text);
+    if (heard === '' || index >= tokens.length) continue;
+    const current = tokens[index] as TextToken;
+    if (within > 0 && current.spoken[within] === heard) {
+      within++;
+    } else {
+      // The word starts a token: this one, or (when words went unrecognised) one a little further on.
+      let found = -1;
+      for (let k = index + (within > 0 ? 1 : 0); k < Math.min(tokens.length, index + LOOKAHEAD_TOKENS + 1); k++) {
+        const token = tokens[k] as TextToken;
+        if (token.written === heard || token.spoken[0] === heard) {
+          found = k;
+          break;
+        }
+      }
+      if (found < 0) continue; // a word the text does not have: it proves nothing
+      // Tokens before it were spoken (audio plays in order), even if their words were not recognised.
+      if (found > index) cut = Math.max(cut, (tokens[found - 1] as TextToken).end);
+      index = found;
+      const token = tokens[index] as TextToken;
+      within = token.written === heard && token.spoken[0] !== heard ? token.spoken.length : 1;
+    }
+    const token = tokens[index] as TextToken;
+    if (within >= Math.max(1, token.spoken.length)) {
+      cut = token.end;
+      index++;
+      within = 0;
+    }
   }
   if (cut === 0) return '';
   // Keep punctuation glued to the last heard word ("Grace," stays "Grace,").

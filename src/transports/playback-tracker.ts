@@ -29,6 +29,8 @@ interface MarkInfo {
   positionSec: number;
   isEnd: boolean;
   generation: number;
+  /** Stream offset the mark was placed at. */
+  offset: number;
 }
 
 /**
@@ -39,6 +41,9 @@ interface MarkInfo {
  *
  * After a clear, marks sent earlier belong to an old generation: carriers that echo them on clear (Twilio)
  * would otherwise report audio that never played.
+ *
+ * A pause ({@link rewind}) clears the carrier too but keeps the utterances: their unplayed audio is sent
+ * again from the last acknowledged position, with fresh marks for everything past it.
  */
 export class PlaybackTracker {
   private readonly utterances = new Map<string, UtteranceState>();
@@ -50,6 +55,7 @@ export class PlaybackTracker {
   private markSeq = 0;
   /** Accept marks of the previous generation until the carrier confirms the clear (carriers that don't echo). */
   private acceptPreviousGeneration = false;
+  private acked = 0;
 
   constructor(
     private readonly bytesPerSecond: number,
@@ -62,6 +68,11 @@ export class PlaybackTracker {
 
   get marksInFlight(): number {
     return this.inFlight.size;
+  }
+
+  /** Stream offset up to which the carrier has confirmed playback (the last acknowledged mark). */
+  get ackedOffset(): number {
+    return this.acked;
   }
 
   /** Audio of `utteranceId` was appended to the stream at `offset`. */
@@ -97,6 +108,7 @@ export class PlaybackTracker {
       const info = this.inFlight.get(mark.name);
       if (info?.utteranceId === utteranceId && mark.offset > endOffset) {
         mark.offset = endOffset;
+        info.offset = endOffset;
         info.positionSec = endSec;
       }
     }
@@ -140,6 +152,7 @@ export class PlaybackTracker {
     const current = info.generation === this.generation;
     const previousAccepted = info.generation === this.generation - 1 && this.acceptPreviousGeneration;
     if (!current && !previousAccepted) return undefined;
+    this.acked = Math.max(this.acked, info.offset);
     const state = this.utterances.get(info.utteranceId);
     if (!state) return undefined;
     state.playedSec = Math.max(state.playedSec, info.positionSec);
@@ -150,6 +163,27 @@ export class PlaybackTracker {
   /** The carrier confirmed a clear: marks from before it can no longer be played. */
   clearConfirmed(): void {
     this.acceptPreviousGeneration = false;
+  }
+
+  /**
+   * Pause: the carrier's buffer is cleared and the stream will be sent again from `offset` (at or after the
+   * last acknowledged mark). Marks already sent past `offset` can no longer prove anything (a new
+   * generation); they are placed again, under new names, to go out when the stream passes them once more.
+   */
+  rewind(offset: number): void {
+    this.generation++;
+    this.acceptPreviousGeneration = !this.echoesMarksOnClear;
+    const unsent = new Map(this.pending.map((mark) => [mark.name, mark.offset]));
+    this.pending = [];
+    for (const [name, info] of [...this.inFlight]) {
+      if (info.generation !== this.generation - 1) continue; // older marks wait out their own clear
+      this.inFlight.delete(name);
+      const sent = !unsent.has(name);
+      // A sent mark at or before the resume point has played (its acknowledgement is on the way or lost).
+      if (sent && info.offset <= offset) continue;
+      if (this.utterances.has(info.utteranceId)) this.placeMark(info.utteranceId, info.positionSec, info.isEnd, info.offset);
+    }
+    if (this.acked > offset) this.acked = offset;
   }
 
   /**
@@ -179,8 +213,12 @@ export class PlaybackTracker {
 
   private addMark(state: UtteranceState, positionSec: number, isEnd: boolean, sentOffset = -1): void {
     const offset = Math.max((state.startOffset as number) + Math.round(positionSec * this.bytesPerSecond), sentOffset);
+    this.placeMark(state.id, positionSec, isEnd, offset);
+  }
+
+  private placeMark(utteranceId: string, positionSec: number, isEnd: boolean, offset: number): void {
     const name = `sb${this.generation}-${++this.markSeq}`;
-    this.inFlight.set(name, { utteranceId: state.id, positionSec, isEnd, generation: this.generation });
+    this.inFlight.set(name, { utteranceId, positionSec, isEnd, generation: this.generation, offset });
     // Marks arrive mostly in stream order; insert in place otherwise.
     let i = this.pending.length;
     while (i > 0 && (this.pending[i - 1] as PendingMark).offset > offset) i--;

@@ -3,11 +3,20 @@ import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import { ChannelAudioEncoder } from './channel-audio-encoder.ts';
+import type { Clock } from '../util/clock.ts';
+import { realClock } from '../util/clock.ts';
 import type { ClockClient, MediaClock } from './media-clock.ts';
 import { sharedMediaClock } from './media-clock.ts';
 import type { MediaChannel } from './media-channel.ts';
 import { OutboundAudioQueue } from './outbound-audio-queue.ts';
+import './output-frames.ts';
 import { PlaybackTracker } from './playback-tracker.ts';
+
+/** What paces the output: the shared media clock, or a test's own. */
+export type OutputPacer = Pick<MediaClock, 'activate' | 'deactivate'>;
+
+/** Sent audio kept (beyond the last acknowledged mark) so a paused reply can be sent again: 10 s. */
+const MAX_RETAINED_SEC = 10;
 
 export interface TransportOutputOptions {
   /**
@@ -18,8 +27,10 @@ export interface TransportOutputOptions {
   leadMs?: number;
   /** Largest media message. @default 20 */
   frameMs?: number;
-  /** @default the process-wide shared clock */
-  clock?: MediaClock;
+  /** What paces sending. @default the process-wide shared media clock */
+  clock?: OutputPacer;
+  /** Time source (`now()`, timers). @default real time */
+  time?: Clock;
   /** On end, how long to wait past the queued audio for the carrier to confirm playback. @default 3000 */
   endGraceMs?: number;
 }
@@ -33,6 +44,9 @@ export interface TransportOutputStats {
   clearsSent: number;
   /** Frames sent after the carrier's buffer (by our estimate) had already run dry. */
   underruns: number;
+  /** Pauses (holds taking effect) and how many of them cleared audio at the carrier to send it again. */
+  pauses: number;
+  rewinds: number;
 }
 
 /**
@@ -43,6 +57,10 @@ export interface TransportOutputStats {
  *   (downstream) and drive `bot.speech.started/stopped` (both directions).
  * - On interruption it stops sending at once (the rest of the tick's frames never leave), sends the
  *   carrier `clear`, and reports each interrupted utterance's heard position.
+ * - `output.pause` / `output.resume` hold and release playback without dropping anything: a pause clears
+ *   what the carrier has queued and rewinds to the last acknowledged mark (a word end), so on release the
+ *   caller hears the reply continue from the word after the last one they heard. Playback truth stays
+ *   exact: marks past the rewind point are placed again and only their new acknowledgements count.
  * - On end it waits until the carrier has played everything (bounded), so goodbyes are not cut off.
  */
 export class TransportOutput extends FrameProcessor implements ClockClient {
@@ -53,18 +71,21 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     marksAcknowledged: 0,
     clearsSent: 0,
     underruns: 0,
+    pauses: 0,
+    rewinds: 0,
   };
   private readonly encoder: ChannelAudioEncoder;
   private readonly tracker: PlaybackTracker;
   private readonly queue = new OutboundAudioQueue();
-  private readonly clock: MediaClock;
+  private readonly clock: OutputPacer;
+  private readonly time: Clock;
   private readonly leadMs: number;
+  private readonly maxRetainedBytes: number;
+  /** Active holds by owner; audio flows only when there is none. */
+  private readonly holds = new Set<string>();
   private readonly frameBytes: number;
   private readonly endGraceMs: number;
   private readonly scratch: Uint8Array;
-  /** Total bytes ever queued / sent on the outbound stream. */
-  private queuedOffset = 0;
-  private sentOffset = 0;
   /** When the carrier will have played everything sent so far (our estimate; `performance.now()` ms). */
   private playoutEndAt = 0;
   private drained: (() => void) | undefined;
@@ -77,7 +98,9 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.encoder = new ChannelAudioEncoder(channel.format);
     this.tracker = new PlaybackTracker(this.encoder.bytesPerSecond, channel.echoesMarksOnClear);
     this.clock = options.clock ?? sharedMediaClock;
+    this.time = options.time ?? realClock;
     this.leadMs = options.leadMs ?? 120;
+    this.maxRetainedBytes = MAX_RETAINED_SEC * this.encoder.bytesPerSecond;
     this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
     this.endGraceMs = options.endGraceMs ?? 3000;
     this.scratch = new Uint8Array(this.frameBytes);
@@ -88,9 +111,29 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     return this.queue.length / this.encoder.bytesPerSecond;
   }
 
+  /** True while some hold keeps the output from sending. */
+  get paused(): boolean {
+    return this.holds.size > 0;
+  }
+
+  /** Total bytes ever queued / sent on the outbound stream (sent goes back on a rewind). */
+  private get queuedOffset(): number {
+    return this.queue.endOffset;
+  }
+
+  private get sentOffset(): number {
+    return this.queue.readOffset;
+  }
+
   protected override processFrame(frame: Frame, direction: Direction): void {
     if (direction === 'upstream') return this.pushFrame(frame, direction);
     switch (frame.type) {
+      case 'output.pause':
+        this.hold(frame.reason);
+        return; // consumed here
+      case 'output.resume':
+        this.release(frame.reason);
+        return;
       case 'tts.audio':
         this.enqueue(frame.audio, frame.utteranceId);
         break;
@@ -125,6 +168,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     const progress = this.tracker.acknowledge(name);
     if (!progress) return;
     this.stats.marksAcknowledged++;
+    this.queue.release(this.tracker.ackedOffset);
     this.pushFrame(makeFrame('audio.played', progress));
     if (progress.complete) this.broadcast(makeFrame('bot.speech.stopped', { utteranceId: progress.utteranceId, interrupted: false }));
     this.checkDrained();
@@ -142,7 +186,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
   }
 
   tick(nowMs: number): boolean {
-    if (this.isStopped) return false;
+    if (this.isStopped || this.holds.size > 0) return false;
     if (this.playoutEndAt < nowMs) this.playoutEndAt = nowMs;
     const bytesPerMs = this.encoder.bytesPerSecond / 1000;
     while (this.queue.length > 0 && this.playoutEndAt - nowMs < this.leadMs) {
@@ -152,7 +196,6 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
       if (nextMark !== undefined && nextMark > this.sentOffset) size = Math.min(size, nextMark - this.sentOffset);
       const bytes = this.queue.take(size, this.scratch);
       this.channel.sendAudio(bytes);
-      this.sentOffset += bytes.length;
       this.playoutEndAt += bytes.length / bytesPerMs;
       this.stats.framesSent++;
       this.stats.bytesSent += bytes.length;
@@ -163,19 +206,20 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
       this.sendDueMarks();
       if (this.isStopped) return false;
     }
+    // Carriers that never acknowledge marks must not make us keep every byte.
+    this.queue.release(this.sentOffset - this.maxRetainedBytes);
     return this.queue.length > 0;
   }
 
   protected override onInterruption(): void {
     this.clock.deactivate(this);
-    this.queue.clear();
-    this.queuedOffset = this.sentOffset; // dropped audio never reaches the stream
+    this.queue.clear(); // dropped audio never reaches the stream
     // Close the playback generation before the clear goes out: marks a carrier echoes back for the cleared
     // audio (Twilio does, possibly at once) must not count as heard.
     const interrupted = this.tracker.interrupt();
     this.channel.clear();
     this.stats.clearsSent++;
-    this.playoutEndAt = performance.now();
+    this.playoutEndAt = this.time.now();
     for (const progress of interrupted) {
       this.pushFrame(makeFrame('audio.played', { utteranceId: progress.utteranceId, playedSec: progress.playedSec, complete: false }));
       if (progress.started) {
@@ -187,7 +231,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
 
   protected override onEnd(): Promise<void> | void {
     if (this.isIdle()) return;
-    const limitMs = this.queuedSec * 1000 + Math.max(0, this.playoutEndAt - performance.now()) + this.endGraceMs;
+    const limitMs = this.queuedSec * 1000 + Math.max(0, this.playoutEndAt - this.time.now()) + this.endGraceMs;
     return new Promise<void>((resolve) => {
       const timer = this.setTimer(() => {
         this.log.warn({ callId: this.callId, limitMs }, 'carrier did not confirm playback before end; ending anyway');
@@ -213,8 +257,31 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     if (bytes.length === 0) return;
     if (utteranceId !== undefined) this.tracker.audioQueued(utteranceId, this.queuedOffset);
     this.queue.push(bytes);
-    this.queuedOffset += bytes.length;
-    this.clock.activate(this);
+    if (this.holds.size === 0) this.clock.activate(this);
+  }
+
+  private hold(reason: string): void {
+    const first = this.holds.size === 0;
+    this.holds.add(reason);
+    if (!first) return;
+    this.clock.deactivate(this);
+    this.stats.pauses++;
+    const now = this.time.now();
+    // Audio sent but not confirmed played may still be playing: clear it and send it again later, from the
+    // last word the carrier confirmed.
+    if (this.sentOffset > this.tracker.ackedOffset && this.playoutEndAt > now) {
+      this.tracker.rewind(this.queue.rewind(this.tracker.ackedOffset));
+      this.channel.clear();
+      this.stats.clearsSent++;
+      this.stats.rewinds++;
+    }
+    this.playoutEndAt = now;
+  }
+
+  private release(reason: string): void {
+    if (!this.holds.delete(reason) || this.holds.size > 0) return;
+    if (this.queue.length > 0) this.clock.activate(this);
+    this.checkDrained();
   }
 
   private sendDueMarks(): void {

@@ -16,7 +16,7 @@ describe('heardPrefix', () => {
     expect(heardPrefix(text, words(text), 99)).toBe(text);
   });
 
-  it('skips words spoken in another form and stays a prefix of the text', () => {
+  it('counts words read out in another form once all of them played, and stays a prefix of the text', () => {
     const said = [
       { text: 'See', endSec: 0.2 },
       { text: 'you', endSec: 0.4 },
@@ -25,8 +25,38 @@ describe('heardPrefix', () => {
       { text: 'thirty', endSec: 1.0 },
       { text: 'today', endSec: 1.2 },
     ];
-    expect(heardPrefix('See you at 3:30 today.', said, 1.0)).toBe('See you at');
+    expect(heardPrefix('See you at 3:30 today.', said, 0.8)).toBe('See you at'); // "three" of "3:30" only
+    // Issue 11: "3:30" was read as "three thirty" and both words were acknowledged, so it was heard.
+    expect(heardPrefix('See you at 3:30 today.', said, 1.0)).toBe('See you at 3:30');
     expect(heardPrefix('See you at 3:30 today.', said, 1.2)).toBe('See you at 3:30 today.');
+  });
+});
+
+describe('heardPrefix on read-out words at the cut (issue 11: an acknowledged word was left off)', () => {
+  const text = 'with Dr. Patel on Tuesday, March 3rd at 3:30 PM. Will you be able to make it?';
+  const spoken = 'with Dr. Patel on Tuesday, March third at three thirty PM. Will you be able to make it?'
+    .split(' ')
+    .map((w, i) => ({ text: w, endSec: 0.2 * (i + 1) }));
+  it('keeps "3rd" once "third" has played, even before the next word', () => {
+    expect(heardPrefix(text, spoken, 1.4)).toBe('with Dr. Patel on Tuesday, March 3rd');
+    expect(heardPrefix(text, spoken, 1.8)).toBe('with Dr. Patel on Tuesday, March 3rd at');
+    expect(heardPrefix(text, spoken, 2.0)).toBe('with Dr. Patel on Tuesday, March 3rd at 3:30');
+  });
+  it('never claims a word whose audio has not played, at any cut', () => {
+    for (let k = 0; k <= spoken.length; k++) {
+      const heard = heardPrefix(text, spoken, 0.2 * k);
+      expect(text.startsWith(heard)).toBe(true);
+      const heardWords = heard === '' ? 0 : heard.split(' ').length;
+      expect(heardWords).toBeLessThanOrEqual(k);
+    }
+  });
+  it('does not match a word inside a longer one ("at" in "Patel")', () => {
+    const words = [
+      { text: 'with', endSec: 0.2 },
+      { text: 'at', endSec: 0.4 },
+    ];
+    expect(heardPrefix('with Patel at noon', words, 0.4)).toBe('with Patel at');
+    expect(heardPrefix('with Patel', words, 0.4)).toBe('with');
   });
 });
 
