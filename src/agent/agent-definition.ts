@@ -3,6 +3,18 @@ import type { AgentTool } from '../services/llm/tool.ts';
 import type { IdleOptions } from './conversation-controller.ts';
 import type { UserTurnOptions } from './user-turn-processor.ts';
 
+/** Answering machines on outbound calls. */
+export interface VoicemailOptions {
+  /** Detect answering machines (in-band: greeting words, long opening speech, beeps). @default true */
+  detect?: boolean;
+  /** On a machine: wait for the beep, say `message` once and hang up; or hang up at once. @default 'leave-message' */
+  action?: 'leave-message' | 'hang-up';
+  /** The message, a template over the call's metadata. @default "Hello, sorry we missed you. Please call us back when you can. Goodbye!" */
+  message?: string;
+  /** With no beep, start the message once the greeting has been quiet this long. @default 2 */
+  maxWaitForBeepSecs?: number;
+}
+
 /**
  * What an agent is, independent of carrier and providers: it runs unchanged on Twilio, Plivo or a local
  * channel. Prompt and greeting are templates over the call's metadata (`{{user.firstName}}`,
@@ -11,8 +23,12 @@ import type { UserTurnOptions } from './user-turn-processor.ts';
 export interface AgentDefinition {
   name: string;
   systemPrompt: string;
-  /** Opening line. When absent and the bot speaks first, the LLM writes the opening. */
-  greeting?: string;
+  /**
+   * The bot's first line on every call: spoken at once when the bot opens (inbound), and right after the
+   * callee's first words when they speak first (outbound). `'none'`, `null` or absent: the LLM writes the
+   * first line instead.
+   */
+  greeting?: string | null;
   /** TTS voice (provider-specific id or name). @default the TTS service's default voice */
   voice?: string;
   /** LLM model of the configured provider (e.g. `gpt-4o`), for this agent only. @default the configured model */
@@ -28,8 +44,10 @@ export interface AgentDefinition {
   firstSpeaker?: 'auto' | 'bot' | 'caller';
   /** Outbound: if the callee says nothing for this long, the bot opens anyway. @default 4 */
   callerFirstTimeoutSecs?: number;
-  /** Barge-in, backchannel and turn-end settings (defaults on {@link UserTurnOptions}). */
+  /** Barge-in, backchannel, turn-end, early-reply and keypad settings (defaults on {@link UserTurnOptions}). */
   turns?: UserTurnOptions;
+  /** Answering machines on outbound calls; absent: no detection. */
+  voicemail?: VoicemailOptions;
   /** VAD parameters (defaults: confidence 0.7, startSecs 0.2, stopSecs 0.8, minVolume 0.6). */
   vad?: Partial<VadParams>;
   /** Silent-caller handling (defaults on {@link IdleOptions}). */

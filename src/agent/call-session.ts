@@ -10,10 +10,14 @@ import type { AgentTool } from '../services/llm/tool.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
 import type { MediaTransportOptions } from '../transports/media-transport.ts';
 import { MediaTransport } from '../transports/media-transport.ts';
+import type { Clock } from '../util/clock.ts';
 import type { AgentDefinition } from './agent-definition.ts';
 import { mergeMetadata } from './agent-definition.ts';
+import type { AnsweringMachineVerdict } from './answering-machine.ts';
+import { AnsweringMachineProcessor } from './answering-machine-processor.ts';
 import type { AssistantTurn } from './assistant-turn-recorder.ts';
 import { AssistantTurnRecorder } from './assistant-turn-recorder.ts';
+import type { AnsweringMachineHandling } from './conversation-controller.ts';
 import { ConversationController } from './conversation-controller.ts';
 import { endCallTool } from './end-call-tool.ts';
 import { LlmProcessor } from './llm-processor.ts';
@@ -21,6 +25,9 @@ import type { ToolCallEvent } from './llm-processor.ts';
 import { renderTemplate } from './template.ts';
 import type { TurnLatency } from './turn-metrics.ts';
 import { TurnMetricsObserver } from './turn-metrics.ts';
+import type { AnsweredBy } from './frames.ts';
+import type { KeypadOptions } from './keypad.ts';
+import { makeFrame } from '../pipeline/frames.ts';
 import type { UserTurn } from './user-turn-processor.ts';
 import { UserTurnProcessor } from './user-turn-processor.ts';
 import { VadProcessor } from './vad-processor.ts';
@@ -60,7 +67,12 @@ export interface CallSessionOptions {
   events?: CallSessionEvents;
   /** Extra observers (e.g. debugging). @default [] */
   observers?: FrameObserver[];
+  /** Time source of the turn, conversation and answering-machine logic. @default real time */
+  clock?: Clock;
 }
+
+/** The default voicemail message (see {@link AgentDefinition.voicemail}). */
+export const DEFAULT_VOICEMAIL_MESSAGE = 'Hello, sorry we missed you. Please call us back when you can. Goodbye!';
 
 /**
  * One call's voice agent: builds the pipeline
@@ -73,8 +85,12 @@ export class CallSession {
   readonly transport: MediaTransport;
   readonly task: PipelineTask;
   readonly metadata: Record<string, unknown>;
-  /** Why the agent ended the call, if it did (end_call, idle, time limit). */
+  /** Why the agent ended the call, if it did (end_call, idle, time limit, voicemail). */
   endReason: string | undefined;
+  /** Who answered (outbound calls with answering-machine detection), how and when it was decided. */
+  answeredBy: (AnsweringMachineVerdict & { decidedAfterMs: number }) | undefined;
+  private readonly answeringMachine: AnsweringMachineProcessor | undefined;
+  private readonly turns: UserTurnProcessor;
 
   constructor(options: CallSessionOptions) {
     const { agent, callId, services } = options;
@@ -83,7 +99,18 @@ export class CallSession {
     this.metadata = mergeMetadata(agent.defaultMetadata ?? {}, options.metadata ?? {});
     const missing: string[] = [];
     const system = renderTemplate(agent.systemPrompt, this.metadata, missing);
-    const greeting = agent.greeting !== undefined ? renderTemplate(agent.greeting, this.metadata, missing) : undefined;
+    const greeting =
+      typeof agent.greeting === 'string' && agent.greeting.trim().toLowerCase() !== 'none'
+        ? renderTemplate(agent.greeting, this.metadata, missing)
+        : undefined;
+    const voicemail = agent.voicemail;
+    const detectMachines = options.direction === 'outbound' && voicemail !== undefined && voicemail.detect !== false;
+    const machineHandling: AnsweringMachineHandling | undefined = detectMachines
+      ? {
+          action: voicemail.action ?? 'leave-message',
+          message: renderTemplate(voicemail.message ?? DEFAULT_VOICEMAIL_MESSAGE, this.metadata, missing),
+        }
+      : undefined;
     if (missing.length > 0) {
       options.log?.warn({ callId, missing: [...new Set(missing)] }, 'agent template values missing from call metadata');
     }
@@ -103,6 +130,55 @@ export class CallSession {
         : options.direction === 'inbound'
           ? 'bot'
           : 'caller';
+    const clock = options.clock;
+    const startedAt = clock?.now() ?? performance.now();
+    this.answeringMachine = detectMachines
+      ? new AnsweringMachineProcessor({
+          ...(agent.turns?.language ? { language: agent.turns.language } : {}),
+          ...(voicemail?.maxWaitForBeepSecs !== undefined ? { maxWaitForBeepSecs: voicemail.maxWaitForBeepSecs } : {}),
+          ...(clock ? { clock } : {}),
+          onVerdict: (verdict) => {
+            this.answeredBy = { ...verdict, decidedAfterMs: Math.round(verdict.atMs - startedAt) };
+            events.onEvent?.('answered-by', {
+              answeredBy: verdict.answeredBy,
+              how: verdict.how,
+              decidedAfterMs: Math.round(verdict.atMs - startedAt),
+              ...(verdict.evidence ? { evidence: verdict.evidence } : {}),
+            });
+          },
+          onReady: (info) => events.onEvent?.('voicemail.ready', { reason: info.reason, afterMs: Math.round(info.atMs - startedAt) }),
+        })
+      : undefined;
+    this.turns = new UserTurnProcessor(
+      this.context,
+      agent.turns,
+      {
+        onUserTurn: (turn) => {
+          events.onUserTurn?.(turn);
+          if (turn.source === 'speech') events.onEvent?.('turn.early-reply', { used: turn.earlyReply === 'used', text: turn.text });
+        },
+        onFalseInterruption: (info) =>
+          events.onEvent?.(info.kind === 'backchannel' ? 'backchannel' : 'false-interruption', {
+            ...(info.text ? { text: info.text } : {}),
+            durationSec: Math.round(info.durationSec * 1000) / 1000,
+            pausedMs: Math.round(info.pausedMs),
+            ...(info.utteranceId ? { utteranceId: info.utteranceId } : {}),
+          }),
+        onBargeIn: (info) => {
+          metrics.noteBargeIn(info.onsetMs);
+          events.onEvent?.('barge-in', {
+            decisionMs: Math.round(info.decidedAtMs - info.onsetMs),
+            detectedMs: Math.round(info.detectedAtMs - info.onsetMs),
+            voicedMs: Math.round(info.voicedMs),
+            reason: info.reason,
+            ...(info.words ? { words: info.words } : {}),
+          });
+        },
+        onEarlyReplyDiscarded: (info) => events.onEvent?.('early-reply.discarded', { text: info.text }),
+        onEmptyTurn: (info) => events.onEvent?.('turn.empty', { voicedMs: Math.round(info.voicedMs) }),
+      },
+      ...(clock ? [clock] : []),
+    );
     const processors: FrameProcessor[] = [
       this.transport.input(),
       new VadProcessor({
@@ -110,21 +186,13 @@ export class CallSession {
         ...(services.vadInference ? { inference: services.vadInference } : {}),
       }),
       services.createStt(callId),
-      new UserTurnProcessor(this.context, agent.turns, {
-        onUserTurn: (turn) => events.onUserTurn?.(turn),
-        onBackchannel: (info) => events.onEvent?.('backchannel', info),
-        onBargeIn: (info) => {
-          metrics.noteBargeIn(info.onsetMs);
-          events.onEvent?.('barge-in', {
-            decisionMs: Math.round(info.decidedAtMs - info.onsetMs),
-            detectedMs: Math.round(info.detectedAtMs - info.onsetMs),
-            voicedMs: Math.round(info.voicedMs),
-          });
-        },
-      }),
+      ...(this.answeringMachine ? [this.answeringMachine] : []),
+      this.turns,
       new ConversationController(this.context, {
         firstSpeaker,
         ...(greeting !== undefined ? { greeting } : {}),
+        ...(machineHandling ? { answeringMachine: machineHandling } : {}),
+        ...(clock ? { clock } : {}),
         ...(agent.callerFirstTimeoutSecs !== undefined ? { callerFirstTimeoutSecs: agent.callerFirstTimeoutSecs } : {}),
         ...(agent.idle ? { idle: agent.idle } : {}),
         ...(agent.maxDurationSecs !== undefined ? { maxDurationSecs: agent.maxDurationSecs } : {}),
@@ -148,11 +216,18 @@ export class CallSession {
       }),
       services.createTts(callId, agent.voice),
       this.transport.output(),
-      new AssistantTurnRecorder(this.context, (turn) => {
-        const latency = latencies.get(turn.utteranceId);
-        latencies.delete(turn.utteranceId);
-        events.onAssistantTurn?.(latency ? { ...turn, latency } : turn);
-      }),
+      new AssistantTurnRecorder(
+        this.context,
+        (turn) => {
+          const latency = latencies.get(turn.utteranceId);
+          latencies.delete(turn.utteranceId);
+          events.onAssistantTurn?.(latency ? { ...turn, latency } : turn);
+        },
+        (dropped) => {
+          latencies.delete(dropped.utteranceId);
+          events.onEvent?.('reply.discarded', { utteranceId: dropped.utteranceId, text: dropped.text });
+        },
+      ),
     ];
     this.task = new PipelineTask(processors, {
       callId,
@@ -175,6 +250,22 @@ export class CallSession {
   /** Stops at once (the caller hung up, the server is shutting down). */
   cancel(reason: string): void {
     this.task.cancel(reason);
+  }
+
+  /** How the next keypad answer ends (a question that asks for digits); the agent's settings apply again after it. */
+  expectKeypad(options: KeypadOptions): void {
+    this.task.queueFrame(
+      makeFrame('keypad.expect', {
+        ...(options.maxDigits !== undefined ? { maxDigits: options.maxDigits } : {}),
+        ...(options.terminator !== undefined ? { terminator: options.terminator } : {}),
+        ...(options.timeoutSecs !== undefined ? { timeoutSecs: options.timeoutSecs } : {}),
+      }),
+    );
+  }
+
+  /** The carrier's own machine detection answered (outbound calls with detection on); in-band detection goes on. */
+  carrierAnsweredBy(answeredBy: AnsweredBy, evidence?: string): void {
+    this.answeringMachine?.carrierVerdict(answeredBy, evidence);
   }
 
   private buildTools(agent: AgentDefinition): AgentTool[] {

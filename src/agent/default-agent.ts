@@ -19,6 +19,15 @@ export const appointmentReminderAgent = defineAgent({
     'Hi {{user.firstName|there}}, this is Sam from {{clinic.name}}, calling about your appointment on {{appointment.date}} at {{appointment.time}}. Do you have a moment?',
   // Its sandbox script (read only when the LLM is emulated).
   sandbox: { policy: new URL('../sandbox/policies/appointment-reminder.json', import.meta.url) },
+  // A machine gets a short version of the reminder after its beep.
+  voicemail: {
+    detect: true,
+    action: 'leave-message',
+    message:
+      'Hi {{user.firstName|there}}, this is Sam from {{clinic.name}}, calling to remind you about your appointment on {{appointment.date}} at {{appointment.time}}. If you need to reschedule, please give us a call. Goodbye!',
+  },
+  // The reminder's question is answered with one key (1 to confirm, 2 to reschedule): no waiting for more.
+  turns: { keypad: { maxDigits: 1 } },
   defaultMetadata: {
     clinic: { name: 'Riverside Dental' },
     appointment: { provider: 'Dr. Patel', date: 'Tuesday, March 3rd', time: '3:30 PM' },

@@ -35,6 +35,10 @@ export interface ToolCallEvent {
   result?: unknown;
   error?: string;
   durationMs: number;
+  /** The caller turn the reply answers (absent for openings and fixed lines). */
+  turnId?: number;
+  /** The reply started before the turn was committed (an early reply); the tool still ran only after it. */
+  early?: boolean;
 }
 
 /**
@@ -43,6 +47,10 @@ export interface ToolCallEvent {
  * and loops until the model answers in words. Keeps the context current as it streams, so playback can cut
  * a reply down to what was heard. On interruption the stream is aborted at once. On provider failure it
  * reports the error and speaks a fallback line instead of going silent.
+ *
+ * Early replies (`llm.run` with `speculative`): generated at once, but their tool calls wait until
+ * `turn.committed` arrives for their `turnId`; if the turn is dropped (an interruption aborts the run) the
+ * tools never run.
  */
 export class LlmProcessor extends FrameProcessor {
   private readonly options: LlmProcessorOptions;
@@ -50,6 +58,9 @@ export class LlmProcessor extends FrameProcessor {
   private endRequested: string | undefined;
   /** Aborted when the call ends; tools that are not cancelled by barge-in use it. */
   private readonly callController = new AbortController();
+  /** Highest caller turn committed so far. */
+  private committedTurn = 0;
+  private readonly commitWaiters = new Set<() => void>();
 
   constructor(options: LlmProcessorOptions) {
     super('LlmProcessor');
@@ -57,12 +68,33 @@ export class LlmProcessor extends FrameProcessor {
   }
 
   protected override async processFrame(frame: Frame, direction: Direction): Promise<void> {
+    if (frame.type === 'turn.committed') {
+      this.committedTurn = Math.max(this.committedTurn, frame.turnId);
+      for (const wake of [...this.commitWaiters]) wake();
+    }
     if (frame.type !== 'llm.run') return this.pushFrame(frame, direction);
     await this.respond(frame);
   }
 
   protected override onStop(): void {
     this.callController.abort();
+    for (const wake of [...this.commitWaiters]) wake();
+  }
+
+  /** Resolves once turn `turnId` is committed (true) or the run is aborted (false). */
+  private waitForCommit(turnId: number, signal: AbortSignal): Promise<boolean> {
+    if (this.committedTurn >= turnId) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = () => {
+        if (!signal.aborted && !this.isStopped && this.committedTurn < turnId) return;
+        this.commitWaiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        resolve(!signal.aborted && !this.isStopped);
+      };
+      this.commitWaiters.add(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
   }
 
   private async respond(frame: FrameOf<'llm.run'>): Promise<void> {
@@ -71,12 +103,16 @@ export class LlmProcessor extends FrameProcessor {
     const maxSteps = this.options.maxToolSteps ?? 3;
     const timing: RunTiming = { providerWaitMs: 0, toolMs: 0, reported: false };
     let spoke = false;
+    const turnId = frame.turnId;
+    const early = frame.speculative === true && turnId !== undefined;
     for (let step = 0; step <= maxSteps && !signal.aborted; step++) {
       const outcome = await this.generate(context, signal, timing);
       spoke ||= outcome.spoke;
       if (outcome.failed || signal.aborted || outcome.toolCalls.length === 0) break;
+      // Never act on a turn the caller may still be in the middle of.
+      if (early && !(await this.waitForCommit(turnId, signal))) break;
       const toolsStarted = performance.now();
-      const results = await this.runTools(context, outcome.toolCalls, signal);
+      const results = await this.runTools(context, outcome.toolCalls, signal, { ...(turnId !== undefined ? { turnId } : {}), early });
       timing.toolMs += performance.now() - toolsStarted;
       if (signal.aborted) break;
       context.messages.push({ role: 'tool', content: results });
@@ -173,17 +209,27 @@ export class LlmProcessor extends FrameProcessor {
     this.pushFrame(makeFrame('tts.speak', { text, utteranceId }));
   }
 
-  private async runTools(context: LlmContext, calls: ToolCallPart[], signal: AbortSignal): Promise<ToolResultPart[]> {
+  private async runTools(
+    context: LlmContext,
+    calls: ToolCallPart[],
+    signal: AbortSignal,
+    turn: { turnId?: number; early: boolean },
+  ): Promise<ToolResultPart[]> {
     const results: ToolResultPart[] = [];
     for (const call of calls) {
       const tool = context.tools.find((t) => t.name === call.toolName);
-      results.push(await this.runTool(tool, call, signal));
+      results.push(await this.runTool(tool, call, signal, turn));
       if (signal.aborted) break;
     }
     return results;
   }
 
-  private async runTool(tool: AgentTool | undefined, call: ToolCallPart, signal: AbortSignal): Promise<ToolResultPart> {
+  private async runTool(
+    tool: AgentTool | undefined,
+    call: ToolCallPart,
+    signal: AbortSignal,
+    turn: { turnId?: number; early: boolean },
+  ): Promise<ToolResultPart> {
     const started = performance.now();
     const base = { type: 'tool-result' as const, toolCallId: call.toolCallId, toolName: call.toolName };
     const report = (result: unknown, error?: string) =>
@@ -193,6 +239,8 @@ export class LlmProcessor extends FrameProcessor {
         result,
         ...(error !== undefined ? { error } : {}),
         durationMs: performance.now() - started,
+        ...(turn.turnId !== undefined ? { turnId: turn.turnId } : {}),
+        ...(turn.early ? { early: true } : {}),
       });
     if (!tool) {
       const error = `Unknown tool "${call.toolName}"`;

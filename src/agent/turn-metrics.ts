@@ -1,4 +1,5 @@
 import type { FrameHop, FrameObserver } from '../pipeline/observer.ts';
+import '../transports/output-frames.ts';
 
 /**
  * Timings of one reply, in ms after the callee stopped speaking (VAD's real speech end):
@@ -54,6 +55,8 @@ export class TurnMetricsObserver implements FrameObserver {
   private pending: PendingTurn | undefined;
   private lastFinalAt: number | undefined;
   private bargeInOnsetMs: number | undefined;
+  /** When the output last paused for caller speech (the bot went quiet: its carrier buffer was cleared). */
+  private pausedForCallerAt: number | undefined;
   /** A frame is counted at its first hop only (metrics frames travel on through later stages). */
   private lastMetricsFrameId = 0;
   /** Offset from the `performance.now()` clock to wall-clock ms. */
@@ -61,8 +64,18 @@ export class TurnMetricsObserver implements FrameObserver {
 
   constructor(private readonly events: TurnMetricsEvents) {}
 
-  /** The turn processor decided a barge-in whose speech began at `onsetMs` (`performance.now()` clock). */
+  /**
+   * The turn processor decided a barge-in whose speech began at `onsetMs` (`performance.now()` clock). The
+   * bot went quiet when playback paused at the speech's onset (the carrier was cleared then), or else when
+   * the interruption reaches the output.
+   */
   noteBargeIn(onsetMs: number): void {
+    const paused = this.pausedForCallerAt;
+    this.pausedForCallerAt = undefined;
+    if (paused !== undefined && paused >= onsetMs - 1) {
+      this.events.onBargeInLatency?.(paused - onsetMs);
+      return;
+    }
     this.bargeInOnsetMs = onsetMs;
   }
 
@@ -107,6 +120,9 @@ export class TurnMetricsObserver implements FrameObserver {
             this.pending.llmTtfbMs = data.valueMs;
           }
         }
+        return;
+      case 'output.pause':
+        if (hop.destination === 'TransportOutput' && frame.reason === 'caller-speech') this.pausedForCallerAt = hop.atMs;
         return;
       case 'interruption':
         if (hop.destination === 'TransportOutput' && this.bargeInOnsetMs !== undefined) {

@@ -2,182 +2,266 @@ import type { LlmContext } from '../services/llm/context.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
+import '../transports/output-frames.ts';
+import type { Clock, ClockTimer } from '../util/clock.ts';
+import { realClock, TimerGroup } from '../util/clock.ts';
+import type { BackchannelLexicon, BackchannelMatcher } from './backchannels.ts';
+import { backchannelMatcher, transcriptWords } from './backchannels.ts';
 import './frames.ts';
+import type { KeypadOptions } from './keypad.ts';
+import { KeypadCollector } from './keypad.ts';
+import type { EndpointingOptions, TurnDetector } from './turn-detector.ts';
+import { HeuristicTurnDetector, silenceForProbability } from './turn-detector.ts';
+import { VoicedTime } from './voiced-time.ts';
 
-/** Silence inside speech shorter than this (a gap between words) still counts as voicing for barge-in. */
-const PAUSE_GRACE_MS = 100;
+export interface InterruptionOptions {
+  /** Words that are not backchannels ("mm-hmm", "okay", "go on"…) needed to take the turn from the bot. @default 2 */
+  minWords?: number;
+  /** Voiced time over the bot that takes the turn even without words (STT heard nothing usable). @default 3 */
+  maxVoicedSecs?: number;
+  /**
+   * After the caller's sound stops, how long to wait for words before resuming the bot (a false
+   * interruption). Playback resumes within this time plus one 20 ms tick of the sound's end. @default 0.5
+   */
+  resumeAfterSecs?: number;
+  /** Words and phrases added to the built-in backchannel lexicon, per language. @default {} */
+  backchannels?: Partial<Record<string, Partial<BackchannelLexicon>>>;
+}
 
 export interface UserTurnOptions {
   /** Let the caller interrupt the bot. @default true */
   bargeIn?: boolean;
+  /** Language of the callers, for the backchannel lexicon and turn detection. @default 'en' */
+  language?: string;
+  /** How speech over the bot is told apart from an interruption (defaults on {@link InterruptionOptions}). */
+  interruption?: InterruptionOptions;
+  /** How long a pause ends a turn (defaults on {@link EndpointingOptions}). */
+  endpointing?: EndpointingOptions;
   /**
-   * How long the caller must keep talking over the bot (from speech onset) before it counts as barge-in;
-   * shorter speech ("mm-hmm", "yeah") is a backchannel and is ignored. @default 0.5
+   * Start the reply on the caller's final words while the turn may still go on; it is heard only once the
+   * turn is committed, its tools run only then, and it is dropped if the caller continues. @default true
    */
-  minBargeInSecs?: number;
-  /** After our VAD says the caller stopped, wait at most this long for STT's final words. @default 1.0 */
+  earlyReplies?: boolean;
+  /** After a pause, wait at most this long for STT's final words before using what it has. @default 1.0 */
   finalTranscriptTimeoutSecs?: number;
-  /** Keypad digits are gathered until `#` or this much quiet. @default 1.5 */
-  dtmfTimeoutSecs?: number;
-  /**
-   * End the caller's turn as soon as VAD hears silence and STT reports the end of speech (Deepgram's
-   * endpointing, ~300 ms), instead of waiting for VAD's full `stopSecs`. Replies start sooner; if the caller
-   * goes on, the new words join the same turn and the early reply is interrupted.
-   * @default false
-   */
-  fastEndpointing?: boolean;
+  /** How keypad answers end (defaults on {@link KeypadOptions}). */
+  keypad?: KeypadOptions;
 }
 
 /** A user turn as the call record sees it. */
 export interface UserTurn {
   text: string;
-  /** `performance.now()` ms when the caller started / stopped speaking (or pressed the first/last key). */
+  /** When the caller started / stopped speaking (or pressed the first/last key), on the clock's timeline. */
   startedAtMs: number;
   endedAtMs: number;
-  /** `speech` or `dtmf`. */
   source: 'speech' | 'dtmf';
+  /** `used`: the reply started early (before the commit) was the one heard; `none`: it started at the commit. */
+  earlyReply: 'used' | 'none';
 }
 
 export interface UserTurnEvents {
   onUserTurn?(turn: UserTurn): void;
-  /** Caller speech over the bot that stayed under the barge-in minimum. */
-  onBackchannel?(info: { durationSec: number }): void;
   /**
-   * Barge-in decided; `onsetMs` is when the caller started speaking, `detectedAtMs` when VAD reported it,
-   * `voicedMs` the voiced time counted.
+   * Caller sound over the bot that did not take the turn: the bot paused and resumed. `kind`: words that were
+   * all backchannels, or a sound with no words (a cough, a laugh, a TV). Nothing is added to the conversation.
    */
-  onBargeIn?(info: { onsetMs: number; detectedAtMs: number; decidedAtMs: number; voicedMs: number }): void;
+  onFalseInterruption?(info: {
+    kind: 'backchannel' | 'no-words';
+    text: string;
+    durationSec: number;
+    pausedMs: number;
+    utteranceId: string | undefined;
+  }): void;
+  /**
+   * The caller took the turn from the bot; `onsetMs` is when they started, `detectedAtMs` when VAD reported
+   * it (and playback paused), `decidedAtMs` when it was confirmed, by `reason`.
+   */
+  onBargeIn?(info: {
+    onsetMs: number;
+    detectedAtMs: number;
+    decidedAtMs: number;
+    voicedMs: number;
+    words: string;
+    reason: 'words' | 'voiced-time' | 'late-words';
+  }): void;
+  /** An early reply was dropped because the caller went on. */
+  onEarlyReplyDiscarded?(info: { text: string }): void;
+  /** A turn that stopped the bot ended with nothing to answer. */
+  onEmptyTurn?(info: { voicedMs: number }): void;
+}
+
+/** How long a pause must last before STT is asked to finalise (shorter ones are gaps between words). */
+const STOP_GRACE_MS = 120;
+/** After a false interruption, words of the same sound arriving this late still count (slow STT). */
+const LATE_WORDS_MS = 1000;
+
+interface Candidate {
+  onsetSec: number;
+  onsetMs: number;
+  detectedAtMs: number;
+  voiced: VoicedTime;
+  finals: string[];
+  interim: string;
+  ceilingTimer: ClockTimer | undefined;
+  quietTimer: ClockTimer | undefined;
+}
+
+interface OpenTurn {
+  id: number;
+  startedAtSec: number;
+  startedAtMs: number;
+  finals: string[];
+  interim: string;
+  /** Text of an earlier committed turn this one continues (its reply was never heard). */
+  prefix: string;
+  /** Context length before this turn's user message. */
+  contextLength: number;
+  /** The caller is quiet since (VAD pause); undefined while voicing. */
+  quietSince: { atSec: number; atMs: number } | undefined;
+  /** `user.speech.stopped` went out for the current pause (STT was asked to finalise). */
+  stopped: boolean;
+  /** A final transcript arrived after the stop (or the wait for one ran out). */
+  wordsSettled: boolean;
+  voicedMs: number;
+  voicingSinceMs: number | undefined;
+  /** The early reply under way, and the text it answers. */
+  early: { text: string } | undefined;
+  scoreSeq: number;
+  graceTimer: ClockTimer | undefined;
+  finalTimer: ClockTimer | undefined;
+  commitTimer: ClockTimer | undefined;
+}
+
+interface Committed {
+  text: string;
+  startedAtMs: number;
+  endedAtMs: number;
+  contextLength: number;
+  report: UserTurn | undefined;
 }
 
 /**
- * Decides when the caller's turn starts and ends, and when the caller interrupts the bot.
+ * Decides when the caller's turn starts and ends, and when the caller takes the turn from the bot.
  *
- * - A turn starts on VAD speech start. While the bot speaks, speech must last `minBargeInSecs` to
- *   interrupt (broadcast `interruption`); shorter speech is a backchannel and its words are dropped.
- * - A turn ends on VAD speech stop, confirmed by STT: once the final transcript covering the speech is in
- *   (or `finalTranscriptTimeoutSecs` passed), the words go into the context and the LLM is run.
- * - Words STT hears that VAD missed still make a turn; DTMF digits make a turn `DTMF: <digits>`.
+ * Over the bot: VAD onset pauses playback (`output.pause`, nothing dropped). The caller takes the turn once
+ * STT's words hold `minWords` that are not backchannels (or a turn-taking word: "wait", "sorry"), or their
+ * voiced time passes `maxVoicedSecs`: then `interruption` drops the reply. Otherwise, once they have been
+ * quiet for `resumeAfterSecs`, playback resumes where it paused and nothing is added to the conversation.
+ *
+ * A turn ends on meaning: once the caller pauses, STT is asked for its final words; a {@link TurnDetector}
+ * scores whether they finished and sets how long the pause must last (short after "Yes, I'll be there.",
+ * long after "I'd like to move it to"). Meanwhile the reply starts early, held at the output; it is released
+ * (and its tools may run) when the turn is committed, and dropped if the caller goes on. A caller who goes on
+ * after a commit but before hearing anything of the reply continues the same turn.
+ *
+ * Keypad answers end on the terminator, the expected digit count, or a timeout.
  */
 export class UserTurnProcessor extends FrameProcessor {
   private readonly bargeIn: boolean;
-  private readonly minBargeInMs: number;
+  private readonly language: string;
+  private readonly minWords: number;
+  private readonly maxVoicedMs: number;
+  private readonly resumeAfterMs: number;
+  private readonly minSilenceMs: number;
+  private readonly maxSilenceMs: number;
   private readonly finalTimeoutMs: number;
-  private readonly dtmfTimeoutMs: number;
-  private readonly fastEndpointing: boolean;
-  /** VAD hears silence inside the current turn (its position), before `stopSecs` has passed. */
-  private pausedAt: { atSec: number; atMs: number } | undefined;
-  /** The turn was ended on STT's endpoint while VAD had not yet decided the caller stopped. */
-  private endedEarly = false;
-  /** The current VAD segment began before the last committed turn ended: it was already answered. */
-  private staleSegment = false;
-  /** The latest final had STT's end-of-speech flag and nothing came after it. */
-  private lastFinalEndsSpeech = false;
+  private readonly earlyReplies: boolean;
+  private readonly detector: TurnDetector;
+  private readonly matcher: BackchannelMatcher;
+  private readonly keypad: KeypadCollector;
+  private readonly clockTimers: TimerGroup;
+  private readonly clock: Clock;
 
   private botSpeaking = false;
-  /** Caller is speaking and it counts as their turn. */
-  private inTurn = false;
-  /**
-   * Caller speech over the bot, not yet long enough to interrupt. Only voiced time counts: VAD's stop
-   * decision lags by `stopSecs`, so a short "yeah" must not ride that lag into a barge-in. Pauses shorter
-   * than {@link PAUSE_GRACE_MS} (gaps between words) count as voiced.
-   */
-  private candidate:
-    | {
-        onsetSec: number;
-        onsetMs: number;
-        /** When VAD reported the speech (its start event arrived). */
-        detectedAtMs: number;
-        /** Voiced time of the stretches already closed by a real pause. */
-        voicedMs: number;
-        /** When the current voiced stretch began; undefined while in a real pause. */
-        voicingSinceMs: number | undefined;
-        /** Start of a pause inside the current stretch, not yet known to be real. */
-        pauseAtMs: number | undefined;
-        timer: ReturnType<typeof setTimeout> | undefined;
-        /** Finals heard meanwhile: kept if it becomes a turn, dropped if it was a backchannel. */
-        finals: string[];
-      }
-    | undefined;
-  /** The last VAD segment was a backchannel: its transcripts are dropped. */
-  private backchannelSegment = false;
-  private turnStartMs = 0;
-  private turnEndMs = 0;
-  private finals: string[] = [];
-  private interim = '';
-  private awaitingFinal: ReturnType<typeof setTimeout> | undefined;
-  /** A reply has been asked for and nothing of it has been heard yet. */
-  private replyUnheard = false;
-  private digits = '';
+  private botUtterance: string | undefined;
+  /** The bot's line the caller is answering (for the turn detector). */
+  private lastBotText: string | undefined;
+  private candidate: Candidate | undefined;
+  private turn: OpenTurn | undefined;
+  private turnSeq = 0;
+  /** The last committed turn, while its reply has not been heard (the caller may still go on). */
+  private committed: Committed | undefined;
+  /** A turn waiting to be reported: once its reply is heard, or the next turn starts. */
+  private unreported: UserTurn | undefined;
+  /** Words of a sound over the bot that was let go, still arriving. */
+  private lateWords: { candidate: Candidate; untilMs: number } | undefined;
+  /** The current VAD segment began before the last committed turn ended: it was already answered. */
+  private staleSegment = false;
+  private lastTurnEndMs = -Infinity;
   private digitsStartMs = 0;
-  private digitTimer: ReturnType<typeof setTimeout> | undefined;
+  private digitTimer: ClockTimer | undefined;
+  /** The call reached an answering machine: the caller's side is not a conversation any more. */
+  private machine = false;
 
   constructor(
     private readonly context: LlmContext,
     options: UserTurnOptions = {},
     private readonly events: UserTurnEvents = {},
+    clock: Clock = realClock,
   ) {
     super('UserTurnProcessor');
+    this.clock = clock;
+    this.clockTimers = new TimerGroup(clock);
     this.bargeIn = options.bargeIn ?? true;
-    this.minBargeInMs = (options.minBargeInSecs ?? 0.5) * 1000;
+    this.language = options.language ?? 'en';
+    this.minWords = options.interruption?.minWords ?? 2;
+    this.maxVoicedMs = (options.interruption?.maxVoicedSecs ?? 3) * 1000;
+    this.resumeAfterMs = (options.interruption?.resumeAfterSecs ?? 0.5) * 1000;
+    this.minSilenceMs = (options.endpointing?.minSilenceSecs ?? 0.5) * 1000;
+    this.maxSilenceMs = (options.endpointing?.maxSilenceSecs ?? 2.0) * 1000;
+    this.detector = options.endpointing?.detector ?? new HeuristicTurnDetector();
     this.finalTimeoutMs = (options.finalTranscriptTimeoutSecs ?? 1.0) * 1000;
-    this.dtmfTimeoutMs = (options.dtmfTimeoutSecs ?? 1.5) * 1000;
-    this.fastEndpointing = options.fastEndpointing ?? false;
+    this.earlyReplies = options.earlyReplies ?? true;
+    this.matcher = backchannelMatcher(this.language, options.interruption?.backchannels);
+    this.keypad = new KeypadCollector(options.keypad);
   }
 
   protected override processFrame(frame: Frame, direction: Direction): void {
     switch (frame.type) {
       case 'bot.speech.started':
         this.botSpeaking = true;
-        this.replyUnheard = false;
+        this.botUtterance = frame.utteranceId;
+        this.lastBotText = this.context.assistantText(frame.utteranceId) ?? this.lastBotText;
+        this.committed = undefined; // its reply is being heard: the turn stands
+        this.flushReport();
         break;
       case 'bot.speech.stopped':
         this.botSpeaking = false;
         // The bot went quiet while the caller was already talking over it: it is now simply their turn.
-        if (this.candidate) this.promoteCandidate(false);
+        if (this.candidate && !this.machine) this.takeTurn('bot-finished');
         break;
       case 'vad.speech.started':
-        this.onSpeechStarted(frame);
-        break;
-      case 'vad.speech.stopped':
-        this.onSpeechStopped(frame);
+        if (!this.machine) this.onSpeechStarted(frame);
         break;
       case 'vad.speech.paused':
-        if (this.inTurn) {
-          this.pausedAt = { atSec: frame.atSec, atMs: frame.atMs };
-          if (this.fastEndpointing && this.lastFinalEndsSpeech && this.interim === '') this.endTurnEarly();
-        }
-        if (this.candidate && this.candidate.voicingSinceMs !== undefined && this.candidate.pauseAtMs === undefined) {
-          this.candidate.pauseAtMs = frame.atMs; // maybe just a gap between words: decided on resume or grace expiry
-        }
+        if (!this.machine) this.onPaused(frame);
         break;
       case 'vad.speech.resumed':
-        this.pausedAt = undefined;
-        if (this.endedEarly) {
-          // The caller went on after we ended their turn on STT's endpoint: same turn, continued.
-          this.endedEarly = false;
-          this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
-        }
-        if (this.candidate) {
-          const c = this.candidate;
-          if (c.voicingSinceMs !== undefined && c.pauseAtMs !== undefined && frame.atMs - c.pauseAtMs > PAUSE_GRACE_MS) {
-            c.voicedMs += Math.max(0, c.pauseAtMs - c.voicingSinceMs); // a real pause: its time does not count
-            c.voicingSinceMs = frame.atMs;
-          }
-          c.voicingSinceMs ??= frame.atMs;
-          c.pauseAtMs = undefined;
-          this.armCandidate();
-        }
+        if (!this.machine) this.onResumed(frame);
+        break;
+      case 'vad.speech.stopped':
+        if (!this.machine) this.onSpeechStopped(frame);
         break;
       case 'transcription':
-        this.onTranscription(frame);
+        if (!this.machine) this.onTranscription(frame);
         return; // consumed: the turn's words travel on in the context
       case 'dtmf.in':
-        this.onDigit(frame.digit);
+        if (!this.machine) this.onDigit(frame.digit);
+        break;
+      case 'keypad.expect':
+        this.keypad.expect({
+          ...(frame.maxDigits !== undefined ? { maxDigits: frame.maxDigits } : {}),
+          ...(frame.terminator !== undefined ? { terminator: frame.terminator } : {}),
+          ...(frame.timeoutSecs !== undefined ? { timeoutSecs: frame.timeoutSecs } : {}),
+        });
+        return;
+      case 'call.answered-by':
+        if (frame.answeredBy === 'machine') this.onMachine();
         break;
       case 'audio.in':
         // The caller's audio arrives every 20 ms inside the busy poll phase, where timers must wait: checking
-        // here too keeps a barge-in decision punctual when the event loop is congested.
-        if (this.candidate) this.checkCandidateDue();
+        // here too keeps a ceiling decision punctual when the event loop is congested.
+        if (this.candidate) this.checkCeiling();
         break;
       default:
         break;
@@ -185,226 +269,482 @@ export class UserTurnProcessor extends FrameProcessor {
     this.pushFrame(frame, direction);
   }
 
+  protected override onStop(): void {
+    this.clockTimers.clearAll();
+    this.flushReport();
+  }
+
+  // ── VAD ─────────────────────────────────────────────────────────────────────────────────────────
+
   private onSpeechStarted(frame: FrameOf<'vad.speech.started'>): void {
-    this.backchannelSegment = false;
     // VAD running late (a busy server) can report speech STT already turned into a committed turn: that
     // speech is answered already and must neither interrupt the reply nor open a second, empty turn.
-    if (frame.atMs < this.turnEndMs) {
+    if (frame.atMs < this.lastTurnEndMs) {
       this.staleSegment = true;
       return;
     }
-    if (this.inTurn || this.candidate) return;
-    if (this.botSpeaking && this.bargeIn) {
-      this.candidate = {
-        onsetSec: frame.atSec,
-        onsetMs: frame.atMs,
-        detectedAtMs: performance.now(),
-        voicedMs: 0,
-        voicingSinceMs: frame.atMs,
-        pauseAtMs: undefined,
-        timer: undefined,
-        finals: [],
-      };
-      this.armCandidate();
+    this.staleSegment = false;
+    this.onset(frame.atSec, frame.atMs);
+  }
+
+  /** Caller sound begins (a new VAD segment, or voice again after a pause). */
+  private onset(atSec: number, atMs: number): void {
+    if (this.candidate) return;
+    if (this.turn) return this.continueTurn(atMs);
+    if (this.botSpeaking) {
+      if (this.bargeIn) this.startCandidate(atSec, atMs);
+      return; // barge-in disabled: the caller's words while the bot talks are not a turn
+    }
+    this.lateWords = undefined;
+    this.startTurn(atSec, atMs);
+  }
+
+  private onPaused(frame: FrameOf<'vad.speech.paused'>): void {
+    const candidate = this.candidate;
+    if (candidate) {
+      candidate.voiced.paused(frame.atMs);
+      this.clockTimers.clear(candidate.quietTimer);
+      candidate.quietTimer = this.clockTimers.set(() => this.letGo(), frame.atMs + this.resumeAfterMs - this.clock.now());
       return;
     }
-    if (this.botSpeaking) return; // barge-in disabled: the caller's words while the bot talks are not a turn
-    this.startTurn(frame.atSec, frame.atMs, this.replyUnheard);
+    const turn = this.turn;
+    if (!turn || turn.quietSince) return;
+    turn.quietSince = { atSec: frame.atSec, atMs: frame.atMs };
+    if (turn.voicingSinceMs !== undefined) turn.voicedMs += Math.max(0, frame.atMs - turn.voicingSinceMs);
+    turn.voicingSinceMs = undefined;
+    turn.graceTimer = this.clockTimers.set(() => this.announceStop(turn), frame.atMs + STOP_GRACE_MS - this.clock.now());
   }
 
-  /** Fires when the candidate's voiced time reaches the barge-in minimum, if it keeps voicing until then. */
-  private armCandidate(): void {
+  private onResumed(frame: FrameOf<'vad.speech.resumed'>): void {
+    if (this.staleSegment) return;
     const candidate = this.candidate;
-    if (!candidate || candidate.voicingSinceMs === undefined) return;
-    this.clearTimer(candidate.timer);
-    const dueAt = candidate.voicingSinceMs + (this.minBargeInMs - candidate.voicedMs);
-    candidate.timer = this.setTimer(() => this.candidateDue(), Math.max(0, dueAt - performance.now()));
-  }
-
-  /** Promotes the candidate if its voiced time has reached the minimum and the caller is still voicing. */
-  private checkCandidateDue(): void {
-    const c = this.candidate;
-    if (!c || c.voicingSinceMs === undefined || c.pauseAtMs !== undefined) return;
-    if (c.voicedMs + (performance.now() - c.voicingSinceMs) >= this.minBargeInMs) this.promoteCandidate(true);
-  }
-
-  /** The minimum is reached if the caller is still voicing; during a pause, wait to see if it is a real one. */
-  private candidateDue(): void {
-    const c = this.candidate;
-    if (!c || c.voicingSinceMs === undefined) return;
-    if (c.pauseAtMs === undefined) return this.promoteCandidate(true);
-    const graceEndsAt = c.pauseAtMs + PAUSE_GRACE_MS;
-    const now = performance.now();
-    if (now < graceEndsAt) {
-      c.timer = this.setTimer(() => this.candidateDue(), graceEndsAt - now);
+    if (candidate) {
+      candidate.voiced.resumed(frame.atMs);
+      this.clockTimers.clear(candidate.quietTimer);
+      candidate.quietTimer = undefined;
+      this.armCeiling(candidate);
       return;
     }
-    // A real pause: the stretch ended where it began; wait for more voice (or VAD's stop: a backchannel).
-    c.voicedMs += Math.max(0, c.pauseAtMs - c.voicingSinceMs);
-    c.voicingSinceMs = undefined;
-    c.pauseAtMs = undefined;
-    c.timer = undefined;
-  }
-
-  /** Caller speech over the bot lasted long enough (or the bot stopped): it becomes the caller's turn. */
-  private promoteCandidate(interruptBot: boolean): void {
-    const candidate = this.candidate;
-    if (!candidate) return;
-    this.clearTimer(candidate.timer);
-    this.candidate = undefined;
-    if (interruptBot) {
-      const now = performance.now();
-      const voicedMs = candidate.voicedMs + (candidate.voicingSinceMs !== undefined ? now - candidate.voicingSinceMs : 0);
-      this.events.onBargeIn?.({ onsetMs: candidate.onsetMs, detectedAtMs: candidate.detectedAtMs, decidedAtMs: now, voicedMs });
-    }
-    this.startTurn(candidate.onsetSec, candidate.onsetMs, interruptBot || this.replyUnheard);
-    this.finals.push(...candidate.finals);
-  }
-
-  private startTurn(atSec: number, atMs: number, interrupt: boolean): void {
-    this.inTurn = true;
-    this.lastFinalEndsSpeech = false;
-    this.pausedAt = undefined;
-    this.turnStartMs = atMs;
-    this.finals = [];
-    this.interim = '';
-    this.clearTimer(this.awaitingFinal);
-    this.awaitingFinal = undefined;
-    // A reply still being prepared is stale now that the caller is talking again; one being spoken stops.
-    if (interrupt) this.broadcast(makeFrame('interruption', { reason: 'caller speech' }));
-    this.broadcast(makeFrame('user.speech.started', { atSec, atMs }));
+    // Voice again within VAD's stop window: for a turn it continues, over the bot it is a new sound.
+    this.onset(frame.atSec, frame.atMs);
   }
 
   private onSpeechStopped(frame: FrameOf<'vad.speech.stopped'>): void {
-    this.pausedAt = undefined;
     if (this.staleSegment) {
       this.staleSegment = false;
       return;
     }
-    if (this.endedEarly) {
-      this.endedEarly = false; // VAD agrees, later: the turn is already over
-      return;
+    if (this.candidate) return this.letGo();
+    const turn = this.turn;
+    if (!turn) return;
+    if (!turn.quietSince) {
+      turn.quietSince = { atSec: frame.atSec, atMs: frame.atMs };
+      if (turn.voicingSinceMs !== undefined) turn.voicedMs += Math.max(0, frame.atMs - turn.voicingSinceMs);
+      turn.voicingSinceMs = undefined;
     }
-    if (this.candidate) {
-      // Under the barge-in minimum: a backchannel. The bot keeps talking and its words are ignored.
-      this.clearTimer(this.candidate.timer);
-      this.events.onBackchannel?.({ durationSec: (frame.atMs - this.candidate.onsetMs) / 1000 });
+    if (!turn.stopped) this.announceStop(turn);
+  }
+
+  // ── speech over the bot ─────────────────────────────────────────────────────────────────────────
+
+  private startCandidate(atSec: number, atMs: number): void {
+    const candidate: Candidate = {
+      onsetSec: atSec,
+      onsetMs: atMs,
+      detectedAtMs: this.clock.now(),
+      voiced: new VoicedTime(atMs),
+      finals: [],
+      interim: '',
+      ceilingTimer: undefined,
+      quietTimer: undefined,
+    };
+    this.candidate = candidate;
+    this.lateWords = undefined;
+    this.pushFrame(makeFrame('output.pause', { reason: 'caller-speech' }));
+    this.armCeiling(candidate);
+  }
+
+  /** Fires when the voiced time reaches the ceiling, if the caller keeps voicing until then. */
+  private armCeiling(candidate: Candidate): void {
+    this.clockTimers.clear(candidate.ceilingTimer);
+    const due = candidate.voiced.dueAt(this.maxVoicedMs);
+    if (due === undefined) return;
+    candidate.ceilingTimer = this.clockTimers.set(() => this.checkCeiling(), due - this.clock.now());
+  }
+
+  private checkCeiling(): void {
+    const candidate = this.candidate;
+    if (!candidate) return;
+    const now = this.clock.now();
+    candidate.voiced.settle(now);
+    if (candidate.voiced.total(now) >= this.maxVoicedMs) return this.takeTurn('voiced-time');
+    if (candidate.voiced.voicing && candidate.ceilingTimer === undefined) this.armCeiling(candidate);
+  }
+
+  /** Words heard over the bot: do they take the turn? */
+  private wordsTakeTurn(text: string): boolean {
+    const claim = this.matcher.claim(text);
+    return claim.takesTurn || claim.words >= this.minWords;
+  }
+
+  /** The caller has been quiet long enough without taking the turn: resume the bot. */
+  private letGo(): void {
+    const candidate = this.candidate;
+    if (!candidate) return;
+    this.clockTimers.clear(candidate.ceilingTimer);
+    this.clockTimers.clear(candidate.quietTimer);
+    this.candidate = undefined;
+    this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
+    const now = this.clock.now();
+    const text = [...candidate.finals, candidate.interim].join(' ').trim();
+    const endMs = candidate.voiced.quietSince ?? now;
+    this.events.onFalseInterruption?.({
+      kind: transcriptWords(text).length > 0 ? 'backchannel' : 'no-words',
+      text,
+      durationSec: Math.max(0, endMs - candidate.onsetMs) / 1000,
+      pausedMs: now - candidate.detectedAtMs,
+      utteranceId: this.botUtterance,
+    });
+    this.lateWords = { candidate, untilMs: now + LATE_WORDS_MS };
+  }
+
+  /** The caller takes the turn from the bot: the reply is dropped and their words start a turn. */
+  private takeTurn(reason: 'words' | 'voiced-time' | 'late-words' | 'bot-finished', from: Candidate | undefined = this.candidate): void {
+    if (!from) return;
+    if (from === this.candidate) {
+      this.clockTimers.clear(from.ceilingTimer);
+      this.clockTimers.clear(from.quietTimer);
       this.candidate = undefined;
-      this.backchannelSegment = true;
-      return;
     }
-    if (!this.inTurn) return;
-    this.endTurn(frame.atSec, frame.atMs);
+    this.lateWords = undefined;
+    const now = this.clock.now();
+    const interrupt = reason !== 'bot-finished';
+    if (interrupt) {
+      this.events.onBargeIn?.({
+        onsetMs: from.onsetMs,
+        detectedAtMs: from.detectedAtMs,
+        decidedAtMs: now,
+        voicedMs: from.voiced.total(now),
+        words: [...from.finals, from.interim].join(' ').trim(),
+        reason,
+      });
+    }
+    const turn = this.startTurn(from.onsetSec, from.onsetMs, interrupt);
+    this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
+    turn.finals.push(...from.finals);
+    turn.interim = from.interim;
+    turn.wordsSettled = from.interim === '' && from.finals.length > 0;
+    from.voiced.settle(now);
+    turn.voicedMs = from.voiced.total(now);
+    const quiet = from.voiced.quietSince;
+    if (!from.voiced.voicing || reason === 'late-words') {
+      // They are already quiet: the turn is in its closing pause.
+      const atMs = quiet ?? now;
+      turn.voicingSinceMs = undefined;
+      turn.quietSince = { atSec: from.onsetSec + (atMs - from.onsetMs) / 1000, atMs };
+      turn.graceTimer = this.clockTimers.set(() => this.announceStop(turn), atMs + STOP_GRACE_MS - now);
+    } else {
+      turn.voicingSinceMs = now;
+    }
   }
 
-  /** STT says the speech ended and VAD hears silence: end the turn without waiting for `stopSecs`. */
-  private endTurnEarly(): void {
-    const pause = this.pausedAt;
-    if (!pause || !this.inTurn) return;
-    this.endedEarly = true;
-    this.endTurn(pause.atSec, pause.atMs);
+  // ── the caller's turn ───────────────────────────────────────────────────────────────────────────
+
+  private startTurn(atSec: number, atMs: number, interrupt = false): OpenTurn {
+    let prefix = '';
+    let contextLength = this.context.messages.length;
+    const committed = this.committed;
+    if (committed && !interrupt) {
+      // The reply to their last turn has not been heard: they are still on that turn.
+      interrupt = true;
+      if (!this.context.messages.slice(committed.contextLength).some((m) => m.role === 'tool')) {
+        prefix = committed.text;
+        contextLength = committed.contextLength;
+        this.context.messages.length = committed.contextLength;
+        this.unreported = undefined; // reported once, merged
+        atMs = committed.startedAtMs;
+      }
+    }
+    this.committed = undefined;
+    this.flushReport();
+    const turn: OpenTurn = {
+      id: ++this.turnSeq,
+      startedAtSec: atSec,
+      startedAtMs: atMs,
+      finals: [],
+      interim: '',
+      prefix,
+      contextLength,
+      quietSince: undefined,
+      stopped: false,
+      wordsSettled: false,
+      voicedMs: 0,
+      voicingSinceMs: this.clock.now(),
+      early: undefined,
+      scoreSeq: 0,
+      graceTimer: undefined,
+      finalTimer: undefined,
+      commitTimer: undefined,
+    };
+    this.turn = turn;
+    // A reply still being prepared is stale now that the caller is talking again; one being spoken stops.
+    if (interrupt) this.broadcast(makeFrame('interruption', { reason: 'caller speech' }));
+    this.broadcast(makeFrame('user.speech.started', { atSec, atMs }));
+    return turn;
   }
 
-  private endTurn(atSec: number, atMs: number): void {
-    this.inTurn = false;
-    this.turnEndMs = atMs;
-    this.broadcast(makeFrame('user.speech.stopped', { atSec, atMs }));
-    if (this.finals.length > 0 && this.interim === '') {
-      this.commit('speech');
-      return;
+  /** The caller goes on after a pause: same turn; an early reply for the shorter turn is dropped. */
+  private continueTurn(atMs: number): void {
+    const turn = this.turn as OpenTurn;
+    this.clockTimers.clear(turn.graceTimer);
+    this.clockTimers.clear(turn.finalTimer);
+    this.clockTimers.clear(turn.commitTimer);
+    turn.graceTimer = turn.finalTimer = turn.commitTimer = undefined;
+    turn.quietSince = undefined;
+    turn.voicingSinceMs ??= atMs;
+    turn.wordsSettled = false;
+    turn.scoreSeq++;
+    if (turn.early) this.dropEarlyReply(turn);
+    if (turn.stopped) {
+      turn.stopped = false;
+      this.broadcast(makeFrame('user.speech.started', { atSec: turn.startedAtSec, atMs }));
     }
-    // Wait for STT to finalise the last words (our `user.speech.stopped` made it send Finalize).
-    this.awaitingFinal = this.setTimer(() => {
-      this.awaitingFinal = undefined;
-      if (this.interim !== '') this.finals.push(this.interim);
-      this.interim = '';
-      this.commit('speech');
+  }
+
+  /** The pause outlasted a gap between words: tell STT to finalise, then judge the turn on its words. */
+  private announceStop(turn: OpenTurn): void {
+    if (this.turn !== turn || turn.stopped || !turn.quietSince) return;
+    this.clockTimers.clear(turn.graceTimer);
+    turn.graceTimer = undefined;
+    turn.stopped = true;
+    this.broadcast(makeFrame('user.speech.stopped', { atSec: turn.quietSince.atSec, atMs: turn.quietSince.atMs }));
+    if (turn.interim === '' && turn.finals.length > 0 && turn.wordsSettled) return this.judge(turn);
+    turn.finalTimer = this.clockTimers.set(() => {
+      turn.finalTimer = undefined;
+      turn.wordsSettled = true;
+      this.judge(turn);
     }, this.finalTimeoutMs);
   }
+
+  /** Scores the words so far and sets when the turn ends; starts the early reply. */
+  private judge(turn: OpenTurn): void {
+    if (this.turn !== turn || !turn.quietSince) return;
+    const text = turnText(turn);
+    const seq = ++turn.scoreSeq;
+    const apply = (probability: number): void => {
+      if (this.turn !== turn || seq !== turn.scoreSeq || !turn.quietSince) return;
+      const waitMs = text === '' ? this.minSilenceMs : silenceForProbability(probability, this.minSilenceMs, this.maxSilenceMs);
+      this.clockTimers.clear(turn.commitTimer);
+      turn.commitTimer = this.clockTimers.set(() => this.commit(turn), turn.quietSince.atMs + waitMs - this.clock.now());
+      if (this.earlyReplies && text !== '' && turn.early?.text !== text) this.startEarlyReply(turn, text);
+    };
+    const voicedSecs = turn.voicedMs / 1000;
+    let score: number | Promise<number>;
+    try {
+      score =
+        text === ''
+          ? 0.5
+          : this.detector.endOfTurnProbability({
+              transcript: text,
+              language: this.language,
+              voicedSecs,
+              ...(this.lastBotText ? { previousBotText: this.lastBotText } : {}),
+            });
+    } catch (error) {
+      this.pushError(error);
+      score = 0.5;
+    }
+    if (typeof score === 'number') apply(score);
+    else
+      score.then(apply, (error: unknown) => {
+        this.pushError(error);
+        apply(0.5);
+      });
+  }
+
+  private startEarlyReply(turn: OpenTurn, text: string): void {
+    if (turn.early) this.dropEarlyReply(turn);
+    turn.early = { text };
+    this.context.addUserMessage(text);
+    this.pushFrame(makeFrame('output.pause', { reason: 'early-reply' }));
+    this.pushFrame(makeFrame('llm.run', { context: this.context, reason: 'user turn', turnId: turn.id, speculative: true }));
+  }
+
+  private dropEarlyReply(turn: OpenTurn): void {
+    const early = turn.early;
+    if (!early) return;
+    turn.early = undefined;
+    this.broadcast(makeFrame('interruption', { reason: 'caller went on' }));
+    this.context.messages.length = turn.contextLength;
+    this.pushFrame(makeFrame('output.resume', { reason: 'early-reply' }));
+    this.events.onEarlyReplyDiscarded?.({ text: early.text });
+  }
+
+  private commit(turn: OpenTurn): void {
+    if (this.turn !== turn) return;
+    this.clockTimers.clear(turn.graceTimer);
+    this.clockTimers.clear(turn.finalTimer);
+    this.clockTimers.clear(turn.commitTimer);
+    this.turn = undefined;
+    const endedAtMs = turn.quietSince?.atMs ?? this.clock.now();
+    this.lastTurnEndMs = endedAtMs;
+    const text = turnText(turn);
+    if (text === '') {
+      // Noise, a cough, a sound that stopped the bot: nothing to answer. Someone must speak next.
+      this.events.onEmptyTurn?.({ voicedMs: turn.voicedMs });
+      this.pushFrame(makeFrame('turn.empty', { reason: 'no words' }));
+      return;
+    }
+    const early = turn.early?.text === text;
+    if (!early) {
+      if (turn.early) this.dropEarlyReply(turn);
+      this.context.messages.length = Math.min(this.context.messages.length, turn.contextLength);
+      this.context.addUserMessage(text);
+      this.pushFrame(makeFrame('llm.run', { context: this.context, reason: 'user turn', turnId: turn.id }));
+    }
+    this.pushFrame(makeFrame('turn.committed', { turnId: turn.id, text, early }));
+    if (early) this.pushFrame(makeFrame('output.resume', { reason: 'early-reply' }));
+    const report: UserTurn = { text, startedAtMs: turn.startedAtMs, endedAtMs, source: 'speech', earlyReply: early ? 'used' : 'none' };
+    this.committed = { text, startedAtMs: turn.startedAtMs, endedAtMs, contextLength: turn.contextLength, report };
+    this.unreported = report;
+  }
+
+  private flushReport(): void {
+    const report = this.unreported;
+    this.unreported = undefined;
+    if (report) this.events.onUserTurn?.(report);
+  }
+
+  // ── transcripts ─────────────────────────────────────────────────────────────────────────────────
 
   private onTranscription(frame: FrameOf<'transcription'>): void {
     const text = frame.text.trim();
     if (text === '') return;
-    if (this.backchannelSegment && !this.inTurn) return;
-    if (this.candidate) {
-      // Speech over the bot that is not (yet) a turn: keep its finals until we know.
-      if (frame.final) this.candidate.finals.push(text);
+    const candidate = this.candidate;
+    if (candidate) {
+      if (frame.final) {
+        candidate.finals.push(text);
+        candidate.interim = '';
+      } else candidate.interim = text;
+      if (this.wordsTakeTurn([...candidate.finals, candidate.interim].join(' '))) this.takeTurn('words');
       return;
     }
-    if (!frame.final) {
-      this.interim = text;
-      this.lastFinalEndsSpeech = false;
-      return;
+    const late = this.lateWords;
+    if (late && !this.turn) {
+      if (this.clock.now() <= late.untilMs) {
+        // Words of a sound over the bot that was already let go: they may still take the turn.
+        if (frame.final) late.candidate.finals.push(text);
+        else late.candidate.interim = text;
+        const words = [...late.candidate.finals, late.candidate.interim].join(' ');
+        if (this.botSpeaking && this.wordsTakeTurn(words)) this.takeTurn('late-words', late.candidate);
+        return;
+      }
+      this.lateWords = undefined;
     }
-    this.finals.push(text);
-    this.interim = '';
-    this.lastFinalEndsSpeech = frame.speechFinal === true;
-    if (this.inTurn) {
-      if (this.fastEndpointing && this.lastFinalEndsSpeech && this.pausedAt) this.endTurnEarly();
-      return;
-    }
-    if (this.awaitingFinal !== undefined) {
-      if (frame.speechFinal) {
-        this.clearTimer(this.awaitingFinal);
-        this.awaitingFinal = undefined;
-        this.commit('speech');
+    const turn = this.turn;
+    if (turn) {
+      if (frame.final) {
+        turn.finals.push(text);
+        turn.interim = '';
+      } else {
+        turn.interim = text;
+      }
+      if (turn.stopped) {
+        if (frame.final) {
+          turn.wordsSettled = true;
+          this.clockTimers.clear(turn.finalTimer);
+          turn.finalTimer = undefined;
+        }
+        if (turn.wordsSettled) this.judge(turn);
+      } else if (frame.final) {
+        turn.wordsSettled = true;
       }
       return;
     }
-    // STT heard words our VAD missed (short answers like "yes"): a turn of their own.
-    if (this.botSpeaking) {
-      this.finals = [];
-      return;
-    }
-    const now = performance.now();
-    this.turnStartMs = now;
-    this.turnEndMs = now;
-    if (this.replyUnheard) this.broadcast(makeFrame('interruption', { reason: 'caller speech' }));
-    this.commit('speech');
+    if (!frame.final || this.botSpeaking) return; // over the bot, VAD heard nothing: not a turn
+    // STT heard words our VAD missed (short answers like "yes"): a turn of their own, ended now.
+    if (this.committed && this.clock.now() - this.committed.endedAtMs < 2000 && sameWords(this.committed.text, text)) return;
+    const now = this.clock.now();
+    const fresh = this.startTurn(0, now);
+    fresh.finals.push(text);
+    fresh.quietSince = { atSec: 0, atMs: now };
+    fresh.stopped = true;
+    fresh.wordsSettled = true;
+    this.broadcast(makeFrame('user.speech.stopped', { atSec: 0, atMs: now }));
+    this.commit(fresh);
   }
+
+  // ── keypad ──────────────────────────────────────────────────────────────────────────────────────
 
   private onDigit(digit: string): void {
-    if (this.botSpeaking && this.bargeIn && this.digits === '') {
-      this.broadcast(makeFrame('interruption', { reason: 'caller pressed a key' }));
+    if (this.keypad.pending === '') {
+      this.digitsStartMs = this.clock.now();
+      if (this.candidate) {
+        this.clockTimers.clear(this.candidate.ceilingTimer);
+        this.clockTimers.clear(this.candidate.quietTimer);
+        this.candidate = undefined;
+        this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
+      }
+      if (this.botSpeaking && this.bargeIn) this.broadcast(makeFrame('interruption', { reason: 'caller pressed a key' }));
     }
-    if (this.digits === '') this.digitsStartMs = performance.now();
-    this.clearTimer(this.digitTimer);
+    this.clockTimers.clear(this.digitTimer);
     this.digitTimer = undefined;
-    if (digit === '#') return this.commitDigits();
-    this.digits += digit;
-    this.digitTimer = this.setTimer(() => this.commitDigits(), this.dtmfTimeoutMs);
+    const answer = this.keypad.push(digit);
+    if (answer !== undefined) return this.commitDigits(answer);
+    this.digitTimer = this.clockTimers.set(() => this.commitDigits(this.keypad.take()), this.keypad.timeoutMs);
   }
 
-  private commitDigits(): void {
-    this.clearTimer(this.digitTimer);
+  private commitDigits(digits: string): void {
+    this.clockTimers.clear(this.digitTimer);
     this.digitTimer = undefined;
-    if (this.digits === '') return;
-    const text = `DTMF: ${this.digits}`;
-    this.digits = '';
-    this.turnStartMs = this.digitsStartMs;
-    this.turnEndMs = performance.now();
-    this.finals = [text];
-    this.commit('dtmf');
+    if (digits === '') return;
+    const now = this.clock.now();
+    const fresh = this.startTurn(0, this.digitsStartMs, false);
+    fresh.finals.push(`DTMF: ${digits}`);
+    fresh.quietSince = { atSec: 0, atMs: now };
+    fresh.stopped = true;
+    this.broadcast(makeFrame('user.speech.stopped', { atSec: 0, atMs: now }));
+    this.commit(fresh);
+    if (this.unreported) this.unreported.source = 'dtmf';
   }
 
-  private commit(source: UserTurn['source']): void {
-    const text = this.finals.join(' ').trim();
-    this.finals = [];
-    if (text === '') return; // noise or a cough: nothing to answer
-    const last = this.context.messages.at(-1);
-    if (last?.role === 'user' && typeof last.content === 'string') {
-      // The previous reply was abandoned before anything of it was heard: one turn, not two.
-      last.content = `${last.content} ${text}`;
-    } else {
-      this.context.addUserMessage(text);
+  // ── answering machine ───────────────────────────────────────────────────────────────────────────
+
+  /** A machine answered: nothing it says is a turn, and nothing it says pauses the bot's message. */
+  private onMachine(): void {
+    this.machine = true;
+    if (this.candidate) {
+      this.clockTimers.clear(this.candidate.ceilingTimer);
+      this.clockTimers.clear(this.candidate.quietTimer);
+      this.candidate = undefined;
+      this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
     }
-    this.events.onUserTurn?.({ text, startedAtMs: this.turnStartMs, endedAtMs: this.turnEndMs, source });
-    this.replyUnheard = true;
-    this.pushFrame(makeFrame('llm.run', { context: this.context, reason: 'user turn' }));
+    const turn = this.turn;
+    if (turn) {
+      this.clockTimers.clear(turn.graceTimer);
+      this.clockTimers.clear(turn.finalTimer);
+      this.clockTimers.clear(turn.commitTimer);
+      if (turn.early) {
+        turn.early = undefined;
+        this.context.messages.length = turn.contextLength;
+        this.pushFrame(makeFrame('output.resume', { reason: 'early-reply' }));
+      }
+      this.turn = undefined;
+    }
   }
 
   private broadcast(frame: Frame): void {
     this.pushFrame(frame, 'upstream');
     this.pushFrame(frame, 'downstream');
   }
+}
+
+function turnText(turn: OpenTurn): string {
+  return [turn.prefix, ...turn.finals, turn.interim].join(' ').replace(/\s+/g, ' ').trim();
+}
+
+function sameWords(committed: string, late: string): boolean {
+  const had = transcriptWords(committed).join(' ');
+  const now = transcriptWords(late).join(' ');
+  return now !== '' && had.includes(now);
 }

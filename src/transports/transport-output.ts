@@ -216,9 +216,14 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.queue.clear(); // dropped audio never reaches the stream
     // Close the playback generation before the clear goes out: marks a carrier echoes back for the cleared
     // audio (Twilio does, possibly at once) must not count as heard.
+    // Audio the carrier has not confirmed playing may still be queued there: clear it. When every byte sent
+    // is confirmed (or a pause already cleared and rewound), there is nothing to drop.
+    const unconfirmed = this.sentOffset > this.tracker.ackedOffset;
     const interrupted = this.tracker.interrupt();
-    this.channel.clear();
-    this.stats.clearsSent++;
+    if (unconfirmed) {
+      this.channel.clear();
+      this.stats.clearsSent++;
+    }
     this.playoutEndAt = this.time.now();
     for (const progress of interrupted) {
       this.pushFrame(makeFrame('audio.played', { utteranceId: progress.utteranceId, playedSec: progress.playedSec, complete: false }));

@@ -222,3 +222,64 @@ describe('LlmProcessor against the Gemini emulator', () => {
     }
   });
 });
+
+describe('LlmProcessor early replies (issue 11)', () => {
+  function early(executed: string[]) {
+    const context = new LlmContext({
+      system: 's',
+      tools: [
+        defineTool({
+          name: 'request_reschedule',
+          description: 'd',
+          parameters: z.object({ reason: z.string() }),
+          execute: ({ reason }) => {
+            executed.push(reason);
+            return { ok: true };
+          },
+        }),
+      ],
+    });
+    context.addUserMessage("I'd like to move it to");
+    const llm = new ScriptedLlm([
+      [{ type: 'tool-call', toolCallId: 'c1', toolName: 'request_reschedule', input: { reason: "I'd like to move it to" } }, finish],
+      [text('No problem.'), finish],
+    ]);
+    const out: Frame[] = [];
+    const calls: Array<{ toolName: string; turnId?: number; early?: boolean }> = [];
+    const task = new PipelineTask([new LlmProcessor({ service: llm, onToolCall: (c) => calls.push(c) })], {
+      callId: 'llm-early',
+      onOutput: (f) => out.push(f),
+    });
+    const done = task.run();
+    task.queueFrame(makeFrame('llm.run', { context, reason: 'user turn', turnId: 3, speculative: true }));
+    return { task, done, out, calls, llm };
+  }
+
+  it('never runs a tool before its turn is committed; runs it once committed', async () => {
+    const executed: string[] = [];
+    const s = early(executed);
+    await sleep(30);
+    expect(executed).toEqual([]); // the model asked for the tool; the turn is still open
+    expect(s.llm.requests).toHaveLength(1);
+    s.task.queueFrame(makeFrame('turn.committed', { turnId: 3, text: "I'd like to move it to", early: true }));
+    await sleep(30);
+    expect(executed).toEqual(["I'd like to move it to"]);
+    expect(s.calls).toEqual([expect.objectContaining({ toolName: 'request_reschedule', turnId: 3, early: true })]);
+    expect(spoken(s.out)).toBe('No problem.');
+    s.task.end();
+    await s.done;
+  });
+
+  it('drops the tool call with the early reply when the caller goes on (interruption before the commit)', async () => {
+    const executed: string[] = [];
+    const s = early(executed);
+    await sleep(30);
+    s.task.queueFrame(makeFrame('interruption', { reason: 'caller went on' }));
+    s.task.queueFrame(makeFrame('turn.committed', { turnId: 3, text: 'anything', early: false }));
+    await sleep(30);
+    expect(executed).toEqual([]);
+    expect(s.llm.requests).toHaveLength(1);
+    s.task.end();
+    await s.done;
+  });
+});

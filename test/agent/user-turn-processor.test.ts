@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/agent/frames.ts';
-import type { UserTurn } from '../../src/agent/user-turn-processor.ts';
+import type { TurnDetector } from '../../src/agent/turn-detector.ts';
+import type { UserTurn, UserTurnOptions } from '../../src/agent/user-turn-processor.ts';
 import { UserTurnProcessor } from '../../src/agent/user-turn-processor.ts';
-import type { Frame } from '../../src/pipeline/index.ts';
+import type { Frame, FrameOf } from '../../src/pipeline/index.ts';
 import { FrameProcessor, PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
 import { LlmContext } from '../../src/services/llm/context.ts';
+import { ManualClock } from '../../src/util/clock.ts';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function setup(options: ConstructorParameters<typeof UserTurnProcessor>[1] = {}) {
+function setup(options: UserTurnOptions = {}) {
+  const clock = new ManualClock();
   const context = new LlmContext({ system: 'test' });
   const turns: UserTurn[] = [];
-  const events: string[] = [];
+  const events: Array<[string, Record<string, unknown>]> = [];
   const up: Frame[] = [];
   const down: Frame[] = [];
   class UpTap extends FrameProcessor {
@@ -23,266 +24,405 @@ function setup(options: ConstructorParameters<typeof UserTurnProcessor>[1] = {})
       if (direction === 'upstream') up.push(frame);
     }
   }
-  const turnsProcessor = new UserTurnProcessor(context, options, {
-    onUserTurn: (t) => turns.push(t),
-    onBackchannel: () => events.push('backchannel'),
-    onBargeIn: () => events.push('barge-in'),
-  });
-  const task = new PipelineTask([new UpTap('tap'), turnsProcessor], { callId: 'turns', onOutput: (f) => down.push(f) });
+  const processor = new UserTurnProcessor(
+    context,
+    options,
+    {
+      onUserTurn: (t) => turns.push(t),
+      onFalseInterruption: (i) => events.push(['false-interruption', i]),
+      onBargeIn: (i) => events.push(['barge-in', i]),
+      onEarlyReplyDiscarded: (i) => events.push(['early-reply.discarded', i]),
+      onEmptyTurn: (i) => events.push(['turn.empty', i]),
+    },
+    clock,
+  );
+  const task = new PipelineTask([new UpTap('tap'), processor], { callId: 'turns', onOutput: (f) => down.push(f) });
   void task.run();
-  const now = () => performance.now();
+  const at = () => clock.now();
+  const vad = (type: 'vad.speech.started' | 'vad.speech.paused' | 'vad.speech.resumed' | 'vad.speech.stopped', atMs = at()) =>
+    task.queueFrame(makeFrame(type, { atSec: atMs / 1000, atMs }));
   return {
+    clock,
     context,
     turns,
     events,
     up,
     down,
     task,
-    vadStart: (atMs = now()) => task.queueFrame(makeFrame('vad.speech.started', { atSec: 0, atMs })),
-    vadStop: (atMs = now()) => task.queueFrame(makeFrame('vad.speech.stopped', { atSec: 0, atMs })),
+    processor,
+    advance: (ms: number) => clock.advance(ms),
+    start: (atMs?: number) => vad('vad.speech.started', atMs),
+    pause: (atMs?: number) => vad('vad.speech.paused', atMs),
+    resume: (atMs?: number) => vad('vad.speech.resumed', atMs),
+    stop: (atMs?: number) => vad('vad.speech.stopped', atMs),
     final: (text: string, speechFinal = true) => task.queueFrame(makeFrame('transcription', { text, final: true, speechFinal })),
     interim: (text: string) => task.queueFrame(makeFrame('transcription', { text, final: false })),
     // Bot speech state comes up from the output transport.
-    botStarted: () => turnsProcessor.queueFrame(makeFrame('bot.speech.started', { utteranceId: 'u' }), 'upstream'),
-    botStopped: () => turnsProcessor.queueFrame(makeFrame('bot.speech.stopped', { utteranceId: 'u', interrupted: false }), 'upstream'),
+    botStarted: (id = 'u') => processor.queueFrame(makeFrame('bot.speech.started', { utteranceId: id }), 'upstream'),
+    botStopped: (id = 'u', interrupted = false) =>
+      processor.queueFrame(makeFrame('bot.speech.stopped', { utteranceId: id, interrupted }), 'upstream'),
+    digit: (d: string) => task.queueFrame(makeFrame('dtmf.in', { digit: d })),
   };
 }
 
-const runs = (frames: Frame[]) => frames.filter((f) => f.type === 'llm.run');
-const interruptions = (frames: Frame[]) => frames.filter((f) => f.type === 'interruption');
+const of = <K extends Frame['type']>(frames: Frame[], type: K): Array<FrameOf<K>> =>
+  frames.filter((f) => f.type === type) as Array<FrameOf<K>>;
+const holds = (frames: Frame[]) =>
+  frames.flatMap((f) => (f.type === 'output.pause' ? [`+${f.reason}`] : f.type === 'output.resume' ? [`-${f.reason}`] : []));
 
-describe('UserTurnProcessor', () => {
-  it('ends a turn on VAD stop once the final transcript is in, then runs the LLM with the words', async () => {
+describe('UserTurnProcessor: the end of a turn', () => {
+  it('asks STT to finalise once the caller pauses, starts the reply early, and commits after a short pause for a finished answer', () => {
     const s = setup();
-    s.vadStart();
+    s.start();
     s.interim('yes i');
+    s.advance(900);
     s.final("Yes, I'll be there.");
-    expect(runs(s.down)).toHaveLength(0); // still speaking
-    s.vadStop();
-    expect(runs(s.down)).toHaveLength(1);
+    const pausedAt = s.clock.now();
+    s.pause(pausedAt);
+    s.advance(119);
+    expect(of(s.up, 'user.speech.stopped')).toHaveLength(0); // a gap between words, so far
+    s.advance(1);
+    expect(of(s.up, 'user.speech.stopped')).toEqual([expect.objectContaining({ atMs: pausedAt })]); // STT finalises
+    // The reply starts at once, held at the output, its turn not committed yet.
+    expect(of(s.down, 'llm.run')).toEqual([expect.objectContaining({ speculative: true, turnId: 1 })]);
+    expect(holds(s.down)).toEqual(['+early-reply']);
     expect(s.context.messages).toEqual([{ role: 'user', content: "Yes, I'll be there." }]);
-    expect(s.turns[0]).toMatchObject({ text: "Yes, I'll be there.", source: 'speech' });
-    // STT is told the caller stopped (it sends Finalize).
-    expect(s.up.some((f) => f.type === 'user.speech.stopped')).toBe(true);
+    expect(of(s.down, 'turn.committed')).toHaveLength(0);
+    s.advance(379); // 499 ms of silence
+    expect(of(s.down, 'turn.committed')).toHaveLength(0);
+    s.advance(1); // 500 ms: a finished answer needs no more
+    expect(of(s.down, 'turn.committed')).toEqual([expect.objectContaining({ turnId: 1, early: true })]);
+    expect(holds(s.down)).toEqual(['+early-reply', '-early-reply']);
+    expect(of(s.down, 'llm.run')).toHaveLength(1); // the early reply is the reply
+    // The turn is on record once its reply is heard.
+    s.botStarted('r1');
+    expect(s.turns).toEqual([expect.objectContaining({ text: "Yes, I'll be there.", source: 'speech', earlyReply: 'used' })]);
     s.task.cancel();
   });
 
-  it('waits for STT to finalise words still pending at VAD stop', async () => {
+  it('waits for an unfinished sentence, and a caller who goes on keeps one turn; the early reply is dropped', () => {
     const s = setup();
-    s.vadStart();
+    s.start();
+    s.advance(1500);
+    s.final("Hmm, I'd like to move it to");
+    s.pause();
+    s.advance(200);
+    expect(of(s.down, 'llm.run')).toHaveLength(1); // an early reply to the fragment, held
+    s.advance(1300); // 1.5 s of silence: an unfinished sentence waits longer
+    expect(of(s.down, 'turn.committed')).toHaveLength(0);
+    s.stop(s.clock.now() - 700); // VAD's own stop (stopSecs) changes nothing
+    s.start(); // "Thursday afternoon."
+    // The reply to the fragment is dropped, with everything it added to the context.
+    expect(of(s.up, 'interruption')).toHaveLength(1);
+    expect(s.context.messages).toEqual([]);
+    expect(s.events).toEqual([['early-reply.discarded', { text: "Hmm, I'd like to move it to" }]]);
+    expect(holds(s.down)).toEqual(['+early-reply', '-early-reply']);
+    s.advance(900);
+    s.final('Thursday afternoon.');
+    s.pause();
+    s.advance(620);
+    expect(of(s.down, 'turn.committed')).toEqual([expect.objectContaining({ text: "Hmm, I'd like to move it to Thursday afternoon." })]);
+    expect(s.context.messages).toEqual([{ role: 'user', content: "Hmm, I'd like to move it to Thursday afternoon." }]);
+    s.botStarted();
+    expect(s.turns.map((t) => t.text)).toEqual(["Hmm, I'd like to move it to Thursday afternoon."]);
+    s.task.cancel();
+  });
+
+  it('an unfinished sentence still ends after the longest wait', () => {
+    const s = setup({ endpointing: { maxSilenceSecs: 2 } });
+    s.start();
+    s.final('I can make it on');
+    s.pause();
+    s.advance(1999);
+    expect(of(s.down, 'turn.committed')).toHaveLength(0);
+    s.advance(1);
+    expect(of(s.down, 'turn.committed')).toHaveLength(1);
+    s.task.cancel();
+  });
+
+  it('waits for STT to finalise words still pending at the pause, and uses the interim words if the final never comes', () => {
+    const s = setup({ finalTranscriptTimeoutSecs: 1 });
+    s.start();
     s.interim('no that is');
-    s.vadStop();
-    expect(runs(s.down)).toHaveLength(0);
-    await sleep(20);
-    s.final("No, that's all.", true);
-    expect(runs(s.down)).toHaveLength(1);
+    s.pause();
+    s.advance(300);
+    expect(of(s.down, 'llm.run')).toHaveLength(0); // no final words yet
+    s.final("No, that's all.");
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    s.advance(300);
     expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: "No, that's all." });
+
+    const t = setup({ finalTranscriptTimeoutSecs: 1 });
+    t.start();
+    t.interim('hello');
+    t.pause();
+    t.advance(1119);
+    expect(of(t.down, 'llm.run')).toHaveLength(0);
+    t.advance(1);
+    t.advance(100);
+    expect(t.context.messages.at(-1)).toEqual({ role: 'user', content: 'hello' });
     s.task.cancel();
+    t.task.cancel();
   });
 
-  it('commits pending interim words if the final never comes', async () => {
-    const s = setup({ finalTranscriptTimeoutSecs: 0.05 });
-    s.vadStart();
-    s.interim('hello');
-    s.vadStop();
-    await sleep(80);
-    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'hello' });
-    s.task.cancel();
-  });
-
-  it('barges in when the caller talks over the bot for at least the minimum', async () => {
-    const s = setup({ minBargeInSecs: 0.1 });
-    s.botStarted();
-    const onset = performance.now();
-    s.vadStart(onset);
-    expect(interruptions(s.down)).toHaveLength(0);
-    await sleep(130);
-    expect(interruptions(s.down)).toHaveLength(1);
-    expect(interruptions(s.up)).toHaveLength(1);
-    expect(s.events).toEqual(['barge-in']);
-    s.final('Sorry, what time was that?');
-    s.vadStop();
-    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'Sorry, what time was that?' });
-    s.task.cancel();
-  });
-
-  it('treats short speech over the bot as a backchannel: no interruption, words dropped', async () => {
-    const s = setup({ minBargeInSecs: 0.3 });
-    s.botStarted();
-    s.vadStart();
-    await sleep(100);
-    s.vadStop();
-    s.final('Mm-hmm.');
-    await sleep(250);
-    expect(interruptions(s.down)).toHaveLength(0);
-    expect(runs(s.down)).toHaveLength(0);
-    expect(s.context.messages).toEqual([]);
-    expect(s.events).toEqual(['backchannel']);
-    s.task.cancel();
-  });
-
-  it('counts only voiced time: a short "yeah" riding the VAD stop delay is still a backchannel', async () => {
-    const s = setup({ minBargeInSecs: 0.3 });
-    s.botStarted();
-    s.vadStart();
-    await sleep(120);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
-    s.final('Yeah.');
-    await sleep(400); // well past onset + minimum, but the caller fell silent after 120 ms
-    expect(interruptions(s.down)).toHaveLength(0);
-    s.vadStop();
-    expect(s.events).toEqual(['backchannel']);
-    expect(s.context.messages).toEqual([]);
-    s.task.cancel();
-  });
-
-  it('adds voiced stretches across a short pause and keeps finals heard meanwhile', async () => {
-    const s = setup({ minBargeInSecs: 0.3 });
-    s.botStarted();
-    s.vadStart();
-    await sleep(200);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
-    s.final('Sorry,');
-    await sleep(150);
-    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 0, atMs: performance.now() }));
-    expect(interruptions(s.down)).toHaveLength(0);
-    await sleep(150); // 200 + 150 voiced ms ≥ 300
-    expect(interruptions(s.down)).toHaveLength(1);
-    s.final('what time was that?');
-    s.vadStop();
-    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'Sorry, what time was that?' });
-    s.task.cancel();
-  });
-
-  it("fast endpointing: ends the turn on STT's endpoint while VAD hears silence, without waiting stopSecs", () => {
-    const s = setup({ fastEndpointing: true });
-    s.vadStart();
-    s.final('Yes.', true);
-    expect(runs(s.down)).toHaveLength(0); // still voicing
-    const pauseAt = performance.now();
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1.2, atMs: pauseAt }));
-    expect(runs(s.down)).toHaveLength(1);
-    const stopped = s.down.find((f) => f.type === 'user.speech.stopped') as { atMs: number };
-    expect(stopped.atMs).toBe(pauseAt); // the turn ended where the silence began
-    s.vadStop(); // VAD's own decision, later: no second turn
-    expect(runs(s.down)).toHaveLength(1);
-    s.task.cancel();
-  });
-
-  it('fast endpointing: a caller who goes on continues the same turn and the early reply is interrupted', () => {
-    const s = setup({ fastEndpointing: true });
-    s.vadStart();
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1, atMs: performance.now() }));
-    s.final('Yes.', true); // STT endpoint after VAD heard the pause
-    expect(runs(s.down)).toHaveLength(1);
-    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 1.4, atMs: performance.now() }));
-    expect(interruptions(s.down)).toHaveLength(1);
-    s.final("I'll be there.", true);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 2.5, atMs: performance.now() }));
-    expect(runs(s.down)).toHaveLength(2);
-    expect(s.context.messages).toEqual([{ role: 'user', content: "Yes. I'll be there." }]);
-    s.task.cancel();
-  });
-
-  it("without fast endpointing, STT's endpoint alone does not end the turn", () => {
-    const s = setup();
-    s.vadStart();
-    s.final('Yes.', true);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 1, atMs: performance.now() }));
-    expect(runs(s.down)).toHaveLength(0);
-    s.vadStop();
-    expect(runs(s.down)).toHaveLength(1);
-    s.task.cancel();
-  });
-
-  it('ignores a late VAD start for speech STT already made a turn of (busy server): the reply is not cut', () => {
-    const s = setup();
-    const spokeAt = performance.now() - 400; // the caller spoke 400 ms ago; VAD is running behind
-    s.final('Hello?');
-    expect(runs(s.down)).toHaveLength(1); // STT's words made the turn
-    s.vadStart(spokeAt);
-    s.vadStop(spokeAt + 300);
-    expect(interruptions(s.down)).toHaveLength(0);
-    expect(runs(s.down)).toHaveLength(1);
-    expect(s.context.messages).toEqual([{ role: 'user', content: 'Hello?' }]);
-    // Speech that starts after that turn is a turn again.
-    s.vadStart();
+  it('uses a plugged-in turn detector (a model) through the same interface, also when it answers asynchronously', async () => {
+    const asked: string[] = [];
+    const detector: TurnDetector = {
+      endOfTurnProbability: ({ transcript }) => {
+        asked.push(transcript);
+        return Promise.resolve(0.0);
+      },
+    };
+    const s = setup({ endpointing: { detector, minSilenceSecs: 0.2, maxSilenceSecs: 3 } });
+    s.start();
     s.final('Yes.');
-    s.vadStop();
-    expect(runs(s.down)).toHaveLength(2);
+    s.pause();
+    s.advance(120);
+    await Promise.resolve();
+    s.advance(2000);
+    expect(of(s.down, 'turn.committed')).toHaveLength(0); // the model says unfinished: 3 s
+    s.advance(900);
+    expect(of(s.down, 'turn.committed')).toHaveLength(1);
+    expect(asked).toEqual(['Yes.']);
     s.task.cancel();
   });
 
-  it('a gap between words (under 100 ms) counts as voicing: barge-in is not delayed by it', async () => {
-    const s = setup({ minBargeInSecs: 0.3 });
-    s.botStarted();
-    const onset = performance.now();
-    s.vadStart(onset);
-    await sleep(150);
-    s.task.queueFrame(makeFrame('vad.speech.paused', { atSec: 0, atMs: performance.now() }));
-    await sleep(50);
-    s.task.queueFrame(makeFrame('vad.speech.resumed', { atSec: 0, atMs: performance.now() }));
-    await sleep(130); // 330 ms after onset: due at 300 ms with the gap counted as voiced
-    expect(interruptions(s.down)).toHaveLength(1);
-    s.task.cancel();
-  });
-
-  it("decides a due barge-in on the caller's next audio frame, without waiting for a (congested) timer", () => {
-    const s = setup({ minBargeInSecs: 0.3 });
-    s.botStarted();
-    s.vadStart(performance.now() - 400); // VAD reported late: the minimum is already reached
-    expect(interruptions(s.down)).toHaveLength(0); // the timer has not had its turn yet
-    s.task.queueFrame(makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: new Uint8Array(160) } }));
-    expect(interruptions(s.down)).toHaveLength(1);
-    s.task.cancel();
-  });
-
-  it('makes a turn of words STT heard that VAD missed', () => {
-    const s = setup();
+  it('a caller who goes on after the commit but before hearing the reply continues the same turn', () => {
+    const s = setup({ earlyReplies: false });
+    s.start();
     s.final('Yes.');
-    expect(runs(s.down)).toHaveLength(1);
-    expect(s.context.messages).toEqual([{ role: 'user', content: 'Yes.' }]);
-    s.task.cancel();
-  });
-
-  it('interrupts a reply still being prepared when the caller resumes, and merges the turns', () => {
-    const s = setup();
-    s.vadStart();
-    s.final('Yes.');
-    s.vadStop();
-    expect(runs(s.down)).toHaveLength(1);
-    s.vadStart(); // caller goes on before the bot said anything
-    expect(interruptions(s.down)).toHaveLength(1);
+    s.pause();
+    s.advance(700);
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    s.start(); // before any of the reply was heard
+    expect(of(s.up, 'interruption')).toHaveLength(1);
     s.final("I'll be there.");
-    s.vadStop();
+    s.pause();
+    s.advance(700);
     expect(s.context.messages).toEqual([{ role: 'user', content: "Yes. I'll be there." }]);
-    s.task.cancel();
-  });
-
-  it('gathers keypad digits into one turn and lets a key interrupt the bot', async () => {
-    const s = setup({ dtmfTimeoutSecs: 0.05 });
     s.botStarted();
-    s.task.queueFrame(makeFrame('dtmf.in', { digit: '1' }));
-    expect(interruptions(s.down)).toHaveLength(1);
-    s.task.queueFrame(makeFrame('dtmf.in', { digit: '2' }));
-    await sleep(80);
-    expect(s.turns.map((t) => [t.text, t.source])).toEqual([['DTMF: 12', 'dtmf']]);
-    s.task.queueFrame(makeFrame('dtmf.in', { digit: '3' }));
-    s.task.queueFrame(makeFrame('dtmf.in', { digit: '#' }));
-    expect(s.turns.at(-1)?.text).toBe('DTMF: 3');
+    expect(s.turns.map((t) => t.text)).toEqual(["Yes. I'll be there."]);
     s.task.cancel();
   });
 
-  it('ignores speech over the bot when barge-in is off', async () => {
+  it('makes a turn of words STT heard that VAD missed, and ignores a late VAD report of speech already answered', () => {
+    const s = setup();
+    const spokeAt = s.clock.now() - 400;
+    s.final('Hello?');
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    expect(s.context.messages).toEqual([{ role: 'user', content: 'Hello?' }]);
+    s.start(spokeAt);
+    s.stop(spokeAt + 300);
+    expect(of(s.up, 'interruption')).toHaveLength(0);
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    s.task.cancel();
+  });
+});
+
+describe('UserTurnProcessor: speech over the bot', () => {
+  it('pauses playback at the onset and gives the turn to two words that are not backchannels', () => {
+    const s = setup();
+    s.botStarted();
+    const onset = s.clock.now();
+    s.start(onset);
+    expect(holds(s.down)).toEqual(['+caller-speech']); // paused at once, nothing dropped
+    expect(of(s.down, 'interruption')).toHaveLength(0);
+    s.advance(400);
+    s.interim('yes i');
+    s.advance(200);
+    s.interim("yes i'll be");
+    expect(of(s.down, 'interruption')).toHaveLength(1); // "i'll be": two words that take the turn
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+    expect(s.events[0]).toEqual(['barge-in', expect.objectContaining({ onsetMs: onset, reason: 'words', words: "yes i'll be" })]);
+    s.final("Yes, I'll be there.");
+    s.pause();
+    s.advance(700);
+    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: "Yes, I'll be there." });
+    s.task.cancel();
+  });
+
+  it('a turn-taking word ("Sorry, …", "Wait") takes the turn on its own', () => {
+    const s = setup();
+    s.botStarted();
+    s.start();
+    s.advance(350);
+    s.interim('Sorry,');
+    expect(of(s.down, 'interruption')).toHaveLength(1);
+    s.task.cancel();
+  });
+
+  for (const [words, voicedMs] of [
+    ['Mm-hmm.', 400],
+    ['Okay.', 350],
+    ['Uh-huh, sure.', 700],
+    ['Yeah yeah okay.', 1200],
+    ['Mm-hmm, go on.', 900],
+  ] as const) {
+    it(`"${words}" over the bot is a backchannel: playback resumes where it paused, nothing is added`, () => {
+      const s = setup();
+      s.botStarted('greeting');
+      s.start();
+      s.advance(voicedMs);
+      s.interim(words);
+      s.pause();
+      s.advance(300);
+      s.final(words); // STT's endpoint
+      s.advance(199);
+      expect(holds(s.down)).toEqual(['+caller-speech']);
+      s.advance(1); // 500 ms of quiet
+      expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+      expect(of(s.down, 'interruption')).toHaveLength(0);
+      expect(of(s.up, 'interruption')).toHaveLength(0);
+      expect(of(s.down, 'llm.run')).toHaveLength(0);
+      expect(s.context.messages).toEqual([]);
+      expect(s.events).toEqual([
+        ['false-interruption', expect.objectContaining({ kind: 'backchannel', text: words, utteranceId: 'greeting' })],
+      ]);
+      s.stop(); // VAD's own stop, later
+      s.botStopped('greeting');
+      s.advance(2000);
+      expect(s.turns).toEqual([]);
+      s.task.cancel();
+    });
+  }
+
+  it('a sound with no words (a laugh, a cough, a TV) resumes the bot after the quiet', () => {
+    const s = setup();
+    s.botStarted();
+    s.start();
+    s.advance(800);
+    s.pause();
+    s.advance(500);
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+    expect(s.events).toEqual([['false-interruption', expect.objectContaining({ kind: 'no-words', text: '' })]]);
+    expect(of(s.down, 'interruption')).toHaveLength(0);
+    s.task.cancel();
+  });
+
+  it('words of the same sound that arrive after the resume can still take the turn (slow STT)', () => {
+    const s = setup();
+    s.botStarted();
+    s.start();
+    s.advance(1200);
+    s.pause();
+    s.advance(500); // resumed: no words yet
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+    s.advance(200);
+    s.final('Actually I need to change it.');
+    expect(of(s.down, 'interruption')).toHaveLength(1);
+    expect(s.events.at(-1)).toEqual(['barge-in', expect.objectContaining({ reason: 'late-words' })]);
+    s.advance(700);
+    expect(s.context.messages).toEqual([{ role: 'user', content: 'Actually I need to change it.' }]);
+    s.task.cancel();
+  });
+
+  it('voiced time past the ceiling takes the turn without words; if none come, the turn ends empty', () => {
+    const s = setup({ interruption: { maxVoicedSecs: 3 } });
+    s.botStarted();
+    s.start();
+    s.advance(2999);
+    expect(of(s.down, 'interruption')).toHaveLength(0);
+    s.advance(1);
+    expect(of(s.down, 'interruption')).toHaveLength(1);
+    expect(s.events[0]).toEqual(['barge-in', expect.objectContaining({ reason: 'voiced-time' })]);
+    s.botStopped('u', true);
+    s.advance(500);
+    s.pause();
+    s.advance(2500);
+    expect(of(s.down, 'turn.empty')).toHaveLength(1); // the conversation re-arms its idle prompt on this
+    expect(of(s.down, 'llm.run')).toHaveLength(0);
+    s.task.cancel();
+  });
+
+  it('a laugh in bursts keeps the bot paused through its short gaps and resumes it once, after the last burst', () => {
+    const s = setup();
+    s.botStarted();
+    s.start();
+    for (let i = 0; i < 4; i++) {
+      s.advance(300);
+      s.pause();
+      s.advance(300); // shorter than the 500 ms of quiet that resumes the bot
+      if (i < 3) s.resume();
+    }
+    expect(holds(s.down)).toEqual(['+caller-speech']);
+    s.advance(200);
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+    expect(of(s.down, 'interruption')).toHaveLength(0); // 1.2 s voiced: under the 3 s ceiling
+    expect(s.events).toEqual([['false-interruption', expect.objectContaining({ kind: 'no-words' })]]);
+    s.task.cancel();
+  });
+
+  it('the bot finishing while the caller talks makes it their turn, with no interruption', () => {
+    const s = setup();
+    s.botStarted();
+    s.start();
+    s.advance(200);
+    s.botStopped();
+    expect(of(s.down, 'interruption')).toHaveLength(0);
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
+    s.final('Can you repeat that?');
+    s.pause();
+    s.advance(700);
+    expect(s.context.messages).toEqual([{ role: 'user', content: 'Can you repeat that?' }]);
+    s.task.cancel();
+  });
+
+  it('ignores speech over the bot when barge-in is off', () => {
     const s = setup({ bargeIn: false });
     s.botStarted();
-    s.vadStart();
-    await sleep(20);
+    s.start();
+    s.advance(20);
     s.final('Stop talking.');
-    s.vadStop();
-    expect(interruptions(s.down)).toHaveLength(0);
-    expect(runs(s.down)).toHaveLength(0);
-    s.botStopped();
+    s.stop();
+    expect(holds(s.down)).toEqual([]);
+    expect(of(s.down, 'interruption')).toHaveLength(0);
+    expect(of(s.down, 'llm.run')).toHaveLength(0);
+    s.task.cancel();
+  });
+
+  it('on an answering machine nothing the far end says is a turn or pauses the bot', () => {
+    const s = setup();
+    s.task.queueFrame(makeFrame('call.answered-by', { answeredBy: 'machine', how: 'transcript', atMs: s.clock.now() }));
+    s.botStarted();
+    s.start();
+    s.final('Please leave a message after the tone.');
+    s.stop();
+    s.advance(3000);
+    expect(holds(s.down)).toEqual([]);
+    expect(of(s.down, 'llm.run')).toHaveLength(0);
+    s.task.cancel();
+  });
+});
+
+describe('UserTurnProcessor: keypad', () => {
+  it('commits an answer of the expected length the moment its last key arrives', () => {
+    const s = setup({ keypad: { maxDigits: 1 } });
+    s.botStarted();
+    s.digit('1');
+    expect(of(s.down, 'interruption')).toHaveLength(1); // a key interrupts the bot
+    expect(s.context.messages).toEqual([{ role: 'user', content: 'DTMF: 1' }]);
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    s.botStarted('r1');
+    expect(s.turns.map((t) => [t.text, t.source])).toEqual([['DTMF: 1', 'dtmf']]);
+    s.task.cancel();
+  });
+
+  it('gathers digits until the terminator or the timeout; a question can set its own expectation', () => {
+    const s = setup({ keypad: { timeoutSecs: 1.5 } });
+    s.digit('1');
+    s.digit('2');
+    s.advance(1499);
+    expect(of(s.down, 'llm.run')).toHaveLength(0);
+    s.advance(1);
+    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'DTMF: 12' });
+    s.digit('3');
+    s.digit('#');
+    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'DTMF: 12 DTMF: 3' }); // reply unheard: same turn
+    s.botStarted();
+    // "Enter your 4-digit PIN": committed on the 4th key, no terminator needed.
+    s.task.queueFrame(makeFrame('keypad.expect', { maxDigits: 4 }));
+    for (const d of '2468') s.digit(d);
+    expect(s.context.messages.at(-1)).toEqual({ role: 'user', content: 'DTMF: 2468' });
     s.task.cancel();
   });
 });

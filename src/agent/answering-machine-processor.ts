@@ -1,0 +1,149 @@
+import { mulawDecode } from '../audio/g711.ts';
+import { BeepDetector } from '../audio/beep-detector.ts';
+import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
+import { makeFrame } from '../pipeline/frames.ts';
+import { FrameProcessor } from '../pipeline/processor.ts';
+import type { Clock, ClockTimer } from '../util/clock.ts';
+import { realClock, TimerGroup } from '../util/clock.ts';
+import type { AnsweringMachineDetectorOptions, AnsweringMachineVerdict } from './answering-machine.ts';
+import { AnsweringMachineDetector } from './answering-machine.ts';
+import type { AnsweredBy } from './frames.ts';
+import './frames.ts';
+
+export interface AnsweringMachineProcessorOptions extends AnsweringMachineDetectorOptions {
+  /** Told each verdict (a human verdict revised to machine is told again). */
+  onVerdict?: (verdict: AnsweringMachineVerdict) => void;
+  /** Told when the message can start, and why. */
+  onReady?: (info: { reason: string; atMs: number }) => void;
+  /** @default real time */
+  clock?: Clock;
+}
+
+/** How often the detector re-evaluates between events (ms). */
+const TICK_MS = 50;
+
+/**
+ * Runs {@link AnsweringMachineDetector} on an outbound call: sits after STT, taps VAD events, transcripts and
+ * the caller's audio (for beeps), forwards every frame unchanged, and announces `call.answered-by` and
+ * `voicemail.ready` downstream. Stops listening once the call is settled (a person, past the revision window;
+ * or a machine whose message may start).
+ */
+export class AnsweringMachineProcessor extends FrameProcessor {
+  private readonly clock: Clock;
+  private readonly clockTimers: TimerGroup;
+  private detector: AnsweringMachineDetector | undefined;
+  private readonly beeps = new BeepDetector();
+  private pcm = new Int16Array(160);
+  private tick: ClockTimer | undefined;
+  private settled = false;
+  private beepSounding = false;
+
+  constructor(private readonly options: AnsweringMachineProcessorOptions = {}) {
+    super('AnsweringMachineProcessor');
+    this.clock = options.clock ?? realClock;
+    this.clockTimers = new TimerGroup(this.clock);
+  }
+
+  /** The verdict so far. */
+  get verdict(): AnsweringMachineVerdict | undefined {
+    return this.detector?.verdict;
+  }
+
+  /** The carrier's own detection answered (e.g. Twilio's async AMD callback). */
+  carrierVerdict(answeredBy: AnsweredBy, evidence?: string): void {
+    this.detector?.carrierVerdict(answeredBy, this.clock.now(), evidence);
+  }
+
+  protected override onStart(): void {
+    const detector = new AnsweringMachineDetector(this.clock.now(), this.options);
+    this.detector = detector;
+    detector.onVerdict = (verdict) => {
+      this.options.onVerdict?.(verdict);
+      this.pushFrame(makeFrame('call.answered-by', { answeredBy: verdict.answeredBy, how: verdict.how, atMs: verdict.atMs }));
+    };
+    detector.onReady = (info) => {
+      this.settled = true;
+      this.options.onReady?.(info);
+      this.pushFrame(makeFrame('voicemail.ready', info));
+    };
+    this.beeps.onBeep = (beep) => {
+      const now = this.clock.now();
+      const lagMs = (this.beeps.timeSec - (beep.endSec ?? beep.startSec)) * 1000;
+      if (beep.endSec === undefined) {
+        this.beepSounding = true;
+        detector.beepStarted(now - lagMs);
+      } else {
+        this.beepSounding = false;
+        detector.beepEnded(now - lagMs);
+      }
+    };
+    this.schedule();
+  }
+
+  protected override onStop(): void {
+    this.clockTimers.clearAll();
+  }
+
+  protected override processFrame(frame: Frame, direction: Direction): void {
+    this.pushFrame(frame, direction);
+    const detector = this.detector;
+    if (!detector || this.settled) return;
+    switch (frame.type) {
+      case 'vad.speech.started':
+      case 'vad.speech.resumed':
+        detector.speechStarted(frame.atMs);
+        break;
+      case 'vad.speech.paused':
+      case 'vad.speech.stopped':
+        detector.speechStopped(frame.atMs);
+        break;
+      case 'transcription':
+        if (frame.text.trim() !== '') detector.transcript(frame.text.trim(), frame.final);
+        break;
+      case 'audio.in':
+        this.listen(frame);
+        return; // beeps re-evaluate through their own callback
+      default:
+        return;
+    }
+    this.evaluate();
+  }
+
+  private listen(frame: FrameOf<'audio.in'>): void {
+    const audio = frame.audio;
+    let pcm: Int16Array;
+    if (audio.pcm) pcm = audio.pcm;
+    else {
+      const bytes = audio.mulaw as Uint8Array;
+      if (this.pcm.length < bytes.length) this.pcm = new Int16Array(bytes.length);
+      pcm = mulawDecode(bytes, this.pcm.subarray(0, bytes.length));
+    }
+    if (audio.sampleRate === 8000 && audio.channels === 1) this.beeps.push(pcm);
+  }
+
+  private schedule(): void {
+    this.tick = this.clockTimers.set(() => {
+      this.tick = undefined;
+      this.evaluate();
+      if (!this.settled) this.schedule();
+    }, TICK_MS);
+  }
+
+  private evaluate(): void {
+    const detector = this.detector;
+    if (!detector || this.settled) return;
+    const now = this.clock.now();
+    detector.update(now);
+    const verdict = detector.verdict;
+    // A person, and too late for a beep or "after the tone" to change that: stop listening.
+    if (
+      verdict &&
+      verdict.answeredBy !== 'machine' &&
+      !this.beepSounding &&
+      now - verdict.atMs > (this.options.reviseWithinSecs ?? 15) * 1000
+    ) {
+      this.settled = true;
+      this.clockTimers.clear(this.tick);
+    }
+  }
+}
