@@ -21,6 +21,9 @@ export interface AnsweringMachineProcessorOptions extends AnsweringMachineDetect
 
 /** How often the detector re-evaluates between events (ms). */
 const TICK_MS = 50;
+/** Sound within this much of the opening speech's level counts as the far end still talking. */
+const SOUND_MARGIN_DB = 12;
+const SOUND_FLOOR_DBFS = -45;
 
 /**
  * Runs {@link AnsweringMachineDetector} on an outbound call: sits after STT, taps VAD events, transcripts and
@@ -37,6 +40,10 @@ export class AnsweringMachineProcessor extends FrameProcessor {
   private tick: ClockTimer | undefined;
   private settled = false;
   private beepSounding = false;
+  private vadSpeaking = false;
+  /** Mean power of frames heard while VAD said speech (the opening's level). */
+  private speechPower = 0;
+  private speechFrames = 0;
 
   constructor(private readonly options: AnsweringMachineProcessorOptions = {}) {
     super('AnsweringMachineProcessor');
@@ -91,10 +98,12 @@ export class AnsweringMachineProcessor extends FrameProcessor {
     switch (frame.type) {
       case 'vad.speech.started':
       case 'vad.speech.resumed':
+        this.vadSpeaking = true;
         detector.speechStarted(frame.atMs);
         break;
       case 'vad.speech.paused':
       case 'vad.speech.stopped':
+        this.vadSpeaking = false;
         detector.speechStopped(frame.atMs);
         break;
       case 'transcription':
@@ -119,6 +128,17 @@ export class AnsweringMachineProcessor extends FrameProcessor {
       pcm = mulawDecode(bytes, this.pcm.subarray(0, bytes.length));
     }
     if (audio.sampleRate === 8000 && audio.channels === 1) this.beeps.push(pcm);
+    let sum = 0;
+    for (let i = 0; i < pcm.length; i++) sum += (pcm[i] as number) * (pcm[i] as number);
+    const power = pcm.length > 0 ? sum / pcm.length : 0;
+    if (this.vadSpeaking) {
+      this.speechPower += power;
+      this.speechFrames++;
+    }
+    const dbfs = 10 * Math.log10(Math.max(power, 1e-3) / (32768 * 32768));
+    const speechDbfs = this.speechFrames > 0 ? 10 * Math.log10(this.speechPower / this.speechFrames / (32768 * 32768)) : undefined;
+    const threshold = Math.max(SOUND_FLOOR_DBFS, speechDbfs !== undefined ? speechDbfs - SOUND_MARGIN_DB : SOUND_FLOOR_DBFS);
+    if (dbfs >= threshold) this.detector?.soundAt(this.clock.now());
   }
 
   private schedule(): void {

@@ -127,6 +127,8 @@ export class AnsweringMachineDetector {
   private firstSpeechMs: number | undefined;
   private speaking = false;
   private lastSpeechEndMs: number | undefined;
+  /** Last time sound at the opening's level was heard (VAD confirms speech only after a delay). */
+  private lastSoundMs: number | undefined;
   private finals: string[] = [];
   private interim = '';
   private beepActive = false;
@@ -157,6 +159,14 @@ export class AnsweringMachineDetector {
   speechStopped(atMs: number): void {
     this.speaking = false;
     this.lastSpeechEndMs = atMs;
+  }
+
+  /**
+   * Sound at the level of the opening speech was heard at `atMs`. VAD reports speech starting again only
+   * after its start delay; sound says sooner that the far end is still talking (a greeting's next sentence).
+   */
+  soundAt(atMs: number): void {
+    this.lastSoundMs = Math.max(this.lastSoundMs ?? atMs, atMs);
   }
 
   transcript(text: string, final: boolean): void {
@@ -205,7 +215,8 @@ export class AnsweringMachineDetector {
     if (!this.speaking && this.lastSpeechEndMs !== undefined) {
       const opener = (HUMAN_OPENERS[this.lang] ?? []).some((re) => re.test(text));
       const needed = text === '' ? this.ambiguousSilenceMs + 300 : opener ? this.humanSilenceMs : this.ambiguousSilenceMs;
-      if (nowMs - this.lastSpeechEndMs >= needed) {
+      const quietSince = Math.max(this.lastSpeechEndMs, this.lastSoundMs ?? -Infinity);
+      if (nowMs - quietSince >= needed) {
         this.decide({ answeredBy: 'human', how: 'short-answer', atMs: nowMs, ...(text ? { evidence: text } : {}) });
       }
     }

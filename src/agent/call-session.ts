@@ -174,6 +174,7 @@ export class CallSession {
             ...(info.words ? { words: info.words } : {}),
           });
         },
+        onCommit: (info) => events.onEvent?.('turn.committed', { ...info }),
         onEarlyReplyDiscarded: (info) => events.onEvent?.('early-reply.discarded', { text: info.text }),
         onEmptyTurn: (info) => events.onEvent?.('turn.empty', { voicedMs: Math.round(info.voicedMs) }),
       },

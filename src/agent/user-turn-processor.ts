@@ -12,6 +12,7 @@ import type { KeypadOptions } from './keypad.ts';
 import { KeypadCollector } from './keypad.ts';
 import type { EndpointingOptions, TurnDetector } from './turn-detector.ts';
 import { HeuristicTurnDetector, silenceForProbability } from './turn-detector.ts';
+import { SpeechLevelMeter } from './speech-level.ts';
 import { VoicedTime } from './voiced-time.ts';
 
 export interface InterruptionOptions {
@@ -21,11 +22,17 @@ export interface InterruptionOptions {
   maxVoicedSecs?: number;
   /**
    * After the caller's sound stops, how long to wait for words before resuming the bot (a false
-   * interruption). Playback resumes within this time plus one 20 ms tick of the sound's end. @default 0.5
+   * interruption). Playback resumes within this time plus one 20 ms tick of the sound's end. @default 0.4
    */
   resumeAfterSecs?: number;
   /** Words and phrases added to the built-in backchannel lexicon, per language. @default {} */
   backchannels?: Partial<Record<string, Partial<BackchannelLexicon>>>;
+  /**
+   * A sound this much quieter than the caller's own speech (learned from their turns) is the room — a TV, a
+   * voice across the room — not the caller: it pauses the bot like any sound, but only words can take the
+   * turn, not voiced time. 0 turns this off. @default 10
+   */
+  backgroundMarginDb?: number;
 }
 
 export interface UserTurnOptions {
@@ -84,6 +91,8 @@ export interface UserTurnEvents {
     words: string;
     reason: 'words' | 'voiced-time' | 'late-words';
   }): void;
+  /** The caller's turn is over: its reply may now be heard and act. */
+  onCommit?(info: { turnId: number; text: string; early: boolean; source: 'speech' | 'dtmf' }): void;
   /** An early reply was dropped because the caller went on. */
   onEarlyReplyDiscarded?(info: { text: string }): void;
   /** A turn that stopped the bot ended with nothing to answer. */
@@ -94,6 +103,18 @@ export interface UserTurnEvents {
 const STOP_GRACE_MS = 120;
 /** After a false interruption, words of the same sound arriving this late still count (slow STT). */
 const LATE_WORDS_MS = 1000;
+/**
+ * An early reply for an unfinished-sounding turn starts this long before the turn would end (a typical LLM +
+ * TTS time to first audio), not at once: most of those turns go on, and their early replies would be wasted.
+ */
+const EARLY_LEAD_MS = 900;
+/** Quieter than this, the caller's side is silent (for resuming the bot after a sound). */
+const SILENT_DBFS = -45;
+/** Sound in the closing pause (before VAD can confirm it is speech) holds the commit this long. */
+const SOUND_HOLD_MS = 400;
+/** Sound this close to the caller's level (or louder than the absolute floor below) may be them speaking again. */
+const SOUND_MARGIN_DB = 15;
+const SOUND_FLOOR_DBFS = -40;
 
 interface Candidate {
   onsetSec: number;
@@ -104,6 +125,8 @@ interface Candidate {
   interim: string;
   ceilingTimer: ClockTimer | undefined;
   quietTimer: ClockTimer | undefined;
+  /** When sound was last heard (audio level; VAD's own pause decision comes later). */
+  lastSoundMs: number;
 }
 
 interface OpenTurn {
@@ -130,6 +153,11 @@ interface OpenTurn {
   graceTimer: ClockTimer | undefined;
   finalTimer: ClockTimer | undefined;
   commitTimer: ClockTimer | undefined;
+  /** When the commit timer is due. */
+  commitAt: number | undefined;
+  earlyTimer: ClockTimer | undefined;
+  /** Consecutive loud frames heard in the closing pause. */
+  soundRun: number;
 }
 
 interface Committed {
@@ -162,6 +190,8 @@ export class UserTurnProcessor extends FrameProcessor {
   private readonly minWords: number;
   private readonly maxVoicedMs: number;
   private readonly resumeAfterMs: number;
+  private readonly backgroundMarginDb: number;
+  private readonly levels = new SpeechLevelMeter();
   private readonly minSilenceMs: number;
   private readonly maxSilenceMs: number;
   private readonly finalTimeoutMs: number;
@@ -206,7 +236,8 @@ export class UserTurnProcessor extends FrameProcessor {
     this.language = options.language ?? 'en';
     this.minWords = options.interruption?.minWords ?? 2;
     this.maxVoicedMs = (options.interruption?.maxVoicedSecs ?? 3) * 1000;
-    this.resumeAfterMs = (options.interruption?.resumeAfterSecs ?? 0.5) * 1000;
+    this.resumeAfterMs = (options.interruption?.resumeAfterSecs ?? 0.4) * 1000;
+    this.backgroundMarginDb = options.interruption?.backgroundMarginDb ?? 10;
     this.minSilenceMs = (options.endpointing?.minSilenceSecs ?? 0.5) * 1000;
     this.maxSilenceMs = (options.endpointing?.maxSilenceSecs ?? 2.0) * 1000;
     this.detector = options.endpointing?.detector ?? new HeuristicTurnDetector();
@@ -259,6 +290,9 @@ export class UserTurnProcessor extends FrameProcessor {
         if (frame.answeredBy === 'machine') this.onMachine();
         break;
       case 'audio.in':
+        this.levels.push(frame.audio, this.clock.now(), this.turn !== undefined && this.turn.quietSince === undefined);
+        if (this.turn?.quietSince) this.soundInPause(this.turn);
+        if (this.candidate) this.soundOverBot(this.candidate);
         // The caller's audio arrives every 20 ms inside the busy poll phase, where timers must wait: checking
         // here too keeps a ceiling decision punctual when the event loop is congested.
         if (this.candidate) this.checkCeiling();
@@ -279,7 +313,7 @@ export class UserTurnProcessor extends FrameProcessor {
   private onSpeechStarted(frame: FrameOf<'vad.speech.started'>): void {
     // VAD running late (a busy server) can report speech STT already turned into a committed turn: that
     // speech is answered already and must neither interrupt the reply nor open a second, empty turn.
-    if (frame.atMs < this.lastTurnEndMs) {
+    if (frame.atMs < this.lastTurnEndMs || (this.turn?.quietSince && frame.atMs < this.turn.quietSince.atMs)) {
       this.staleSegment = true;
       return;
     }
@@ -313,6 +347,8 @@ export class UserTurnProcessor extends FrameProcessor {
     if (turn.voicingSinceMs !== undefined) turn.voicedMs += Math.max(0, frame.atMs - turn.voicingSinceMs);
     turn.voicingSinceMs = undefined;
     turn.graceTimer = this.clockTimers.set(() => this.announceStop(turn), frame.atMs + STOP_GRACE_MS - this.clock.now());
+    // A turn that already sounds finished gets its reply started now, on the words so far.
+    if (this.earlyReplies) this.judge(turn);
   }
 
   private onResumed(frame: FrameOf<'vad.speech.resumed'>): void {
@@ -357,11 +393,20 @@ export class UserTurnProcessor extends FrameProcessor {
       interim: '',
       ceilingTimer: undefined,
       quietTimer: undefined,
+      // VAD reports speech a few hundred ms after it began: a short sound may already be over.
+      lastSoundMs: this.levels.lastLoudAt(SILENT_DBFS) ?? atMs,
     };
     this.candidate = candidate;
     this.lateWords = undefined;
     this.pushFrame(makeFrame('output.pause', { reason: 'caller-speech' }));
     this.armCeiling(candidate);
+  }
+
+  /** Tracks the sound over the bot by level: once it has been silent for the resume wait, let it go. */
+  private soundOverBot(candidate: Candidate): void {
+    const now = this.clock.now();
+    if ((this.levels.levelSince(now - 1) ?? -Infinity) >= SILENT_DBFS) candidate.lastSoundMs = now;
+    else if (now - candidate.lastSoundMs >= this.resumeAfterMs) this.letGo();
   }
 
   /** Fires when the voiced time reaches the ceiling, if the caller keeps voicing until then. */
@@ -377,8 +422,16 @@ export class UserTurnProcessor extends FrameProcessor {
     if (!candidate) return;
     const now = this.clock.now();
     candidate.voiced.settle(now);
-    if (candidate.voiced.total(now) >= this.maxVoicedMs) return this.takeTurn('voiced-time');
+    if (candidate.voiced.total(now) >= this.maxVoicedMs && !this.isBackground(candidate)) return this.takeTurn('voiced-time');
     if (candidate.voiced.voicing && candidate.ceilingTimer === undefined) this.armCeiling(candidate);
+  }
+
+  /** The sound is well below the caller's own level: the room, not the caller (only words may take the turn). */
+  private isBackground(candidate: Candidate): boolean {
+    const caller = this.levels.callerDbfs;
+    if (this.backgroundMarginDb <= 0 || caller === undefined) return false;
+    const level = this.levels.levelSince(candidate.onsetMs);
+    return level !== undefined && level < caller - this.backgroundMarginDb;
   }
 
   /** Words heard over the bot: do they take the turn? */
@@ -397,7 +450,7 @@ export class UserTurnProcessor extends FrameProcessor {
     this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
     const now = this.clock.now();
     const text = [...candidate.finals, candidate.interim].join(' ').trim();
-    const endMs = candidate.voiced.quietSince ?? now;
+    const endMs = Math.min(candidate.voiced.quietSince ?? now, candidate.lastSoundMs);
     this.events.onFalseInterruption?.({
       kind: transcriptWords(text).length > 0 ? 'backchannel' : 'no-words',
       text,
@@ -485,6 +538,9 @@ export class UserTurnProcessor extends FrameProcessor {
       graceTimer: undefined,
       finalTimer: undefined,
       commitTimer: undefined,
+      commitAt: undefined,
+      earlyTimer: undefined,
+      soundRun: 0,
     };
     this.turn = turn;
     // A reply still being prepared is stale now that the caller is talking again; one being spoken stops.
@@ -499,7 +555,10 @@ export class UserTurnProcessor extends FrameProcessor {
     this.clockTimers.clear(turn.graceTimer);
     this.clockTimers.clear(turn.finalTimer);
     this.clockTimers.clear(turn.commitTimer);
-    turn.graceTimer = turn.finalTimer = turn.commitTimer = undefined;
+    this.clockTimers.clear(turn.earlyTimer);
+    turn.graceTimer = turn.finalTimer = turn.commitTimer = turn.earlyTimer = undefined;
+    turn.commitAt = undefined;
+    turn.soundRun = 0;
     turn.quietSince = undefined;
     turn.voicingSinceMs ??= atMs;
     turn.wordsSettled = false;
@@ -526,17 +585,33 @@ export class UserTurnProcessor extends FrameProcessor {
     }, this.finalTimeoutMs);
   }
 
-  /** Scores the words so far and sets when the turn ends; starts the early reply. */
+  /**
+   * Scores the words so far. Once STT's words are settled (a final after the pause, or the wait for one ran
+   * out) this sets when the turn ends. The early reply starts at once for a turn that sounds finished, and
+   * {@link EARLY_LEAD_MS} before the end for one that does not.
+   */
   private judge(turn: OpenTurn): void {
     if (this.turn !== turn || !turn.quietSince) return;
     const text = turnText(turn);
     const seq = ++turn.scoreSeq;
+    const settled = turn.stopped && turn.wordsSettled;
     const apply = (probability: number): void => {
-      if (this.turn !== turn || seq !== turn.scoreSeq || !turn.quietSince) return;
+      const quiet = turn.quietSince;
+      if (this.turn !== turn || seq !== turn.scoreSeq || !quiet) return;
       const waitMs = text === '' ? this.minSilenceMs : silenceForProbability(probability, this.minSilenceMs, this.maxSilenceMs);
-      this.clockTimers.clear(turn.commitTimer);
-      turn.commitTimer = this.clockTimers.set(() => this.commit(turn), turn.quietSince.atMs + waitMs - this.clock.now());
-      if (this.earlyReplies && text !== '' && turn.early?.text !== text) this.startEarlyReply(turn, text);
+      const commitAt = quiet.atMs + waitMs;
+      if (settled) {
+        this.clockTimers.clear(turn.commitTimer);
+        turn.commitAt = commitAt;
+        turn.commitTimer = this.clockTimers.set(() => this.commit(turn), commitAt - this.clock.now());
+      }
+      if (!this.earlyReplies || text === '' || (turn.early && sameWords(turn.early.text, text, true))) return;
+      this.clockTimers.clear(turn.earlyTimer);
+      turn.earlyTimer = undefined;
+      const startAt = probability >= 0.8 ? this.clock.now() : commitAt - EARLY_LEAD_MS;
+      if (!settled && probability < 0.8) return; // wait for STT's final words
+      if (startAt <= this.clock.now()) this.startEarlyReply(turn, text);
+      else turn.earlyTimer = this.clockTimers.set(() => this.startEarlyReply(turn, turnText(turn)), startAt - this.clock.now());
     };
     const voicedSecs = turn.voicedMs / 1000;
     let score: number | Promise<number>;
@@ -562,7 +637,26 @@ export class UserTurnProcessor extends FrameProcessor {
       });
   }
 
+  /** Sound in the closing pause may be the caller going on before VAD can tell: hold the commit a little. */
+  private soundInPause(turn: OpenTurn): void {
+    const level = this.levels.levelSince(this.clock.now() - 1);
+    const caller = this.levels.callerDbfs;
+    const threshold = Math.max(SOUND_FLOOR_DBFS, caller !== undefined ? caller - SOUND_MARGIN_DB : SOUND_FLOOR_DBFS);
+    if (level === undefined || level < threshold) {
+      turn.soundRun = 0;
+      return;
+    }
+    turn.soundRun++;
+    if (turn.soundRun < 2 || turn.commitAt === undefined) return;
+    const holdUntil = this.clock.now() + SOUND_HOLD_MS;
+    if (turn.commitAt >= holdUntil) return;
+    this.clockTimers.clear(turn.commitTimer);
+    turn.commitAt = holdUntil;
+    turn.commitTimer = this.clockTimers.set(() => this.commit(turn), SOUND_HOLD_MS);
+  }
+
   private startEarlyReply(turn: OpenTurn, text: string): void {
+    if (this.turn !== turn || text === '' || (turn.early && sameWords(turn.early.text, text, true))) return;
     if (turn.early) this.dropEarlyReply(turn);
     turn.early = { text };
     this.context.addUserMessage(text);
@@ -585,7 +679,9 @@ export class UserTurnProcessor extends FrameProcessor {
     this.clockTimers.clear(turn.graceTimer);
     this.clockTimers.clear(turn.finalTimer);
     this.clockTimers.clear(turn.commitTimer);
+    this.clockTimers.clear(turn.earlyTimer);
     this.turn = undefined;
+    this.levels.turnEnded();
     const endedAtMs = turn.quietSince?.atMs ?? this.clock.now();
     this.lastTurnEndMs = endedAtMs;
     const text = turnText(turn);
@@ -595,7 +691,7 @@ export class UserTurnProcessor extends FrameProcessor {
       this.pushFrame(makeFrame('turn.empty', { reason: 'no words' }));
       return;
     }
-    const early = turn.early?.text === text;
+    const early = turn.early !== undefined && sameWords(turn.early.text, text, true);
     if (!early) {
       if (turn.early) this.dropEarlyReply(turn);
       this.context.messages.length = Math.min(this.context.messages.length, turn.contextLength);
@@ -603,6 +699,7 @@ export class UserTurnProcessor extends FrameProcessor {
       this.pushFrame(makeFrame('llm.run', { context: this.context, reason: 'user turn', turnId: turn.id }));
     }
     this.pushFrame(makeFrame('turn.committed', { turnId: turn.id, text, early }));
+    this.events.onCommit?.({ turnId: turn.id, text, early, source: text.startsWith('DTMF: ') ? 'dtmf' : 'speech' });
     if (early) this.pushFrame(makeFrame('output.resume', { reason: 'early-reply' }));
     const report: UserTurn = { text, startedAtMs: turn.startedAtMs, endedAtMs, source: 'speech', earlyReply: early ? 'used' : 'none' };
     this.committed = { text, startedAtMs: turn.startedAtMs, endedAtMs, contextLength: turn.contextLength, report };
@@ -667,11 +764,12 @@ export class UserTurnProcessor extends FrameProcessor {
     const now = this.clock.now();
     const fresh = this.startTurn(0, now);
     fresh.finals.push(text);
+    fresh.voicingSinceMs = undefined;
     fresh.quietSince = { atSec: 0, atMs: now };
     fresh.stopped = true;
     fresh.wordsSettled = true;
     this.broadcast(makeFrame('user.speech.stopped', { atSec: 0, atMs: now }));
-    this.commit(fresh);
+    this.judge(fresh); // short words VAD missed ("Um,") are judged like any others
   }
 
   // ── keypad ──────────────────────────────────────────────────────────────────────────────────────
@@ -743,8 +841,9 @@ function turnText(turn: OpenTurn): string {
   return [turn.prefix, ...turn.finals, turn.interim].join(' ').replace(/\s+/g, ' ').trim();
 }
 
-function sameWords(committed: string, late: string): boolean {
+/** Whether `late`'s words are among `committed`'s (or, `exact`, the same words). */
+function sameWords(committed: string, late: string, exact = false): boolean {
   const had = transcriptWords(committed).join(' ');
   const now = transcriptWords(late).join(' ');
-  return now !== '' && had.includes(now);
+  return now !== '' && (exact ? had === now : had.includes(now));
 }

@@ -18,6 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     async () => (await import('./serve.ts')).serveCommand(),
     async () => (await import('./call.ts')).callCommand(),
     async () => (await import('./vad.ts')).vadCommand(),
+    async () => (await import('./eval.ts')).evalCommand(),
   ];
   for (const make of factories) program.addCommand(await make());
   for (const module of CHECKOUT_COMMANDS) {

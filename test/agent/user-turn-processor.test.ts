@@ -7,6 +7,14 @@ import type { Frame, FrameOf } from '../../src/pipeline/index.ts';
 import { FrameProcessor, PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
 import { LlmContext } from '../../src/services/llm/context.ts';
 import { ManualClock } from '../../src/util/clock.ts';
+import { mulawEncode } from '../../src/audio/g711.ts';
+
+/** 20 ms of a 440 Hz tone at `dbfs` (RMS), as a carrier delivers caller audio. */
+function tone(dbfs: number): Frame {
+  const amplitude = 32768 * 10 ** (dbfs / 20) * Math.SQRT2;
+  const pcm = Int16Array.from({ length: 160 }, (_, i) => Math.round(Math.sin((2 * Math.PI * 440 * i) / 8000) * amplitude));
+  return makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: mulawEncode(pcm) } });
+}
 
 function setup(options: UserTurnOptions = {}) {
   const clock = new ManualClock();
@@ -107,8 +115,10 @@ describe('UserTurnProcessor: the end of a turn', () => {
     s.final("Hmm, I'd like to move it to");
     s.pause();
     s.advance(200);
-    expect(of(s.down, 'llm.run')).toHaveLength(1); // an early reply to the fragment, held
-    s.advance(1300); // 1.5 s of silence: an unfinished sentence waits longer
+    expect(of(s.down, 'llm.run')).toHaveLength(0); // unfinished: the reply waits until shortly before the turn would end
+    s.advance(900); // 1.1 s of silence: 0.9 s before the 2 s wait runs out, the reply starts, held
+    expect(of(s.down, 'llm.run')).toEqual([expect.objectContaining({ speculative: true })]);
+    s.advance(400); // 1.5 s of silence: an unfinished sentence waits longer
     expect(of(s.down, 'turn.committed')).toHaveLength(0);
     s.stop(s.clock.now() - 700); // VAD's own stop (stopSecs) changes nothing
     s.start(); // "Thursday afternoon."
@@ -125,6 +135,38 @@ describe('UserTurnProcessor: the end of a turn', () => {
     expect(s.context.messages).toEqual([{ role: 'user', content: "Hmm, I'd like to move it to Thursday afternoon." }]);
     s.botStarted();
     expect(s.turns.map((t) => t.text)).toEqual(["Hmm, I'd like to move it to Thursday afternoon."]);
+    s.task.cancel();
+  });
+
+  it('starts the reply as soon as the caller pauses after a finished sentence, before STT has finalised', () => {
+    const s = setup();
+    s.start();
+    s.advance(800);
+    s.interim("Yes, I'll be there.");
+    s.pause();
+    expect(of(s.down, 'llm.run')).toEqual([expect.objectContaining({ speculative: true })]); // on the interim words
+    s.advance(150);
+    s.final("Yes, I'll be there."); // the same words: the reply under way is kept
+    expect(of(s.down, 'llm.run')).toHaveLength(1);
+    s.advance(400);
+    expect(of(s.down, 'turn.committed')).toEqual([expect.objectContaining({ early: true })]);
+    s.task.cancel();
+  });
+
+  it('sound in the closing pause (the caller going on, before VAD can tell) holds the commit', () => {
+    const s = setup();
+    const loud = new Uint8Array(160).map((_, i) => (i % 2 === 0 ? 0x10 : 0x90)); // about -12 dBFS
+    s.start();
+    s.final('Yes.');
+    s.pause();
+    s.advance(450);
+    s.task.queueFrame(makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: loud } }));
+    s.advance(20);
+    s.task.queueFrame(makeFrame('audio.in', { audio: { sampleRate: 8000, channels: 1, mulaw: loud } }));
+    s.advance(50); // the 500 ms wait is over, but sound came back
+    expect(of(s.down, 'turn.committed')).toHaveLength(0);
+    s.advance(400); // no speech followed (a knock): the turn ends after the hold
+    expect(of(s.down, 'turn.committed')).toHaveLength(1);
     s.task.cancel();
   });
 
@@ -183,7 +225,7 @@ describe('UserTurnProcessor: the end of a turn', () => {
     expect(of(s.down, 'turn.committed')).toHaveLength(0); // the model says unfinished: 3 s
     s.advance(900);
     expect(of(s.down, 'turn.committed')).toHaveLength(1);
-    expect(asked).toEqual(['Yes.']);
+    expect(new Set(asked)).toEqual(new Set(['Yes.']));
     s.task.cancel();
   });
 
@@ -267,9 +309,9 @@ describe('UserTurnProcessor: speech over the bot', () => {
       s.pause();
       s.advance(300);
       s.final(words); // STT's endpoint
-      s.advance(199);
+      s.advance(99);
       expect(holds(s.down)).toEqual(['+caller-speech']);
-      s.advance(1); // 500 ms of quiet
+      s.advance(1); // 400 ms of quiet
       expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']);
       expect(of(s.down, 'interruption')).toHaveLength(0);
       expect(of(s.up, 'interruption')).toHaveLength(0);
@@ -341,7 +383,7 @@ describe('UserTurnProcessor: speech over the bot', () => {
     for (let i = 0; i < 4; i++) {
       s.advance(300);
       s.pause();
-      s.advance(300); // shorter than the 500 ms of quiet that resumes the bot
+      s.advance(300); // shorter than the 400 ms of quiet that resumes the bot
       if (i < 3) s.resume();
     }
     expect(holds(s.down)).toEqual(['+caller-speech']);
@@ -350,6 +392,56 @@ describe('UserTurnProcessor: speech over the bot', () => {
     expect(of(s.down, 'interruption')).toHaveLength(0); // 1.2 s voiced: under the 3 s ceiling
     expect(s.events).toEqual([['false-interruption', expect.objectContaining({ kind: 'no-words' })]]);
     s.task.cancel();
+  });
+
+  it('a short sound already over when VAD reports it resumes the bot 400 ms after it ended (by its level)', () => {
+    const s = setup();
+    s.botStarted();
+    const onset = s.clock.now();
+    for (let t = 0; t < 300; t += 20) {
+      s.task.queueFrame(tone(-30)); // a cough
+      s.advance(20);
+    }
+    for (let t = 0; t < 60; t += 20) {
+      s.task.queueFrame(tone(-70));
+      s.advance(20);
+    }
+    s.start(onset); // VAD's start decision, late: the cough is over
+    expect(holds(s.down)).toEqual(['+caller-speech']);
+    for (let t = 0; t < 360; t += 20) {
+      s.task.queueFrame(tone(-70));
+      s.advance(20);
+    }
+    expect(holds(s.down)).toEqual(['+caller-speech', '-caller-speech']); // 400 ms after the sound, no VAD stop needed
+    expect(s.events).toEqual([['false-interruption', expect.objectContaining({ kind: 'no-words' })]]);
+    s.task.cancel();
+  });
+
+  it("sound well below the caller's own level (a TV across the room) cannot take the turn by voiced time", () => {
+    for (const [level, interrupts] of [
+      [-36, false],
+      [-22, true],
+    ] as const) {
+      const s = setup();
+      // The caller's own turn at -20 dBFS teaches their level.
+      s.start();
+      for (let t = 0; t < 800; t += 20) {
+        s.task.queueFrame(tone(-20));
+        s.advance(20);
+      }
+      s.final('Hello?');
+      s.pause();
+      s.advance(600);
+      expect(of(s.down, 'turn.committed')).toHaveLength(1);
+      s.botStarted();
+      s.start();
+      for (let t = 0; t < 3500; t += 20) {
+        s.task.queueFrame(tone(level));
+        s.advance(20);
+      }
+      expect(of(s.down, 'interruption').length > 0).toBe(interrupts);
+      s.task.cancel();
+    }
   });
 
   it('the bot finishing while the caller talks makes it their turn, with no interruption', () => {

@@ -9,6 +9,7 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { builtinPersonas } from './builtin-personas.ts';
 import { parsePersona, type Persona } from './persona.ts';
 
@@ -68,7 +69,7 @@ export class PersonaRegistry {
     }
     const parsed = Object.entries(data).map(([number, persona]) => {
       try {
-        return [number, parsePersona(persona)] as const;
+        return [number, resolveSoundPaths(parsePersona(persona), dirname(path))] as const;
       } catch (error) {
         throw new Error(`persona file ${path}, number ${number}: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -81,4 +82,13 @@ export class PersonaRegistry {
   entries(): Array<[string, Persona]> {
     return [...this.byNumber.entries()];
   }
+}
+
+/** The persona with its `play` paths made absolute, relative ones read against `baseDir`. */
+export function resolveSoundPaths(persona: Persona, baseDir: string): Persona {
+  if (!persona.steps?.some((step) => 'play' in step)) return persona;
+  return {
+    ...persona,
+    steps: persona.steps.map((step) => ('play' in step && !isAbsolute(step.play) ? { ...step, play: resolve(baseDir, step.play) } : step)),
+  };
 }

@@ -7,6 +7,7 @@
  * | step | meaning |
  * |---|---|
  * | `{ "say": "Hello?" }` | speak the line (synthesised, registered with the speech registry, then sent); done when its audio has been sent |
+ * | `{ "play": "sounds/laugh.wav", "gainDb": -6, "transcript": "Ha ha." }` | play a WAV file (any rate; mixed to mono, sent as 8 kHz μ-law) at a gain; with a `transcript` it is registered so the STT emulators recognise those words (speech, a TV line someone could transcribe), without one it is a sound STT cannot transcribe (a cough, a laugh, noise); done when sent |
  * | `{ "press": "1", "gapMs": 150 }` | press keys (DTMF events), `gapMs` apart |
  * | `{ "waitForBotToFinish": true, "minSilenceMs": 900, "timeoutMs": 30000 }` | wait until the bot has spoken (starting after our last line or key press) and then been quiet for `minSilenceMs` |
  * | `{ "waitForBotSpeechMs": 1500, "timeoutMs": 30000 }` | wait until the bot has been talking for this long (starting after our last line) — for interrupting it |
@@ -20,6 +21,14 @@
 import { z } from 'zod';
 
 export const sayStepSchema = z.strictObject({ say: z.string().min(1) });
+export const playStepSchema = z.strictObject({
+  /** WAV file; a relative path resolves against the persona file's folder (or the callee's `soundsDir`). */
+  play: z.string().min(1),
+  /** Gain applied to the clip, in dB. @default 0 */
+  gainDb: z.number().min(-60).max(30).optional(),
+  /** Words the clip says, recognised by the STT emulators; absent: STT hears a sound without words. */
+  transcript: z.string().optional(),
+});
 export const pressStepSchema = z.strictObject({
   press: z.string().regex(/^[0-9*#A-Da-d]+$/, 'DTMF digits are 0-9, *, #, A-D'),
   /** Pause between keys. @default 150 */
@@ -42,6 +51,7 @@ export const hangUpStepSchema = z.strictObject({ hangUp: z.literal(true) });
 
 export const personaStepSchema = z.union([
   sayStepSchema,
+  playStepSchema,
   pressStepSchema,
   waitForBotToFinishStepSchema,
   waitForBotSpeechStepSchema,

@@ -9,10 +9,11 @@
  * Every line is registered with the speech registry before its first byte is sent, and starts on a 20 ms
  * frame boundary.
  */
-import { MULAW_SILENCE } from '../../audio/g711.ts';
+import { MULAW_SILENCE, mulawDecode } from '../../audio/g711.ts';
 import { speechRegistry, type SpeechLineInput } from '../speech-registry.ts';
 import { espeakCalleeVoice, type CalleeUtterance, type CalleeVoice } from './callee-voice.ts';
 import { PERSONA_DEFAULTS, type Persona, type PersonaStep } from './persona.ts';
+import { audibleSpan, loadSoundClip } from './sound-clip.ts';
 import { SpeechDetector, type HeardSegment } from './speech-detector.ts';
 
 const FRAME_BYTES = 160;
@@ -31,7 +32,15 @@ export interface SpeechSink {
 }
 
 export interface SaidRecord {
+  /** The line, or a played clip's transcript ('' for a sound without words). */
   text: string;
+  /** The clip played (`play` steps). */
+  play?: string;
+  /** Index of the persona step that said it. */
+  step?: number;
+  /** Epoch ms when its first audible sound began and its last one ended (silence around it not counted); null until sent. */
+  firstAudibleAt?: number | null;
+  lastAudibleAt?: number | null;
   /** Speech-registry id of the line. */
   lineId: number | null;
   /** Epoch ms of the first and the end of the last frame sent; null until sent. */
@@ -83,12 +92,16 @@ export interface SimulatedCalleeOptions {
   timeScale?: number;
   /** Clock for steps that don't run on media ticks (DTMF gaps, pauses). @default wall clock */
   now?: () => number;
+  /** Where relative `play` paths are found. @default the working directory */
+  soundsDir?: string;
 }
 
 interface OutgoingLine {
   bytes: Uint8Array;
   offset: number;
   record: SaidRecord;
+  /** Seconds into the line where its audible sound begins and ends. */
+  audible: [number, number];
   done: () => void;
 }
 
@@ -105,7 +118,10 @@ export class SimulatedCallee {
   private readonly speech: SpeechSink;
   private readonly timeScale: number;
   private readonly now: () => number;
+  private readonly soundsDir: string | undefined;
   private readonly detector: SpeechDetector;
+  /** Index of the step running now. */
+  private stepIndex = -1;
   private readonly frame = new Uint8Array(FRAME_BYTES);
   private readonly utterances = new Map<string, Promise<CalleeUtterance>>();
   private readonly lineIds = new WeakMap<CalleeUtterance, number>();
@@ -123,6 +139,7 @@ export class SimulatedCallee {
     this.speech = options.speech ?? speechRegistry;
     this.timeScale = options.timeScale ?? 1;
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.soundsDir = options.soundsDir;
     this.detector = new SpeechDetector({
       thresholdDbfs: options.persona.hearing?.thresholdDbfs ?? PERSONA_DEFAULTS.thresholdDbfs,
       segmentGapMs: options.persona.hearing?.segmentGapMs ?? PERSONA_DEFAULTS.segmentGapMs,
@@ -142,7 +159,11 @@ export class SimulatedCallee {
 
   /** Starts synthesising the persona's lines (call when the phone starts ringing, so they are ready). */
   prepare(): void {
-    for (const step of this.persona.steps ?? []) if ('say' in step) void this.utterance(step.say); // warm-up; failures surface when the step runs
+    // Warm-up; failures surface when the step runs.
+    for (const step of this.persona.steps ?? []) {
+      if ('say' in step) void this.utterance(step.say);
+      if ('play' in step) void this.clip(step).catch(() => {});
+    }
   }
 
   /** The call's media is up: start the script. */
@@ -161,6 +182,8 @@ export class SimulatedCallee {
     const { record, bytes } = current;
     if (record.startAt === null) {
       record.startAt = at;
+      record.firstAudibleAt = at + current.audible[0] * 1000;
+      record.lastAudibleAt = at + current.audible[1] * 1000;
       record.overlappedBot = this.detector.speaking;
     }
     const take = Math.min(FRAME_BYTES, bytes.length - current.offset);
@@ -226,6 +249,7 @@ export class SimulatedCallee {
     const steps = this.persona.steps ?? [];
     for (let index = 0; index < steps.length && !this.ended; index++) {
       const step = steps[index] as PersonaStep;
+      this.stepIndex = index;
       const stepRecord: StepRecord = { index, step, startedAt: this.now(), endedAt: null, outcome: null };
       this.record.steps.push(stepRecord);
       try {
@@ -244,6 +268,7 @@ export class SimulatedCallee {
 
   private async runStep(step: PersonaStep, startedAt: number): Promise<StepOutcome> {
     if ('say' in step) return this.say(step.say);
+    if ('play' in step) return this.play(step);
     if ('press' in step) return this.press(step.press, step.gapMs ?? PERSONA_DEFAULTS.pressGapMs);
     if ('waitForBotToFinish' in step) {
       const minSilenceMs = step.minSilenceMs ?? PERSONA_DEFAULTS.minSilenceMs;
@@ -283,9 +308,39 @@ export class SimulatedCallee {
     const utterance = await this.utterance(text);
     if (this.ended) return 'call-ended';
     const lineId = this.registerLine(utterance);
-    const record: SaidRecord = { text, lineId, startAt: null, endAt: null, overlappedBot: false };
+    const record: SaidRecord = { text, lineId, step: this.stepIndex, startAt: null, endAt: null, overlappedBot: false };
     this.record.said.push(record);
-    await new Promise<void>((done) => this.outgoing.push({ bytes: utterance.mulaw, offset: 0, record, done }));
+    const audible = audibleSpan(mulawDecode(utterance.mulaw));
+    await new Promise<void>((done) => this.outgoing.push({ bytes: utterance.mulaw, offset: 0, record, audible, done }));
+    if (record.endAt === null) return 'call-ended';
+    this.lastTurnEndAt = record.endAt;
+    return 'done';
+  }
+
+  private clip(step: { play: string; gainDb?: number | undefined; transcript?: string | undefined }) {
+    return loadSoundClip(step.play, {
+      ...(step.gainDb !== undefined ? { gainDb: step.gainDb } : {}),
+      ...(step.transcript !== undefined ? { transcript: step.transcript } : {}),
+      ...(this.soundsDir ? { baseDir: this.soundsDir } : {}),
+    });
+  }
+
+  /** Plays a recorded sound; registered (recognisable) only when it has a transcript. */
+  private async play(step: { play: string; gainDb?: number | undefined; transcript?: string | undefined }): Promise<StepOutcome> {
+    const clip = await this.clip(step);
+    if (this.ended) return 'call-ended';
+    const lineId = clip.text ? this.speech.register({ text: clip.text, mulaw: clip.mulaw, words: clip.words }).id : null;
+    const record: SaidRecord = {
+      text: clip.text,
+      play: step.play,
+      lineId,
+      step: this.stepIndex,
+      startAt: null,
+      endAt: null,
+      overlappedBot: false,
+    };
+    this.record.said.push(record);
+    await new Promise<void>((done) => this.outgoing.push({ bytes: clip.mulaw, offset: 0, record, audible: clip.audible, done }));
     if (record.endAt === null) return 'call-ended';
     this.lastTurnEndAt = record.endAt;
     return 'done';
