@@ -9,7 +9,7 @@
  * | `{ "say": "Hello?" }` | speak the line (synthesised, registered with the speech registry, then sent); done when its audio has been sent |
  * | `{ "play": "sounds/laugh.wav", "gainDb": -6, "transcript": "Ha ha." }` | play a WAV file (any rate; mixed to mono, sent as 8 kHz μ-law) at a gain; with a `transcript` it is registered so the STT emulators recognise those words (speech, a TV line someone could transcribe), without one it is a sound STT cannot transcribe (a cough, a laugh, noise); done when sent |
  * | `{ "press": "1", "gapMs": 150 }` | press keys (DTMF events), `gapMs` apart |
- * | `{ "waitForBotToFinish": true, "minSilenceMs": 900, "timeoutMs": 30000 }` | wait until the bot has spoken (starting after our last line or key press) and then been quiet for `minSilenceMs` |
+ * | `{ "waitForBotToFinish": true, "minSilenceMs": 900, "timeoutMs": 30000 }` | wait until the bot has spoken (after our last line or key press, or still speaking when it ended) and then been quiet for `minSilenceMs` |
  * | `{ "waitForBotSpeechMs": 1500, "timeoutMs": 30000 }` | wait until the bot has been talking for this long (starting after our last line) — for interrupting it |
  * | `{ "pauseMs": 500 }` | do nothing for a while |
  * | `{ "hangUp": true }` | hang up |

@@ -274,7 +274,9 @@ export class SimulatedCallee {
       const minSilenceMs = step.minSilenceMs ?? PERSONA_DEFAULTS.minSilenceMs;
       const ref = this.lastTurnEndAt;
       return this.waitFor(startedAt, step.timeoutMs, (at) => {
-        const reply = this.replyAfter(ref);
+        // Bot speech after our last line — including speech already under way when it ended (the bot
+        // resuming after a sound we made over it).
+        const reply = this.replyAfter(ref) ?? this.speechAfter(ref);
         const last = this.detector.lastSpeechAt;
         return reply !== undefined && last !== null && at + FRAME_MS - last >= minSilenceMs;
       });
@@ -290,6 +292,11 @@ export class SimulatedCallee {
     if ('pauseMs' in step) return this.sleep(step.pauseMs * this.timeScale);
     this.hangUp();
     return 'done';
+  }
+
+  /** A stretch of bot speech still going on at `ref`, or ended after it. */
+  private speechAfter(ref: number): HeardSegment | undefined {
+    return this.detector.segments.find((segment) => segment.endAt === null || segment.endAt > ref);
   }
 
   /** The first stretch of bot speech that started at or after `ref`. */

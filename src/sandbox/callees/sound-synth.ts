@@ -31,7 +31,7 @@ export type SoundSpec =
 
 const RATE = 8000;
 /** Part of every sound's hash: bump it when rendering changes, so cached files are made again. */
-const RENDER_VERSION = 2;
+const RENDER_VERSION = 3;
 
 function rng(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -101,7 +101,32 @@ async function speech(
     ...(wordsPerMinute ? { wordsPerMinute } : {}),
     ...(pitch !== undefined ? { pitch } : {}),
   });
-  return { audio: resample(s.pcm, s.sampleRate), words: s.words.map((w) => ({ word: w.word, startSec: w.startSec, endSec: w.endSec })) };
+  // eSpeak pads each sentence with silence; trimmed, the pauses between sentences are the spec's own.
+  const full = resample(s.pcm, s.sampleRate);
+  const [from, to] = audibleRange(full);
+  const shift = from / RATE;
+  return {
+    audio: full.subarray(from, to),
+    words: s.words.map((w) => ({ word: w.word, startSec: Math.max(0, w.startSec - shift), endSec: Math.max(0, w.endSec - shift) })),
+  };
+}
+
+/** Sample range of `x` from its first to its last 10 ms block above −50 dBFS (all of it when silent). */
+function audibleRange(x: Float64Array): [number, number] {
+  const block = 80;
+  const threshold = (32768 * 10 ** (-50 / 20)) ** 2;
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < x.length; i += block) {
+    let e = 0;
+    const end = Math.min(x.length, i + block);
+    for (let j = i; j < end; j++) e += (x[j] as number) ** 2;
+    if (e / (end - i) > threshold) {
+      if (first < 0) first = i;
+      last = end;
+    }
+  }
+  return first < 0 ? [0, x.length] : [first, last];
 }
 
 /** A rendered sound, with the words it says where they are known (synthesised speech). */

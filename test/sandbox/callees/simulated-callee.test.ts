@@ -108,3 +108,44 @@ describe('SimulatedCallee', () => {
     expect(r.callee.record.scriptFinished).toBe(false);
   });
 });
+
+describe('SimulatedCallee play step', () => {
+  it('plays a WAV (any rate) at a gain; a transcript registers it for STT, a sound without one is not registered', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeWav } = await import('../../../src/audio/wav.ts');
+    const { mulawDecode } = await import('../../../src/audio/g711.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'play-step-'));
+    // 0.5 s at 16 kHz: 0.1 s silence, 0.3 s of a 500 Hz tone at about -12 dBFS, 0.1 s silence.
+    const samples = Int16Array.from({ length: 8000 }, (_, i) =>
+      i >= 1600 && i < 6400 ? Math.round(Math.sin((2 * Math.PI * 500 * i) / 16000) * 8000) : 0,
+    );
+    writeFileSync(join(dir, 'clip.wav'), writeWav({ sampleRate: 16000, channels: 1, samples }));
+    const r = rig({
+      id: 'player',
+      steps: [{ play: join(dir, 'clip.wav'), gainDb: -6, transcript: 'Ha ha.' }, { play: join(dir, 'clip.wav') }],
+    });
+    await r.run(2000);
+    const [spoken, sound] = r.callee.record.said;
+    expect(spoken).toMatchObject({ text: 'Ha ha.', step: 0 });
+    expect((spoken?.endAt as number) - (spoken?.startAt as number)).toBeCloseTo(500, -1); // resampled to 8 kHz
+    // Audible from 0.1 s to 0.4 s into the clip (to the 20 ms frame, and the resampler's few samples of delay).
+    const audibleFrom = (spoken?.firstAudibleAt as number) - (spoken?.startAt as number);
+    const audibleTo = (spoken?.lastAudibleAt as number) - (spoken?.startAt as number);
+    expect(audibleFrom).toBeGreaterThanOrEqual(80);
+    expect(audibleFrom).toBeLessThanOrEqual(120);
+    expect(audibleTo).toBeGreaterThanOrEqual(390);
+    expect(audibleTo).toBeLessThanOrEqual(430);
+    const line = r.registry.get(spoken?.lineId as number);
+    expect(line?.words.map((w) => w.word)).toEqual(['Ha', 'ha.']);
+    expect(line!.words[0]!.startSec).toBeGreaterThanOrEqual(0.09);
+    expect(line!.words[1]!.endSec).toBeLessThanOrEqual(0.43);
+    // The gain: the tone's peak is 8000 · 10^(-6/20) ≈ 4010.
+    const peak = Math.max(...mulawDecode(line!.mulaw).map(Math.abs));
+    expect(peak).toBeGreaterThan(3700);
+    expect(peak).toBeLessThan(4300);
+    expect(sound).toMatchObject({ text: '', lineId: null, step: 1 });
+    expect(r.registry.size).toBe(1);
+  });
+});

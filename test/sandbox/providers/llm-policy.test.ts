@@ -83,7 +83,7 @@ describe('default appointment-reminder policy', () => {
         text: "Hi Maria, this is Sam calling from St. Mary's Family Clinic to remind you about your appointment with Dr. Ana Lee on Tuesday, March 4 at 10:30 AM. Will you be able to make it?",
         tools: [],
       },
-      { ruleId: 'confirm', text: '', tools: ['confirm_appointment'] },
+      { ruleId: 'confirm', text: 'Thank you!', tools: ['confirm_appointment'] },
       {
         ruleId: 'after-confirm',
         text: "Great, you're all set for Tuesday, March 4 at 10:30 AM. Is there anything else I can help you with?",
