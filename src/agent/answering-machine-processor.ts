@@ -3,8 +3,6 @@ import { BeepDetector } from '../audio/beep-detector.ts';
 import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
-import type { Clock, ClockTimer } from '../util/clock.ts';
-import { realClock, TimerGroup } from '../util/clock.ts';
 import type { AnsweringMachineDetectorOptions, AnsweringMachineVerdict } from './answering-machine.ts';
 import { AnsweringMachineDetector } from './answering-machine.ts';
 import type { AnsweredBy } from './frames.ts';
@@ -15,9 +13,10 @@ export interface AnsweringMachineProcessorOptions extends AnsweringMachineDetect
   onVerdict?: (verdict: AnsweringMachineVerdict) => void;
   /** Told when the message can start, and why. */
   onReady?: (info: { reason: string; atMs: number }) => void;
-  /** @default real time */
-  clock?: Clock;
 }
+
+/** A processor timer (on the task's clock). */
+type Timer = ReturnType<typeof setTimeout>;
 
 /** How often the detector re-evaluates between events (ms). */
 const TICK_MS = 50;
@@ -32,12 +31,10 @@ const SOUND_FLOOR_DBFS = -45;
  * or a machine whose message may start).
  */
 export class AnsweringMachineProcessor extends FrameProcessor {
-  private readonly clock: Clock;
-  private readonly clockTimers: TimerGroup;
   private detector: AnsweringMachineDetector | undefined;
   private readonly beeps = new BeepDetector();
   private pcm = new Int16Array(160);
-  private tick: ClockTimer | undefined;
+  private tick: Timer | undefined;
   private settled = false;
   private beepSounding = false;
   private vadSpeaking = false;
@@ -47,8 +44,6 @@ export class AnsweringMachineProcessor extends FrameProcessor {
 
   constructor(private readonly options: AnsweringMachineProcessorOptions = {}) {
     super('AnsweringMachineProcessor');
-    this.clock = options.clock ?? realClock;
-    this.clockTimers = new TimerGroup(this.clock);
   }
 
   /** The verdict so far. */
@@ -58,11 +53,11 @@ export class AnsweringMachineProcessor extends FrameProcessor {
 
   /** The carrier's own detection answered (e.g. Twilio's async AMD callback). */
   carrierVerdict(answeredBy: AnsweredBy, evidence?: string): void {
-    this.detector?.carrierVerdict(answeredBy, this.clock.now(), evidence);
+    this.detector?.carrierVerdict(answeredBy, this.taskClock.now(), evidence);
   }
 
   protected override onStart(): void {
-    const detector = new AnsweringMachineDetector(this.clock.now(), this.options);
+    const detector = new AnsweringMachineDetector(this.taskClock.now(), this.options);
     this.detector = detector;
     detector.onVerdict = (verdict) => {
       this.options.onVerdict?.(verdict);
@@ -74,7 +69,7 @@ export class AnsweringMachineProcessor extends FrameProcessor {
       this.pushFrame(makeFrame('voicemail.ready', info));
     };
     this.beeps.onBeep = (beep) => {
-      const now = this.clock.now();
+      const now = this.taskClock.now();
       const lagMs = (this.beeps.timeSec - (beep.endSec ?? beep.startSec)) * 1000;
       if (beep.endSec === undefined) {
         this.beepSounding = true;
@@ -85,10 +80,6 @@ export class AnsweringMachineProcessor extends FrameProcessor {
       }
     };
     this.schedule();
-  }
-
-  protected override onStop(): void {
-    this.clockTimers.clearAll();
   }
 
   protected override processFrame(frame: Frame, direction: Direction): void {
@@ -138,11 +129,11 @@ export class AnsweringMachineProcessor extends FrameProcessor {
     const dbfs = 10 * Math.log10(Math.max(power, 1e-3) / (32768 * 32768));
     const speechDbfs = this.speechFrames > 0 ? 10 * Math.log10(this.speechPower / this.speechFrames / (32768 * 32768)) : undefined;
     const threshold = Math.max(SOUND_FLOOR_DBFS, speechDbfs !== undefined ? speechDbfs - SOUND_MARGIN_DB : SOUND_FLOOR_DBFS);
-    if (dbfs >= threshold) this.detector?.soundAt(this.clock.now());
+    if (dbfs >= threshold) this.detector?.soundAt(this.taskClock.now());
   }
 
   private schedule(): void {
-    this.tick = this.clockTimers.set(() => {
+    this.tick = this.setTimer(() => {
       this.tick = undefined;
       this.evaluate();
       if (!this.settled) this.schedule();
@@ -152,7 +143,7 @@ export class AnsweringMachineProcessor extends FrameProcessor {
   private evaluate(): void {
     const detector = this.detector;
     if (!detector || this.settled) return;
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     detector.update(now);
     const verdict = detector.verdict;
     // A person, and too late for a beep or "after the tone" to change that: stop listening.
@@ -163,7 +154,7 @@ export class AnsweringMachineProcessor extends FrameProcessor {
       now - verdict.atMs > (this.options.reviseWithinSecs ?? 15) * 1000
     ) {
       this.settled = true;
-      this.clockTimers.clear(this.tick);
+      this.clearTimer(this.tick);
     }
   }
 }

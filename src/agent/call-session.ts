@@ -67,7 +67,7 @@ export interface CallSessionOptions {
   events?: CallSessionEvents;
   /** Extra observers (e.g. debugging). @default [] */
   observers?: FrameObserver[];
-  /** Time source of the turn, conversation and answering-machine logic. @default real time */
+  /** Time for the call's pipeline (turn-taking, conversation, answering machine, output). @default systemClock */
   clock?: Clock;
 }
 
@@ -136,7 +136,6 @@ export class CallSession {
       ? new AnsweringMachineProcessor({
           ...(agent.turns?.language ? { language: agent.turns.language } : {}),
           ...(voicemail?.maxWaitForBeepSecs !== undefined ? { maxWaitForBeepSecs: voicemail.maxWaitForBeepSecs } : {}),
-          ...(clock ? { clock } : {}),
           onVerdict: (verdict) => {
             this.answeredBy = { ...verdict, decidedAfterMs: Math.round(verdict.atMs - startedAt) };
             events.onEvent?.('answered-by', {
@@ -149,37 +148,32 @@ export class CallSession {
           onReady: (info) => events.onEvent?.('voicemail.ready', { reason: info.reason, afterMs: Math.round(info.atMs - startedAt) }),
         })
       : undefined;
-    this.turns = new UserTurnProcessor(
-      this.context,
-      agent.turns,
-      {
-        onUserTurn: (turn) => {
-          events.onUserTurn?.(turn);
-          if (turn.source === 'speech') events.onEvent?.('turn.early-reply', { used: turn.earlyReply === 'used', text: turn.text });
-        },
-        onFalseInterruption: (info) =>
-          events.onEvent?.(info.kind === 'backchannel' ? 'backchannel' : 'false-interruption', {
-            ...(info.text ? { text: info.text } : {}),
-            durationSec: Math.round(info.durationSec * 1000) / 1000,
-            pausedMs: Math.round(info.pausedMs),
-            ...(info.utteranceId ? { utteranceId: info.utteranceId } : {}),
-          }),
-        onBargeIn: (info) => {
-          metrics.noteBargeIn(info.onsetMs);
-          events.onEvent?.('barge-in', {
-            decisionMs: Math.round(info.decidedAtMs - info.onsetMs),
-            detectedMs: Math.round(info.detectedAtMs - info.onsetMs),
-            voicedMs: Math.round(info.voicedMs),
-            reason: info.reason,
-            ...(info.words ? { words: info.words } : {}),
-          });
-        },
-        onCommit: (info) => events.onEvent?.('turn.committed', { ...info }),
-        onEarlyReplyDiscarded: (info) => events.onEvent?.('early-reply.discarded', { text: info.text }),
-        onEmptyTurn: (info) => events.onEvent?.('turn.empty', { voicedMs: Math.round(info.voicedMs) }),
+    this.turns = new UserTurnProcessor(this.context, agent.turns, {
+      onUserTurn: (turn) => {
+        events.onUserTurn?.(turn);
+        if (turn.source === 'speech') events.onEvent?.('turn.early-reply', { used: turn.earlyReply === 'used', text: turn.text });
       },
-      ...(clock ? [clock] : []),
-    );
+      onFalseInterruption: (info) =>
+        events.onEvent?.(info.kind === 'backchannel' ? 'backchannel' : 'false-interruption', {
+          ...(info.text ? { text: info.text } : {}),
+          durationSec: Math.round(info.durationSec * 1000) / 1000,
+          pausedMs: Math.round(info.pausedMs),
+          ...(info.utteranceId ? { utteranceId: info.utteranceId } : {}),
+        }),
+      onBargeIn: (info) => {
+        metrics.noteBargeIn(info.onsetMs);
+        events.onEvent?.('barge-in', {
+          decisionMs: Math.round(info.decidedAtMs - info.onsetMs),
+          detectedMs: Math.round(info.detectedAtMs - info.onsetMs),
+          voicedMs: Math.round(info.voicedMs),
+          reason: info.reason,
+          ...(info.words ? { words: info.words } : {}),
+        });
+      },
+      onCommit: (info) => events.onEvent?.('turn.committed', { ...info }),
+      onEarlyReplyDiscarded: (info) => events.onEvent?.('early-reply.discarded', { text: info.text }),
+      onEmptyTurn: (info) => events.onEvent?.('turn.empty', { voicedMs: Math.round(info.voicedMs) }),
+    });
     const processors: FrameProcessor[] = [
       this.transport.input(),
       new VadProcessor({
@@ -193,7 +187,6 @@ export class CallSession {
         firstSpeaker,
         ...(greeting !== undefined ? { greeting } : {}),
         ...(machineHandling ? { answeringMachine: machineHandling } : {}),
-        ...(clock ? { clock } : {}),
         ...(agent.callerFirstTimeoutSecs !== undefined ? { callerFirstTimeoutSecs: agent.callerFirstTimeoutSecs } : {}),
         ...(agent.idle ? { idle: agent.idle } : {}),
         ...(agent.maxDurationSecs !== undefined ? { maxDurationSecs: agent.maxDurationSecs } : {}),
@@ -232,6 +225,7 @@ export class CallSession {
     ];
     this.task = new PipelineTask(processors, {
       callId,
+      ...(clock ? { clock } : {}),
       ...(options.log ? { log: options.log } : {}),
       observers: [metrics, ...(options.observers ?? [])],
       ...(events.onError ? { onError: (error: PipelineError) => events.onError?.(error) } : {}),

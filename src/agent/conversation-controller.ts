@@ -3,8 +3,6 @@ import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import '../transports/output-frames.ts';
-import type { Clock, ClockTimer } from '../util/clock.ts';
-import { realClock, TimerGroup } from '../util/clock.ts';
 import type { AnsweredBy } from './frames.ts';
 import './frames.ts';
 
@@ -48,9 +46,10 @@ export interface ConversationOptions {
   answeringMachine?: AnsweringMachineHandling;
   /** Told when the controller ends the call and why. */
   onEnding?: (reason: string) => void;
-  /** @default real time */
-  clock?: Clock;
 }
+
+/** A processor timer (on the task's clock). */
+type Timer = ReturnType<typeof setTimeout>;
 
 /**
  * Who speaks first (and the greeting), re-prompting a silent caller, answering machines, and the call's
@@ -67,10 +66,9 @@ export interface ConversationOptions {
  */
 export class ConversationController extends FrameProcessor {
   private readonly options: ConversationOptions;
-  private readonly clockTimers: TimerGroup;
-  private idleTimer: ClockTimer | undefined;
-  private openingTimer: ClockTimer | undefined;
-  private decisionTimer: ClockTimer | undefined;
+  private idleTimer: Timer | undefined;
+  private openingTimer: Timer | undefined;
+  private decisionTimer: Timer | undefined;
   private prompts = 0;
   private opened = false;
   private ending = false;
@@ -90,13 +88,12 @@ export class ConversationController extends FrameProcessor {
   ) {
     super('ConversationController');
     this.options = options;
-    this.clockTimers = new TimerGroup(options.clock ?? realClock);
   }
 
   protected override onStart(): void {
     const maxSecs = this.options.maxDurationSecs ?? 600;
     if (maxSecs > 0) {
-      this.clockTimers.set(
+      this.setTimer(
         () =>
           this.endWith(
             this.options.maxDurationLine ?? "I'm sorry, we've reached the time limit for this call. Goodbye!",
@@ -107,11 +104,7 @@ export class ConversationController extends FrameProcessor {
     }
     // Frames pushed now wait in the next processors until `start` reaches them, so order is kept.
     if (this.options.firstSpeaker === 'bot') this.open();
-    else this.openingTimer = this.clockTimers.set(() => this.open(), (this.options.callerFirstTimeoutSecs ?? 4) * 1000);
-  }
-
-  protected override onStop(): void {
-    this.clockTimers.clearAll();
+    else this.openingTimer = this.setTimer(() => this.open(), (this.options.callerFirstTimeoutSecs ?? 4) * 1000);
   }
 
   protected override processFrame(frame: Frame, direction: Direction): void {
@@ -121,7 +114,7 @@ export class ConversationController extends FrameProcessor {
       case 'user.speech.started':
         if (direction !== 'downstream') break;
         this.opened = true; // the caller spoke first: their first turn gets the greeting
-        this.clockTimers.clear(this.openingTimer);
+        this.clearTimer(this.openingTimer);
         this.disarmIdle();
         this.prompts = 0;
         break;
@@ -139,7 +132,7 @@ export class ConversationController extends FrameProcessor {
       case 'turn.committed':
         if (this.holdingForDecision && this.decisionTimer === undefined) {
           const waitMs = (this.options.answeringMachine?.maxDecisionWaitSecs ?? 2) * 1000;
-          this.decisionTimer = this.clockTimers.set(() => this.releaseDecisionHold(), waitMs);
+          this.decisionTimer = this.setTimer(() => this.releaseDecisionHold(), waitMs);
         }
         break;
       case 'call.answered-by':
@@ -185,7 +178,7 @@ export class ConversationController extends FrameProcessor {
     if (!handling || this.machine) return;
     this.machine = true;
     this.disarmIdle();
-    this.clockTimers.clear(this.openingTimer);
+    this.clearTimer(this.openingTimer);
     this.opened = true;
     // Whatever was said or prepared for a person stops; the machine's greeting plays out in silence.
     this.pushFrame(makeFrame('interruption', { reason: 'answering machine' }));
@@ -199,7 +192,7 @@ export class ConversationController extends FrameProcessor {
   }
 
   private releaseDecisionHold(): void {
-    this.clockTimers.clear(this.decisionTimer);
+    this.clearTimer(this.decisionTimer);
     this.decisionTimer = undefined;
     if (!this.holdingForDecision) return;
     this.holdingForDecision = false;
@@ -220,7 +213,7 @@ export class ConversationController extends FrameProcessor {
     this.disarmIdle();
     if (this.ending || this.machine) return;
     const idle = this.options.idle ?? {};
-    this.idleTimer = this.clockTimers.set(
+    this.idleTimer = this.setTimer(
       () => {
         this.idleTimer = undefined;
         if (this.prompts < (idle.maxPrompts ?? 2)) {
@@ -235,7 +228,7 @@ export class ConversationController extends FrameProcessor {
   }
 
   private disarmIdle(): void {
-    this.clockTimers.clear(this.idleTimer);
+    this.clearTimer(this.idleTimer);
     this.idleTimer = undefined;
   }
 

@@ -3,8 +3,6 @@ import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import '../transports/output-frames.ts';
-import type { Clock, ClockTimer } from '../util/clock.ts';
-import { realClock, TimerGroup } from '../util/clock.ts';
 import type { BackchannelLexicon, BackchannelMatcher } from './backchannels.ts';
 import { backchannelMatcher, transcriptWords } from './backchannels.ts';
 import './frames.ts';
@@ -99,6 +97,9 @@ export interface UserTurnEvents {
   onEmptyTurn?(info: { voicedMs: number }): void;
 }
 
+/** A processor timer (on the task's clock). */
+type Timer = ReturnType<typeof setTimeout>;
+
 /** How long a pause must last before STT is asked to finalise (shorter ones are gaps between words). */
 const STOP_GRACE_MS = 120;
 /** After a false interruption, words of the same sound arriving this late still count (slow STT). */
@@ -123,8 +124,8 @@ interface Candidate {
   voiced: VoicedTime;
   finals: string[];
   interim: string;
-  ceilingTimer: ClockTimer | undefined;
-  quietTimer: ClockTimer | undefined;
+  ceilingTimer: Timer | undefined;
+  quietTimer: Timer | undefined;
   /** When sound was last heard (audio level; VAD's own pause decision comes later). */
   lastSoundMs: number;
 }
@@ -150,12 +151,12 @@ interface OpenTurn {
   /** The early reply under way, and the text it answers. */
   early: { text: string } | undefined;
   scoreSeq: number;
-  graceTimer: ClockTimer | undefined;
-  finalTimer: ClockTimer | undefined;
-  commitTimer: ClockTimer | undefined;
+  graceTimer: Timer | undefined;
+  finalTimer: Timer | undefined;
+  commitTimer: Timer | undefined;
   /** When the commit timer is due. */
   commitAt: number | undefined;
-  earlyTimer: ClockTimer | undefined;
+  earlyTimer: Timer | undefined;
   /** Consecutive loud frames heard in the closing pause. */
   soundRun: number;
 }
@@ -199,8 +200,6 @@ export class UserTurnProcessor extends FrameProcessor {
   private readonly detector: TurnDetector;
   private readonly matcher: BackchannelMatcher;
   private readonly keypad: KeypadCollector;
-  private readonly clockTimers: TimerGroup;
-  private readonly clock: Clock;
 
   private botSpeaking = false;
   private botUtterance: string | undefined;
@@ -219,7 +218,7 @@ export class UserTurnProcessor extends FrameProcessor {
   private staleSegment = false;
   private lastTurnEndMs = -Infinity;
   private digitsStartMs = 0;
-  private digitTimer: ClockTimer | undefined;
+  private digitTimer: Timer | undefined;
   /** The call reached an answering machine: the caller's side is not a conversation any more. */
   private machine = false;
 
@@ -227,11 +226,8 @@ export class UserTurnProcessor extends FrameProcessor {
     private readonly context: LlmContext,
     options: UserTurnOptions = {},
     private readonly events: UserTurnEvents = {},
-    clock: Clock = realClock,
   ) {
     super('UserTurnProcessor');
-    this.clock = clock;
-    this.clockTimers = new TimerGroup(clock);
     this.bargeIn = options.bargeIn ?? true;
     this.language = options.language ?? 'en';
     this.minWords = options.interruption?.minWords ?? 2;
@@ -290,7 +286,7 @@ export class UserTurnProcessor extends FrameProcessor {
         if (frame.answeredBy === 'machine') this.onMachine();
         break;
       case 'audio.in':
-        this.levels.push(frame.audio, this.clock.now(), this.turn !== undefined && this.turn.quietSince === undefined);
+        this.levels.push(frame.audio, this.taskClock.now(), this.turn !== undefined && this.turn.quietSince === undefined);
         if (this.turn?.quietSince) this.soundInPause(this.turn);
         if (this.candidate) this.soundOverBot(this.candidate);
         // The caller's audio arrives every 20 ms inside the busy poll phase, where timers must wait: checking
@@ -304,7 +300,6 @@ export class UserTurnProcessor extends FrameProcessor {
   }
 
   protected override onStop(): void {
-    this.clockTimers.clearAll();
     this.flushReport();
   }
 
@@ -337,8 +332,8 @@ export class UserTurnProcessor extends FrameProcessor {
     const candidate = this.candidate;
     if (candidate) {
       candidate.voiced.paused(frame.atMs);
-      this.clockTimers.clear(candidate.quietTimer);
-      candidate.quietTimer = this.clockTimers.set(() => this.letGo(), frame.atMs + this.resumeAfterMs - this.clock.now());
+      this.clearTimer(candidate.quietTimer);
+      candidate.quietTimer = this.setTimer(() => this.letGo(), frame.atMs + this.resumeAfterMs - this.taskClock.now());
       return;
     }
     const turn = this.turn;
@@ -346,7 +341,7 @@ export class UserTurnProcessor extends FrameProcessor {
     turn.quietSince = { atSec: frame.atSec, atMs: frame.atMs };
     if (turn.voicingSinceMs !== undefined) turn.voicedMs += Math.max(0, frame.atMs - turn.voicingSinceMs);
     turn.voicingSinceMs = undefined;
-    turn.graceTimer = this.clockTimers.set(() => this.announceStop(turn), frame.atMs + STOP_GRACE_MS - this.clock.now());
+    turn.graceTimer = this.setTimer(() => this.announceStop(turn), frame.atMs + STOP_GRACE_MS - this.taskClock.now());
     // A turn that already sounds finished gets its reply started now, on the words so far.
     if (this.earlyReplies) this.judge(turn);
   }
@@ -356,7 +351,7 @@ export class UserTurnProcessor extends FrameProcessor {
     const candidate = this.candidate;
     if (candidate) {
       candidate.voiced.resumed(frame.atMs);
-      this.clockTimers.clear(candidate.quietTimer);
+      this.clearTimer(candidate.quietTimer);
       candidate.quietTimer = undefined;
       this.armCeiling(candidate);
       return;
@@ -387,7 +382,7 @@ export class UserTurnProcessor extends FrameProcessor {
     const candidate: Candidate = {
       onsetSec: atSec,
       onsetMs: atMs,
-      detectedAtMs: this.clock.now(),
+      detectedAtMs: this.taskClock.now(),
       voiced: new VoicedTime(atMs),
       finals: [],
       interim: '',
@@ -404,23 +399,23 @@ export class UserTurnProcessor extends FrameProcessor {
 
   /** Tracks the sound over the bot by level: once it has been silent for the resume wait, let it go. */
   private soundOverBot(candidate: Candidate): void {
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     if ((this.levels.levelSince(now - 1) ?? -Infinity) >= SILENT_DBFS) candidate.lastSoundMs = now;
     else if (now - candidate.lastSoundMs >= this.resumeAfterMs) this.letGo();
   }
 
   /** Fires when the voiced time reaches the ceiling, if the caller keeps voicing until then. */
   private armCeiling(candidate: Candidate): void {
-    this.clockTimers.clear(candidate.ceilingTimer);
+    this.clearTimer(candidate.ceilingTimer);
     const due = candidate.voiced.dueAt(this.maxVoicedMs);
     if (due === undefined) return;
-    candidate.ceilingTimer = this.clockTimers.set(() => this.checkCeiling(), due - this.clock.now());
+    candidate.ceilingTimer = this.setTimer(() => this.checkCeiling(), due - this.taskClock.now());
   }
 
   private checkCeiling(): void {
     const candidate = this.candidate;
     if (!candidate) return;
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     candidate.voiced.settle(now);
     if (candidate.voiced.total(now) >= this.maxVoicedMs && !this.isBackground(candidate)) return this.takeTurn('voiced-time');
     if (candidate.voiced.voicing && candidate.ceilingTimer === undefined) this.armCeiling(candidate);
@@ -444,11 +439,11 @@ export class UserTurnProcessor extends FrameProcessor {
   private letGo(): void {
     const candidate = this.candidate;
     if (!candidate) return;
-    this.clockTimers.clear(candidate.ceilingTimer);
-    this.clockTimers.clear(candidate.quietTimer);
+    this.clearTimer(candidate.ceilingTimer);
+    this.clearTimer(candidate.quietTimer);
     this.candidate = undefined;
     this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     const text = [...candidate.finals, candidate.interim].join(' ').trim();
     const endMs = Math.min(candidate.voiced.quietSince ?? now, candidate.lastSoundMs);
     this.events.onFalseInterruption?.({
@@ -465,12 +460,12 @@ export class UserTurnProcessor extends FrameProcessor {
   private takeTurn(reason: 'words' | 'voiced-time' | 'late-words' | 'bot-finished', from: Candidate | undefined = this.candidate): void {
     if (!from) return;
     if (from === this.candidate) {
-      this.clockTimers.clear(from.ceilingTimer);
-      this.clockTimers.clear(from.quietTimer);
+      this.clearTimer(from.ceilingTimer);
+      this.clearTimer(from.quietTimer);
       this.candidate = undefined;
     }
     this.lateWords = undefined;
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     const interrupt = reason !== 'bot-finished';
     if (interrupt) {
       this.events.onBargeIn?.({
@@ -495,7 +490,7 @@ export class UserTurnProcessor extends FrameProcessor {
       const atMs = quiet ?? now;
       turn.voicingSinceMs = undefined;
       turn.quietSince = { atSec: from.onsetSec + (atMs - from.onsetMs) / 1000, atMs };
-      turn.graceTimer = this.clockTimers.set(() => this.announceStop(turn), atMs + STOP_GRACE_MS - now);
+      turn.graceTimer = this.setTimer(() => this.announceStop(turn), atMs + STOP_GRACE_MS - now);
     } else {
       turn.voicingSinceMs = now;
     }
@@ -532,7 +527,7 @@ export class UserTurnProcessor extends FrameProcessor {
       stopped: false,
       wordsSettled: false,
       voicedMs: 0,
-      voicingSinceMs: this.clock.now(),
+      voicingSinceMs: this.taskClock.now(),
       early: undefined,
       scoreSeq: 0,
       graceTimer: undefined,
@@ -552,10 +547,10 @@ export class UserTurnProcessor extends FrameProcessor {
   /** The caller goes on after a pause: same turn; an early reply for the shorter turn is dropped. */
   private continueTurn(atMs: number): void {
     const turn = this.turn as OpenTurn;
-    this.clockTimers.clear(turn.graceTimer);
-    this.clockTimers.clear(turn.finalTimer);
-    this.clockTimers.clear(turn.commitTimer);
-    this.clockTimers.clear(turn.earlyTimer);
+    this.clearTimer(turn.graceTimer);
+    this.clearTimer(turn.finalTimer);
+    this.clearTimer(turn.commitTimer);
+    this.clearTimer(turn.earlyTimer);
     turn.graceTimer = turn.finalTimer = turn.commitTimer = turn.earlyTimer = undefined;
     turn.commitAt = undefined;
     turn.soundRun = 0;
@@ -573,12 +568,12 @@ export class UserTurnProcessor extends FrameProcessor {
   /** The pause outlasted a gap between words: tell STT to finalise, then judge the turn on its words. */
   private announceStop(turn: OpenTurn): void {
     if (this.turn !== turn || turn.stopped || !turn.quietSince) return;
-    this.clockTimers.clear(turn.graceTimer);
+    this.clearTimer(turn.graceTimer);
     turn.graceTimer = undefined;
     turn.stopped = true;
     this.broadcast(makeFrame('user.speech.stopped', { atSec: turn.quietSince.atSec, atMs: turn.quietSince.atMs }));
     if (turn.interim === '' && turn.finals.length > 0 && turn.wordsSettled) return this.judge(turn);
-    turn.finalTimer = this.clockTimers.set(() => {
+    turn.finalTimer = this.setTimer(() => {
       turn.finalTimer = undefined;
       turn.wordsSettled = true;
       this.judge(turn);
@@ -601,17 +596,17 @@ export class UserTurnProcessor extends FrameProcessor {
       const waitMs = text === '' ? this.minSilenceMs : silenceForProbability(probability, this.minSilenceMs, this.maxSilenceMs);
       const commitAt = quiet.atMs + waitMs;
       if (settled) {
-        this.clockTimers.clear(turn.commitTimer);
+        this.clearTimer(turn.commitTimer);
         turn.commitAt = commitAt;
-        turn.commitTimer = this.clockTimers.set(() => this.commit(turn), commitAt - this.clock.now());
+        turn.commitTimer = this.setTimer(() => this.commit(turn), commitAt - this.taskClock.now());
       }
       if (!this.earlyReplies || text === '' || (turn.early && sameWords(turn.early.text, text, true))) return;
-      this.clockTimers.clear(turn.earlyTimer);
+      this.clearTimer(turn.earlyTimer);
       turn.earlyTimer = undefined;
-      const startAt = probability >= 0.8 ? this.clock.now() : commitAt - EARLY_LEAD_MS;
+      const startAt = probability >= 0.8 ? this.taskClock.now() : commitAt - EARLY_LEAD_MS;
       if (!settled && probability < 0.8) return; // wait for STT's final words
-      if (startAt <= this.clock.now()) this.startEarlyReply(turn, text);
-      else turn.earlyTimer = this.clockTimers.set(() => this.startEarlyReply(turn, turnText(turn)), startAt - this.clock.now());
+      if (startAt <= this.taskClock.now()) this.startEarlyReply(turn, text);
+      else turn.earlyTimer = this.setTimer(() => this.startEarlyReply(turn, turnText(turn)), startAt - this.taskClock.now());
     };
     const voicedSecs = turn.voicedMs / 1000;
     let score: number | Promise<number>;
@@ -639,7 +634,7 @@ export class UserTurnProcessor extends FrameProcessor {
 
   /** Sound in the closing pause may be the caller going on before VAD can tell: hold the commit a little. */
   private soundInPause(turn: OpenTurn): void {
-    const level = this.levels.levelSince(this.clock.now() - 1);
+    const level = this.levels.levelSince(this.taskClock.now() - 1);
     const caller = this.levels.callerDbfs;
     const threshold = Math.max(SOUND_FLOOR_DBFS, caller !== undefined ? caller - SOUND_MARGIN_DB : SOUND_FLOOR_DBFS);
     if (level === undefined || level < threshold) {
@@ -648,11 +643,11 @@ export class UserTurnProcessor extends FrameProcessor {
     }
     turn.soundRun++;
     if (turn.soundRun < 2 || turn.commitAt === undefined) return;
-    const holdUntil = this.clock.now() + SOUND_HOLD_MS;
+    const holdUntil = this.taskClock.now() + SOUND_HOLD_MS;
     if (turn.commitAt >= holdUntil) return;
-    this.clockTimers.clear(turn.commitTimer);
+    this.clearTimer(turn.commitTimer);
     turn.commitAt = holdUntil;
-    turn.commitTimer = this.clockTimers.set(() => this.commit(turn), SOUND_HOLD_MS);
+    turn.commitTimer = this.setTimer(() => this.commit(turn), SOUND_HOLD_MS);
   }
 
   private startEarlyReply(turn: OpenTurn, text: string): void {
@@ -676,13 +671,13 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private commit(turn: OpenTurn): void {
     if (this.turn !== turn) return;
-    this.clockTimers.clear(turn.graceTimer);
-    this.clockTimers.clear(turn.finalTimer);
-    this.clockTimers.clear(turn.commitTimer);
-    this.clockTimers.clear(turn.earlyTimer);
+    this.clearTimer(turn.graceTimer);
+    this.clearTimer(turn.finalTimer);
+    this.clearTimer(turn.commitTimer);
+    this.clearTimer(turn.earlyTimer);
     this.turn = undefined;
     this.levels.turnEnded();
-    const endedAtMs = turn.quietSince?.atMs ?? this.clock.now();
+    const endedAtMs = turn.quietSince?.atMs ?? this.taskClock.now();
     this.lastTurnEndMs = endedAtMs;
     const text = turnText(turn);
     if (text === '') {
@@ -728,7 +723,7 @@ export class UserTurnProcessor extends FrameProcessor {
     }
     const late = this.lateWords;
     if (late && !this.turn) {
-      if (this.clock.now() <= late.untilMs) {
+      if (this.taskClock.now() <= late.untilMs) {
         // Words of a sound over the bot that was already let go: they may still take the turn.
         if (frame.final) late.candidate.finals.push(text);
         else late.candidate.interim = text;
@@ -749,7 +744,7 @@ export class UserTurnProcessor extends FrameProcessor {
       if (turn.stopped) {
         if (frame.final) {
           turn.wordsSettled = true;
-          this.clockTimers.clear(turn.finalTimer);
+          this.clearTimer(turn.finalTimer);
           turn.finalTimer = undefined;
         }
         if (turn.wordsSettled) this.judge(turn);
@@ -760,8 +755,8 @@ export class UserTurnProcessor extends FrameProcessor {
     }
     if (!frame.final || this.botSpeaking) return; // over the bot, VAD heard nothing: not a turn
     // STT heard words our VAD missed (short answers like "yes"): a turn of their own, ended now.
-    if (this.committed && this.clock.now() - this.committed.endedAtMs < 2000 && sameWords(this.committed.text, text)) return;
-    const now = this.clock.now();
+    if (this.committed && this.taskClock.now() - this.committed.endedAtMs < 2000 && sameWords(this.committed.text, text)) return;
+    const now = this.taskClock.now();
     const fresh = this.startTurn(0, now);
     fresh.finals.push(text);
     fresh.voicingSinceMs = undefined;
@@ -776,27 +771,27 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private onDigit(digit: string): void {
     if (this.keypad.pending === '') {
-      this.digitsStartMs = this.clock.now();
+      this.digitsStartMs = this.taskClock.now();
       if (this.candidate) {
-        this.clockTimers.clear(this.candidate.ceilingTimer);
-        this.clockTimers.clear(this.candidate.quietTimer);
+        this.clearTimer(this.candidate.ceilingTimer);
+        this.clearTimer(this.candidate.quietTimer);
         this.candidate = undefined;
         this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
       }
       if (this.botSpeaking && this.bargeIn) this.broadcast(makeFrame('interruption', { reason: 'caller pressed a key' }));
     }
-    this.clockTimers.clear(this.digitTimer);
+    this.clearTimer(this.digitTimer);
     this.digitTimer = undefined;
     const answer = this.keypad.push(digit);
     if (answer !== undefined) return this.commitDigits(answer);
-    this.digitTimer = this.clockTimers.set(() => this.commitDigits(this.keypad.take()), this.keypad.timeoutMs);
+    this.digitTimer = this.setTimer(() => this.commitDigits(this.keypad.take()), this.keypad.timeoutMs);
   }
 
   private commitDigits(digits: string): void {
-    this.clockTimers.clear(this.digitTimer);
+    this.clearTimer(this.digitTimer);
     this.digitTimer = undefined;
     if (digits === '') return;
-    const now = this.clock.now();
+    const now = this.taskClock.now();
     const fresh = this.startTurn(0, this.digitsStartMs, false);
     fresh.finals.push(`DTMF: ${digits}`);
     fresh.quietSince = { atSec: 0, atMs: now };
@@ -812,16 +807,16 @@ export class UserTurnProcessor extends FrameProcessor {
   private onMachine(): void {
     this.machine = true;
     if (this.candidate) {
-      this.clockTimers.clear(this.candidate.ceilingTimer);
-      this.clockTimers.clear(this.candidate.quietTimer);
+      this.clearTimer(this.candidate.ceilingTimer);
+      this.clearTimer(this.candidate.quietTimer);
       this.candidate = undefined;
       this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
     }
     const turn = this.turn;
     if (turn) {
-      this.clockTimers.clear(turn.graceTimer);
-      this.clockTimers.clear(turn.finalTimer);
-      this.clockTimers.clear(turn.commitTimer);
+      this.clearTimer(turn.graceTimer);
+      this.clearTimer(turn.finalTimer);
+      this.clearTimer(turn.commitTimer);
       if (turn.early) {
         turn.early = undefined;
         this.context.messages.length = turn.contextLength;

@@ -14,6 +14,7 @@ interface EvalOptions {
   concurrency: number;
   timing: 'realistic' | 'instant';
   corpus: string;
+  carrier: string;
   details: boolean;
   dump?: string;
 }
@@ -52,6 +53,7 @@ export function evalCommand(): Command {
       'realistic',
     )
     .option('--corpus <dir>', 'corpus folder (corpus.json, sounds.json)', DEFAULT_CORPUS_DIR)
+    .option('--carrier <name>', 'carrier whose emulator carries the calls', 'twilio')
     .option('--details', 'list every event that went wrong', false)
     .option('--dump <file>', 'write every call record (server and caller side) to this JSON file')
     .action(async (options: EvalOptions) => {
@@ -70,6 +72,7 @@ export function evalCommand(): Command {
         `Running ${calls.length} corpus calls, ${options.concurrency} at a time (load average ${load.map((x) => x.toFixed(2)).join(' ')})…\n`,
       );
       const outcomes = await runCorpus(corpus, calls, {
+        carrier: options.carrier,
         concurrency: options.concurrency,
         timing: options.timing,
         progress: (line) => process.stderr.write(`${line}\n`),

@@ -3,8 +3,6 @@ import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import { ChannelAudioEncoder } from './channel-audio-encoder.ts';
-import type { Clock } from '../util/clock.ts';
-import { realClock } from '../util/clock.ts';
 import type { ClockClient, MediaClock } from './media-clock.ts';
 import { sharedMediaClock } from './media-clock.ts';
 import type { MediaChannel } from './media-channel.ts';
@@ -29,8 +27,6 @@ export interface TransportOutputOptions {
   frameMs?: number;
   /** What paces sending. @default the process-wide shared media clock */
   clock?: OutputPacer;
-  /** Time source (`now()`, timers). @default real time */
-  time?: Clock;
   /** On end, how long to wait past the queued audio for the carrier to confirm playback. @default 3000 */
   endGraceMs?: number;
 }
@@ -78,7 +74,6 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
   private readonly tracker: PlaybackTracker;
   private readonly queue = new OutboundAudioQueue();
   private readonly clock: OutputPacer;
-  private readonly time: Clock;
   private readonly leadMs: number;
   private readonly maxRetainedBytes: number;
   /** Active holds by owner; audio flows only when there is none. */
@@ -98,7 +93,6 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.encoder = new ChannelAudioEncoder(channel.format);
     this.tracker = new PlaybackTracker(this.encoder.bytesPerSecond, channel.echoesMarksOnClear);
     this.clock = options.clock ?? sharedMediaClock;
-    this.time = options.time ?? realClock;
     this.leadMs = options.leadMs ?? 120;
     this.maxRetainedBytes = MAX_RETAINED_SEC * this.encoder.bytesPerSecond;
     this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
@@ -224,7 +218,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
       this.channel.clear();
       this.stats.clearsSent++;
     }
-    this.playoutEndAt = this.time.now();
+    this.playoutEndAt = this.taskClock.now();
     for (const progress of interrupted) {
       this.pushFrame(makeFrame('audio.played', { utteranceId: progress.utteranceId, playedSec: progress.playedSec, complete: false }));
       if (progress.started) {
@@ -236,7 +230,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
 
   protected override onEnd(): Promise<void> | void {
     if (this.isIdle()) return;
-    const limitMs = this.queuedSec * 1000 + Math.max(0, this.playoutEndAt - this.time.now()) + this.endGraceMs;
+    const limitMs = this.queuedSec * 1000 + Math.max(0, this.playoutEndAt - this.taskClock.now()) + this.endGraceMs;
     return new Promise<void>((resolve) => {
       const timer = this.setTimer(() => {
         this.log.warn({ callId: this.callId, limitMs }, 'carrier did not confirm playback before end; ending anyway');
@@ -271,7 +265,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     if (!first) return;
     this.clock.deactivate(this);
     this.stats.pauses++;
-    const now = this.time.now();
+    const now = this.taskClock.now();
     // Audio sent but not confirmed played may still be playing: clear it and send it again later, from the
     // last word the carrier confirmed.
     if (this.sentOffset > this.tracker.ackedOffset && this.playoutEndAt > now) {

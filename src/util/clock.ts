@@ -113,33 +113,3 @@ export class ManualClock implements Clock {
     return next;
   }
 }
-
-/** Real time (the system clock). */
-export const realClock: Clock = systemClock;
-
-/** Timers of one owner on a clock, all cancelled at once by {@link clearAll}. */
-export class TimerGroup {
-  private readonly timers = new Set<ClockTimer>();
-
-  constructor(readonly clock: Clock) {}
-
-  set(callback: () => void, ms: number): ClockTimer {
-    const timer = this.clock.setTimeout(() => {
-      this.timers.delete(timer);
-      callback();
-    }, Math.max(0, ms));
-    this.timers.add(timer);
-    return timer;
-  }
-
-  clear(timer: ClockTimer | undefined): void {
-    if (timer === undefined || !this.timers.has(timer)) return;
-    this.timers.delete(timer);
-    this.clock.clearTimeout(timer);
-  }
-
-  clearAll(): void {
-    for (const timer of this.timers) this.clock.clearTimeout(timer);
-    this.timers.clear();
-  }
-}

@@ -7,13 +7,13 @@ import { PipelineTask, makeFrame } from '../../src/pipeline/index.ts';
 import { LlmContext } from '../../src/services/llm/context.ts';
 import { ManualClock } from '../../src/util/clock.ts';
 
-function setup(options: Omit<ConversationOptions, 'clock'>) {
+function setup(options: ConversationOptions) {
   const clock = new ManualClock();
   const context = new LlmContext({ system: 's' });
   const out: Frame[] = [];
   const up: Frame[] = [];
-  const controller = new ConversationController(context, { ...options, clock });
-  const task = new PipelineTask([controller], { callId: 'conv', onOutput: (f) => out.push(f) });
+  const controller = new ConversationController(context, options);
+  const task = new PipelineTask([controller], { callId: 'conv', clock, onOutput: (f) => out.push(f) });
   const done = task.run();
   const said = () => out.flatMap((f) => (f.type === 'tts.speak' ? [f.text] : []));
   const holds = () =>

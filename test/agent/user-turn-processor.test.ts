@@ -32,19 +32,14 @@ function setup(options: UserTurnOptions = {}) {
       if (direction === 'upstream') up.push(frame);
     }
   }
-  const processor = new UserTurnProcessor(
-    context,
-    options,
-    {
-      onUserTurn: (t) => turns.push(t),
-      onFalseInterruption: (i) => events.push(['false-interruption', i]),
-      onBargeIn: (i) => events.push(['barge-in', i]),
-      onEarlyReplyDiscarded: (i) => events.push(['early-reply.discarded', i]),
-      onEmptyTurn: (i) => events.push(['turn.empty', i]),
-    },
-    clock,
-  );
-  const task = new PipelineTask([new UpTap('tap'), processor], { callId: 'turns', onOutput: (f) => down.push(f) });
+  const processor = new UserTurnProcessor(context, options, {
+    onUserTurn: (t) => turns.push(t),
+    onFalseInterruption: (i) => events.push(['false-interruption', i]),
+    onBargeIn: (i) => events.push(['barge-in', i]),
+    onEarlyReplyDiscarded: (i) => events.push(['early-reply.discarded', i]),
+    onEmptyTurn: (i) => events.push(['turn.empty', i]),
+  });
+  const task = new PipelineTask([new UpTap('tap'), processor], { callId: 'turns', clock, onOutput: (f) => down.push(f) });
   void task.run();
   const at = () => clock.now();
   const vad = (type: 'vad.speech.started' | 'vad.speech.paused' | 'vad.speech.resumed' | 'vad.speech.stopped', atMs = at()) =>

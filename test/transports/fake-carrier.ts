@@ -1,4 +1,5 @@
-import type { ChannelAudioFormat, MediaChannel, MediaChannelHandler } from '../../src/transports/media-channel.ts';
+import type { ChannelAudioFormat } from '../../src/audio/channel-audio-format.ts';
+import type { MediaChannel, MediaChannelHandler } from '../../src/transports/media-channel.ts';
 import type { ClockClient } from '../../src/transports/media-clock.ts';
 import type { ManualClock } from '../../src/util/clock.ts';
 

@@ -30,7 +30,7 @@ function setup(echo = false) {
   const clock = new ManualClock();
   const carrier = new FakeCarrier(echo);
   const pacer = new ManualPacer(clock, carrier);
-  const output = new TransportOutput(carrier, { clock: pacer, time: clock });
+  const output = new TransportOutput(carrier, { clock: pacer });
   carrier.setHandler({
     audio: () => {},
     dtmf: () => {},
@@ -38,7 +38,7 @@ function setup(echo = false) {
     closed: () => {},
   });
   const down: Frame[] = [];
-  const task = new PipelineTask([output], { callId: 'pause-test', onOutput: (f) => down.push(f) });
+  const task = new PipelineTask([output], { callId: 'pause-test', clock, onOutput: (f) => down.push(f) });
   void task.run();
   const send = (frame: Frame) => task.queueFrame(frame);
   const played = () => down.filter((f): f is FrameOf<'audio.played'> => f.type === 'audio.played');

@@ -1,7 +1,7 @@
 /**
- * Runs corpus calls end to end: a private Switchboard with the sandbox (Twilio emulator with simulated
+ * Runs corpus calls end to end: a private Switchboard with the sandbox (the carrier's emulator with simulated
  * callees, Deepgram, Gemini and Cartesia emulators at the chosen timing), the default agent, one real call
- * per corpus entry through the public call API, a few at a time.
+ * per corpus entry placed the way the public call API places it, a few at a time.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../log.ts';
 import { ensureSounds } from '../../sandbox/callees/sound-synth.ts';
+import type { EmulatedCallRecord } from '../../sandbox/carriers/shared/call-record.ts';
 import { startSwitchboard } from '../../server/start.ts';
 import { isTerminalStatus } from '../../store/index.ts';
 import type { Corpus, CorpusCall } from './corpus.ts';
 import type { CallOutcome } from './scorecard.ts';
 
 export interface RunOptions {
+  /** The carrier whose sandbox emulator carries the calls (e.g. `twilio`). */
+  carrier: string;
   /** Calls in progress at once. */
   concurrency: number;
   timing: 'realistic' | 'instant';
@@ -22,6 +25,11 @@ export interface RunOptions {
   progress?: (line: string) => void;
   /** Longest a call may take (ms). @default 150000 */
   callTimeoutMs?: number;
+}
+
+/** What the eval needs of a carrier emulator: its calls, each with the record both sides of the line kept. */
+interface CarrierEmulator {
+  readonly calls: ReadonlyMap<string, { readonly record: EmulatedCallRecord; waitForEnd(timeoutMs?: number): Promise<unknown> }>;
 }
 
 /** Metadata every corpus call carries (the default agent templates the callee's name into its lines). */
@@ -43,13 +51,14 @@ export async function runCorpus(corpus: Corpus, calls: CorpusCall[], options: Ru
     log: createLogger({ level: config.logLevel, destination: process.stderr }),
     sandboxTiming: options.timing,
   });
-  const twilio = running.sandbox?.twilio;
+  const sandbox = running.sandbox;
+  const emulator = sandbox?.emulator<CarrierEmulator>(options.carrier);
   try {
-    if (!twilio) throw new Error('the sandbox did not start a Twilio emulator');
+    if (!sandbox || !emulator) throw new Error(`the sandbox runs no emulator for carrier "${options.carrier}"`);
     const numbers = new Map<CorpusCall, string>();
     calls.forEach((call, i) => {
       const number = `+1555020${String(1000 + i).padStart(4, '0')}`;
-      twilio.personas.register(number, call.persona);
+      sandbox.personas.register(number, call.persona);
       numbers.set(call, number);
     });
     const outcomes: CallOutcome[] = new Array<CallOutcome>(calls.length);
@@ -71,7 +80,7 @@ export async function runCorpus(corpus: Corpus, calls: CorpusCall[], options: Ru
     };
     const runOne = async (call: CorpusCall, to: string): Promise<CallOutcome> => {
       try {
-        const placed = await running.manager.placeCall({ carrier: 'twilio', to, metadata: CALL_METADATA });
+        const placed = await running.manager.placeCall({ carrier: options.carrier, to, metadata: CALL_METADATA });
         const deadline = performance.now() + (options.callTimeoutMs ?? 150_000);
         let summary = running.store.getCallSummary(placed.id);
         while (summary && !isTerminalStatus(summary.status) && performance.now() < deadline) {
@@ -79,7 +88,7 @@ export async function runCorpus(corpus: Corpus, calls: CorpusCall[], options: Ru
           summary = running.store.getCallSummary(placed.id);
         }
         const carrierCallId = summary?.carrierCallId ?? undefined;
-        const emulated = carrierCallId ? twilio.calls.get(carrierCallId) : undefined;
+        const emulated = carrierCallId ? emulator.calls.get(carrierCallId) : undefined;
         if (emulated) await emulated.waitForEnd(Math.max(1000, deadline - performance.now())).catch(() => undefined);
         const record = running.store.getCall(placed.id);
         const timedOut = !summary || !isTerminalStatus(summary.status);
