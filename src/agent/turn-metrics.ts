@@ -27,16 +27,21 @@ export interface TurnLatency {
   overheadMs: number;
 }
 
-interface PendingTurn {
-  userStoppedMs: number;
-  turnEndAt: number;
+/** One LLM run for a caller turn (it may start before the turn's stop is announced: an early reply). */
+interface Run {
+  runAt: number;
   sttFinalAt?: number;
-  llmRunAt?: number;
   llmFirstTokenAt?: number;
   /** Time waiting on the LLM provider until the first spoken token, over all its requests (its `ttfb` metric). */
   llmTtfbMs?: number;
   toolMs?: number;
   ttsFirstAudioAt?: number;
+}
+
+interface PendingTurn {
+  userStoppedMs: number;
+  turnEndAt: number;
+  run?: Run;
 }
 
 export interface TurnMetricsEvents {
@@ -54,6 +59,8 @@ export interface TurnMetricsEvents {
 export class TurnMetricsObserver implements FrameObserver {
   private pending: PendingTurn | undefined;
   private lastFinalAt: number | undefined;
+  /** The latest `llm.run` from the turn processor (an early reply can start before the turn's stop is announced). */
+  private run: Run | undefined;
   private bargeInOnsetMs: number | undefined;
   /** When the output last paused for caller speech (the bot went quiet: its carrier buffer was cleared). */
   private pausedForCallerAt: number | undefined;
@@ -89,36 +96,31 @@ export class TurnMetricsObserver implements FrameObserver {
         // A final that came before the VAD decision (endpointing beat the turn-end wait) still counts.
         if (hop.source === 'UserTurnProcessor' && hop.direction === 'downstream') {
           this.pending = { userStoppedMs: frame.atMs, turnEndAt: hop.atMs };
+          // A reply started as soon as the caller paused, before this stop was announced, belongs to this turn.
+          if (this.run && this.run.runAt >= frame.atMs) this.pending.run = this.run;
         }
         return;
       case 'llm.run':
-        if (this.pending && hop.source === 'UserTurnProcessor' && this.pending.llmRunAt === undefined) {
-          this.pending.llmRunAt = hop.atMs;
-          if (this.lastFinalAt !== undefined) this.pending.sttFinalAt = this.lastFinalAt;
-        }
+        if (hop.source !== 'UserTurnProcessor') return;
+        this.run = { runAt: hop.atMs, ...(this.lastFinalAt !== undefined ? { sttFinalAt: this.lastFinalAt } : {}) };
+        if (this.pending && this.pending.run === undefined) this.pending.run = this.run;
         return;
       case 'llm.text':
-        if (this.pending?.llmRunAt !== undefined && this.pending.llmFirstTokenAt === undefined) {
-          this.pending.llmFirstTokenAt = hop.atMs;
-        }
+        if (this.run && this.run.llmFirstTokenAt === undefined) this.run.llmFirstTokenAt = hop.atMs;
         return;
       case 'tts.audio':
-        if (this.pending?.llmRunAt !== undefined && this.pending.ttsFirstAudioAt === undefined) {
-          this.pending.ttsFirstAudioAt = hop.atMs;
-        }
+        if (this.run && this.run.ttsFirstAudioAt === undefined) this.run.ttsFirstAudioAt = hop.atMs;
         return;
       case 'metrics':
         if (frame.id <= this.lastMetricsFrameId) return;
         this.lastMetricsFrameId = frame.id;
         for (const data of frame.data) {
-          if (data.kind === 'processing' && data.processor === 'LlmProcessor:tools' && this.pending) {
-            this.pending.toolMs = (this.pending.toolMs ?? 0) + data.valueMs;
+          if (data.kind === 'processing' && data.processor === 'LlmProcessor:tools' && this.run) {
+            this.run.toolMs = (this.run.toolMs ?? 0) + data.valueMs;
           }
           if (data.kind !== 'ttfb') continue;
           this.events.onProviderTtfb?.(data.processor, data.valueMs);
-          if (data.processor === 'LlmProcessor' && this.pending && this.pending.llmTtfbMs === undefined) {
-            this.pending.llmTtfbMs = data.valueMs;
-          }
+          if (data.processor === 'LlmProcessor' && this.run && this.run.llmTtfbMs === undefined) this.run.llmTtfbMs = data.valueMs;
         }
         return;
       case 'output.pause':
@@ -139,14 +141,16 @@ export class TurnMetricsObserver implements FrameObserver {
   }
 
   private complete(utteranceId: string, firstAudioOutAt: number): void {
-    const turn = this.pending;
-    if (!turn || turn.llmRunAt === undefined) return;
+    const pending = this.pending;
+    const run = pending?.run;
+    if (!pending || !run) return;
     this.pending = undefined;
+    const turn = { ...run, userStoppedMs: pending.userStoppedMs, turnEndAt: pending.turnEndAt };
     const since = (at: number | undefined) => (at === undefined ? undefined : at - turn.userStoppedMs);
     const turnEndMs = turn.turnEndAt - turn.userStoppedMs;
     const voiceToVoiceMs = firstAudioOutAt - turn.userStoppedMs;
     const sttWait = turn.sttFinalAt !== undefined ? Math.max(0, turn.sttFinalAt - turn.turnEndAt) : 0;
-    const llm = turn.llmTtfbMs ?? (turn.llmFirstTokenAt !== undefined ? turn.llmFirstTokenAt - turn.llmRunAt : 0);
+    const llm = turn.llmTtfbMs ?? (turn.llmFirstTokenAt !== undefined ? turn.llmFirstTokenAt - turn.runAt : 0);
     const toAudio =
       turn.ttsFirstAudioAt !== undefined && turn.llmFirstTokenAt !== undefined ? turn.ttsFirstAudioAt - turn.llmFirstTokenAt : 0;
     const providerMs = sttWait + llm + toAudio;
