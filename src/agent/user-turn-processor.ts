@@ -3,132 +3,33 @@ import type { Direction, Frame, FrameOf } from '../pipeline/frames.ts';
 import { makeFrame } from '../pipeline/frames.ts';
 import { FrameProcessor } from '../pipeline/processor.ts';
 import '../transports/output-frames.ts';
-import type { BackchannelLexicon, BackchannelMatcher } from './backchannels.ts';
 import { backchannelMatcher, transcriptWords } from './backchannels.ts';
 import './frames.ts';
-import type { KeypadOptions } from './keypad.ts';
 import { KeypadCollector } from './keypad.ts';
-import type { EndpointingOptions, TurnDetector } from './turn-detector.ts';
-import { HeuristicTurnDetector, silenceForProbability } from './turn-detector.ts';
+import type { OverBotSound, TakeTurnReason } from './speech-over-bot.ts';
+import { SpeechOverBot } from './speech-over-bot.ts';
 import { SpeechLevelMeter } from './speech-level.ts';
-import { VoicedTime } from './voiced-time.ts';
+import type { TurnDetector } from './turn-detector.ts';
+import { HeuristicTurnDetector, silenceForProbability } from './turn-detector.ts';
+import type { UserTurn, UserTurnEvents, UserTurnOptions } from './user-turn-options.ts';
 
-export interface InterruptionOptions {
-  /** Words that are not backchannels ("mm-hmm", "okay", "go on"…) needed to take the turn from the bot. @default 2 */
-  minWords?: number;
-  /** Voiced time over the bot that takes the turn even without words (STT heard nothing usable). @default 3 */
-  maxVoicedSecs?: number;
-  /**
-   * After the caller's sound stops, how long to wait for words before resuming the bot (a false
-   * interruption). Playback resumes within this time plus one 20 ms tick of the sound's end. @default 0.4
-   */
-  resumeAfterSecs?: number;
-  /** Words and phrases added to the built-in backchannel lexicon, per language. @default {} */
-  backchannels?: Partial<Record<string, Partial<BackchannelLexicon>>>;
-  /**
-   * A sound this much quieter than the caller's own speech (learned from their turns) is the room — a TV, a
-   * voice across the room — not the caller: it pauses the bot like any sound, but only words can take the
-   * turn, not voiced time. 0 turns this off. @default 10
-   */
-  backgroundMarginDb?: number;
-}
-
-export interface UserTurnOptions {
-  /** Let the caller interrupt the bot. @default true */
-  bargeIn?: boolean;
-  /** Language of the callers, for the backchannel lexicon and turn detection. @default 'en' */
-  language?: string;
-  /** How speech over the bot is told apart from an interruption (defaults on {@link InterruptionOptions}). */
-  interruption?: InterruptionOptions;
-  /** How long a pause ends a turn (defaults on {@link EndpointingOptions}). */
-  endpointing?: EndpointingOptions;
-  /**
-   * Start the reply on the caller's final words while the turn may still go on; it is heard only once the
-   * turn is committed, its tools run only then, and it is dropped if the caller continues. @default true
-   */
-  earlyReplies?: boolean;
-  /** After a pause, wait at most this long for STT's final words before using what it has. @default 1.0 */
-  finalTranscriptTimeoutSecs?: number;
-  /** How keypad answers end (defaults on {@link KeypadOptions}). */
-  keypad?: KeypadOptions;
-}
-
-/** A user turn as the call record sees it. */
-export interface UserTurn {
-  text: string;
-  /** When the caller started / stopped speaking (or pressed the first/last key), on the clock's timeline. */
-  startedAtMs: number;
-  endedAtMs: number;
-  source: 'speech' | 'dtmf';
-  /** `used`: the reply started early (before the commit) was the one heard; `none`: it started at the commit. */
-  earlyReply: 'used' | 'none';
-}
-
-export interface UserTurnEvents {
-  onUserTurn?(turn: UserTurn): void;
-  /**
-   * Caller sound over the bot that did not take the turn: the bot paused and resumed. `kind`: words that were
-   * all backchannels, or a sound with no words (a cough, a laugh, a TV). Nothing is added to the conversation.
-   */
-  onFalseInterruption?(info: {
-    kind: 'backchannel' | 'no-words';
-    text: string;
-    durationSec: number;
-    pausedMs: number;
-    utteranceId: string | undefined;
-  }): void;
-  /**
-   * The caller took the turn from the bot; `onsetMs` is when they started, `detectedAtMs` when VAD reported
-   * it (and playback paused), `decidedAtMs` when it was confirmed, by `reason`.
-   */
-  onBargeIn?(info: {
-    onsetMs: number;
-    detectedAtMs: number;
-    decidedAtMs: number;
-    voicedMs: number;
-    words: string;
-    reason: 'words' | 'voiced-time' | 'late-words';
-  }): void;
-  /** The caller's turn is over: its reply may now be heard and act. */
-  onCommit?(info: { turnId: number; text: string; early: boolean; source: 'speech' | 'dtmf' }): void;
-  /** An early reply was dropped because the caller went on. */
-  onEarlyReplyDiscarded?(info: { text: string }): void;
-  /** A turn that stopped the bot ended with nothing to answer. */
-  onEmptyTurn?(info: { voicedMs: number }): void;
-}
+export type { InterruptionOptions, UserTurn, UserTurnEvents, UserTurnOptions } from './user-turn-options.ts';
 
 /** A processor timer (on the task's clock). */
 type Timer = ReturnType<typeof setTimeout>;
 
 /** How long a pause must last before STT is asked to finalise (shorter ones are gaps between words). */
 const STOP_GRACE_MS = 120;
-/** After a false interruption, words of the same sound arriving this late still count (slow STT). */
-const LATE_WORDS_MS = 1000;
 /**
  * An early reply for an unfinished-sounding turn starts this long before the turn would end (a typical LLM +
  * TTS time to first audio), not at once: most of those turns go on, and their early replies would be wasted.
  */
 const EARLY_LEAD_MS = 900;
-/** Quieter than this, the caller's side is silent (for resuming the bot after a sound). */
-const SILENT_DBFS = -45;
 /** Sound in the closing pause (before VAD can confirm it is speech) holds the commit this long. */
 const SOUND_HOLD_MS = 400;
 /** Sound this close to the caller's level (or louder than the absolute floor below) may be them speaking again. */
 const SOUND_MARGIN_DB = 15;
 const SOUND_FLOOR_DBFS = -40;
-
-interface Candidate {
-  onsetSec: number;
-  onsetMs: number;
-  detectedAtMs: number;
-  voiced: VoicedTime;
-  finals: string[];
-  interim: string;
-  ceilingTimer: Timer | undefined;
-  quietTimer: Timer | undefined;
-  /** When sound was last heard (audio level; VAD's own pause decision comes later). */
-  lastSoundMs: number;
-}
 
 interface OpenTurn {
   id: number;
@@ -188,32 +89,25 @@ interface Committed {
 export class UserTurnProcessor extends FrameProcessor {
   private readonly bargeIn: boolean;
   private readonly language: string;
-  private readonly minWords: number;
-  private readonly maxVoicedMs: number;
-  private readonly resumeAfterMs: number;
-  private readonly backgroundMarginDb: number;
   private readonly levels = new SpeechLevelMeter();
+  private readonly overBot: SpeechOverBot;
   private readonly minSilenceMs: number;
   private readonly maxSilenceMs: number;
   private readonly finalTimeoutMs: number;
   private readonly earlyReplies: boolean;
   private readonly detector: TurnDetector;
-  private readonly matcher: BackchannelMatcher;
   private readonly keypad: KeypadCollector;
 
   private botSpeaking = false;
   private botUtterance: string | undefined;
   /** The bot's line the caller is answering (for the turn detector). */
   private lastBotText: string | undefined;
-  private candidate: Candidate | undefined;
   private turn: OpenTurn | undefined;
   private turnSeq = 0;
   /** The last committed turn, while its reply has not been heard (the caller may still go on). */
   private committed: Committed | undefined;
   /** A turn waiting to be reported: once its reply is heard, or the next turn starts. */
   private unreported: UserTurn | undefined;
-  /** Words of a sound over the bot that was let go, still arriving. */
-  private lateWords: { candidate: Candidate; untilMs: number } | undefined;
   /** The current VAD segment began before the last committed turn ended: it was already answered. */
   private staleSegment = false;
   private lastTurnEndMs = -Infinity;
@@ -230,16 +124,29 @@ export class UserTurnProcessor extends FrameProcessor {
     super('UserTurnProcessor');
     this.bargeIn = options.bargeIn ?? true;
     this.language = options.language ?? 'en';
-    this.minWords = options.interruption?.minWords ?? 2;
-    this.maxVoicedMs = (options.interruption?.maxVoicedSecs ?? 3) * 1000;
-    this.resumeAfterMs = (options.interruption?.resumeAfterSecs ?? 0.4) * 1000;
-    this.backgroundMarginDb = options.interruption?.backgroundMarginDb ?? 10;
     this.minSilenceMs = (options.endpointing?.minSilenceSecs ?? 0.5) * 1000;
     this.maxSilenceMs = (options.endpointing?.maxSilenceSecs ?? 2.0) * 1000;
     this.detector = options.endpointing?.detector ?? new HeuristicTurnDetector();
     this.finalTimeoutMs = (options.finalTranscriptTimeoutSecs ?? 1.0) * 1000;
     this.earlyReplies = options.earlyReplies ?? true;
-    this.matcher = backchannelMatcher(this.language, options.interruption?.backchannels);
+    this.overBot = new SpeechOverBot(
+      {
+        now: () => this.taskClock.now(),
+        setTimer: (callback, ms) => this.setTimer(callback, Math.max(0, ms)),
+        clearTimer: (timer) => this.clearTimer(timer),
+        hold: (on) => this.pushFrame(makeFrame(on ? 'output.pause' : 'output.resume', { reason: 'caller-speech' })),
+        takeTurn: (sound, reason) => this.takeTurn(sound, reason),
+        letGo: (_sound, info) => this.events.onFalseInterruption?.({ ...info, utteranceId: this.botUtterance }),
+      },
+      {
+        matcher: backchannelMatcher(this.language, options.interruption?.backchannels),
+        levels: this.levels,
+        minWords: options.interruption?.minWords ?? 2,
+        maxVoicedMs: (options.interruption?.maxVoicedSecs ?? 3) * 1000,
+        resumeAfterMs: (options.interruption?.resumeAfterSecs ?? 0.4) * 1000,
+        backgroundMarginDb: options.interruption?.backgroundMarginDb ?? 10,
+      },
+    );
     this.keypad = new KeypadCollector(options.keypad);
   }
 
@@ -255,7 +162,7 @@ export class UserTurnProcessor extends FrameProcessor {
       case 'bot.speech.stopped':
         this.botSpeaking = false;
         // The bot went quiet while the caller was already talking over it: it is now simply their turn.
-        if (this.candidate && !this.machine) this.takeTurn('bot-finished');
+        if (!this.machine) this.overBot.botFinished();
         break;
       case 'vad.speech.started':
         if (!this.machine) this.onSpeechStarted(frame);
@@ -288,10 +195,7 @@ export class UserTurnProcessor extends FrameProcessor {
       case 'audio.in':
         this.levels.push(frame.audio, this.taskClock.now(), this.turn !== undefined && this.turn.quietSince === undefined);
         if (this.turn?.quietSince) this.soundInPause(this.turn);
-        if (this.candidate) this.soundOverBot(this.candidate);
-        // The caller's audio arrives every 20 ms inside the busy poll phase, where timers must wait: checking
-        // here too keeps a ceiling decision punctual when the event loop is congested.
-        if (this.candidate) this.checkCeiling();
+        this.overBot.audio();
         break;
       default:
         break;
@@ -318,24 +222,18 @@ export class UserTurnProcessor extends FrameProcessor {
 
   /** Caller sound begins (a new VAD segment, or voice again after a pause). */
   private onset(atSec: number, atMs: number): void {
-    if (this.candidate) return;
+    if (this.overBot.active) return;
     if (this.turn) return this.continueTurn(atMs);
     if (this.botSpeaking) {
-      if (this.bargeIn) this.startCandidate(atSec, atMs);
+      if (this.bargeIn) this.overBot.start(atSec, atMs);
       return; // barge-in disabled: the caller's words while the bot talks are not a turn
     }
-    this.lateWords = undefined;
+    this.overBot.forgetLate();
     this.startTurn(atSec, atMs);
   }
 
   private onPaused(frame: FrameOf<'vad.speech.paused'>): void {
-    const candidate = this.candidate;
-    if (candidate) {
-      candidate.voiced.paused(frame.atMs);
-      this.clearTimer(candidate.quietTimer);
-      candidate.quietTimer = this.setTimer(() => this.letGo(), frame.atMs + this.resumeAfterMs - this.taskClock.now());
-      return;
-    }
+    if (this.overBot.active) return this.overBot.paused(frame.atMs);
     const turn = this.turn;
     if (!turn || turn.quietSince) return;
     turn.quietSince = { atSec: frame.atSec, atMs: frame.atMs };
@@ -348,14 +246,7 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private onResumed(frame: FrameOf<'vad.speech.resumed'>): void {
     if (this.staleSegment) return;
-    const candidate = this.candidate;
-    if (candidate) {
-      candidate.voiced.resumed(frame.atMs);
-      this.clearTimer(candidate.quietTimer);
-      candidate.quietTimer = undefined;
-      this.armCeiling(candidate);
-      return;
-    }
+    if (this.overBot.active) return this.overBot.resumed(frame.atMs);
     // Voice again within VAD's stop window: for a turn it continues, over the bot it is a new sound.
     this.onset(frame.atSec, frame.atMs);
   }
@@ -365,7 +256,7 @@ export class UserTurnProcessor extends FrameProcessor {
       this.staleSegment = false;
       return;
     }
-    if (this.candidate) return this.letGo();
+    if (this.overBot.active) return this.overBot.stopped();
     const turn = this.turn;
     if (!turn) return;
     if (!turn.quietSince) {
@@ -378,93 +269,8 @@ export class UserTurnProcessor extends FrameProcessor {
 
   // ── speech over the bot ─────────────────────────────────────────────────────────────────────────
 
-  private startCandidate(atSec: number, atMs: number): void {
-    const candidate: Candidate = {
-      onsetSec: atSec,
-      onsetMs: atMs,
-      detectedAtMs: this.taskClock.now(),
-      voiced: new VoicedTime(atMs),
-      finals: [],
-      interim: '',
-      ceilingTimer: undefined,
-      quietTimer: undefined,
-      // VAD reports speech a few hundred ms after it began: a short sound may already be over.
-      lastSoundMs: this.levels.lastLoudAt(SILENT_DBFS) ?? atMs,
-    };
-    this.candidate = candidate;
-    this.lateWords = undefined;
-    this.pushFrame(makeFrame('output.pause', { reason: 'caller-speech' }));
-    this.armCeiling(candidate);
-  }
-
-  /** Tracks the sound over the bot by level: once it has been silent for the resume wait, let it go. */
-  private soundOverBot(candidate: Candidate): void {
-    const now = this.taskClock.now();
-    if ((this.levels.levelSince(now - 1) ?? -Infinity) >= SILENT_DBFS) candidate.lastSoundMs = now;
-    else if (now - candidate.lastSoundMs >= this.resumeAfterMs) this.letGo();
-  }
-
-  /** Fires when the voiced time reaches the ceiling, if the caller keeps voicing until then. */
-  private armCeiling(candidate: Candidate): void {
-    this.clearTimer(candidate.ceilingTimer);
-    const due = candidate.voiced.dueAt(this.maxVoicedMs);
-    if (due === undefined) return;
-    candidate.ceilingTimer = this.setTimer(() => this.checkCeiling(), due - this.taskClock.now());
-  }
-
-  private checkCeiling(): void {
-    const candidate = this.candidate;
-    if (!candidate) return;
-    const now = this.taskClock.now();
-    candidate.voiced.settle(now);
-    if (candidate.voiced.total(now) >= this.maxVoicedMs && !this.isBackground(candidate)) return this.takeTurn('voiced-time');
-    if (candidate.voiced.voicing && candidate.ceilingTimer === undefined) this.armCeiling(candidate);
-  }
-
-  /** The sound is well below the caller's own level: the room, not the caller (only words may take the turn). */
-  private isBackground(candidate: Candidate): boolean {
-    const caller = this.levels.callerDbfs;
-    if (this.backgroundMarginDb <= 0 || caller === undefined) return false;
-    const level = this.levels.levelSince(candidate.onsetMs);
-    return level !== undefined && level < caller - this.backgroundMarginDb;
-  }
-
-  /** Words heard over the bot: do they take the turn? */
-  private wordsTakeTurn(text: string): boolean {
-    const claim = this.matcher.claim(text);
-    return claim.takesTurn || claim.words >= this.minWords;
-  }
-
-  /** The caller has been quiet long enough without taking the turn: resume the bot. */
-  private letGo(): void {
-    const candidate = this.candidate;
-    if (!candidate) return;
-    this.clearTimer(candidate.ceilingTimer);
-    this.clearTimer(candidate.quietTimer);
-    this.candidate = undefined;
-    this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
-    const now = this.taskClock.now();
-    const text = [...candidate.finals, candidate.interim].join(' ').trim();
-    const endMs = Math.min(candidate.voiced.quietSince ?? now, candidate.lastSoundMs);
-    this.events.onFalseInterruption?.({
-      kind: transcriptWords(text).length > 0 ? 'backchannel' : 'no-words',
-      text,
-      durationSec: Math.max(0, endMs - candidate.onsetMs) / 1000,
-      pausedMs: now - candidate.detectedAtMs,
-      utteranceId: this.botUtterance,
-    });
-    this.lateWords = { candidate, untilMs: now + LATE_WORDS_MS };
-  }
-
   /** The caller takes the turn from the bot: the reply is dropped and their words start a turn. */
-  private takeTurn(reason: 'words' | 'voiced-time' | 'late-words' | 'bot-finished', from: Candidate | undefined = this.candidate): void {
-    if (!from) return;
-    if (from === this.candidate) {
-      this.clearTimer(from.ceilingTimer);
-      this.clearTimer(from.quietTimer);
-      this.candidate = undefined;
-    }
-    this.lateWords = undefined;
+  private takeTurn(from: OverBotSound, reason: TakeTurnReason): void {
     const now = this.taskClock.now();
     const interrupt = reason !== 'bot-finished';
     if (interrupt) {
@@ -712,27 +518,8 @@ export class UserTurnProcessor extends FrameProcessor {
   private onTranscription(frame: FrameOf<'transcription'>): void {
     const text = frame.text.trim();
     if (text === '') return;
-    const candidate = this.candidate;
-    if (candidate) {
-      if (frame.final) {
-        candidate.finals.push(text);
-        candidate.interim = '';
-      } else candidate.interim = text;
-      if (this.wordsTakeTurn([...candidate.finals, candidate.interim].join(' '))) this.takeTurn('words');
-      return;
-    }
-    const late = this.lateWords;
-    if (late && !this.turn) {
-      if (this.taskClock.now() <= late.untilMs) {
-        // Words of a sound over the bot that was already let go: they may still take the turn.
-        if (frame.final) late.candidate.finals.push(text);
-        else late.candidate.interim = text;
-        const words = [...late.candidate.finals, late.candidate.interim].join(' ');
-        if (this.botSpeaking && this.wordsTakeTurn(words)) this.takeTurn('late-words', late.candidate);
-        return;
-      }
-      this.lateWords = undefined;
-    }
+    // Over the bot (or just after a sound over it was let go): words judged there.
+    if (!this.turn && this.overBot.words(text, frame.final, this.botSpeaking)) return;
     const turn = this.turn;
     if (turn) {
       if (frame.final) {
@@ -772,12 +559,7 @@ export class UserTurnProcessor extends FrameProcessor {
   private onDigit(digit: string): void {
     if (this.keypad.pending === '') {
       this.digitsStartMs = this.taskClock.now();
-      if (this.candidate) {
-        this.clearTimer(this.candidate.ceilingTimer);
-        this.clearTimer(this.candidate.quietTimer);
-        this.candidate = undefined;
-        this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
-      }
+      this.overBot.drop();
       if (this.botSpeaking && this.bargeIn) this.broadcast(makeFrame('interruption', { reason: 'caller pressed a key' }));
     }
     this.clearTimer(this.digitTimer);
@@ -806,12 +588,7 @@ export class UserTurnProcessor extends FrameProcessor {
   /** A machine answered: nothing it says is a turn, and nothing it says pauses the bot's message. */
   private onMachine(): void {
     this.machine = true;
-    if (this.candidate) {
-      this.clearTimer(this.candidate.ceilingTimer);
-      this.clearTimer(this.candidate.quietTimer);
-      this.candidate = undefined;
-      this.pushFrame(makeFrame('output.resume', { reason: 'caller-speech' }));
-    }
+    this.overBot.drop();
     const turn = this.turn;
     if (turn) {
       this.clearTimer(turn.graceTimer);

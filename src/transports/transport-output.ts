@@ -266,9 +266,9 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.clock.deactivate(this);
     this.stats.pauses++;
     const now = this.taskClock.now();
-    // Audio sent but not confirmed played may still be playing: clear it and send it again later, from the
-    // last word the carrier confirmed.
-    if (this.sentOffset > this.tracker.ackedOffset && this.playoutEndAt > now) {
+    // Audio sent but not confirmed played may still be playing (our playout estimate can run ahead of a late
+    // carrier): clear it and send it again later, from the last word the carrier confirmed.
+    if (this.sentOffset > this.tracker.ackedOffset) {
       this.tracker.rewind(this.queue.rewind(this.tracker.ackedOffset));
       this.channel.clear();
       this.stats.clearsSent++;
