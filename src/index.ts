@@ -5,10 +5,14 @@
  */
 
 // Agents and tools
-export { defineAgent, mergeMetadata, type AgentDefinition } from './agent/agent-definition.ts';
+export { defineAgent, mergeMetadata, type AgentDefinition, type VoicemailOptions } from './agent/agent-definition.ts';
 export { appointmentReminderAgent } from './agent/default-agent.ts';
 export type { IdleOptions } from './agent/conversation-controller.ts';
-export type { UserTurnOptions, UserTurn } from './agent/user-turn-processor.ts';
+export type { UserTurnOptions, UserTurn, InterruptionOptions } from './agent/user-turn-processor.ts';
+export { HeuristicTurnDetector, type EndpointingOptions, type TurnDetector, type TurnDetectorInput } from './agent/turn-detector.ts';
+export { DEFAULT_BACKCHANNELS, type BackchannelLexicon } from './agent/backchannels.ts';
+export type { KeypadOptions } from './agent/keypad.ts';
+export type { AnsweredBy } from './agent/frames.ts';
 export type { AssistantTurn } from './agent/assistant-turn-recorder.ts';
 export type { TurnLatency } from './agent/turn-metrics.ts';
 export { CallSession, type CallServices, type CallSessionEvents, type CallSessionOptions } from './agent/call-session.ts';

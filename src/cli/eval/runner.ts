@@ -11,7 +11,7 @@ import { createLogger } from '../../log.ts';
 import { ensureSounds } from '../../sandbox/callees/sound-synth.ts';
 import type { EmulatedCallRecord } from '../../sandbox/carriers/shared/call-record.ts';
 import { startSwitchboard } from '../../server/start.ts';
-import { isTerminalStatus } from '../../store/index.ts';
+import { isFinalCallStatus } from '../../call-status.ts';
 import type { Corpus, CorpusCall } from './corpus.ts';
 import type { CallOutcome } from './scorecard.ts';
 
@@ -83,7 +83,7 @@ export async function runCorpus(corpus: Corpus, calls: CorpusCall[], options: Ru
         const placed = await running.manager.placeCall({ carrier: options.carrier, to, metadata: CALL_METADATA });
         const deadline = performance.now() + (options.callTimeoutMs ?? 150_000);
         let summary = running.store.getCallSummary(placed.id);
-        while (summary && !isTerminalStatus(summary.status) && performance.now() < deadline) {
+        while (summary && !isFinalCallStatus(summary.status) && performance.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 250));
           summary = running.store.getCallSummary(placed.id);
         }
@@ -91,7 +91,7 @@ export async function runCorpus(corpus: Corpus, calls: CorpusCall[], options: Ru
         const emulated = carrierCallId ? emulator.calls.get(carrierCallId) : undefined;
         if (emulated) await emulated.waitForEnd(Math.max(1000, deadline - performance.now())).catch(() => undefined);
         const record = running.store.getCall(placed.id);
-        const timedOut = !summary || !isTerminalStatus(summary.status);
+        const timedOut = !summary || !isFinalCallStatus(summary.status);
         return {
           call,
           record,

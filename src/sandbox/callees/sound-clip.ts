@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { mulawEncode } from '../../audio/g711.ts';
-import { StreamResampler } from '../../audio/resampler.ts';
-import { downmixToMono, readWav } from '../../audio/wav.ts';
+import { downmixToMono, resampleWhole } from '../../audio/pcm.ts';
+import { readWav } from '../../audio/wav.ts';
 import type { SpokenWord } from '../speech-registry.ts';
 
 export interface SoundClip {
@@ -30,14 +30,7 @@ const FRAME = 160;
 export async function loadClipPcm(path: string, gainDb = 0): Promise<Int16Array> {
   const wav = readWav(new Uint8Array(await readFile(path)));
   let pcm = wav.channels > 1 ? downmixToMono(wav.samples, wav.channels) : wav.samples;
-  if (wav.sampleRate !== 8000) {
-    const resampler = new StreamResampler(wav.sampleRate, 8000);
-    const head = resampler.process(pcm);
-    const tail = resampler.flush();
-    pcm = new Int16Array(head.length + tail.length);
-    pcm.set(head);
-    pcm.set(tail, head.length);
-  }
+  if (wav.sampleRate !== 8000) pcm = resampleWhole(pcm, wav.sampleRate, 8000);
   if (gainDb !== 0) {
     const factor = 10 ** (gainDb / 20);
     pcm = Int16Array.from(pcm, (s) => Math.max(-32768, Math.min(32767, Math.round(s * factor))));

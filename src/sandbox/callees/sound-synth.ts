@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StreamResampler } from '../../audio/resampler.ts';
+import { resampleWhole } from '../../audio/pcm.ts';
 import { writeWav } from '../../audio/wav.ts';
 import { synthesizeSpeech } from '../../services/tts/offline/espeak-voice.ts';
 
@@ -31,7 +31,7 @@ export type SoundSpec =
 
 const RATE = 8000;
 /** Part of every sound's hash: bump it when rendering changes, so cached files are made again. */
-const RENDER_VERSION = 3;
+const RENDER_VERSION = 4;
 
 function rng(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -46,14 +46,7 @@ function rng(seed: number): () => number {
 }
 
 function resample(pcm: Int16Array, from: number): Float64Array {
-  if (from === RATE) return Float64Array.from(pcm);
-  const r = new StreamResampler(from, RATE);
-  const head = r.process(pcm);
-  const tail = r.flush();
-  const out = new Float64Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return Float64Array.from(from === RATE ? pcm : resampleWhole(pcm, from, RATE));
 }
 
 /** Scales so the RMS over frames louder than 40 dB below the peak frame is `levelDbfs`. */
