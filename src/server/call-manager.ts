@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { CallRecord, CallStore, CallSummary } from '../store/index.ts';
-import type { AnswerRequest, AnsweredCall, CallControl, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
+import type { AnswerRequest, AnsweredCall, CallControl, CarrierAnsweredBy, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
@@ -100,6 +100,14 @@ export class CallManager implements CallControl {
 
   applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined {
     return applyStatusUpdate(this.deps, this.live, update, callId);
+  }
+
+  carrierAnsweredBy(report: CarrierAnsweredBy): void {
+    const { store } = this.deps;
+    const summary = report.callId ? store.getCallSummary(report.callId) : store.findByCarrierCallId(report.carrier, report.carrierCallId);
+    if (!summary) return;
+    const live = this.live.carrierAnsweredBy(summary.id, report.answeredBy, report.detail);
+    store.addEvent(summary.id, 'carrier.answered-by', { answeredBy: report.answeredBy, detail: report.detail, live });
   }
 
   /** Stops every live call (server shutdown): sessions are cancelled, carrier legs hung up. */

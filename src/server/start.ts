@@ -200,6 +200,7 @@ function lateCallControl(manager: () => CallManager | undefined): CallControl {
     placeCall: (request) => get().placeCall(request),
     runMedia: (callId, channel) => get().runMedia(callId, channel),
     checkMetadata: (metadata) => get().checkMetadata(metadata),
+    carrierAnsweredBy: (report) => get().carrierAnsweredBy(report),
   };
 }
 

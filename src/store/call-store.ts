@@ -41,6 +41,7 @@ import type {
   JsonObject,
   JsonValue,
   StatusUpdateResult,
+  AnsweredByRecord,
 } from './types.ts';
 import { isFinalCallStatus, STORE_EVENTS } from './types.ts';
 
@@ -291,6 +292,12 @@ export class CallStore {
     this.updateColumn(id, 'latency', value === null ? null : JSON.stringify(value));
   }
 
+  /** Records who answered (person or machine) and how that was decided. */
+  setAnsweredBy(id: string, answeredBy: AnsweredByRecord): void {
+    const value = parseInput(metadataSchema, answeredBy, 'setAnsweredBy', id);
+    this.updateColumn(id, 'answered_by', JSON.stringify(value));
+  }
+
   /** Records where the call's audio was saved; null clears it. */
   setRecordingPath(id: string, path: string | null): void {
     this.updateColumn(id, 'recording_path', parseInput(recordingPathSchema, path, 'setRecordingPath', id));
@@ -435,7 +442,7 @@ export class CallStore {
     this.changed({ kind: 'event', callId: id, event: { at: new Date(at).toISOString(), type, data } });
   }
 
-  private updateColumn(id: string, column: 'latency' | 'recording_path', value: string | null): void {
+  private updateColumn(id: string, column: 'latency' | 'recording_path' | 'answered_by', value: string | null): void {
     this.write(() => {
       const result = this.statements.get(`UPDATE calls SET ${column} = ? WHERE id = ?`).run(value, id);
       if (result.changes === 0) throw notFound(id);

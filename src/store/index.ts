@@ -9,6 +9,7 @@ export { computeDurationSec, decideTransition } from './status.ts';
 export type { TransitionDecision } from './status.ts';
 export { CALL_DIRECTIONS, CALL_STATUSES, CARRIER_NAME, FINAL_CALL_STATUSES, isFinalCallStatus, STORE_EVENTS, TURN_ROLES } from './types.ts';
 export type {
+  AnsweredByRecord,
   CallDirection,
   CallError,
   CallEvent,

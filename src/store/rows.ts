@@ -10,6 +10,7 @@ import type {
   JsonObject,
   JsonValue,
   TurnRole,
+  AnsweredByRecord,
 } from './types.ts';
 
 export interface CallRow {
@@ -33,6 +34,7 @@ export interface CallRow {
   error: string | null;
   recording_path: string | null;
   latency: string | null;
+  answered_by: string | null;
 }
 
 export interface EventRow {
@@ -84,6 +86,7 @@ export function callRowToSummary(row: CallRow): CallSummary {
     error: row.error === null ? null : (JSON.parse(row.error) as CallError),
     recordingPath: row.recording_path,
     latency: row.latency === null ? null : parseJson<JsonObject>(row.latency),
+    ...(row.answered_by !== null ? { answeredBy: parseJson<JsonObject>(row.answered_by) as unknown as AnsweredByRecord } : {}),
   };
 }
 

@@ -73,6 +73,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'calls.answered_by: who answered an outbound call (person or machine), and how that was decided',
+    sql: `ALTER TABLE calls ADD COLUMN answered_by TEXT CHECK (answered_by IS NULL OR json_valid(answered_by));`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -88,6 +88,19 @@ export interface CallSummary {
   recordingPath: string | null;
   /** Call-level latency summary, free-form (e.g. percentiles of voice-to-voice). */
   latency: JsonObject | null;
+  /** Outbound calls with answering-machine detection: who answered, and when and how that was decided. */
+  answeredBy?: AnsweredByRecord;
+}
+
+/** Who answered a call and how the agent knew. */
+export interface AnsweredByRecord {
+  answeredBy: 'human' | 'machine' | 'unknown';
+  /** How it was decided, e.g. `greeting-cue`, `beep`, `carrier`, `short-answer`. */
+  how: string;
+  /** Milliseconds after the call's media started. */
+  decidedAfterMs: number;
+  /** What gave it away (the words heard, the carrier's verdict). */
+  evidence?: string;
 }
 
 /** Everything known about a call: what `GET /calls/:id` returns. */

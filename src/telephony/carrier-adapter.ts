@@ -74,6 +74,11 @@ export interface OutboundCallRequest {
   headers?: Record<string, string>;
   /** Seconds to ring. @default the carrier's default */
   ringTimeoutSec?: number;
+  /**
+   * Ask the carrier to detect an answering machine, where it can; its verdict comes back through
+   * {@link CallControl.carrierAnsweredBy}. @default false
+   */
+  machineDetection?: boolean;
 }
 
 /** What the core gives a carrier when it is created. */
@@ -115,6 +120,19 @@ export interface CallControl {
   runMedia(callId: string, channel: MediaChannel): Promise<void>;
   /** Checks custom call data (size limit); throws `HttpError` 413 when too large. */
   checkMetadata(metadata: unknown): void;
+  /** The carrier's answering-machine verdict for a call (recorded, and given to the call's live agent). */
+  carrierAnsweredBy(report: CarrierAnsweredBy): void;
+}
+
+/** A carrier's answering-machine detection result. */
+export interface CarrierAnsweredBy {
+  carrier: string;
+  carrierCallId: string;
+  /** Our call id when the callback carried it. */
+  callId?: string | undefined;
+  answeredBy: 'human' | 'machine' | 'unknown';
+  /** The carrier's own words (Twilio `machine_start`, Plivo `Machine=true`). */
+  detail: string;
 }
 
 export interface AnswerRequest {

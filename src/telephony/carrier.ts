@@ -26,6 +26,8 @@ export interface PlaceCallRequest {
    * Plivo: used as both `ring_url` and `hangup_url`.
    */
   statusCallbackUrl?: string;
+  /** Where the carrier posts its asynchronous answering-machine verdict; absent: no detection. @default none */
+  machineDetectionUrl?: string;
   /** Seconds to let the callee's phone ring (Twilio `Timeout`, Plivo `ring_timeout`). @default carrier default (Twilio 60, Plivo 120) */
   ringTimeoutSec?: number;
 }

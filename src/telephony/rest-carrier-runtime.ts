@@ -7,6 +7,8 @@ export interface WebhookPaths {
   answer: string;
   /** e.g. `/twilio/status` */
   status: string;
+  /** Where the carrier posts its answering-machine verdict, e.g. `/twilio/amd`. */
+  machineDetection: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export abstract class RestCarrierRuntime implements CarrierRuntime {
       answerUrl: `${base}${this.paths.answer}?callId=${request.callId}`,
       statusCallbackUrl: `${base}${this.paths.status}?callId=${request.callId}`,
       ...(request.ringTimeoutSec !== undefined ? { ringTimeoutSec: request.ringTimeoutSec } : {}),
+      ...(request.machineDetection ? { machineDetectionUrl: `${base}${this.paths.machineDetection}?callId=${request.callId}` } : {}),
     });
   }
 

@@ -58,7 +58,9 @@ export function loadCorpus(dir: string): Corpus {
     .array(callSchema)
     .parse(raw.calls)
     .map((call) => {
-      const persona = resolveSoundPaths(parsePersona(call.persona), dir);
+      const parsed = resolveSoundPaths(parsePersona(call.persona), dir);
+      // The carrier emulators' machine detection answers from the same ground truth the scorecard uses.
+      const persona = call.answeredBy === 'machine' ? { ...parsed, answeringMachine: true } : parsed;
       for (const event of call.events) {
         for (const step of [event.step, event.continuation, event.beepStep]) {
           if (step !== undefined && step >= (persona.steps?.length ?? 0))

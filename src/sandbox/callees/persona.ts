@@ -83,6 +83,12 @@ export const personaSchema = z.strictObject({
   outcome: z.enum(['answer', 'busy', 'no-answer', 'failed']).optional(),
   /** How long the phone rings before it is answered (or the busy signal comes); no-answer rings until the carrier's timeout. @default 1500 */
   ringMs: z.number().nonnegative().optional(),
+  /**
+   * The phone is answered by a voicemail box, not a person: carrier emulators' machine detection reports
+   * `machine` (what the real carriers' detectors would conclude; the bot's own detection works from the audio).
+   * @default false
+   */
+  answeringMachine: z.boolean().optional(),
   /** After the media connects, before the first step. @default 300 */
   answerDelayMs: z.number().nonnegative().optional(),
   voice: personaVoiceSchema.optional(),

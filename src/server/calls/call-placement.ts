@@ -39,7 +39,14 @@ export async function placeCall(deps: CallDeps, input: PlaceCallRequest): Promis
   });
   const callId = record.id;
   try {
-    const placed = await carrier.placeCall({ callId, to: input.to, from, ...(input.headers ? { headers: input.headers } : {}) });
+    const machineDetection = agent.voicemail !== undefined && agent.voicemail.detect !== false;
+    const placed = await carrier.placeCall({
+      callId,
+      to: input.to,
+      from,
+      ...(input.headers ? { headers: input.headers } : {}),
+      ...(machineDetection ? { machineDetection } : {}),
+    });
     if (placed.carrierCallId) store.setCarrierCallId(callId, placed.carrierCallId);
     store.addEvent(callId, 'carrier.placed', { requestId: placed.requestId, status: placed.status });
     log.info({ callId, carrier: input.carrier, carrierCallId: placed.carrierCallId }, 'call placed');

@@ -67,6 +67,13 @@ export class LiveCalls {
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');
   }
 
+  /** Gives a live call's agent the carrier's answering-machine verdict; false when the call is not live here. */
+  carrierAnsweredBy(callId: string, answeredBy: 'human' | 'machine' | 'unknown', evidence: string): boolean {
+    const call = this.calls.get(callId);
+    call?.session.carrierAnsweredBy(answeredBy, evidence);
+    return call !== undefined;
+  }
+
   /** Stops a live call's session at once (the carrier ended the call, shutdown). No-op for calls not live here. */
   cancel(callId: string, reason: string): void {
     this.calls.get(callId)?.session.cancel(reason);
@@ -87,6 +94,10 @@ export class LiveCalls {
     store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: outcome.reason });
     // The agent (or a failure) ended the call: hang up the carrier leg too, not just the media stream.
     if (outcome.kind === 'ended' || failed) await hangUpCarrierLeg(this.deps, callId, reason);
+    if (session.answeredBy) {
+      const { answeredBy, how, decidedAfterMs, evidence } = session.answeredBy;
+      store.setAnsweredBy(callId, { answeredBy, how, decidedAfterMs, ...(evidence ? { evidence } : {}) });
+    }
     const latencies = store.getCall(callId)?.turns.flatMap((t) => (t.latency ? [t.latency as unknown as TurnLatency] : [])) ?? [];
     if (latencies.length > 0) store.setLatencySummary(callId, summariseLatency(latencies));
     store.updateStatus(callId, failed ? 'failed' : 'completed', {

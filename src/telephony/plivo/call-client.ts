@@ -85,6 +85,12 @@ export class PlivoCallClient implements CarrierCallClient {
       params.ringMethod = 'POST';
     }
     if (request.ringTimeoutSec !== undefined) params.ringTimeout = request.ringTimeoutSec;
+    if (request.machineDetectionUrl) {
+      // `true` (not `hangup`): the call goes on and the agent decides what to do with a machine.
+      params.machineDetection = 'true';
+      params.machineDetectionUrl = request.machineDetectionUrl;
+      params.machineDetectionMethod = 'POST';
+    }
     const response = await this.run('placeCall', request.callId, () =>
       this.calls.create(plivoNumber(request.from), plivoNumber(request.to), request.answerUrl as string, params),
     );

@@ -58,6 +58,25 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
     return reply.code(204).send();
   });
 
+  // Answering-machine detection (`machine_detection=true`): `Machine` is `true` or `false`.
+  app.post('/plivo/amd', async (request, reply) => {
+    const plivo = context.carrier();
+    const verified = plivo.verifyWebhook(request);
+    if (!verified.ok) return context.rejectWebhook(request, reply, verified);
+    const params = formParams(request);
+    const callUuid = param(params, 'CallUUID');
+    const machine = param(params, 'Machine');
+    if (!callUuid || !machine) return reply.code(400).send({ error: 'invalid_request', message: 'CallUUID and Machine are required' });
+    calls.carrierAnsweredBy({
+      carrier: PLIVO,
+      carrierCallId: callUuid,
+      callId: (request.query as { callId?: string }).callId,
+      answeredBy: machine === 'true' ? 'machine' : machine === 'false' ? 'human' : 'unknown',
+      detail: `Machine=${machine}`,
+    });
+    return reply.code(204).send();
+  });
+
   // Seed-compatible (Pipecat's Plivo outbound example): {phone_number, body}; `body` is any JSON and reaches the bot.
   app.post('/start', { preHandler: context.apiAuth }, async (request) => {
     context.carrier();

@@ -21,7 +21,7 @@ export class PlivoRuntime extends RestCarrierRuntime {
       ...(settings.apiBaseUrl ? { baseUrl: settings.apiBaseUrl } : {}),
       logger: context.log,
     });
-    super(client, context, { answer: '/answer', status: '/plivo/status' });
+    super(client, context, { answer: '/answer', status: '/plivo/status', machineDetection: '/plivo/amd' });
     this.authToken = settings.authToken;
   }
 

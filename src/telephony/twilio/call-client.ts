@@ -80,6 +80,13 @@ export class TwilioCallClient implements CarrierCallClient {
       params.statusCallbackMethod = 'POST';
     }
     if (request.ringTimeoutSec !== undefined) params.timeout = request.ringTimeoutSec;
+    if (request.machineDetectionUrl) {
+      // Asynchronous AMD: the call connects at once and the verdict arrives on its own callback.
+      params.machineDetection = 'Enable';
+      params.asyncAmd = 'true';
+      params.asyncAmdStatusCallback = request.machineDetectionUrl;
+      params.asyncAmdStatusCallbackMethod = 'POST';
+    }
     const call = await this.run('placeCall', request.callId, () => this.client.calls.create(params));
     this.logger.info({ callId: request.callId, carrierCallId: call.sid, status: call.status }, 'twilio call placed');
     return { carrier: 'twilio', carrierCallId: call.sid, requestId: call.sid, status: twilioCallStatus(call.status) ?? 'queued' };

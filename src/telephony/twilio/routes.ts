@@ -62,6 +62,25 @@ export function registerTwilioRoutes(app: FastifyInstance, context: CarrierRoute
     return reply.code(204).send();
   });
 
+  // Asynchronous answering-machine detection: `AnsweredBy` is human, machine_start/machine_end_*, fax or unknown.
+  app.post('/twilio/amd', async (request, reply) => {
+    const twilio = context.carrier();
+    const verified = twilio.verifyWebhook(request);
+    if (!verified.ok) return context.rejectWebhook(request, reply, verified);
+    const params = formParams(request);
+    const callSid = param(params, 'CallSid');
+    const answeredBy = param(params, 'AnsweredBy');
+    if (!callSid || !answeredBy) return reply.code(400).send({ error: 'invalid_request', message: 'CallSid and AnsweredBy are required' });
+    calls.carrierAnsweredBy({
+      carrier: TWILIO,
+      carrierCallId: callSid,
+      callId: (request.query as { callId?: string }).callId,
+      answeredBy: answeredBy === 'human' ? 'human' : answeredBy.startsWith('machine') || answeredBy === 'fax' ? 'machine' : 'unknown',
+      detail: answeredBy,
+    });
+    return reply.code(204).send();
+  });
+
   // Seed-compatible (Pipecat's Twilio outbound example): {to_number, from_number}.
   app.post('/dialout', { preHandler: context.apiAuth }, async (request) => {
     context.carrier();

@@ -21,7 +21,7 @@ export class TwilioRuntime extends RestCarrierRuntime {
       ...(settings.apiBaseUrl ? { baseUrl: settings.apiBaseUrl } : {}),
       logger: context.log,
     });
-    super(client, context, { answer: '/twiml', status: '/twilio/status' });
+    super(client, context, { answer: '/twiml', status: '/twilio/status', machineDetection: '/twilio/amd' });
     this.authToken = settings.authToken;
   }
 

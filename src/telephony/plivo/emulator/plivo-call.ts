@@ -200,7 +200,8 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
         this.later(AMD_DURATION_MS * this.context.timeScale, () =>
           this.webhooks.queue('amd', this.init.machineDetectionUrl as string, this.init.machineDetectionMethod, {
             ...this.commonParams(),
-            Machine: 'false',
+            // A guess at Plivo's detector: a voicemail box persona is a machine, anyone else a human.
+            Machine: this.init.persona?.answeringMachine ? 'true' : 'false',
             IfMachine: 'continue',
             Event: 'MachineDetection',
             CallStatus: 'in-progress',

@@ -216,19 +216,20 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     this.statusCallback('answered', 'in-progress');
     let extra: FormFields = {};
     if (this.init.machineDetection) {
-      this.answeredBy = 'human';
+      // A guess at Twilio's verdicts: `machine_start` for a voicemail box, `human` otherwise, after a fixed delay.
+      this.answeredBy = this.init.persona?.answeringMachine ? 'machine_start' : 'human';
       if (this.init.asyncAmdStatusCallback) {
         this.later(AMD_DURATION_MS * this.context.timeScale, () => {
           this.webhooks.queue('amd', this.init.asyncAmdStatusCallback as string, this.init.asyncAmdStatusCallbackMethod, {
             AccountSid: this.accountSid,
             CallSid: this.id,
-            AnsweredBy: 'human',
+            AnsweredBy: this.answeredBy as string,
             MachineDetectionDuration: String(AMD_DURATION_MS),
           });
         });
       } else {
         if (!(await this.pause(AMD_DURATION_MS * this.context.timeScale))) return;
-        extra = { AnsweredBy: 'human' };
+        extra = { AnsweredBy: this.answeredBy };
       }
     }
     const verbs = await this.loadTwiml('in-progress', extra);
