@@ -1,5 +1,5 @@
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { AiSdkLlmService, type LlmGenerationOptions, type LlmProviderOptions } from './ai-sdk-llm-service.ts';
+import type { LlmGenerationOptions, LlmProviderOptions } from './ai-sdk-llm-service.ts';
+import { lazyLlmService } from './lazy-llm-service.ts';
 import { GeminiLlmService } from './gemini-client.ts';
 import type { LlmService } from './llm-service.ts';
 import { usesLeanClient, type LlmImplementation } from './openai.ts';
@@ -61,7 +61,13 @@ export function createGoogleLlm(options: GoogleLlmOptions = {}): LlmService {
       generation,
     });
   }
-  const google = createGoogleGenerativeAI({ apiKey, baseURL: baseURL ?? GEMINI_DEFAULT_BASE_URL, fetch });
   const baseProviderOptions: LlmProviderOptions = budget === undefined ? {} : { google: { thinkingConfig: { thinkingBudget: budget } } };
-  return new AiSdkLlmService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
+  return lazyLlmService(name, model, async () => {
+    const [{ createGoogleGenerativeAI }, { AiSdkLlmService }] = await Promise.all([
+      import('@ai-sdk/google'),
+      import('./ai-sdk-llm-service.ts'),
+    ]);
+    const google = createGoogleGenerativeAI({ apiKey, baseURL: baseURL ?? GEMINI_DEFAULT_BASE_URL, fetch });
+    return new AiSdkLlmService({ provider: name, model, languageModel: google(model), generation, baseProviderOptions });
+  });
 }

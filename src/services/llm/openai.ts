@@ -1,5 +1,5 @@
-import { createOpenAI } from '@ai-sdk/openai';
-import { AiSdkLlmService, type LlmGenerationOptions } from './ai-sdk-llm-service.ts';
+import type { LlmGenerationOptions } from './ai-sdk-llm-service.ts';
+import { lazyLlmService } from './lazy-llm-service.ts';
 import type { LlmService } from './llm-service.ts';
 import { OpenAIChatLlmService } from './openai-chat-client.ts';
 
@@ -72,13 +72,16 @@ export function createOpenAILlm(options: OpenAILlmOptions = {}): LlmService {
       generation,
     });
   }
-  const openai = createOpenAI({ apiKey, baseURL, organization, project, fetch, name });
-  return new AiSdkLlmService({
-    provider: name,
-    model,
-    languageModel: api === 'responses' ? openai.responses(model) : openai.chat(model),
-    generation,
-    baseProviderOptions: api === 'responses' ? { openai: { store: false } } : {},
+  return lazyLlmService(name, model, async () => {
+    const [{ createOpenAI }, { AiSdkLlmService }] = await Promise.all([import('@ai-sdk/openai'), import('./ai-sdk-llm-service.ts')]);
+    const openai = createOpenAI({ apiKey, baseURL, organization, project, fetch, name });
+    return new AiSdkLlmService({
+      provider: name,
+      model,
+      languageModel: api === 'responses' ? openai.responses(model) : openai.chat(model),
+      generation,
+      baseProviderOptions: api === 'responses' ? { openai: { store: false } } : {},
+    });
   });
 }
 

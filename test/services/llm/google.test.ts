@@ -88,7 +88,7 @@ describe('Google service against the Gemini emulator', () => {
     const transcript = await playConversation(llm, ['Hello?', 'DTMF: 1', 'Thank you, bye']);
     expect(transcript).toEqual([
       { user: 'Hello?', assistant: greeting, tools: [] },
-      { user: 'DTMF: 1', assistant: '', tools: ['confirm_appointment'] },
+      { user: 'DTMF: 1', assistant: 'Thank you!', tools: ['confirm_appointment'] },
       {
         user: null,
         assistant: "Great, you're all set for Tuesday, March 4 at 10:30 AM. Is there anything else I can help you with?",
@@ -98,7 +98,10 @@ describe('Google service against the Gemini emulator', () => {
     ]);
     const contents = (em.requests[2]?.body as GeminiBody).contents;
     expect(contents.slice(-2)).toEqual([
-      { role: 'model', parts: [{ functionCall: { id: expect.any(String), name: 'confirm_appointment', args: {} } }] },
+      {
+        role: 'model',
+        parts: [{ text: 'Thank you!' }, { functionCall: { id: expect.any(String), name: 'confirm_appointment', args: {} } }],
+      },
       {
         role: 'user',
         parts: [
@@ -121,7 +124,7 @@ describe('Google service against the Gemini emulator', () => {
     const [issued] = em.issuedSignatures;
     expect(issued).toBeDefined();
     const modelTurn = (em.requests[2]?.body as GeminiBody).contents.find((c) => c.parts.some((p) => 'functionCall' in p));
-    expect(modelTurn?.parts[0]?.thoughtSignature).toBe(issued);
+    expect(modelTurn?.parts.find((p) => 'functionCall' in p)?.thoughtSignature).toBe(issued);
     expect(em.requests.map((r) => r.status)).toEqual([200, 200, 200]);
   });
 

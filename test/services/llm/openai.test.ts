@@ -72,7 +72,14 @@ describe('OpenAI service (Chat Completions) against the emulator', () => {
       },
     });
     expect((sentTools[2]?.function.parameters as { required: string[] }).required).toEqual(['reason']);
-    expect(events).toEqual([
+    // The sandbox policy acknowledges ("I understand.") in the same response as the tool call.
+    expect(
+      events
+        .filter((e) => e.type === 'text')
+        .map((e) => e.text)
+        .join(''),
+    ).toBe('I understand.');
+    expect(events.filter((e) => e.type !== 'text')).toEqual([
       {
         type: 'tool-call',
         toolCallId: expect.stringMatching(/^call_/),
@@ -88,7 +95,7 @@ describe('OpenAI service (Chat Completions) against the emulator', () => {
     const transcript = await playConversation(llm, ['Hello?', 'Yes, I will be there', "No, that's all"]);
     expect(transcript).toEqual([
       { user: 'Hello?', assistant: greeting, tools: [] },
-      { user: 'Yes, I will be there', assistant: '', tools: ['confirm_appointment'] },
+      { user: 'Yes, I will be there', assistant: 'Thank you!', tools: ['confirm_appointment'] },
       {
         user: null,
         assistant: "Great, you're all set for Tuesday, March 4 at 10:30 AM. Is there anything else I can help you with?",
