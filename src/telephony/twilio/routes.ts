@@ -82,7 +82,7 @@ export function registerTwilioRoutes(app: FastifyInstance, context: CarrierRoute
   });
 
   // Seed-compatible (Pipecat's Twilio outbound example): {to_number, from_number}.
-  app.post('/dialout', { preHandler: context.apiAuth }, async (request) => {
+  app.post('/dialout', context.apiJsonRoute, async (request) => {
     context.carrier();
     const body = dialoutBody.parse(request.body);
     const record = await calls.placeCall({
