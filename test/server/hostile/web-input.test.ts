@@ -198,6 +198,26 @@ describe('defect 6: webhook bodies are bounded before their signature is checked
   });
 });
 
+describe('Twilio webhooks configured as GET', () => {
+  it('a signed GET voice webhook is answered with TwiML, a signed GET status callback is applied, a forged one is 403', async () => {
+    const query = new URLSearchParams({ CallSid: `CA${'d'.repeat(32)}`, From: '+15557770002', To: '+15550009999', CallStatus: 'ringing' });
+    const voicePath = `/twilio/voice?${query.toString()}`;
+    const voice = await fetch(`${open.running.url}${voicePath}`, {
+      headers: { 'x-twilio-signature': twilioSignature(open, voicePath, {}) },
+    });
+    expect(voice.status).toBe(200);
+    expect(voice.headers.get('content-type')).toContain('text/xml');
+    expect(await voice.text()).toContain('<Response>');
+    const statusPath = `/twilio/status?${new URLSearchParams(realTwilioCallback(`CA${'e'.repeat(32)}`)).toString()}`;
+    const status = await fetch(`${open.running.url}${statusPath}`, {
+      headers: { 'x-twilio-signature': twilioSignature(open, statusPath, {}) },
+    });
+    expect(status.status).toBe(204);
+    const forged = await fetch(`${open.running.url}${statusPath}`, { headers: { 'x-twilio-signature': 'forged' } });
+    expect(forged.status).toBe(403);
+  });
+});
+
 describe('defect 7: parse errors are 4xx with a reason, never 500', () => {
   it('validly signed status callbacks with an unknown or missing CallStatus, CallSid or CallUUID are 400', async () => {
     const cases: Array<Record<string, string>> = [
