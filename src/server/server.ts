@@ -1,4 +1,3 @@
-import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
@@ -11,6 +10,7 @@ import type { CarrierRouteContext } from '../telephony/carrier-adapter.ts';
 import type { WebhookVerification } from '../telephony/webhook-verification.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import { requireApiKey } from './auth.ts';
+import { DEFAULT_BODY_LIMITS, registerBodyParsers, requireJsonBody, type BodyLimits } from './body-parsers.ts';
 import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
@@ -38,6 +38,8 @@ export interface ServerOptions {
   sandbox: boolean;
   /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
   dashboard?: DashboardOptions;
+  /** Request body bounds (form webhooks, JSON API). @default DEFAULT_BODY_LIMITS (see body-parsers.ts) */
+  bodyLimits?: Partial<BodyLimits>;
 }
 
 export interface SwitchboardServer {
@@ -51,9 +53,9 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     loggerInstance: options.log as FastifyBaseLogger,
     // Per-request lines would drown the per-call logs; calls log what matters themselves.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 256 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMITS.jsonBytes,
   });
-  await app.register(formbody);
+  registerBodyParsers(app, { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits });
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   const manager = new CallManager({
@@ -101,11 +103,14 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   }
 
   const apiAuth = requireApiKey(options.apiKey);
+  // API routes that take a body: the key, then JSON only, both checked before the body is read.
+  const apiJsonRoute = { onRequest: [apiAuth, requireJsonBody] };
   registerApiRoutes(app, {
     manager,
     store: options.store,
     defaultCarrier: options.defaultCarrier,
     auth: apiAuth,
+    jsonRoute: apiJsonRoute,
   });
   // Each carrier registers its own webhooks and seed-compatible routes, live or not (unavailable ones answer 503).
   for (const adapter of options.carriers.adapters()) {
@@ -115,6 +120,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
       calls: manager,
       carrier: () => options.carriers.runtime(adapter.name),
       apiAuth,
+      apiJsonRoute,
       rejectWebhook: (request, reply, result) => rejectWebhook(request, reply, adapter.name, result),
     };
     adapter.registerRoutes?.(app, context);

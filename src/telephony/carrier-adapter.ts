@@ -89,6 +89,11 @@ export interface CarrierContext {
   calls: CallControl;
 }
 
+/** Hooks run before the body of an API request is read (see `CarrierRouteContext.apiJsonRoute`). */
+export interface ApiJsonRouteOptions {
+  onRequest: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>;
+}
+
 /** What a carrier's routes get. */
 export interface CarrierRouteContext<Runtime extends CarrierRuntime = CarrierRuntime> {
   log: Logger;
@@ -101,6 +106,11 @@ export interface CarrierRouteContext<Runtime extends CarrierRuntime = CarrierRun
   carrier(): Runtime;
   /** Pre-handler for public API routes (`SWITCHBOARD_API_KEY`). */
   apiAuth(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * Route options for public API routes that take a JSON body (seed routes such as `POST /dialout`): the API key,
+   * then `application/json` only (415 otherwise), both before the body is read.
+   */
+  apiJsonRoute: ApiJsonRouteOptions;
   /** Answers a webhook that failed verification: 403 with the reason, and a log line. */
   rejectWebhook(request: FastifyRequest, reply: FastifyReply, result: WebhookVerification & { ok: false }): Promise<void>;
 }

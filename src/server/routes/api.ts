@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiJsonRouteOptions } from '../../telephony/carrier-adapter.ts';
 import { z } from 'zod';
 import type { CallManager } from '../call-manager.ts';
 import type { CallStore } from '../../store/index.ts';
@@ -31,12 +32,14 @@ export function registerApiRoutes(
     store: CallStore;
     defaultCarrier: string;
     auth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Route options of API routes that take a JSON body (key check and JSON-only, before the body is read). */
+    jsonRoute: ApiJsonRouteOptions;
   },
 ): void {
   const { manager, store } = deps;
   const preHandler = deps.auth;
 
-  app.post('/calls', { preHandler }, async (request, reply) => {
+  app.post('/calls', deps.jsonRoute, async (request, reply) => {
     const body = placeCallBody.parse(request.body);
     manager.checkMetadata(body.metadata);
     const record = await manager.placeCall({
