@@ -14,6 +14,7 @@ const placeCallBody = z.strictObject({
   carrier: z.string().min(1).optional(),
   agent: z.string().min(1).optional(),
   metadata: metadataObject.optional(),
+  record: z.boolean().optional(),
 });
 
 const listQuery = z.object({
@@ -45,6 +46,7 @@ export function registerApiRoutes(
       from: body.from,
       agent: body.agent,
       metadata: body.metadata,
+      record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
   });
