@@ -30,6 +30,7 @@ const unitTests = [
   'test/server/calls/*.test.ts',
   'test/server/routes/*.test.ts',
   'test/server/record-writer.test.ts',
+  'test/recording/call-recorder.test.ts',
   'test/server/partial-credentials.test.ts',
   'test/server/provider-status.test.ts',
   'test/server/hostile/*.test.ts',

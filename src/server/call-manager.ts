@@ -18,7 +18,7 @@ import { noCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
 import { answerCall } from './calls/call-answering.ts';
-import type { CallDeps } from './calls/call-deps.ts';
+import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
 import { transferCall } from './calls/call-transfer.ts';
@@ -45,6 +45,8 @@ export interface CallManagerOptions {
   mediaTokenTtlSec?: number;
   /** @default no metrics */
   metrics?: CallMetricsSink;
+  /** Where call recordings go. @default none: calls are not recorded */
+  recordings?: RecordingSettings;
 }
 
 export type PlaceCallInput = PlaceCallRequest;
@@ -69,6 +71,7 @@ export class CallManager implements CallControl {
       services: options.services,
       carriers: options.carriers,
       metrics: options.metrics ?? noCallMetrics,
+      ...(options.recordings ? { recordings: options.recordings } : {}),
     };
     this.publicUrls = options.publicUrls;
     this.tokens = new MediaTokens({

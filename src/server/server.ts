@@ -21,6 +21,8 @@ import { registerApiRoutes } from './routes/api.ts';
 import { registerDashboardRoutes, type DashboardOptions } from './routes/dashboard.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerMediaRoutes } from './routes/media.ts';
+import { registerRecordingRoutes } from './routes/recording.ts';
+import { startRecordingRetention } from '../recording/retention.ts';
 
 export interface ServerOptions {
   log: Logger;
@@ -36,6 +38,8 @@ export interface ServerOptions {
   metrics?: PrometheusCallMetrics;
   /** Shown on /healthz. */
   sandbox: boolean;
+  /** Call recordings: folder, and days to keep them. @default none (calls are not recorded) */
+  recordings?: { dir: string; retentionDays?: number | undefined };
   /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
   dashboard?: DashboardOptions;
   /** Request body bounds (form webhooks, JSON API). @default DEFAULT_BODY_LIMITS (see body-parsers.ts) */
@@ -67,6 +71,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.recordings ? { recordings: { dir: options.recordings.dir } } : {}),
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -128,6 +133,12 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   registerMediaRoutes(app, manager);
   registerEventRoutes(app, options);
   registerDashboardRoutes(app, options);
+  registerRecordingRoutes(app, { store: options.store, apiKey: options.apiKey });
+  const retentionDays = options.recordings?.retentionDays;
+  if (retentionDays !== undefined) {
+    const retention = startRecordingRetention(options.store, retentionDays, { log: options.log });
+    app.addHook('onClose', async () => retention.stop());
+  }
 
   app.addHook('onClose', async () => {
     await manager.shutdown();

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentDefinition } from '../agent/agent-definition.ts';
@@ -135,6 +136,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       metrics,
       sandbox: sandbox !== undefined,
       dashboard: { sandboxNumbers: sandboxNumbersOf(sandbox) },
+      recordings: { dir: join(config.dataDir, 'recordings'), retentionDays: config.recordingRetentionDays },
     });
     const { app, manager } = server;
     late.manager = manager;

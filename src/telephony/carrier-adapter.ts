@@ -206,6 +206,8 @@ export interface PlaceCallRequest {
   agent?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   headers?: Record<string, string> | undefined;
+  /** Record this call (wins over the agent's `record`). @default the agent's setting */
+  record?: boolean | undefined;
 }
 
 /** A carrier's emulator, loaded only in sandbox mode. */

@@ -8,6 +8,11 @@ import { agentNamed, type CallDeps } from './call-deps.ts';
 import { hangUpCarrierLeg } from './carrier-hangup.ts';
 import { summariseLatency } from './latency-summary.ts';
 import { sessionEvents } from './session-events.ts';
+import type { CallRecorder } from '../../recording/call-recorder.ts';
+import { RecordingMediaChannel } from '../../recording/recording-channel.ts';
+import { startCallRecorder, wantsRecording, withAnnouncement } from './call-recording.ts';
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 interface LiveCall {
   session: CallSession;
@@ -42,17 +47,27 @@ export class LiveCalls {
     const log = this.deps.log.child({ callId });
     const record = store.getCallSummary(callId);
     if (!record) throw new HttpError(404, 'call_not_found', `no call ${callId}`);
-    const agent = agentNamed(this.deps.agents, record.agent ?? undefined);
+    const configured = agentNamed(this.deps.agents, record.agent ?? undefined);
+    let recorder: CallRecorder | undefined;
+    if (wantsRecording(store, callId, configured)) {
+      if (this.deps.recordings) recorder = await startCallRecorder(this.deps.recordings, callId, record.answeredAt, log);
+      if (!recorder)
+        store.addEvent(callId, 'recording.unavailable', {
+          reason: this.deps.recordings ? 'recorder failed to start' : 'no recordings folder',
+        });
+    }
+    const agent = recorder ? withAnnouncement(configured) : configured;
     const session = new CallSession({
       callId,
       agent,
       metadata: record.metadata as Record<string, unknown>,
       direction: record.direction === 'inbound' ? 'inbound' : 'outbound',
-      channel,
+      channel: recorder ? new RecordingMediaChannel(channel, recorder) : channel,
       services: this.deps.services.forAgent(agent),
       log,
-      events: sessionEvents(this.deps, this.writer, callId),
+      events: sessionEvents(this.deps, this.writer, callId, recorder),
     });
+    if (recorder) store.addEvent(callId, 'recording.started', { path: recorder.path });
     this.calls.set(callId, { session, channel });
     metrics.callStarted(record.carrier);
     let outcome: TaskOutcome;
@@ -62,6 +77,11 @@ export class LiveCalls {
       this.calls.delete(callId);
       metrics.callEnded(record.carrier);
       channel.close('call ended');
+    }
+    if (recorder) {
+      const saved = await recorder.close();
+      store.setRecordingPath(callId, saved.path);
+      store.addEvent(callId, 'recording.saved', { durationSec: round3(saved.durationSec), cutSec: round3(saved.cutSec) });
     }
     await this.finish(callId, session, outcome);
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');

@@ -29,6 +29,7 @@ const placeCallBody = z.strictObject({
   agent: z.string().min(1).optional(),
   metadata: metadataObject.optional(),
   headers: customHeaders.optional(),
+  record: z.boolean().optional(),
 });
 
 const listQuery = z.object({
@@ -63,6 +64,7 @@ export function registerApiRoutes(
       agent: body.agent,
       metadata: body.metadata,
       headers: body.headers,
+      record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
   });
