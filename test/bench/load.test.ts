@@ -60,7 +60,7 @@ describe('load benchmark (bench --no-micro --json)', () => {
     expect(json.rssMbPerCall).toBeLessThan(50);
     expect(json.lateFramePct).toBeGreaterThanOrEqual(0);
     expect(json.lateFramePct).toBeLessThan(5);
-    expect(stdout).toContain('Load: 2 concurrent Twilio calls, provider latency zero');
+    expect(stdout).toContain('Load: 2 concurrent Twilio calls (reminder workload, outbound), provider latency zero');
 
     // Helpers (tsx's esbuild service) exit when their parent's pipe closes, a moment after the bench itself.
     let left = processesInGroup(child.pid as number);
