@@ -21,6 +21,7 @@ const unitTests = [
   'test/store/change-feed.test.ts',
   'test/transports/media-clock.test.ts',
   'test/transports/detect-media-stream.test.ts',
+  'test/transports/stream-format.test.ts',
   'test/telephony/media-token.test.ts',
   'test/telephony/*/answer-markup.test.ts',
   'test/telephony/*/media-serializer.test.ts',

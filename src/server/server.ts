@@ -15,6 +15,7 @@ import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { HttpError } from '../errors.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
@@ -38,6 +39,8 @@ export interface ServerOptions {
   sandbox: boolean;
   /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
   dashboard?: DashboardOptions;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface SwitchboardServer {
@@ -65,6 +68,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.media ? { media: options.media } : {}),
   });
 
   app.setErrorHandler(async (error, request, reply) => {
