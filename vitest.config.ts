@@ -22,6 +22,8 @@ const unitTests = [
   'test/transports/media-clock.test.ts',
   'test/transports/detect-media-stream.test.ts',
   'test/transports/stream-format.test.ts',
+  'test/transports/media-watchdog.test.ts',
+  'test/fuzz/media-parsers.fuzz.test.ts',
   'test/telephony/media-token.test.ts',
   'test/telephony/*/answer-markup.test.ts',
   'test/telephony/*/media-serializer.test.ts',

@@ -60,6 +60,8 @@ export interface MediaChannel {
 export interface MediaInboundStats {
   /** Audio frames accepted. */
   frames: number;
+  /** Other messages acted on (marks, clears, DTMF, notices). */
+  events: number;
   /** Messages dropped, by reason (`malformed-json`, `unknown-event`, `missing-field`, `binary-frame`, `bad-payload`…). */
   dropped: Record<string, number>;
 }

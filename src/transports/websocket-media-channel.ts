@@ -27,6 +27,9 @@ export interface MediaWatchdogOptions {
   clock?: Clock;
 }
 
+/** One DTMF key as carriers report it. */
+const DTMF_DIGIT = /^[0-9*#A-Da-d]$/;
+
 /** @see MediaWatchdogOptions */
 export const DEFAULT_PING_INTERVAL_MS = 5000;
 /** @see MediaWatchdogOptions */
@@ -68,6 +71,7 @@ export class WebSocketMediaChannel implements MediaChannel {
   /** Why the media broke (see {@link MediaChannel.failure}). */
   failure: string | undefined;
   private framesIn = 0;
+  private eventsIn = 0;
   private readonly dropped: Record<string, number> = {};
 
   private readonly socket: WebSocket;
@@ -171,7 +175,7 @@ export class WebSocketMediaChannel implements MediaChannel {
 
   /** Audio frames accepted and messages dropped per reason, so far. */
   inboundStats(): MediaInboundStats {
-    return { frames: this.framesIn, dropped: { ...this.dropped } };
+    return { frames: this.framesIn, events: this.eventsIn, dropped: { ...this.dropped } };
   }
 
   /** True once the channel reported `closed`. */
@@ -255,7 +259,10 @@ export class WebSocketMediaChannel implements MediaChannel {
   }
 
   private queue(event: PendingEvent): void {
-    if (this.pending.length >= this.maxPendingEvents) this.pending.shift();
+    if (this.pending.length >= this.maxPendingEvents) {
+      const oldest = this.pending.shift();
+      if (oldest && oldest.type !== 'closed') this.drop('queue-full');
+    }
     this.pending.push(event);
   }
 
@@ -272,7 +279,10 @@ export class WebSocketMediaChannel implements MediaChannel {
     switch (event.type) {
       case 'media':
         // `<Start><Stream track="both_tracks">` also streams our own audio back; only the caller's is input.
-        if (event.track !== 'inbound') return;
+        if (event.track !== 'inbound') {
+          this.drop('other-track');
+          return;
+        }
         if (event.audio.length === 0 || (this.format.encoding === 'pcm16' && event.audio.length % 2 !== 0)) {
           this.drop('bad-payload');
           return;
@@ -281,16 +291,25 @@ export class WebSocketMediaChannel implements MediaChannel {
         handler.audio(this.toPayload(event.audio));
         return;
       case 'mark':
+        this.eventsIn++;
         handler.mark(event.name);
         return;
       case 'cleared':
+        this.eventsIn++;
         handler.cleared?.();
         return;
       case 'dtmf':
+        if (!DTMF_DIGIT.test(event.digit)) {
+          this.drop('bad-dtmf');
+          return;
+        }
+        this.eventsIn++;
         handler.dtmf(event.digit);
         return;
       case 'notice':
-        this.logger.info({ event: event.event, detail: event.detail }, 'carrier media notice');
+        this.eventsIn++;
+        if (this.eventsIn <= this.maxLoggedParseErrors)
+          this.logger.info({ event: event.event, detail: event.detail }, 'carrier media notice');
         return;
       case 'invalid':
         this.parseErrors++;
@@ -300,9 +319,11 @@ export class WebSocketMediaChannel implements MediaChannel {
         }
         return;
       case 'stop': // handled in onMessage
+        return;
       case 'connected':
       case 'start':
         // Detection consumed the real ones; a repeat carries nothing new.
+        this.drop('repeated-start');
         return;
     }
   }

@@ -180,7 +180,7 @@ describe('defect 9: shutdown finalises ringing calls', () => {
       sandboxTiming: 'instant',
       sandboxTimeScale: 0.1,
       media: MEDIA,
-    } as never);
+    });
     let closed = false;
     try {
       // The no-answer persona rings until the carrier's timeout.
