@@ -149,7 +149,8 @@ export class CallManager implements CallControl {
   /**
    * Server shutdown: live sessions are cancelled and their carrier legs hung up; calls not yet live (queued,
    * ringing, answered but media not started) are hung up and finalised (`canceled` before answer, `failed` after)
-   * so none is left open. Hang-ups are bounded by `shutdownHangUpTimeoutMs`; records are final before that wait.
+   * so none is left open. The wait for hang-ups and for cancelled sessions to finalise their records is bounded by
+   * `shutdownHangUpTimeoutMs`.
    */
   async shutdown(): Promise<void> {
     const reason = 'server shutting down';
@@ -159,6 +160,7 @@ export class CallManager implements CallControl {
     this.live.writer.flush();
     const hangUps = liveIds.map((callId) => hangUpCarrierLeg(this.deps, callId, reason));
     hangUps.push(...finaliseOpenCalls(this.deps, new Set(liveIds), reason));
+    hangUps.push(this.live.idle()); // cancelled sessions finalise their records before the store closes
     const limitMs = this.media.shutdownHangUpTimeoutMs ?? DEFAULT_SHUTDOWN_HANGUP_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

@@ -30,6 +30,8 @@ export class LiveCalls {
    * message). Claimed when the socket is authorised, so a second socket with the same token is refused at once.
    */
   private readonly claims = new Map<string, ClaimCloser | undefined>();
+  /** Every session's run, until it has finalised its record. */
+  private readonly running = new Set<Promise<void>>();
   /** Session writes (turns, events) go through here, off the real-time path. */
   readonly writer: RecordWriter;
 
@@ -67,7 +69,23 @@ export class LiveCalls {
    * Runs the agent on `channel` until the call ends, then finalises the record. A session that cannot be set up
    * or that throws fails the call with the reason (and hangs up the carrier leg) instead of leaving it in progress.
    */
-  async run(callId: string, channel: MediaChannel): Promise<void> {
+  run(callId: string, channel: MediaChannel): Promise<void> {
+    const running = this.runSession(callId, channel);
+    const settled = running.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return running;
+  }
+
+  /** Resolves once every session running now has finalised its record (shutdown waits for this, bounded). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.running]);
+  }
+
+  private async runSession(callId: string, channel: MediaChannel): Promise<void> {
     const { store, metrics } = this.deps;
     const log = this.deps.log.child({ callId });
     this.claims.delete(callId); // the session takes over from the socket's claim

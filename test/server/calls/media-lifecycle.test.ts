@@ -82,6 +82,8 @@ describe('media-start watchdog', () => {
     clock.advance(60_000);
     expect(deps.store.getCallSummary(callId)?.status).toBe('in-progress');
     await calls.shutdown();
+    // After shutdown the cancelled session has finalised its record (shutdown also waits for it, bounded).
+    expect(deps.store.getCallSummary(callId)).toMatchObject({ status: 'completed', endReason: 'server shutting down' });
     await running;
   });
 });
