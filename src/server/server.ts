@@ -15,6 +15,7 @@ import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { HttpError } from '../errors.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
@@ -44,6 +45,8 @@ export interface ServerOptions {
   dashboard?: DashboardOptions;
   /** Request body bounds (form webhooks, JSON API). @default DEFAULT_BODY_LIMITS (see body-parsers.ts) */
   bodyLimits?: Partial<BodyLimits>;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface SwitchboardServer {
@@ -72,6 +75,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.recordings ? { recordings: { dir: options.recordings.dir } } : {}),
+    ...(options.media ? { media: options.media } : {}),
   });
 
   app.setErrorHandler(async (error, request, reply) => {
