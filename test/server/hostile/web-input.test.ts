@@ -246,6 +246,19 @@ describe('defect 7: parse errors are 4xx with a reason, never 500', () => {
     }
   });
 
+  it('a signature header the carrier SDK cannot even encode (a lone surrogate) is a 403, not a 500', async () => {
+    const params = { CallUUID: 'u-2', CallStatus: 'completed' };
+    // Only an in-process request can carry such a header value; the SDK's validator threw on it.
+    const plivoAnswer = await open.running.app.inject({
+      method: 'POST',
+      url: '/plivo/status',
+      headers: { ...FORM, 'x-plivo-signature-v3': 'abc', 'x-plivo-signature-v3-nonce': '\uD800' },
+      payload: new URLSearchParams(params).toString(),
+    });
+    expect(plivoAnswer.statusCode).toBe(403);
+    expect(plivoAnswer.json()).toMatchObject({ reason: 'signature-mismatch' });
+  });
+
   it('metadata nested 1000 and 5000 levels deep is a 400 naming the depth limit, on /calls and /start', async () => {
     for (const depth of [1000, 5000]) {
       const nested = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
