@@ -162,6 +162,11 @@ describe('defect 6: webhook bodies are bounded before their signature is checked
     expect(big.status).toBe(413);
   });
 
+  it('a GET webhook whose query is over 16 KB is refused before any route runs (431)', async () => {
+    const response = await fetch(`${open.running.url}/twilio/voice?${floodForm(2000, 20 * 1024)}`);
+    expect(response.status).toBe(431);
+  });
+
   it("a real-size signed Twilio callback (40 fields) and Plivo's hangup callback still get through", async () => {
     const params = realTwilioCallback(`CA${'a'.repeat(32)}`);
     const twilioResponse = await post(`${open.running.url}/twilio/status`, new URLSearchParams(params).toString(), {
