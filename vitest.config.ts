@@ -36,7 +36,7 @@ const unitTests = [
   'test/recording/call-recorder.test.ts',
   'test/server/partial-credentials.test.ts',
   'test/server/provider-status.test.ts',
-  'test/server/hostile/*.test.ts',
+  'test/server/hostile/web-input.test.ts',
   'test/agent/assistant-turn-recorder.test.ts',
   'test/agent/user-turn-processor.test.ts',
   'test/agent/conversation-controller.test.ts',

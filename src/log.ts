@@ -35,9 +35,20 @@ export function redactUrl(value: unknown): unknown {
   const path = (queryAt === -1 ? value : value.slice(0, queryAt)).replace(/\/ws\/[^/]+/, '/ws/<token>');
   if (queryAt === -1) return path;
   const query = [...new URLSearchParams(value.slice(queryAt + 1))].map(([key, v]) =>
-    LOGGED_QUERY_KEYS.has(key) ? `${key}=${encodeURIComponent(v)}` : `${encodeURIComponent(key)}=[redacted]`,
+    LOGGED_QUERY_KEYS.has(key) ? `${key}=${safeEncode(v)}` : `${safeEncode(key)}=[redacted]`,
   );
   return query.length > 0 ? `${path}?${query.join('&')}` : path;
+}
+
+/** `encodeURIComponent`, without its throw on a lone surrogate (logging must never throw). */
+function safeEncode(text: string): string {
+  return encodeURIComponent(
+    text.replace(/[\uD800-\uDFFF]/g, (c, i: number, all: string) => {
+      const code = c.charCodeAt(0);
+      const pair = code < 0xdc00 ? all.charCodeAt(i + 1) : all.charCodeAt(i - 1);
+      return (code < 0xdc00 ? pair >= 0xdc00 && pair <= 0xdfff : pair >= 0xd800 && pair < 0xdc00) ? c : '\uFFFD';
+    }),
+  );
 }
 
 export interface LoggerOptions {

@@ -74,6 +74,15 @@ export interface LoadRunOptions {
   staggerMs?: number | undefined;
   /** Checkout whose server runs (A/B against another commit). @default SWITCHBOARD_BENCH_SERVER_ROOT, else this checkout */
   serverRoot?: string | undefined;
+  /** Extra work during the steady window (e.g. bench/load/flood.ts), and the server's final records. @default none */
+  hooks?: LoadRunHooks | undefined;
+}
+
+export interface LoadRunHooks {
+  /** Called when the steady window starts (not awaited before the window ends; awaited after it). */
+  onWindow?(window: { serverUrl: string; startMs: number; endMs: number }): Promise<void>;
+  /** Every call's final server record, once the calls have ended. */
+  onRecords?(records: CallRecord[]): void;
 }
 
 export interface LoadRunResult {
@@ -274,7 +283,9 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     loopDelay.enable();
     const rss: number[] = [];
     const sampler = setInterval(() => rss.push((server as ServerProcess).rssMb()), 500);
+    const windowWork = options.hooks?.onWindow?.({ serverUrl: server.url, startMs: Date.now(), endMs: Date.now() + (to - nowMs()) });
     await sleep(to - nowMs());
+    await windowWork;
     const cpu1 = server.cpuMs();
     const main1 = server.mainThreadCpuMs();
     const gen1 = process.cpuUsage(gen0);
@@ -303,6 +314,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     }) as EmulatedCallRecord[];
     const stats = generator.twilio.stats();
     const serverRecords = records.filter((r): r is CallRecord => r !== undefined);
+    options.hooks?.onRecords?.(serverRecords);
 
     if (options.dumpFile) {
       const pairs = placed.map((p, i) => ({

@@ -10,6 +10,7 @@ interface BenchOptions {
   findMax: boolean;
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
+  flood?: number;
 }
 
 function printRows(title: string, rows: BenchRow[]): void {
@@ -42,7 +43,23 @@ export function benchCommand(): Command {
     .option('--find-max', 'step the number of calls up until frames run late, a call fails or (conversation) replies slow down', false)
     .option('--latency <mode>', 'provider emulator latency for the load runs: zero, realistic or both', 'both')
     .option('--json', 'print the load result as one JSON object on the last line of stdout', false)
+    .option(
+      '--flood <n>',
+      'instead: one load run whose second half gets n forged 256 KB webhooks per second; voice-to-voice before vs during',
+      (v) => Number(v),
+    )
     .action(async (options: BenchOptions) => {
+      if (options.flood !== undefined) {
+        const { runFloodBench } = await import('../../bench/load/flood.ts');
+        await runFloodBench({
+          calls: options.calls[0] ?? 20, // one run: the first of the list
+          seconds: options.seconds ?? 20,
+          rate: options.flood,
+          latency: options.latency === 'zero' ? 'zero' : 'realistic',
+          json: options.json,
+        });
+        return;
+      }
       if (options.micro) {
         const suites: Array<[string, () => Promise<BenchSuite>]> = [
           ['Audio (per 20 ms of 8 kHz audio unless stated)', async () => (await import('../../bench/audio.ts')).benchAudio],

@@ -162,6 +162,11 @@ describe('defect 6: webhook bodies are bounded before their signature is checked
     expect(big.status).toBe(413);
   });
 
+  it('a GET webhook whose query is over 16 KB is refused before any route runs (431)', async () => {
+    const response = await fetch(`${open.running.url}/twilio/voice?${floodForm(2000, 20 * 1024)}`);
+    expect(response.status).toBe(431);
+  });
+
   it("a real-size signed Twilio callback (40 fields) and Plivo's hangup callback still get through", async () => {
     const params = realTwilioCallback(`CA${'a'.repeat(32)}`);
     const twilioResponse = await post(`${open.running.url}/twilio/status`, new URLSearchParams(params).toString(), {
@@ -244,6 +249,19 @@ describe('defect 7: parse errors are 4xx with a reason, never 500', () => {
       expect(response.status, JSON.stringify(params)).toBe(400);
       expect(await response.json()).toMatchObject({ error: 'invalid_status_callback' });
     }
+  });
+
+  it('a signature header the carrier SDK cannot even encode (a lone surrogate) is a 403, not a 500', async () => {
+    const params = { CallUUID: 'u-2', CallStatus: 'completed' };
+    // Only an in-process request can carry such a header value; the SDK's validator threw on it.
+    const plivoAnswer = await open.running.app.inject({
+      method: 'POST',
+      url: '/plivo/status',
+      headers: { ...FORM, 'x-plivo-signature-v3': 'abc', 'x-plivo-signature-v3-nonce': '\uD800' },
+      payload: new URLSearchParams(params).toString(),
+    });
+    expect(plivoAnswer.statusCode).toBe(403);
+    expect(plivoAnswer.json()).toMatchObject({ reason: 'signature-mismatch' });
   });
 
   it('metadata nested 1000 and 5000 levels deep is a 400 naming the depth limit, on /calls and /start', async () => {
