@@ -76,7 +76,7 @@ describe('SIP carrier against baresip', () => {
     expect(record).toMatchObject({ carrier: 'sip', direction: 'inbound', status: 'completed' });
     expect(record.turns[0]).toMatchObject({ role: 'assistant' });
     expect(record.turns[0]?.text).toMatch(/^Hi/);
-    const userTurn = record.turns.findIndex((t) => t.role === 'user' && /be there/i.test(t.text));
+    const userTurn = record.turns.findIndex((t) => t.role === 'user' && /I'll be/i.test(t.text));
     expect(userTurn, JSON.stringify(record.turns)).toBeGreaterThan(0);
     expect(record.turns.slice(userTurn + 1).some((t) => t.role === 'assistant' && (t.heard ?? '').length > 0)).toBe(true);
 
@@ -113,20 +113,28 @@ describe('SIP carrier against baresip', () => {
     const clear = record.events.find((e) => e.type === 'barge-in.clear-sent');
     expect(clear, JSON.stringify(record.events.map((e) => [e.at, e.type, e.data]))).toBeDefined();
 
-    // In baresip's recording, the bot's reply to "Hello?" stops after the interruption began, not long after.
+    // The server's own figure: caller speech onset → clear sent (the decision waits for words over the bot).
+    expect((clear?.data as { afterOnsetMs: number }).afterOnsetMs).toBeLessThan(1500);
+
+    // baresip's recording: its first loud stretch is the bot's first audio (it hears nothing else). Aligned on that
+    // start with the record (baresip starts recording a few hundred ms after the answer), the recorded bot audio
+    // stops where the record says the clear was sent.
     const { samples, sampleRate } = wavSamples(await baresip.heardWav());
     const segments = loudSegments(samples, sampleRate);
-    const overlapping = segments.find((s) => s.startMs < interruption.startMs && s.endMs > interruption.startMs);
-    expect(overlapping, `${JSON.stringify(segments)} ${JSON.stringify(record.turns)}`).toBeDefined();
-    const stoppedAfterMs = (overlapping as Segment).endMs - interruption.startMs;
-    // Decision (words heard over the bot) plus the carrier path; the RTP cut itself is within a frame (baresip.test.ts).
-    expect(stoppedAfterMs).toBeLessThan(2000);
-    // The recording's cut agrees with when the clear was sent (aligned on the call's answer time, ± jitter buffers).
+    expect(segments.length, JSON.stringify(segments)).toBeGreaterThan(0);
     const answeredAt = Date.parse(record.answeredAt as string);
-    const clearAtMs = Date.parse(clear?.at as string) - answeredAt;
-    console.info(
-      `barge-in: interruption at ${interruption.startMs} ms, clear sent at ~${clearAtMs} ms, bot audio ends at ${(overlapping as Segment).endMs} ms in baresip's recording; ${JSON.stringify(clear?.data)}`,
+    const firstBot = record.turns.find((t) => t.role === 'assistant' && t.startedAt) as { startedAt: string };
+    const offsetMs = (segments[0] as Segment).startMs - (Date.parse(firstBot.startedAt) - answeredAt);
+    const predictedCutMs = Date.parse(clear?.at as string) - answeredAt + offsetMs;
+    const recordedCut = segments.reduce((best, s) =>
+      Math.abs(s.endMs - predictedCutMs) < Math.abs(best.endMs - predictedCutMs) ? s : best,
     );
-    expect(Math.abs((overlapping as Segment).endMs - clearAtMs)).toBeLessThan(250);
+    console.info(
+      `barge-in: interruption at ${interruption.startMs} ms of baresip's microphone; clear sent ${JSON.stringify(clear?.data)}; ` +
+        `recording = record + ${offsetMs} ms; predicted cut at ${predictedCutMs} ms, recorded bot audio ends at ${recordedCut.endMs} ms (${JSON.stringify(segments)})`,
+    );
+    // The alignment is only as good as "first loud audio = the turn's start" (TTS lead-in silence, 20 ms frames):
+    // a few hundred ms. The exact cut (within 40 ms of clear()) is checked at the channel in baresip.test.ts.
+    expect(Math.abs(recordedCut.endMs - predictedCutMs)).toBeLessThan(300);
   }, 120_000);
 });
