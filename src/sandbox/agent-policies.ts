@@ -91,12 +91,15 @@ export function promptMatcher(template: string): { matcher: RegExp; specificity:
 }
 
 const STOP_WORDS = new Set(['the', 'and', 'for', 'with', 'from', 'that', 'this', 'into', 'get', 'set', 'call', 'tool', 'make', 'take']);
+/** A caller asking for a person (the generic script calls `transfer_call` on these). */
+const TRANSFER_WORDS = ['person', 'human', 'someone', 'representative', 'real agent', 'operator', 'transfer me'];
 const GOODBYES = ['bye', 'goodbye', "that's all", "that's it", 'that is all', 'no thanks', 'no thank you', 'nothing else'];
 
 /**
  * The script of an agent that brings none: it opens with the agent's own greeting (placeholders at their
  * fallbacks), acknowledges neutrally, calls a tool when the caller's words name it (`reschedule_delivery` on
- * "can we reschedule?"), and says goodbye with `end_call` when the caller does.
+ * "can we reschedule?"), transfers to its first `transfer` destination when the caller asks for a person, and says
+ * goodbye with `end_call` when the caller does.
  */
 export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
   const tools = toolsOf(agent);
@@ -107,6 +110,20 @@ export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
       id: `after-${tool.name}`,
       when: { afterToolResult: tool.name },
       reply: 'All right, that is done. Is there anything else I can help you with?',
+    });
+  }
+  const transferTo = agent.transfer?.destinations[0];
+  if (transferTo) {
+    rules.push({
+      id: 'after-transfer_call',
+      when: { afterToolResult: 'transfer_call' },
+      reply: "I'm sorry, I couldn't put you through just now. Is there anything else I can help you with?",
+    });
+    rules.push({
+      id: 'transfer',
+      when: { userSays: TRANSFER_WORDS, toolsNotCalled: ['transfer_call'] },
+      reply: "Of course. I'm transferring you now, please hold.",
+      toolCalls: [{ name: 'transfer_call', args: { destination: transferTo.name, reason: '{{lastUserMessage}}' } }],
     });
   }
   rules.push({

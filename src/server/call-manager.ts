@@ -1,7 +1,14 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { CallRecord, CallStore, CallSummary } from '../store/index.ts';
-import type { AnswerRequest, AnsweredCall, CallControl, CarrierAnsweredBy, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
+import type {
+  AnswerRequest,
+  AnsweredCall,
+  CallControl,
+  CarrierAnsweredBy,
+  PlaceCallRequest,
+  TransferResult,
+} from '../telephony/carrier-adapter.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
@@ -15,6 +22,7 @@ import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
 import { LiveCalls } from './calls/live-calls.ts';
+import { transferCall, type TransferDetails } from './calls/call-transfer.ts';
 import { authorizeMediaSocket, runMediaSocket, type MediaAuthorization } from './calls/media-socket.ts';
 import { MediaTokens } from './calls/media-tokens.ts';
 import { applyStatusUpdate } from './calls/status-updates.ts';
@@ -99,6 +107,10 @@ export class CallManager implements CallControl {
 
   runMedia(callId: string, channel: MediaChannel): Promise<void> {
     return this.live.run(callId, channel);
+  }
+
+  transfer(callId: string, destination: string, details?: TransferDetails): Promise<TransferResult> {
+    return transferCall(this.deps, this.live, callId, destination, details);
   }
 
   applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined {

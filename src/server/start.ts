@@ -201,6 +201,7 @@ function lateCallControl(manager: () => CallManager | undefined): CallControl {
     applyStatus: (update, callId) => get().applyStatus(update, callId),
     placeCall: (request) => get().placeCall(request),
     runMedia: (callId, channel) => get().runMedia(callId, channel),
+    transfer: (callId, destination) => get().transfer(callId, destination),
     checkMetadata: (metadata) => get().checkMetadata(metadata),
     carrierAnsweredBy: (report) => get().carrierAnsweredBy(report),
   };

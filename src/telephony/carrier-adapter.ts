@@ -58,8 +58,28 @@ export interface CarrierRuntime {
   hangUp(call: CarrierCallRef): Promise<void>;
   /** Current state of a call. Rejects with `CarrierError` (`httpStatus` 404 when the carrier does not know it). */
   getCall(call: CarrierCallRef): Promise<CarrierCallInfo>;
+  /**
+   * Hands a live call to another destination (SIP REFER, a carrier's own transfer) and reports how it went. The
+   * call stays up here; on success the server ends the agent's session and hangs up. Absent: not supported.
+   */
+  transfer?(call: CarrierCallRef, destination: string): Promise<TransferResult>;
   /** Releases sockets and listeners (server shutdown). */
   close?(): Promise<void>;
+}
+
+/** How a transfer went. */
+export interface TransferResult {
+  /** The far end reached the destination. */
+  ok: boolean;
+  /** The carrier's own outcome code (SIP: the final status the transferee reported in NOTIFY, e.g. `200`, `486`). */
+  status: string;
+  /** For people and logs. */
+  reason: string;
+  /**
+   * The carrier moved the call itself (Twilio `<Dial>` on the live call, Plivo's transfer API): the call goes on
+   * at the carrier with the destination, so the server must not hang it up — only our media ends. @default false
+   */
+  movedByCarrier?: boolean;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */
@@ -118,6 +138,11 @@ export interface CallControl {
   placeCall(request: PlaceCallRequest): Promise<CallRecord>;
   /** Runs the agent on a media channel the carrier produced itself (e.g. an RTP leg); resolves when the call ends. */
   runMedia(callId: string, channel: MediaChannel): Promise<void>;
+  /**
+   * Transfers a live call through its carrier's {@link CarrierRuntime.transfer}; the outcome goes in the record's
+   * events, and on success the session ends (reason `transferred to …`) and the carrier leg is hung up.
+   */
+  transfer(callId: string, destination: string): Promise<TransferResult>;
   /** Checks custom call data (size limit); throws `HttpError` 413 when too large. */
   checkMetadata(metadata: unknown): void;
   /** The carrier's answering-machine verdict for a call (recorded, and given to the call's live agent). */

@@ -105,6 +105,11 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     return this.queue.length / this.encoder.bytesPerSecond;
   }
 
+  /** Nothing queued and no utterance waiting for the carrier to confirm it played. */
+  get idle(): boolean {
+    return this.isIdle();
+  }
+
   /** True while some hold keeps the output from sending. */
   get paused(): boolean {
     return this.holds.size > 0;

@@ -52,4 +52,25 @@ export const builtinPersonas: Record<string, Persona> = {
     description: 'Answers, confirms with the keypad (1), then declines anything else.',
     steps: [{ say: 'Hello?' }, { waitForBotToFinish: true }, { press: '1' }, { waitForBotToFinish: true }, { say: 'No thanks, bye.' }],
   },
+  '+15550100007': {
+    id: 'wants-a-person',
+    description: 'Asks to speak to a person; once put through, asks the person about a bill.',
+    steps: [
+      { say: 'Hello?' },
+      { waitForBotToFinish: true },
+      { say: 'Can I talk to a person, please?' },
+      { waitForBotToFinish: true },
+      { pauseMs: 1500 },
+      { say: 'Hi, I have a question about my bill.' },
+      { waitForBotToFinish: true, timeoutMs: 20000 },
+      { hangUp: true },
+    ],
+  },
+  '+15550100090': {
+    id: 'human-agent',
+    description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
+    ringMs: 1500,
+    voice: { voice: 'en-us+m3' },
+    steps: [{ waitForBotToFinish: true, minSilenceMs: 700 }, { say: 'Front desk, sure, I can help you with your bill.' }],
+  },
 };

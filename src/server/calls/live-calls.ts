@@ -11,12 +11,15 @@ import { sessionEvents } from './session-events.ts';
 import type { CallRecorder } from '../../recording/call-recorder.ts';
 import { RecordingMediaChannel } from '../../recording/recording-channel.ts';
 import { startCallRecorder, wantsRecording, withAnnouncement } from './call-recording.ts';
+import { transferCall } from './call-transfer.ts';
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 interface LiveCall {
   session: CallSession;
   channel: MediaChannel;
+  /** A transfer under way: the carrier may end our media before it answers (Twilio stops the stream first). */
+  transfer?: Promise<boolean>;
 }
 
 /**
@@ -66,9 +69,13 @@ export class LiveCalls {
       services: this.deps.services.forAgent(agent),
       log,
       events: sessionEvents(this.deps, this.writer, callId, recorder),
+      actions: {
+        transfer: (destination) => transferCall(this.deps, this, callId, destination.to, { description: destination.description }),
+      },
     });
     if (recorder) store.addEvent(callId, 'recording.started', { path: recorder.path });
-    this.calls.set(callId, { session, channel });
+    const live: LiveCall = { session, channel };
+    this.calls.set(callId, live);
     metrics.callStarted(record.carrier);
     let outcome: TaskOutcome;
     try {
@@ -78,6 +85,7 @@ export class LiveCalls {
       metrics.callEnded(record.carrier);
       channel.close('call ended');
     }
+    if (live.transfer && (await live.transfer)) session.endReason = 'transferred';
     if (recorder) {
       const saved = await recorder.close();
       store.setRecordingPath(callId, saved.path);
@@ -92,6 +100,20 @@ export class LiveCalls {
     const call = this.calls.get(callId);
     call?.session.carrierAnsweredBy(answeredBy, evidence);
     return call !== undefined;
+  }
+
+  /** A transfer of a live call started; `done` tells whether it went through. */
+  transferring(callId: string, done: Promise<boolean>): void {
+    const call = this.calls.get(callId);
+    if (call) call.transfer = done;
+  }
+
+  /** The call was handed to a person: its session ends now, with the reason `transferred`. */
+  transferred(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    call.session.endReason = 'transferred';
+    call.session.cancel('transferred');
   }
 
   /** Stops a live call's session at once (the carrier ended the call, shutdown). No-op for calls not live here. */

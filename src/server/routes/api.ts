@@ -8,6 +8,8 @@ import { CALL_STATUSES } from '../../call-status.ts';
 
 const metadataObject = z.record(z.string(), z.unknown());
 
+const transferBody = z.strictObject({ to: phoneNumberOrSipUri });
+
 const placeCallBody = z.strictObject({
   to: phoneNumberOrSipUri,
   from: phoneNumberOrSipUri.optional(),
@@ -49,6 +51,12 @@ export function registerApiRoutes(
       record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
+  });
+
+  // Hands a live call to another number or SIP URI through its carrier; answers with the outcome.
+  app.post<{ Params: { id: string } }>('/calls/:id/transfer', { preHandler }, async (request) => {
+    const body = transferBody.parse(request.body);
+    return manager.transfer(request.params.id, body.to);
   });
 
   app.get('/calls', { preHandler }, async (request) => {
