@@ -72,6 +72,11 @@ export interface AgentDefinition {
    * each with a description the model sees). @default none (no transfer tool)
    */
   transfer?: TransferOptions;
+  /**
+   * Keypad out: adds the built-in `send_dtmf` tool, so the model can press keys (IVR menus). Carrier media streams
+   * hear them as generated DTMF tones; SIP sends RFC 4733 events. @default false
+   */
+  sendDtmf?: boolean;
   /** How the sandbox's scripted LLM plays this agent; used only when the LLM is emulated. */
   sandbox?: AgentSandboxOptions;
 }

@@ -11,6 +11,7 @@ import type { MediaChannel } from '../transports/media-channel.ts';
 import type { MediaTransportOptions } from '../transports/media-transport.ts';
 import { MediaTransport } from '../transports/media-transport.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
+import { sendDtmfTool } from './send-dtmf-tool.ts';
 import { transferCallTool, type TransferDestination, type TransferOutcome } from './transfer-tool.ts';
 import type { AgentDefinition } from './agent-definition.ts';
 import { mergeMetadata } from './agent-definition.ts';
@@ -301,6 +302,9 @@ export class CallSession {
     const transfer = this.actions.transfer?.bind(this.actions);
     if (agent.transfer && transfer && !tools.some((t) => t.name === 'transfer_call')) {
       tools.push(transferCallTool(agent.transfer, { botSilent: () => this.whenBotSilent(), transfer }));
+    }
+    if (agent.sendDtmf && !tools.some((t) => t.name === 'send_dtmf')) {
+      tools.push(sendDtmfTool((digits) => this.task.queueFrame(makeFrame('dtmf.out', { digits }))));
     }
     if (agent.endCall === false || tools.some((t) => t.name === 'end_call')) return tools;
     return [...tools, endCallTool()];

@@ -9,6 +9,12 @@ import type { MediaChannel } from './media-channel.ts';
 import { OutboundAudioQueue } from './outbound-audio-queue.ts';
 import './output-frames.ts';
 import { PlaybackTracker } from './playback-tracker.ts';
+import { dtmfTones } from '../audio/dtmf.ts';
+
+/** DTMF keys as 8 kHz audio for the output queue (characters that are not keys are skipped). */
+function dtmfAudio(digits: string): AudioPayload {
+  return { sampleRate: 8000, channels: 1, pcm: dtmfTones(digits.replace(/[^0-9*#A-Da-d]/g, '')) };
+}
 
 /** What paces the output: the shared media clock, or a test's own. */
 export type OutputPacer = Pick<MediaClock, 'activate' | 'deactivate'>;
@@ -153,7 +159,9 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
         this.sendDueMarks();
         break;
       case 'dtmf.out':
-        this.channel.sendDtmf?.(frame.digits);
+        // Media streams carry no keys: play standard tones after what is queued. SIP (RFC 4733) and Daily send them.
+        if (this.channel.dtmfInBand || !this.channel.sendDtmf) this.enqueue(dtmfAudio(frame.digits), undefined);
+        else this.channel.sendDtmf(frame.digits);
         break;
       default:
         break;

@@ -66,6 +66,19 @@ export const builtinPersonas: Record<string, Persona> = {
       { hangUp: true },
     ],
   },
+  '+15550100008': {
+    id: 'ivr',
+    description: 'An automated phone menu: proceeds to billing only on the key 1, heard as a DTMF tone.',
+    voice: { voice: 'en-us+m1' },
+    steps: [
+      { say: 'Thanks for calling Acme, for billing press 1, for support press 2.' },
+      { waitForKeys: '1', timeoutMs: 8000, onTimeout: 'hangUp' },
+      { say: 'Connecting you to billing. You are now connected.' },
+      { waitForBotToFinish: true, timeoutMs: 15000 },
+      { hangUp: true },
+    ],
+    afterSteps: 'hangUp',
+  },
   '+15550100090': {
     id: 'human-agent',
     description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
