@@ -91,6 +91,11 @@ export interface TransferResult {
   status: string;
   /** For people and logs. */
   reason: string;
+  /**
+   * The carrier moved the call itself (Twilio `<Dial>` on the live call, Plivo's transfer API): the call goes on
+   * at the carrier with the destination, so the server must not hang it up — only our media ends. @default false
+   */
+  movedByCarrier?: boolean;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */
