@@ -7,7 +7,7 @@ import { GEMINI_DEFAULT_MODEL } from './services/llm/google.ts';
 import { OPENAI_DEFAULT_MODEL } from './services/llm/openai.ts';
 import { DEEPGRAM_DEFAULT_MODEL } from './services/stt/deepgram-protocol.ts';
 import { DEFAULT_OPENAI_STT_MODEL } from './services/stt/openai-realtime-protocol.ts';
-import type { CarrierAdapter } from './telephony/carrier-adapter.ts';
+import { carrierConfigured, type CarrierAdapter } from './telephony/carrier-adapter.ts';
 import { builtinCarriers } from './telephony/registry.ts';
 
 /**
@@ -156,7 +156,7 @@ export function loadConfig(
     problems.push(`DEFAULT_CARRIER must be one of ${adapters.map((adapter) => adapter.name).join(', ')} (got ${defaultCarrier})`);
   }
   if (e.SWITCHBOARD_SANDBOX === 'off') {
-    const needCredentials = adapters.filter((adapter) => adapter.missingCredentials(carriers[adapter.name]).length > 0);
+    const needCredentials = adapters.filter((adapter) => !carrierConfigured(adapter, carriers[adapter.name]));
     if (needCredentials.length === adapters.length) {
       problems.push(`SWITCHBOARD_SANDBOX=off needs ${adapters.map((adapter) => adapter.displayName).join(' or ')} credentials`);
     }

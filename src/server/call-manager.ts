@@ -1,7 +1,14 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { CallRecord, CallStore, CallSummary } from '../store/index.ts';
-import type { AnswerRequest, AnsweredCall, CallControl, CarrierAnsweredBy, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
+import type {
+  AnswerRequest,
+  AnsweredCall,
+  CallControl,
+  CarrierAnsweredBy,
+  PlaceCallRequest,
+  TransferResult,
+} from '../telephony/carrier-adapter.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
@@ -14,6 +21,7 @@ import { answerCall } from './calls/call-answering.ts';
 import type { CallDeps } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
+import { transferCall } from './calls/call-transfer.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { authorizeMediaSocket, runMediaSocket, type MediaAuthorization } from './calls/media-socket.ts';
 import { MediaTokens } from './calls/media-tokens.ts';
@@ -96,6 +104,10 @@ export class CallManager implements CallControl {
 
   runMedia(callId: string, channel: MediaChannel): Promise<void> {
     return this.live.run(callId, channel);
+  }
+
+  transfer(callId: string, destination: string): Promise<TransferResult> {
+    return transferCall(this.deps, this.live, callId, destination);
   }
 
   applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined {
