@@ -22,6 +22,7 @@ import type { CallDeps } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
 import { transferCall } from './calls/call-transfer.ts';
+import { SipLegs } from './calls/sip-legs.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { authorizeMediaSocket, runMediaSocket, type MediaAuthorization } from './calls/media-socket.ts';
 import { MediaTokens } from './calls/media-tokens.ts';
@@ -59,6 +60,7 @@ export class CallManager implements CallControl {
   private readonly deps: CallDeps;
   private readonly tokens: MediaTokens;
   private readonly live: LiveCalls;
+  private readonly sipLegs: SipLegs;
   private readonly publicUrls: PublicUrls;
 
   constructor(options: CallManagerOptions) {
@@ -76,6 +78,7 @@ export class CallManager implements CallControl {
       ...(options.mediaTokenTtlSec !== undefined ? { ttlSec: options.mediaTokenTtlSec } : {}),
     });
     this.live = new LiveCalls(this.deps);
+    this.sipLegs = new SipLegs(options.carriers);
   }
 
   get activeCalls(): number {
@@ -104,6 +107,10 @@ export class CallManager implements CallControl {
 
   runMedia(callId: string, channel: MediaChannel): Promise<void> {
     return this.live.run(callId, channel);
+  }
+
+  sipLeg(callId: string, carrier?: string): Promise<string> {
+    return this.sipLegs.get(callId, carrier);
   }
 
   transfer(callId: string, destination: string): Promise<TransferResult> {

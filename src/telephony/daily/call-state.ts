@@ -7,7 +7,8 @@ import { DAILY } from './settings.ts';
 /** One Daily call as the runtime tracks it: its room, the bot's leg and (dial-out) the current dial-out session. */
 export interface DailyCall {
   callId: string;
-  kind: 'dial-in' | 'dial-out';
+  /** `leg`: a room that carries the media of another carrier's call ({@link DailyRuntime.sipLeg}). */
+  kind: 'dial-in' | 'dial-out' | 'leg';
   /** Daily's room name; our carrier call id for dial-outs. */
   room: string | undefined;
   /** Dial-in: Daily's held call (`callId`, `callDomain`). */

@@ -152,6 +152,32 @@ export class DailyRuntime implements CarrierRuntime {
     }
   }
 
+  // ---- a room for another carrier's call ---------------------------------------------------------------------
+
+  /**
+   * The seed's Plivo → Daily design: a room with a SIP endpoint, the bot's leg in it and the agent running on that
+   * leg; the other carrier dials the returned endpoint and the room mixes the two. The call's own carrier keeps its
+   * status; the room is deleted when the session ends.
+   */
+  async sipLeg(callId: string): Promise<string> {
+    const call = this.track({ callId, kind: 'leg', from: '', to: '' });
+    try {
+      await this.ensureSetup();
+      const room = await this.createRoom(call, true);
+      const leg = await this.bringBotIn(call, room, 1);
+      const sipUri = roomSipEndpoints(room)[0];
+      if (!sipUri) throw new DailyApiError('createRoom', 200, null, 'the room has no sip_uri endpoint');
+      call.answered = true;
+      call.answeredAt = new Date();
+      this.runAgent(call, leg);
+      return sipUri;
+    } catch (error) {
+      call.ended = true;
+      await this.cleanUp(call);
+      throw error;
+    }
+  }
+
   // ---- dial-out ---------------------------------------------------------------------------------------------
 
   async placeCall(request: OutboundCallRequest): Promise<PlacedCall> {
@@ -400,7 +426,7 @@ export class DailyRuntime implements CarrierRuntime {
       carrierStatus: call.ended ? 'ended' : call.answered ? 'answered' : 'dialling',
       from: call.from,
       to: call.to,
-      direction: call.kind === 'dial-in' ? 'inbound' : 'outbound',
+      direction: call.kind === 'dial-out' ? 'outbound' : 'inbound',
       startedAt: call.startedAt,
       answeredAt: call.answeredAt,
       endedAt: call.endedAt,
@@ -444,6 +470,7 @@ export class DailyRuntime implements CarrierRuntime {
   }
 
   private apply(call: DailyCall, status: CallStatus, carrierStatus: string, hangupCause: string | null = null): void {
+    if (call.kind === 'leg') return; // the call's own carrier reports its status
     this.context.calls.applyStatus(dailyStatusUpdate(call, status, carrierStatus, hangupCause), call.callId);
   }
 

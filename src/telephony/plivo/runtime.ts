@@ -3,7 +3,7 @@ import { formParams } from '../callback-params.ts';
 import type { CarrierContext } from '../carrier-adapter.ts';
 import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
-import { plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
+import { plivoDialSipXml, plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
 import { PlivoCallClient } from './call-client.ts';
 import { PLIVO, type PlivoSettings } from './settings.ts';
 import { PLIVO_NONCE_HEADER, PLIVO_SIGNATURE_HEADER, verifyPlivoWebhook } from './webhook-signature.ts';
@@ -13,6 +13,8 @@ export class PlivoRuntime extends RestCarrierRuntime {
   readonly name = PLIVO;
   declare readonly client: PlivoCallClient;
   private readonly authToken: string;
+  /** See {@link PlivoSettings.sipLegCarrier}. */
+  readonly sipLegCarrier: string | undefined;
 
   constructor(settings: Required<Pick<PlivoSettings, 'authId' | 'authToken'>> & PlivoSettings, context: CarrierContext) {
     const client = new PlivoCallClient({
@@ -23,6 +25,7 @@ export class PlivoRuntime extends RestCarrierRuntime {
     });
     super(client, context, { answer: '/answer', status: '/plivo/status', machineDetection: '/plivo/amd' });
     this.authToken = settings.authToken;
+    this.sipLegCarrier = settings.sipLegCarrier;
   }
 
   /** Checks `X-Plivo-Signature-V3` (with its nonce) against our public URL and the parameters. */
@@ -41,6 +44,11 @@ export class PlivoRuntime extends RestCarrierRuntime {
   /** Bidirectional `<Stream>` to our media socket. */
   streamMarkup(streamUrl: string): string {
     return plivoStreamXml({ streamUrl, allowInsecure: this.context.publicUrls.ws.startsWith('ws:') });
+  }
+
+  /** `<Dial><User>`: connect the callee to the SIP URI that carries the call's media. */
+  dialSipMarkup(sipUri: string): string {
+    return plivoDialSipXml({ sipUri });
   }
 
   hangupMarkup(): string {
