@@ -148,4 +148,16 @@ describe.concurrent('Daily through the emulator', () => {
     const pinged = await post({ 'x-pinless-timestamp': now, 'x-pinless-signature': dailySignature(daily.pinlessHmac, now, ping) }, ping);
     expect(pinged.status).toBe(200);
   });
+
+  it('barge-in across the room: the interrupted turn keeps an exact heard prefix', { timeout: 150_000 }, async () => {
+    const placed = await postJson(`${server.url}/calls`, { carrier: 'daily', to: '+15550100002' });
+    const record = await waitForCallEnd(server.url, placed.json.id as string, 120_000);
+    expect(record.status).toBe('completed');
+    const interrupted = assistantTurns(record).find((t) => t.interrupted);
+    expect(interrupted).toBeDefined();
+    expect(interrupted!.heard!.length).toBeGreaterThan(0);
+    expect(interrupted!.text.startsWith(interrupted!.heard!)).toBe(true);
+    expect(interrupted!.heard!.length).toBeLessThan(interrupted!.text.length);
+    expect(userTurns(record).some((t) => t.text === 'Sorry, what time was that?')).toBe(true);
+  });
 });
