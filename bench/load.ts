@@ -15,6 +15,7 @@
 import type { LatencyMode } from './load/generator.ts';
 import { formatRun, summarise, type LoadSummary } from './load/report.ts';
 import { runLoad, WindowTooShortError, type LoadRunResult } from './load/run.ts';
+import type { SipLoadResult } from './load/sip-run.ts';
 
 export interface LoadBenchOptions {
   /** Concurrent calls. */
@@ -26,6 +27,8 @@ export interface LoadBenchOptions {
   /** Print one JSON object on the last stdout line. */
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
+  /** `sip`: after the Twilio run(s), the same load over SIP (bench/load/sip-run.ts), compared. @default 'twilio' */
+  carrier?: string;
 }
 
 /**
@@ -43,7 +46,7 @@ const FIND_MAX_SECONDS = 20;
 const HEALTHY_TURN_END_P95_MS = 900;
 const MIN_SECONDS = 6;
 
-type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary; findMax?: FindMaxSummary };
+type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary; findMax?: FindMaxSummary; sip?: SipLoadResult };
 
 interface FindMaxStep {
   calls: number;
@@ -172,6 +175,8 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
     throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${options.seconds}`);
   if (!['zero', 'realistic', 'both'].includes(options.latency))
     throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
+  const carrier = options.carrier ?? 'twilio';
+  if (!['twilio', 'sip'].includes(carrier)) throw new Error(`--carrier must be twilio or sip, got ${carrier}`);
   const modes: LatencyMode[] = options.latency === 'both' ? ['zero', 'realistic'] : [options.latency];
   const cpuProfileDir = process.env.SWITCHBOARD_BENCH_CPU_PROFILE || undefined;
   const dump = process.env.SWITCHBOARD_BENCH_DUMP || undefined;
@@ -203,6 +208,12 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
     json = { ...summarise(results[0] as LoadRunResult), latency: main };
     const realistic = results.find((r) => r.latency === 'realistic');
     if (realistic && main !== 'realistic') json.realistic = summarise(realistic);
+  }
+  if (carrier === 'sip') {
+    const { runSipLoad, formatSipRun } = await import('./load/sip-run.ts');
+    const sip = await runSipLoad({ calls: options.calls, seconds: options.seconds, latency: main, progress });
+    process.stdout.write(formatSipRun(sip, json.callsPerCore));
+    json.sip = sip;
   }
   if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
 }

@@ -9,6 +9,7 @@ interface BenchOptions {
   findMax: boolean;
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
+  carrier: string;
 }
 
 function printRows(title: string, rows: BenchRow[]): void {
@@ -30,6 +31,7 @@ export function benchCommand(): Command {
     .option('--seconds <t>', 'seconds each load run lasts', (v) => Number(v), 20)
     .option('--find-max', 'step the number of calls up until frames run late or a call fails', false)
     .option('--latency <mode>', 'provider emulator latency for the load runs: zero, realistic or both', 'both')
+    .option('--carrier <name>', 'twilio, or sip: the same load over SIP/RTP too, beside the Twilio figure', 'twilio')
     .option('--json', 'print the load result as one JSON object on the last line of stdout', false)
     .action(async (options: BenchOptions) => {
       if (options.micro) {
@@ -48,6 +50,7 @@ export function benchCommand(): Command {
           findMax: options.findMax,
           json: options.json,
           latency: options.latency,
+          carrier: options.carrier,
         });
       }
     });

@@ -89,6 +89,11 @@ export class CallManager implements CallControl {
     checkMetadata(metadata);
   }
 
+  /** The carrier for a call request without one: the carrier that claims `to`, else `fallback`. */
+  carrierFor(to: string, fallback: string): string {
+    return this.deps.carriers.claiming(to) ?? fallback;
+  }
+
   placeCall(input: PlaceCallInput): Promise<CallRecord> {
     return placeCall(this.deps, input);
   }
