@@ -1,17 +1,17 @@
 /**
- * The bots' SIP legs into Daily rooms: one SIP endpoint (ours, `src/telephony/sip/`) that either waits for a room
- * to dial a one-time user (`dial-bot`: the URI goes into `dialOut/start {sipUri}`) or dials a room's SIP endpoint
+ * The bots' SIP legs into Daily rooms: one SIP endpoint (ours, `src/telephony/sip/`, on DAILY_SIP_PORT) that either
+ * waits for a room to dial a one-time user (`dial-bot`: the URI goes into `dialOut/start {sipUri}`) or dials a room's SIP endpoint
  * (`dial-room`). Either way the result is an answered {@link SipCall} with its RTP media channel.
  */
-import { randomBytes } from 'node:crypto';
 import { SwitchboardError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaClock } from '../../transports/media-clock.ts';
 import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
-import type { IncomingSipCall } from '../sip/incoming-sip-call.ts';
 import type { SipCall } from '../sip/sip-call.ts';
 import type { SipEndpointConfig } from '../sip/sip-config.ts';
 import { SipEndpoint } from '../sip/sip-endpoint.ts';
+import { SipLegReceiver } from '../sip/sip-leg-receiver.ts';
+import { DAILY_DEFAULTS } from './settings.ts';
 
 export interface BotLeg {
   call: SipCall;
@@ -25,16 +25,11 @@ export class BotLegError extends SwitchboardError {
   }
 }
 
-interface Expected {
-  callId: string;
-  resolve: (leg: BotLeg) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 export class BotLegs {
   private readonly endpoint: SipEndpoint;
-  private readonly expected = new Map<string, Expected>();
+  private readonly receiver: SipLegReceiver;
+  /** Cancels of the legs still awaited, by URI. */
+  private readonly expected = new Map<string, (reason: string) => void>();
   private started: Promise<void> | undefined;
 
   constructor(
@@ -43,7 +38,7 @@ export class BotLegs {
     clock?: MediaClock,
   ) {
     this.endpoint = new SipEndpoint(config, { logger: log, ...(clock ? { clock } : {}) });
-    this.endpoint.on('incoming', (call) => this.onIncoming(call));
+    this.receiver = new SipLegReceiver(this.endpoint, { timeoutMs: DAILY_DEFAULTS.botLegTimeoutMs });
   }
 
   /** Binds the endpoint (once). */
@@ -58,29 +53,33 @@ export class BotLegs {
 
   /**
    * A one-time SIP URI for the room to dial (`dial-bot`), and the leg once the room's INVITE arrived and was
-   * answered. Any other INVITE to this endpoint is refused (404); the user part is 128 random bits.
+   * answered (`SipLegReceiver`: other INVITEs get 404; the user part is random).
    */
-  async expect(callId: string, timeoutMs: number): Promise<{ uri: string; leg: Promise<BotLeg> }> {
+  async expect(callId: string): Promise<{ uri: string; leg: Promise<BotLeg> }> {
     await this.start();
-    const user = `bot-${randomBytes(16).toString('hex')}`;
-    const leg = new Promise<BotLeg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.expected.delete(user);
-        reject(new BotLegError(`the room did not dial the bot within ${timeoutMs} ms`, callId));
-      }, timeoutMs);
-      this.expected.set(user, { callId, resolve, reject, timer });
-    });
-    return { uri: this.endpoint.uri(user), leg };
+    const expected = this.receiver.expect(callId);
+    this.expected.set(expected.uri, (reason) => expected.cancel(reason));
+    const leg = expected.answered.then(
+      ({ call, channel }) => {
+        this.expected.delete(expected.uri);
+        return { call, channel };
+      },
+      (error: unknown) => {
+        this.expected.delete(expected.uri);
+        throw new BotLegError(
+          `the room did not bring the bot in: ${error instanceof Error ? error.message : String(error)}`,
+          callId,
+          error,
+        );
+      },
+    );
+    return { uri: expected.uri, leg };
   }
 
   /** Stops waiting for a leg (the call ended first). */
   forget(uri: string): void {
-    const user = /^sips?:([^@]+)@/.exec(uri)?.[1];
-    const expected = user ? this.expected.get(user) : undefined;
-    if (!user || !expected) return;
-    clearTimeout(expected.timer);
-    this.expected.delete(user);
-    expected.reject(new BotLegError('call ended before the bot joined', expected.callId));
+    this.expected.get(uri)?.('call ended before the bot joined');
+    this.expected.delete(uri);
   }
 
   /** Dials a room's SIP endpoint (`dial-room`). */
@@ -100,27 +99,8 @@ export class BotLegs {
   }
 
   async close(): Promise<void> {
-    for (const [user, expected] of this.expected) {
-      clearTimeout(expected.timer);
-      expected.reject(new BotLegError('shutting down', expected.callId));
-      this.expected.delete(user);
-    }
+    for (const cancel of this.expected.values()) cancel('shutting down');
+    this.expected.clear();
     if (this.started) await this.endpoint.close();
-  }
-
-  private onIncoming(call: IncomingSipCall): void {
-    const user = call.requestUser ?? '';
-    const expected = this.expected.get(user);
-    if (!expected) {
-      this.log.warn({ requestUri: call.requestUri, source: call.source }, 'INVITE for no expected bot leg refused');
-      call.reject(404, 'Not Found');
-      return;
-    }
-    this.expected.delete(user);
-    clearTimeout(expected.timer);
-    call.accept().then(
-      (channel) => expected.resolve({ call, channel }),
-      (error: unknown) => expected.reject(new BotLegError('answering the room failed', expected.callId, error)),
-    );
   }
 }

@@ -327,7 +327,7 @@ export class DailyRuntime implements CarrierRuntime {
       if (!uri) throw new DailyApiError('createRoom', 200, null, `the room has no SIP endpoint #${endpointIndex}`);
       leg = await this.legs.dial(call.callId, uri, { 'X-Switchboard-Call': call.callId }, DAILY_DEFAULTS.botLegTimeoutMs);
     } else {
-      const expected = await this.legs.expect(call.callId, DAILY_DEFAULTS.botLegTimeoutMs);
+      const expected = await this.legs.expect(call.callId);
       call.botUri = expected.uri;
       expected.leg.catch(() => {}); // handled below; the REST call may fail first
       const { sessionId } = await this.client.startDialOut(room.name, {
