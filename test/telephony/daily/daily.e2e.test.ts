@@ -49,7 +49,7 @@ describe.concurrent('Daily through the emulator', () => {
       expect(record.status).toBe('completed');
       expect(record.carrier).toBe('daily');
       expect(record.direction).toBe('outbound');
-      expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", "No, that's all. Thanks!"]);
+      expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", expect.stringMatching(/^No, that's all\./)]);
       // The callee spoke first; the bot's first turn started after those words.
       expect(record.turns[0]?.role).toBe('user');
       const greeting = assistantTurns(record)[0];
@@ -79,7 +79,10 @@ describe.concurrent('Daily through the emulator', () => {
       expect(record.metadata).toMatchObject({ from: '+15550100007', to: '+15550100000', sipHeaders: { 'X-Customer': 'c-42' } });
       expect(record.turns[0]?.role).toBe('assistant');
       // Under heavy load a slow second greeting sentence can make the caller's "Yes," a backchannel: match the rest.
-      expect(userTurns(record).map((t) => t.text)).toEqual([expect.stringMatching(/I'll be there\.$/), "No, that's all. Thanks!"]);
+      expect(userTurns(record).map((t) => t.text)).toEqual([
+        expect.stringMatching(/I'll be there\.$/),
+        expect.stringMatching(/^No, that's all\./),
+      ]);
       const greeting = assistantTurns(record)[0]!;
       expect(greeting.heard).toBe(greeting.text);
       expect(new Date(greeting.startedAt).getTime()).toBeLessThan(new Date(userTurns(record)[0]!.startedAt).getTime());
@@ -158,6 +161,6 @@ describe.concurrent('Daily through the emulator', () => {
     expect(interrupted!.heard!.length).toBeGreaterThan(0);
     expect(interrupted!.text.startsWith(interrupted!.heard!)).toBe(true);
     expect(interrupted!.heard!.length).toBeLessThan(interrupted!.text.length);
-    expect(userTurns(record).some((t) => t.text === 'Sorry, what time was that?')).toBe(true);
+    expect(userTurns(record).some((t) => t.text.includes('what time was that'))).toBe(true);
   });
 });

