@@ -30,6 +30,7 @@ const unitTests = [
   'test/telephony/*/media-serializer.test.ts',
   'test/telephony/*/status-callback.test.ts',
   'test/telephony/*/webhook-signature.test.ts',
+  'test/telephony/daily/dial-events.test.ts',
   'test/telephony/*/emulator/signature.test.ts',
   'test/server/calls/*.test.ts',
   'test/server/routes/*.test.ts',

@@ -22,6 +22,7 @@ import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
 import { transferCall, type TransferDetails } from './calls/call-transfer.ts';
+import { SipLegs } from './calls/sip-legs.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { failCallMedia } from './calls/media-failure.ts';
 import { DEFAULT_SHUTDOWN_HANGUP_TIMEOUT_MS, type MediaLifecycleOptions } from './calls/media-lifecycle.ts';
@@ -67,6 +68,7 @@ export class CallManager implements CallControl {
   private readonly deps: CallDeps;
   private readonly tokens: MediaTokens;
   private readonly live: LiveCalls;
+  private readonly sipLegs: SipLegs;
   private readonly publicUrls: PublicUrls;
   private readonly media: MediaLifecycleOptions;
   private readonly mediaStart: MediaStartWatchdog;
@@ -96,6 +98,7 @@ export class CallManager implements CallControl {
       this.media.mediaStartTimeoutMs,
       this.media.clock ?? systemClock,
     );
+    this.sipLegs = new SipLegs(options.carriers);
   }
 
   get activeCalls(): number {
@@ -148,6 +151,10 @@ export class CallManager implements CallControl {
   runMedia(callId: string, channel: MediaChannel): Promise<void> {
     this.mediaStart.disarm(callId);
     return this.live.run(callId, channel);
+  }
+
+  sipLeg(callId: string, carrier?: string): Promise<string> {
+    return this.sipLegs.get(callId, carrier);
   }
 
   transfer(callId: string, destination: string, details?: TransferDetails): Promise<TransferResult> {

@@ -206,6 +206,7 @@ function lateCallControl(manager: () => CallManager | undefined): CallControl {
     placeCall: (request) => get().placeCall(request),
     runMedia: (callId, channel) => get().runMedia(callId, channel),
     transfer: (callId, destination) => get().transfer(callId, destination),
+    sipLeg: (callId, carrier) => get().sipLeg(callId, carrier),
     checkMetadata: (metadata) => get().checkMetadata(metadata),
     carrierAnsweredBy: (report) => get().carrierAnsweredBy(report),
   };

@@ -79,6 +79,12 @@ export interface CarrierRuntime {
    * call stays up here; on success the server ends the agent's session and hangs up. Absent: not supported.
    */
   transfer?(call: CarrierCallRef, destination: string): Promise<TransferResult>;
+  /**
+   * For carriers that take SIP legs: a one-time SIP URI that brings media into the existing call `callId` (placed
+   * by another carrier); when a SIP leg arrives there, the agent runs on it and the leg is hung up when the session
+   * ends. The call's own carrier keeps its signalling and status. Absent: this carrier cannot.
+   */
+  sipLeg?(callId: string): Promise<string>;
   /** Releases sockets and listeners (server shutdown). */
   close?(): Promise<void>;
 }
@@ -115,6 +121,11 @@ export interface OutboundCallRequest {
    * {@link CallControl.carrierAnsweredBy}. @default false
    */
   machineDetection?: boolean;
+  /**
+   * How the callee's audio reaches the agent: the carrier's media stream, or a SIP leg the carrier dials (its answer
+   * markup connects the callee to {@link CallControl.sipLeg}). @default 'stream'
+   */
+  media?: 'stream' | 'sip';
 }
 
 /** What the core gives a carrier when it is created. */
@@ -169,6 +180,11 @@ export interface CallControl {
    * events, and on success the session ends (reason `transferred to …`) and the carrier leg is hung up.
    */
   transfer(callId: string, destination: string): Promise<TransferResult>;
+  /**
+   * The SIP URI whose leg carries this call's media (prepared once per call, by `carrier` or else the first
+   * registered carrier that takes SIP legs). Throws `HttpError` 503 when no carrier can.
+   */
+  sipLeg(callId: string, carrier?: string): Promise<string>;
   /** Checks custom call data (size limit); throws `HttpError` 413 when too large. */
   checkMetadata(metadata: unknown): void;
   /** The carrier's answering-machine verdict for a call (recorded, and given to the call's live agent). */
@@ -218,6 +234,8 @@ export interface PlaceCallRequest {
   headers?: Record<string, string> | undefined;
   /** Record this call (wins over the agent's `record`). @default the agent's setting */
   record?: boolean | undefined;
+  /** See {@link OutboundCallRequest.media}. @default 'stream' */
+  media?: 'stream' | 'sip' | undefined;
 }
 
 /** A carrier's emulator, loaded only in sandbox mode. */

@@ -30,7 +30,7 @@ export abstract class RestCarrierRuntime implements CarrierRuntime {
       callId: request.callId,
       to: request.to,
       from: request.from,
-      answerUrl: `${base}${this.paths.answer}?callId=${request.callId}`,
+      answerUrl: `${base}${this.paths.answer}?callId=${request.callId}${request.media === 'sip' ? '&media=sip' : ''}`,
       statusCallbackUrl: `${base}${this.paths.status}?callId=${request.callId}`,
       ...(request.ringTimeoutSec !== undefined ? { ringTimeoutSec: request.ringTimeoutSec } : {}),
       ...(request.machineDetection ? { machineDetectionUrl: `${base}${this.paths.machineDetection}?callId=${request.callId}` } : {}),

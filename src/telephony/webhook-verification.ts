@@ -1,5 +1,5 @@
 /** Why a carrier webhook failed verification; the server answers 403 with it. */
-export type WebhookRejection = 'missing-signature' | 'missing-nonce' | 'signature-mismatch' | 'body-hash-mismatch';
+export type WebhookRejection = 'missing-signature' | 'missing-nonce' | 'signature-mismatch' | 'body-hash-mismatch' | 'stale-timestamp';
 
 export type WebhookVerification = { ok: true } | { ok: false; reason: WebhookRejection; message: string };
 

@@ -86,4 +86,9 @@ export const builtinPersonas: Record<string, Persona> = {
     voice: { voice: 'en-us+m3' },
     steps: [{ waitForBotToFinish: true, minSilenceMs: 700 }, { say: 'Front desk, sure, I can help you with your bill.' }],
   },
+  '+15550100009': {
+    id: 'caller',
+    description: 'Calls in: waits for the bot to greet, confirms, then declines anything else.',
+    steps: [{ waitForBotToFinish: true }, { say: "Yes, I'll be there." }, { waitForBotToFinish: true }, { say: "No, that's all. Thanks!" }],
+  },
 };

@@ -48,6 +48,7 @@ export async function placeCall(deps: CallDeps, input: PlaceCallRequest): Promis
       from,
       ...(input.headers ? { headers: input.headers } : {}),
       ...(machineDetection ? { machineDetection } : {}),
+      ...(input.media ? { media: input.media } : {}),
     });
     if (placed.carrierCallId) store.setCarrierCallId(callId, placed.carrierCallId);
     store.addEvent(callId, 'carrier.placed', { requestId: placed.requestId, status: placed.status });

@@ -37,6 +37,12 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
         from: param(params, 'From') ?? 'unknown',
         to: param(params, 'To') ?? 'unknown',
       });
+      // Plivo → SIP (`POST /outbound-call`): the media goes over a SIP leg whose URI is looked up here by our call
+      // id (from the signed answer URL), never taken from the request.
+      if (callId && (request.query as { media?: string }).media === 'sip') {
+        const sipUri = await calls.sipLeg(answered.callId, plivo.sipLegCarrier);
+        return reply.type('text/xml').send(plivo.dialSipMarkup(sipUri));
+      }
       return reply.type('text/xml').send(plivo.streamMarkup(answered.streamUrl));
     } catch (error) {
       request.log.warn({ callId, callUuid, err: error instanceof Error ? error.message : String(error) }, 'cannot answer call');
@@ -85,6 +91,27 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
       detail: `Machine=${machine}`,
     });
     return reply.code(204).send();
+  });
+
+  // Seed-compatible (Pipecat's Plivo → SIP example): {phone_number, from_number}; the callee is bridged to a SIP URI
+  // that reaches the bot (our own SIP endpoint, or a room of another carrier: PLIVO_SIP_LEG_CARRIER).
+  app.post('/outbound-call', { preHandler: context.apiAuth }, async (request) => {
+    context.carrier();
+    const parsed = startBody.parse(request.body);
+    const data = parsed.body ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new HttpError(400, 'invalid_request', 'body must be a JSON object');
+    }
+    calls.checkMetadata(data);
+    const record = await calls.placeCall({
+      carrier: PLIVO,
+      to: parsed.phone_number,
+      from: parsed.from_number,
+      metadata: data as Record<string, unknown>,
+      media: 'sip',
+    });
+    const placed = record.events.find((e) => e.type === 'carrier.placed')?.data as { requestId?: string } | undefined;
+    return { id: record.id, request_uuid: placed?.requestId ?? null, status: record.status, phone_number: parsed.phone_number };
   });
 
   // Seed-compatible (Pipecat's Plivo outbound example): {phone_number, body}; `body` is any JSON and reaches the bot.

@@ -3,7 +3,7 @@ import { formParams } from '../callback-params.ts';
 import type { CarrierContext, TransferResult } from '../carrier-adapter.ts';
 import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
-import { plivoDialXml, plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
+import { plivoDialSipXml, plivoDialXml, plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
 import type { CarrierCallRef } from '../carrier.ts';
 import { PlivoCallClient } from './call-client.ts';
 import { PLIVO, type PlivoSettings } from './settings.ts';
@@ -14,6 +14,8 @@ export class PlivoRuntime extends RestCarrierRuntime {
   readonly name = PLIVO;
   declare readonly client: PlivoCallClient;
   private readonly authToken: string;
+  /** See {@link PlivoSettings.sipLegCarrier}. */
+  readonly sipLegCarrier: string | undefined;
 
   constructor(settings: Required<Pick<PlivoSettings, 'authId' | 'authToken'>> & PlivoSettings, context: CarrierContext) {
     const client = new PlivoCallClient({
@@ -24,6 +26,7 @@ export class PlivoRuntime extends RestCarrierRuntime {
     });
     super(client, context, { answer: '/answer', status: '/plivo/status', machineDetection: '/plivo/amd' });
     this.authToken = settings.authToken;
+    this.sipLegCarrier = settings.sipLegCarrier;
   }
 
   /** Checks `X-Plivo-Signature-V3` (with its nonce) against our public URL and the parameters. */
@@ -56,6 +59,11 @@ export class PlivoRuntime extends RestCarrierRuntime {
 
   dialMarkup(destination: string): string {
     return plivoDialXml(destination);
+  }
+
+  /** `<Dial><User>`: connect the callee to the SIP URI that carries the call's media. */
+  dialSipMarkup(sipUri: string): string {
+    return plivoDialSipXml({ sipUri });
   }
 
   hangupMarkup(): string {

@@ -12,6 +12,11 @@ export interface PlivoSettings {
   phoneNumber?: string;
   /** REST base (or the sandbox emulator). @default https://api.plivo.com */
   apiBaseUrl?: string;
+  /**
+   * Which carrier gives `POST /outbound-call` its SIP URI (`<Dial><User>`): any registered carrier that takes SIP
+   * legs, by name. @default the first registered carrier that takes SIP legs (our own SIP endpoint)
+   */
+  sipLegCarrier?: string;
 }
 
 /** Plivo's environment variables. */
@@ -22,6 +27,8 @@ export const plivoEnv = {
   PLIVO_PHONE_NUMBER: optionalString,
   /** Plivo REST base. @default https://api.plivo.com */
   PLIVO_API_BASE_URL: optionalUrl('PLIVO_API_BASE_URL'),
+  /** Carrier whose SIP URI `POST /outbound-call` dials. @default the first carrier that takes SIP legs */
+  PLIVO_SIP_LEG_CARRIER: optionalString,
 };
 
 export function plivoSettingsFromEnv(env: Record<string, unknown>, problems: string[]): PlivoSettings {
@@ -33,6 +40,7 @@ export function plivoSettingsFromEnv(env: Record<string, unknown>, problems: str
     authToken,
     phoneNumber: env.PLIVO_PHONE_NUMBER as string | undefined,
     apiBaseUrl: env.PLIVO_API_BASE_URL as string | undefined,
+    sipLegCarrier: env.PLIVO_SIP_LEG_CARRIER as string | undefined,
   });
 }
 

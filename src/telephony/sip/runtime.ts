@@ -3,6 +3,7 @@
  * become call records through the server's {@link CallControl} (status from SIP responses, the SIP Call-ID as the
  * carrier call id, the BYE reason), and each answered call's RTP channel runs the agent through `runMedia`.
  */
+import { randomBytes } from 'node:crypto';
 import type { CallStatus } from '../../call-status.ts';
 import { isFinalCallStatus } from '../../call-status.ts';
 import type { Logger } from '../../log.ts';
@@ -40,6 +41,8 @@ export class SipRuntime implements CarrierRuntime {
   readonly name = SIP;
   readonly endpoint: SipEndpoint;
   private readonly calls = new Map<string, TrackedCall>();
+  /** One-time users of {@link sipLeg}: request-URI user → our call id. */
+  private readonly legs = new Map<string, string>();
   private readonly log: Logger;
 
   constructor(
@@ -159,11 +162,46 @@ export class SipRuntime implements CarrierRuntime {
     return { ok: outcome.ok, status: String(outcome.status), reason: outcome.reason };
   }
 
+  /**
+   * A one-time URI (`sip:leg-<128 random bits>@…`) for the media of another carrier's call (e.g. Plivo
+   * `<Dial><User>`): the INVITE to it is answered and the call's agent runs on its RTP; it is hung up when the
+   * session ends. Unused URIs expire after 15 minutes.
+   */
+  async sipLeg(callId: string): Promise<string> {
+    const user = `leg-${randomBytes(16).toString('hex')}`;
+    this.legs.set(user, callId);
+    setTimeout(() => this.legs.delete(user), 15 * 60_000).unref();
+    return this.endpoint.uri(user);
+  }
+
   async close(): Promise<void> {
     await this.endpoint.close();
   }
 
+  private async onMediaLeg(call: IncomingSipCall, callId: string): Promise<void> {
+    let channel: RtpMediaChannel;
+    try {
+      channel = await call.accept();
+    } catch (error) {
+      this.log.warn(
+        { callId, carrierCallId: call.carrierCallId, err: error instanceof Error ? error.message : String(error) },
+        'media leg not answered',
+      );
+      return;
+    }
+    this.log.info({ callId, carrierCallId: call.carrierCallId }, 'media leg connected');
+    await this.context.calls.runMedia(callId, channel).catch((error: unknown) => {
+      this.log.warn({ callId, err: error instanceof Error ? error.message : String(error) }, 'agent session on a media leg failed');
+    });
+    if (!call.isEnded) await call.hangUp('session ended').catch(() => {});
+  }
+
   private async onIncoming(call: IncomingSipCall): Promise<void> {
+    const legOf = call.requestUser ? this.legs.get(call.requestUser) : undefined;
+    if (legOf && call.requestUser) {
+      this.legs.delete(call.requestUser);
+      return this.onMediaLeg(call, legOf);
+    }
     const metadata: Record<string, unknown> = { ...call.headers };
     try {
       this.context.calls.checkMetadata(metadata);

@@ -14,6 +14,7 @@ import type dgram from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
+import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
 import type { ClockClient, MediaClock } from '../media-clock.ts';
 import { sharedMediaClock } from '../media-clock.ts';
@@ -77,6 +78,9 @@ interface QueuedMark {
 
 const FRAME_MS = 20;
 
+/** Inbound audio kept while nobody listens yet: 3 s of 20 ms frames. */
+const EARLY_AUDIO_FRAMES = 150;
+
 export class RtpMediaChannel implements MediaChannel, ClockClient {
   readonly carrierCallId: string;
   readonly format: ChannelAudioFormat;
@@ -98,6 +102,8 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
+  /** Inbound frames delivered before a handler was set (at most {@link EARLY_AUDIO_FRAMES}). */
+  private readonly earlyAudio: AudioPayload[] = [];
   private pendingClose: ChannelCloseInfo | undefined;
   private finished = false;
 
@@ -191,6 +197,9 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
 
   setHandler(handler: MediaChannelHandler): void {
     this.handler = handler;
+    // Audio that arrived between answer and the agent's start (a callee saying "Hello?" at once) is not lost.
+    const early = this.earlyAudio.splice(0);
+    for (const audio of early) handler.audio(audio);
     if (this.pendingClose) handler.closed(this.pendingClose);
   }
 
@@ -345,7 +354,9 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private deliverInbound(atMs: number): void {
     const result = this.jitter.pull(this.inFrame, atMs);
     void result;
-    this.handler?.audio(this.codec.toPayload(this.inFrame));
+    const audio = this.codec.toPayload(this.inFrame);
+    if (this.handler) this.handler.audio(audio);
+    else if (this.earlyAudio.push(audio) > EARLY_AUDIO_FRAMES) this.earlyAudio.shift();
   }
 
   private readonly onDatagram = (data: Buffer, rinfo: dgram.RemoteInfo): void => {

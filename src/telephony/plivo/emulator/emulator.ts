@@ -26,6 +26,7 @@ import { secretToken, uuid } from '../../../sandbox/carriers/shared/ids.ts';
 import { plivoAuthId } from './ids.ts';
 import { MediaClock } from '../../../sandbox/carriers/shared/media-clock.ts';
 import type { WebhookMethod } from '../../../sandbox/carriers/shared/webhook.ts';
+import { SipEndpoint } from '../../sip/sip-endpoint.ts';
 import { PlivoCall, type PlivoCallInit } from './plivo-call.ts';
 import { handlePlivoRest, type CreatePlivoCallParams } from './rest-api.ts';
 
@@ -114,11 +115,34 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
   const calls = new Map<string, PlivoCall>();
   const byRequest = new Map<string, PlivoCall[]>();
   const listeners = new Set<(call: PlivoCall) => void>();
+  // `<Dial><User>` legs leave from the emulator's own SIP user agent (started on first use).
+  let sip: Promise<SipEndpoint> | undefined;
+  const sipEndpoint = (): Promise<SipEndpoint> => {
+    sip ??= (async () => {
+      const endpoint = new SipEndpoint(
+        {
+          bindAddress: options.host ?? '127.0.0.1',
+          port: 0,
+          rtpPortMin: 0,
+          rtpPortMax: 0,
+          codecs: ['PCMU'],
+          userAgent: 'Switchboard Plivo emulator',
+        },
+        { logger: log },
+      );
+      endpoint.on('incoming', (call) => call.reject(403, 'Forbidden'));
+      await endpoint.start();
+      return endpoint;
+    })();
+    return sip;
+  };
   const common = {
     authId,
     authToken,
     sendStopEvent: options.sendStopEvent ?? false,
     webhookTimeoutMs: options.webhookTimeoutMs ?? 15_000,
+    dialSip: async (uri: string, from: string, ringTimeoutMs: number) =>
+      (await sipEndpoint()).placeCall({ to: uri, from: from.replace(/^\+?/, '+'), ringTimeoutMs }),
   };
 
   const addCall = (init: PlivoCallInit): PlivoCall => {
@@ -228,6 +252,7 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
       for (const call of calls.values()) call.terminate('emulator-closed');
       await Promise.all([...calls.values()].map((call) => call.callbacksSettled()));
       if (!options.clock) clock.stop();
+      if (sip) await (await sip).close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

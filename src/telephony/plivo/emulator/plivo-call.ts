@@ -20,6 +20,9 @@ import { PlivoAudioStream, type PlivoStreamHost } from './audio-stream.ts';
 import { HANGUP_CAUSES, type HangupCause, type HangupSource } from './hangup-causes.ts';
 import { parsePlivoXml, type PlivoElement, type PlivoStreamSpec } from './plivo-xml.ts';
 import { plivoSigner } from './signature.ts';
+import { PlayoutBuffer } from '../../../sandbox/carriers/shared/playout-buffer.ts';
+import type { OutgoingSipCall } from '../../sip/outgoing-sip-call.ts';
+import type { PlivoDialSpec } from './plivo-xml.ts';
 import type { CreatePlivoCallParams } from './rest-api.ts';
 
 /** A call leg as the emulator runs it: the create-call parameters for one destination, plus who is on the line. */
@@ -33,6 +36,8 @@ export interface PlivoCallInit extends Omit<CreatePlivoCallParams, 'to'> {
   persona: Persona | null;
   sendStopEvent: boolean;
   webhookTimeoutMs: number;
+  /** Places the SIP leg of `<Dial><User>` (the emulator's own SIP user agent). */
+  dialSip: (uri: string, from: string, ringTimeoutMs: number) => Promise<OutgoingSipCall>;
 }
 
 const RING_AFTER_MS = 120;
@@ -56,6 +61,10 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   readonly media: CallMedia;
   private readonly init: PlivoCallInit;
   private readonly streams = new Set<PlivoAudioStream>();
+  /** SIP legs of `<Dial><User>` that are up. */
+  private readonly dialLegs = new Set<OutgoingSipCall>();
+  /** Where the callee's keypad goes while a `<Dial>` leg is bridged. */
+  private dialDtmf: ((digit: string) => void) | null = null;
   private calleeConnected = false;
   private readonly webhooks: CallWebhooks;
   private hangup: { cause: HangupCause; source: HangupSource } | null = null;
@@ -188,6 +197,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   private readonly line: CalleeLine = {
     sendDtmf: (digit) => {
       for (const stream of this.streams) stream.sendDtmf(digit);
+      this.dialDtmf?.(digit);
     },
     hangUp: () =>
       this.finish('completed', HANGUP_CAUSES.normal, this.init.direction === 'outbound' ? 'Call recipient' : 'Caller', 'callee-hangup'),
@@ -282,11 +292,13 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
       if (this.ended || generation !== this.xmlGeneration) return;
       switch (el.element) {
         case 'Dial': {
-          if (el.target === null) {
-            this.record.warnings.push('<Dial> without a <Number> or <User>; skipped');
+          // <User> legs are SIP calls (the SIP → bot flow); a <Number> rings the sandbox persona with that number.
+          if (el.users.length > 0) {
+            await this.runDial(el);
             break;
           }
-          await this.dialParty(this.media, /^\d+$/.test(el.target) ? `+${el.target}` : el.target, el.timeoutSec);
+          const number = el.numbers[0] as string;
+          await this.dialParty(this.media, /^\d+$/.test(number) ? `+${number}` : number, el.timeoutSec);
           break;
         }
         case 'Stream':
@@ -348,8 +360,69 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     if (spec.keepCallAlive) await finished;
   }
 
+  /**
+   * `<Dial><User>`: calls the SIP URIs in turn until one answers, bridges the callee's audio with that leg (the
+   * callee hears the leg, the leg hears the callee) and resolves when either side hangs up. `<Number>` is recorded
+   * as not emulated.
+   */
+  private async runDial(spec: PlivoDialSpec): Promise<void> {
+    if (spec.numbers.length > 0) this.record.warnings.push('<Dial> with <User> and <Number>: only the <User> legs are placed');
+    for (const uri of spec.users) {
+      if (this.ended) return;
+      let leg: OutgoingSipCall;
+      try {
+        leg = await this.init.dialSip(uri, spec.callerId ?? this.init.from, spec.timeoutSec * 1000);
+      } catch (error) {
+        this.record.warnings.push(`<Dial><User>${uri}: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      this.dialLegs.add(leg);
+      let channel;
+      try {
+        channel = await leg.answered;
+      } catch (error) {
+        this.dialLegs.delete(leg);
+        this.record.warnings.push(`<Dial><User>${uri} not answered: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      if (this.ended) {
+        void leg.hangUp('call ended').catch(() => {});
+        return;
+      }
+      const playout = new PlayoutBuffer();
+      channel.setHandler({
+        audio: (audio) => {
+          if (audio.mulaw) playout.enqueueAudio(audio.mulaw, nowMs());
+        },
+        mark: () => {},
+        dtmf: () => {},
+        closed: () => {},
+      });
+      const player = { playout, marksReached: () => {} };
+      const tap = { onFrames: (said: Uint8Array) => channel.sendAudio(said) };
+      this.media.setPlayer(player);
+      this.media.attach(tap);
+      this.media.start();
+      this.dialDtmf = (digit) => channel.sendDtmf(digit);
+      if (!this.calleeConnected && this.callee) {
+        this.calleeConnected = true;
+        this.callee.connect(this.line, nowMs());
+      }
+      await new Promise<void>((resolve) => {
+        if (leg.isEnded) return resolve();
+        leg.once('ended', () => resolve());
+      });
+      this.dialLegs.delete(leg);
+      this.dialDtmf = null;
+      this.media.detach(tap);
+      this.media.clearPlayer(player);
+      return;
+    }
+  }
+
   private finish(status: string, cause: HangupCause, source: HangupSource, reason: string): void {
     if (this.ended) return;
+    for (const leg of this.dialLegs) void leg.hangUp(reason).catch(() => {});
     for (const stream of this.streams) stream.stop();
     this.media.stop();
     this.hangup = { cause, source };

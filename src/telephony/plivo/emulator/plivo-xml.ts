@@ -29,8 +29,19 @@ export type PlivoElement =
   | { element: 'Wait'; lengthSec: number }
   | { element: 'Hangup'; reason: string | null; scheduleSec: number }
   | { element: 'Redirect'; url: string; method: 'GET' | 'POST' }
-  | { element: 'Dial'; target: string | null; timeoutSec: number }
+  | ({ element: 'Dial' } & PlivoDialSpec)
   | { element: 'Unsupported'; name: string };
+
+/** `<Dial>`: connects the caller to the first of its `<User>` (SIP URI) / `<Number>` destinations to answer. */
+export interface PlivoDialSpec {
+  /** `<User>sip:…</User>` destinations. */
+  users: string[];
+  /** `<Number>` destinations (not emulated: there is no second phone network here). */
+  numbers: string[];
+  /** Ring time per attempt. @default 120 */
+  timeoutSec: number;
+  callerId: string | null;
+}
 
 export class PlivoXmlError extends Error {
   constructor(message: string) {
@@ -102,10 +113,18 @@ function parseElement(el: XmlElement): PlivoElement {
       return { element: 'Redirect', url, method: method(el.attributes.method) };
     }
     case 'Dial': {
-      // `<Dial><Number>1555…</Number></Dial>` or `<User>sip:…</User>`; only the first one is dialled.
-      const noun = el.children.find((c) => c.name === 'Number' || c.name === 'User');
-      const target = noun?.text.trim() ?? '';
-      return { element: 'Dial', target: target || null, timeoutSec: positiveInt(el.attributes.timeout, 30, 'timeout') };
+      const users = el.children.filter((c) => c.name === 'User').map((c) => c.text.trim());
+      const numbers = el.children.filter((c) => c.name === 'Number').map((c) => c.text.trim());
+      for (const user of users)
+        if (!/^sips?:[^\s@]+@[^\s]+$/.test(user)) throw new PlivoXmlError(`<User> must be a sip: URI, got "${user}"`);
+      if (users.length + numbers.length === 0) throw new PlivoXmlError('<Dial> needs a <User> or <Number>');
+      return {
+        element: 'Dial',
+        users,
+        numbers,
+        timeoutSec: positiveInt(el.attributes.timeout, 120, 'timeout'),
+        callerId: el.attributes.callerId ?? null,
+      };
     }
     default:
       return { element: 'Unsupported', name: el.name };

@@ -1,0 +1,1 @@
+export { DailyEmulator, startDailyEmulator, type DailyEmulatorOptions, type HeldCaller, type PlaceDialInOptions } from './emulator.ts';
