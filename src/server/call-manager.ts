@@ -1,7 +1,14 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { CallRecord, CallStore, CallSummary } from '../store/index.ts';
-import type { AnswerRequest, AnsweredCall, CallControl, CarrierAnsweredBy, PlaceCallRequest } from '../telephony/carrier-adapter.ts';
+import type {
+  AnswerRequest,
+  AnsweredCall,
+  CallControl,
+  CarrierAnsweredBy,
+  PlaceCallRequest,
+  TransferResult,
+} from '../telephony/carrier-adapter.ts';
 import type { CallStatusUpdate } from '../telephony/call-status.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
@@ -11,9 +18,10 @@ import { noCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
 import { answerCall } from './calls/call-answering.ts';
-import type { CallDeps } from './calls/call-deps.ts';
+import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
+import { transferCall } from './calls/call-transfer.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { failCallMedia } from './calls/media-failure.ts';
 import { DEFAULT_SHUTDOWN_HANGUP_TIMEOUT_MS, type MediaLifecycleOptions } from './calls/media-lifecycle.ts';
@@ -41,6 +49,8 @@ export interface CallManagerOptions {
   mediaTokenTtlSec?: number;
   /** @default no metrics */
   metrics?: CallMetricsSink;
+  /** Where call recordings go. @default none: calls are not recorded */
+  recordings?: RecordingSettings;
   /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
   media?: MediaLifecycleOptions;
 }
@@ -69,6 +79,7 @@ export class CallManager implements CallControl {
       services: options.services,
       carriers: options.carriers,
       metrics: options.metrics ?? noCallMetrics,
+      ...(options.recordings ? { recordings: options.recordings } : {}),
     };
     this.publicUrls = options.publicUrls;
     this.tokens = new MediaTokens({
@@ -132,6 +143,10 @@ export class CallManager implements CallControl {
   runMedia(callId: string, channel: MediaChannel): Promise<void> {
     this.mediaStart.disarm(callId);
     return this.live.run(callId, channel);
+  }
+
+  transfer(callId: string, destination: string): Promise<TransferResult> {
+    return transferCall(this.deps, this.live, callId, destination);
   }
 
   applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined {

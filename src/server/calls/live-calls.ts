@@ -9,6 +9,11 @@ import { hangUpCarrierLeg } from './carrier-hangup.ts';
 import { failCallMedia } from './media-failure.ts';
 import { summariseLatency } from './latency-summary.ts';
 import { sessionEvents } from './session-events.ts';
+import type { CallRecorder } from '../../recording/call-recorder.ts';
+import { RecordingMediaChannel } from '../../recording/recording-channel.ts';
+import { startCallRecorder, wantsRecording, withAnnouncement } from './call-recording.ts';
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 interface LiveCall {
   session: CallSession;
@@ -95,23 +100,34 @@ export class LiveCalls {
       throw new HttpError(404, 'call_not_found', `no call ${callId}`);
     }
     let session: CallSession;
+    let recorder: CallRecorder | undefined;
     try {
-      const agent = agentNamed(this.deps.agents, record.agent ?? undefined);
+      const configured = agentNamed(this.deps.agents, record.agent ?? undefined);
+      if (wantsRecording(store, callId, configured)) {
+        if (this.deps.recordings) recorder = await startCallRecorder(this.deps.recordings, callId, record.answeredAt, log);
+        if (!recorder)
+          store.addEvent(callId, 'recording.unavailable', {
+            reason: this.deps.recordings ? 'recorder failed to start' : 'no recordings folder',
+          });
+      }
+      const agent = recorder ? withAnnouncement(configured) : configured;
       session = new CallSession({
         callId,
         agent,
         metadata: record.metadata as Record<string, unknown>,
         direction: record.direction === 'inbound' ? 'inbound' : 'outbound',
-        channel,
+        channel: recorder ? new RecordingMediaChannel(channel, recorder) : channel,
         services: this.deps.services.forAgent(agent),
         log,
-        events: sessionEvents(this.deps, this.writer, callId),
+        events: sessionEvents(this.deps, this.writer, callId, recorder),
       });
     } catch (error) {
       channel.close('session set-up failed');
+      if (recorder) await recorder.close().catch(() => {});
       await failCallMedia(this.deps, callId, `session set-up failed: ${messageOf(error)}`);
       return;
     }
+    if (recorder) store.addEvent(callId, 'recording.started', { path: recorder.path });
     this.calls.set(callId, { session, channel });
     metrics.callStarted(record.carrier);
     let outcome: TaskOutcome;
@@ -125,6 +141,11 @@ export class LiveCalls {
       this.calls.delete(callId);
       metrics.callEnded(record.carrier);
       channel.close('call ended');
+    }
+    if (recorder) {
+      const saved = await recorder.close();
+      store.setRecordingPath(callId, saved.path);
+      store.addEvent(callId, 'recording.saved', { durationSec: round3(saved.durationSec), cutSec: round3(saved.cutSec) });
     }
     await this.finish(callId, session, outcome, channel);
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiJsonRouteOptions } from '../../telephony/carrier-adapter.ts';
 import { z } from 'zod';
 import type { CallManager } from '../call-manager.ts';
 import type { CallStore } from '../../store/index.ts';
@@ -8,12 +9,27 @@ import { CALL_STATUSES } from '../../call-status.ts';
 
 const metadataObject = z.record(z.string(), z.unknown());
 
+/** Custom headers for carriers that send them (SIP `X-` headers): `X-` names, one-line values. */
+const customHeaders = z
+  .record(
+    z.string().regex(/^X-[A-Za-z0-9-]{1,64}$/i, 'header names look like X-Customer-Id'),
+    z
+      .string()
+      .max(1024)
+      .refine((v) => !/[\r\n\0]/.test(v), 'header values are one line'),
+  )
+  .refine((headers) => Object.keys(headers).length <= 32, 'at most 32 headers');
+
+const transferBody = z.strictObject({ to: phoneNumberOrSipUri });
+
 const placeCallBody = z.strictObject({
   to: phoneNumberOrSipUri,
   from: phoneNumberOrSipUri.optional(),
   carrier: z.string().min(1).optional(),
   agent: z.string().min(1).optional(),
   metadata: metadataObject.optional(),
+  headers: customHeaders.optional(),
+  record: z.boolean().optional(),
 });
 
 const listQuery = z.object({
@@ -31,12 +47,14 @@ export function registerApiRoutes(
     store: CallStore;
     defaultCarrier: string;
     auth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Route options of API routes that take a JSON body (key check and JSON-only, before the body is read). */
+    jsonRoute: ApiJsonRouteOptions;
   },
 ): void {
   const { manager, store } = deps;
   const preHandler = deps.auth;
 
-  app.post('/calls', { preHandler }, async (request, reply) => {
+  app.post('/calls', deps.jsonRoute, async (request, reply) => {
     const body = placeCallBody.parse(request.body);
     manager.checkMetadata(body.metadata);
     const record = await manager.placeCall({
@@ -45,8 +63,16 @@ export function registerApiRoutes(
       from: body.from,
       agent: body.agent,
       metadata: body.metadata,
+      headers: body.headers,
+      record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
+  });
+
+  // Hands a live call to another number or SIP URI through its carrier; answers with the outcome.
+  app.post<{ Params: { id: string } }>('/calls/:id/transfer', { preHandler }, async (request) => {
+    const body = transferBody.parse(request.body);
+    return manager.transfer(request.params.id, body.to);
   });
 
   app.get('/calls', { preHandler }, async (request) => {

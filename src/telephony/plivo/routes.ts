@@ -78,7 +78,7 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
   });
 
   // Seed-compatible (Pipecat's Plivo outbound example): {phone_number, body}; `body` is any JSON and reaches the bot.
-  app.post('/start', { preHandler: context.apiAuth }, async (request) => {
+  app.post('/start', context.apiJsonRoute, async (request) => {
     context.carrier();
     const parsed = startBody.parse(request.body);
     const data = parsed.body ?? {};

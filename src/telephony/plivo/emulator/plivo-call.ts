@@ -123,7 +123,6 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
       billed_duration: billDuration,
       call_direction: this.init.direction,
       call_duration: duration,
-      call_state: this.status,
       call_uuid: this.id,
       end_time: this.record.endedAt === null ? null : plivoTime(this.record.endedAt),
       from_number: plainNumber(this.init.from),
