@@ -21,7 +21,9 @@ import {
 import { startTestServer } from '../server/helpers.ts';
 import { parsePlivoMediaMessage } from '../../src/telephony/plivo/media-serializer.ts';
 import { parseTwilioMediaMessage } from '../../src/telephony/twilio/media-serializer.ts';
-import { Rng, mutate } from './seeded.ts';
+import fc from 'fast-check';
+import { brokenMessage } from './arbitraries.ts';
+import { Rng } from './seeded.ts';
 import { KINDS, TEMPLATES } from './templates.ts';
 
 const SOCKETS = Number(process.env.FUZZ_SOCKETS ?? 24);
@@ -71,7 +73,10 @@ async function hostile(
   // Half the sockets start properly (so their garbage reaches the live channel), half send a broken start.
   const start = startMessages(carrier, call.carrierCallId);
   if (rng.bool(0.5)) for (const message of start) socket.send(message);
-  else socket.send(mutate(rng, JSON.parse(start[start.length - 1] as string) as Record<string, unknown>));
+  else {
+    const template = JSON.parse(start[start.length - 1] as string) as Record<string, unknown>;
+    socket.send(fc.sample(brokenMessage(template), { seed: rng.int(0, 2 ** 31), numRuns: 1 })[0] as string);
+  }
   const verdict = await waitForRecord(
     server,
     call.callId,
@@ -85,10 +90,11 @@ async function hostile(
   }
   let sent = 0;
   let stopped = false;
+  const anyMessage = fc.oneof(...KINDS.filter((k) => k !== 'stop').map((kind) => brokenMessage(TEMPLATES[carrier][kind])));
+  const texts = fc.sample(anyMessage, { seed: rng.int(0, 2 ** 31), numRuns: MESSAGES });
   for (let i = 0; i < MESSAGES; i++) {
-    const kind = rng.pick(KINDS.filter((k) => k !== 'stop'));
     const binary = rng.bool(0.1);
-    const text = binary ? Buffer.from(rng.bool() ? [0xff, 0x00] : []) : mutate(rng, TEMPLATES[carrier][kind]);
+    const text = binary ? Buffer.from(rng.bool() ? [0xff, 0x00] : []) : (texts[i] as string);
     socket.send(text, { binary });
     // A broken message can still be a real stop, which ends the stream: the ones after it are never read.
     if (!binary && PARSERS[carrier](text as string).type === 'stop') {
