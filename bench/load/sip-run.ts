@@ -73,7 +73,15 @@ export async function runSipLoad(options: {
     emulator = await startSipCalleeEmulator({ personas: registry });
     const uri = (number: string) => `sip:${number}@127.0.0.1:${(emulator as SipCalleeEmulator).port}`;
     server = await startServerProcess({
-      env: { ...generator.serverEnv(), SIP_PORT: '0', SIP_BIND_ADDRESS: '127.0.0.1', SIP_RTP_PORT_MIN: '0', SIP_RTP_PORT_MAX: '0' },
+      // LOG_LEVEL info: each SIP call logs its RTP counters when it ends (a few lines per call, not per frame).
+      env: {
+        ...generator.serverEnv(),
+        LOG_LEVEL: 'info',
+        SIP_PORT: '0',
+        SIP_BIND_ADDRESS: '127.0.0.1',
+        SIP_RTP_PORT_MIN: '0',
+        SIP_RTP_PORT_MAX: '0',
+      },
       dataDir: tmp,
     });
     await server.ready();
