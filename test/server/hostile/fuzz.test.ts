@@ -30,6 +30,8 @@ import { startRecordingServer, type RecordingServer } from '../../telephony/reco
 const SEED = Number(process.env.SWITCHBOARD_FUZZ_SEED ?? 20261202);
 const SCALE = Number(process.env.SWITCHBOARD_FUZZ_SCALE ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+/** Per-test time allowance, growing with the scale (a loaded machine runs a few hundred requests a second). */
+const TIME = { timeout: 60_000 * Math.max(1, SCALE) };
 const counts: Record<string, number> = {};
 const count = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
 
@@ -211,7 +213,7 @@ function isTypedRequestError(error: unknown): boolean {
 }
 
 describe('parsers, fuzzed directly', () => {
-  it('parseForm: any bytes → parameters, or a 413 for too many; never anything else', () => {
+  it('parseForm: any bytes → parameters, or a 413 for too many; never anything else', TIME, () => {
     const r = new Random(SEED);
     for (let i = 0; i < runs(5000); i++) {
       count('parseForm');
@@ -227,7 +229,7 @@ describe('parsers, fuzzed directly', () => {
     }
   });
 
-  it('jsonDepthOver agrees with a recursive depth count on any JSON value', () => {
+  it('jsonDepthOver agrees with a recursive depth count on any JSON value', TIME, () => {
     const r = new Random(SEED + 1);
     const depthOf = (value: unknown): number =>
       typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
@@ -240,7 +242,7 @@ describe('parsers, fuzzed directly', () => {
     }
   });
 
-  it('status-callback parsers: a normalised update, or a StatusCallbackError (400); never a crash', () => {
+  it('status-callback parsers: a normalised update, or a StatusCallbackError (400); never a crash', TIME, () => {
     const r = new Random(SEED + 2);
     for (let i = 0; i < runs(5000); i++) {
       for (const [name, parse, fields, statuses] of [
@@ -263,7 +265,7 @@ describe('parsers, fuzzed directly', () => {
     }
   });
 
-  it('redactUrl: never throws, and no query value but callId survives', () => {
+  it('redactUrl: never throws, and no query value but callId survives', TIME, () => {
     const r = new Random(SEED + 3);
     for (let i = 0; i < runs(5000); i++) {
       count('redactUrl');
@@ -352,7 +354,7 @@ describe('the HTTP surface, fuzzed', () => {
     }
   }
 
-  it('carrier webhooks: random forms, signed and forged, never a 5xx', async () => {
+  it('carrier webhooks: random forms, signed and forged, never a 5xx', TIME, async () => {
     const r = new Random(SEED + 4);
     const routes = [
       { path: '/twilio/status', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
@@ -394,7 +396,7 @@ describe('the HTTP surface, fuzzed', () => {
     counts['  (webhooks past the signature check)'] = pastSignature;
   });
 
-  it('GET webhooks: random queries, signed, never a 5xx', async () => {
+  it('GET webhooks: random queries, signed, never a 5xx', TIME, async () => {
     const r = new Random(SEED + 5);
     for (let i = 0; i < runs(150); i++) {
       for (const [path, carrier, fields, statuses] of [
@@ -414,7 +416,7 @@ describe('the HTTP surface, fuzzed', () => {
     }
   });
 
-  it('API bodies: random JSON (and not JSON) to POST /calls, /dialout, /start, never a 5xx', async () => {
+  it('API bodies: random JSON (and not JSON) to POST /calls, /dialout, /start, never a 5xx', TIME, async () => {
     const r = new Random(SEED + 6);
     const routes = [
       ['/calls', ['to', 'from', 'carrier', 'agent', 'metadata']],
