@@ -7,7 +7,7 @@ import { GEMINI_DEFAULT_MODEL } from './services/llm/google.ts';
 import { OPENAI_DEFAULT_MODEL } from './services/llm/openai.ts';
 import { DEEPGRAM_DEFAULT_MODEL } from './services/stt/deepgram-protocol.ts';
 import { DEFAULT_OPENAI_STT_MODEL } from './services/stt/openai-realtime-protocol.ts';
-import type { CarrierAdapter } from './telephony/carrier-adapter.ts';
+import { carrierConfigured, type CarrierAdapter } from './telephony/carrier-adapter.ts';
 import { builtinCarriers } from './telephony/registry.ts';
 
 /**
@@ -23,6 +23,8 @@ const coreEnv = {
   PUBLIC_URL: optionalUrl('PUBLIC_URL'),
   /** Call records (SQLite) and recordings. @default ./data */
   SWITCHBOARD_DATA_DIR: z.string().default('./data'),
+  /** Delete call recordings this many days after the call ended (checked hourly). @default unset (kept) */
+  SWITCHBOARD_RECORDING_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /** When set, /calls, /dialout and /start require `Authorization: Bearer <key>`. @default unset (open) */
   SWITCHBOARD_API_KEY: optionalString,
   /** Signs per-call media tokens. @default random per process (tokens then don't survive a restart) */
@@ -91,6 +93,8 @@ export interface Config {
   /** PUBLIC_URL was given; otherwise the server derives it from the port it bound. */
   publicUrlExplicit: boolean;
   dataDir: string;
+  /** Recordings: written under `<dataDir>/recordings`; deleted `retentionDays` after the call (undefined: kept). */
+  recordingRetentionDays: number | undefined;
   apiKey: string | undefined;
   secret: string | undefined;
   sandbox: 'auto' | 'on' | 'off';
@@ -156,7 +160,7 @@ export function loadConfig(
     problems.push(`DEFAULT_CARRIER must be one of ${adapters.map((adapter) => adapter.name).join(', ')} (got ${defaultCarrier})`);
   }
   if (e.SWITCHBOARD_SANDBOX === 'off') {
-    const needCredentials = adapters.filter((adapter) => adapter.missingCredentials(carriers[adapter.name]).length > 0);
+    const needCredentials = adapters.filter((adapter) => !carrierConfigured(adapter, carriers[adapter.name]));
     if (needCredentials.length === adapters.length) {
       problems.push(`SWITCHBOARD_SANDBOX=off needs ${adapters.map((adapter) => adapter.displayName).join(' or ')} credentials`);
     }
@@ -169,6 +173,7 @@ export function loadConfig(
     publicWsUrl: publicUrl.replace(/^http/, 'ws'),
     publicUrlExplicit: e.PUBLIC_URL !== undefined,
     dataDir: e.SWITCHBOARD_DATA_DIR,
+    recordingRetentionDays: e.SWITCHBOARD_RECORDING_RETENTION_DAYS,
     apiKey: e.SWITCHBOARD_API_KEY,
     secret: e.SWITCHBOARD_SECRET,
     sandbox: e.SWITCHBOARD_SANDBOX,

@@ -60,8 +60,19 @@ export interface AgentDefinition {
   maxToolSteps?: number;
   /** Metadata used where the call's own metadata has no value (deep-merged under it). @default {} */
   defaultMetadata?: Record<string, unknown>;
+  /**
+   * Record calls (stereo WAV, caller left, bot right; see the README's Recordings). `true`, or an object with an
+   * `announcement` line the bot says first on every recorded call. A call's own `record` (`POST /calls`) wins.
+   * @default false
+   */
+  record?: boolean | RecordOptions;
   /** How the sandbox's scripted LLM plays this agent; used only when the LLM is emulated. */
   sandbox?: AgentSandboxOptions;
+}
+
+export interface RecordOptions {
+  /** Said before anything else on a recorded call (e.g. "This call is recorded."). @default none */
+  announcement?: string;
 }
 
 export interface AgentSandboxOptions {

@@ -15,12 +15,15 @@ import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { HttpError } from '../errors.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerDashboardRoutes, type DashboardOptions } from './routes/dashboard.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerMediaRoutes } from './routes/media.ts';
+import { registerRecordingRoutes } from './routes/recording.ts';
+import { startRecordingRetention } from '../recording/retention.ts';
 
 export interface ServerOptions {
   log: Logger;
@@ -36,10 +39,14 @@ export interface ServerOptions {
   metrics?: PrometheusCallMetrics;
   /** Shown on /healthz. */
   sandbox: boolean;
+  /** Call recordings: folder, and days to keep them. @default none (calls are not recorded) */
+  recordings?: { dir: string; retentionDays?: number | undefined };
   /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
   dashboard?: DashboardOptions;
   /** Request body bounds (form webhooks, JSON API). @default DEFAULT_BODY_LIMITS (see body-parsers.ts) */
   bodyLimits?: Partial<BodyLimits>;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface SwitchboardServer {
@@ -67,6 +74,8 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.recordings ? { recordings: { dir: options.recordings.dir } } : {}),
+    ...(options.media ? { media: options.media } : {}),
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -128,6 +137,12 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   registerMediaRoutes(app, manager);
   registerEventRoutes(app, options);
   registerDashboardRoutes(app, options);
+  registerRecordingRoutes(app, { store: options.store, apiKey: options.apiKey });
+  const retentionDays = options.recordings?.retentionDays;
+  if (retentionDays !== undefined) {
+    const retention = startRecordingRetention(options.store, retentionDays, { log: options.log });
+    app.addHook('onClose', async () => retention.stop());
+  }
 
   app.addHook('onClose', async () => {
     await manager.shutdown();

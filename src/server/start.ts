@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentDefinition } from '../agent/agent-definition.ts';
@@ -8,11 +9,12 @@ import { createLogger } from '../log.ts';
 import type { PersonaRegistry } from '../sandbox/callees/persona-registry.ts';
 import type { Sandbox, SandboxOptions } from '../sandbox/sandbox.ts';
 import { CallStore } from '../store/index.ts';
-import type { CallControl, CarrierAdapter, ConfiguredCarrier } from '../telephony/carrier-adapter.ts';
+import { carrierConfigured, type CallControl, type CarrierAdapter, type ConfiguredCarrier } from '../telephony/carrier-adapter.ts';
 import { publicUrlsFrom } from '../telephony/public-urls.ts';
 import { builtinCarriers } from '../telephony/registry.ts';
 import { AgentRegistry } from './agent-registry.ts';
 import type { CallManager } from './call-manager.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { PrometheusCallMetrics } from './call-metrics.ts';
 import { createCallServices, type ProviderOptions } from './call-services.ts';
 import { CarrierSet, type CarrierStatus } from './carrier-set.ts';
@@ -40,6 +42,8 @@ export interface StartOptions extends ProviderOptions {
   sandboxTimeScale?: number;
   /** Sandbox personas. @default the built-in ones */
   personas?: PersonaRegistry;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface RunningSwitchboard {
@@ -77,7 +81,7 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
   const sandboxOn =
     initial.sandbox === 'on' ||
     (initial.sandbox === 'auto' &&
-      carriers.every(({ adapter, settings }) => adapter.missingCredentials(settings).length > 0) &&
+      carriers.every(({ adapter, settings }) => !carrierConfigured(adapter, settings)) &&
       describeProviders(initial, providers, false).every((provider) => provider.mode !== 'live'));
   let sandbox: Sandbox | undefined;
   let config = initial;
@@ -135,6 +139,8 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       metrics,
       sandbox: sandbox !== undefined,
       dashboard: { sandboxNumbers: sandboxNumbersOf(sandbox) },
+      recordings: { dir: join(config.dataDir, 'recordings'), retentionDays: config.recordingRetentionDays },
+      ...(options.media ? { media: options.media } : {}),
     });
     const { app, manager } = server;
     late.manager = manager;
@@ -199,6 +205,7 @@ function lateCallControl(manager: () => CallManager | undefined): CallControl {
     applyStatus: (update, callId) => get().applyStatus(update, callId),
     placeCall: (request) => get().placeCall(request),
     runMedia: (callId, channel) => get().runMedia(callId, channel),
+    transfer: (callId, destination) => get().transfer(callId, destination),
     checkMetadata: (metadata) => get().checkMetadata(metadata),
     carrierAnsweredBy: (report) => get().carrierAnsweredBy(report),
   };

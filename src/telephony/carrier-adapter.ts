@@ -31,6 +31,12 @@ export interface CarrierAdapter<Settings = unknown, Runtime extends CarrierRunti
   settingsFromEnv(env: Record<string, unknown>, problems: string[]): Settings;
   /** Credential variables these settings lack; empty when the carrier can run live. */
   missingCredentials(settings: Settings): string[];
+  /**
+   * Whether the environment sets this carrier up for real use; a server where no carrier is configured (and no
+   * provider has credentials) runs the sandbox. For carriers that need no account to run (a SIP endpoint).
+   * @default `missingCredentials(settings)` is empty
+   */
+  configured?(settings: Settings): boolean;
   /** Caller id for calls that give none. */
   defaultFrom(settings: Settings): string | undefined;
   /** Builds the live carrier (REST client, webhook verification). Loads the carrier's SDK on demand. */
@@ -41,6 +47,11 @@ export interface CarrierAdapter<Settings = unknown, Runtime extends CarrierRunti
   readonly mediaStream?: MediaStreamProtocol;
   /** The carrier's local emulator, started in sandbox mode. */
   readonly sandbox?: CarrierSandbox<Settings>;
+}
+
+/** Whether the environment sets a carrier up for real use: its own rule ({@link CarrierAdapter.configured}), else it has its credentials. */
+export function carrierConfigured<Settings>(adapter: CarrierAdapter<Settings>, settings: Settings): boolean {
+  return adapter.configured ? adapter.configured(settings) : adapter.missingCredentials(settings).length === 0;
 }
 
 /** An adapter with settings given in code (`startSwitchboard({ carriers: [twilio({ accountSid, authToken })] })`). */
@@ -58,8 +69,23 @@ export interface CarrierRuntime {
   hangUp(call: CarrierCallRef): Promise<void>;
   /** Current state of a call. Rejects with `CarrierError` (`httpStatus` 404 when the carrier does not know it). */
   getCall(call: CarrierCallRef): Promise<CarrierCallInfo>;
+  /**
+   * Hands a live call to another destination (SIP REFER, a carrier's own transfer) and reports how it went. The
+   * call stays up here; on success the server ends the agent's session and hangs up. Absent: not supported.
+   */
+  transfer?(call: CarrierCallRef, destination: string): Promise<TransferResult>;
   /** Releases sockets and listeners (server shutdown). */
   close?(): Promise<void>;
+}
+
+/** How a transfer went. */
+export interface TransferResult {
+  /** The far end reached the destination. */
+  ok: boolean;
+  /** The carrier's own outcome code (SIP: the final status the transferee reported in NOTIFY, e.g. `200`, `486`). */
+  status: string;
+  /** For people and logs. */
+  reason: string;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */
@@ -128,6 +154,11 @@ export interface CallControl {
   placeCall(request: PlaceCallRequest): Promise<CallRecord>;
   /** Runs the agent on a media channel the carrier produced itself (e.g. an RTP leg); resolves when the call ends. */
   runMedia(callId: string, channel: MediaChannel): Promise<void>;
+  /**
+   * Transfers a live call through its carrier's {@link CarrierRuntime.transfer}; the outcome goes in the record's
+   * events, and on success the session ends (reason `transferred to …`) and the carrier leg is hung up.
+   */
+  transfer(callId: string, destination: string): Promise<TransferResult>;
   /** Checks custom call data (size limit); throws `HttpError` 413 when too large. */
   checkMetadata(metadata: unknown): void;
   /** The carrier's answering-machine verdict for a call (recorded, and given to the call's live agent). */
@@ -154,6 +185,11 @@ export interface AnswerRequest {
   to: string;
   /** Custom data of an inbound call (e.g. SIP `X-` headers). @default {} */
   metadata?: Record<string, unknown>;
+  /**
+   * Agents the carrier's routing chose for an inbound call (e.g. by the dialled number), best first; the first one
+   * the server knows runs the call, else the default agent. @default [] (the default agent)
+   */
+  agentCandidates?: string[];
 }
 
 export interface AnsweredCall {
@@ -170,6 +206,8 @@ export interface PlaceCallRequest {
   agent?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   headers?: Record<string, string> | undefined;
+  /** Record this call (wins over the agent's `record`). @default the agent's setting */
+  record?: boolean | undefined;
 }
 
 /** A carrier's emulator, loaded only in sandbox mode. */

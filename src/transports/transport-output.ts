@@ -9,9 +9,13 @@ import type { MediaChannel } from './media-channel.ts';
 import { OutboundAudioQueue } from './outbound-audio-queue.ts';
 import './output-frames.ts';
 import { PlaybackTracker } from './playback-tracker.ts';
+import { MediaFormatError } from './stream-format.ts';
 
 /** What paces the output: the shared media clock, or a test's own. */
 export type OutputPacer = Pick<MediaClock, 'activate' | 'deactivate'>;
+
+/** Largest outbound frame: 1 s of 48 kHz 16-bit audio. */
+const MAX_FRAME_BYTES = 96_000;
 
 /** Sent audio kept (beyond the last acknowledged mark) so a paused reply can be sent again: 10 s. */
 const MAX_RETAINED_SEC = 10;
@@ -96,6 +100,14 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.leadMs = options.leadMs ?? 120;
     this.maxRetainedBytes = MAX_RETAINED_SEC * this.encoder.bytesPerSecond;
     this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
+    // Pacing needs whole frames of a sane size: a 0-byte frame would never advance the playout clock (the tick loop
+    // would spin forever), an absurd one would allocate without bound. Carriers' start messages are checked before
+    // this (see stream-format.ts); this guards every other channel.
+    if (!Number.isSafeInteger(this.frameBytes) || this.frameBytes < 1 || this.frameBytes > MAX_FRAME_BYTES) {
+      throw new MediaFormatError(
+        `cannot pace ${channel.format.encoding} at ${channel.format.sampleRate} Hz (frame of ${this.frameBytes} bytes)`,
+      );
+    }
     this.endGraceMs = options.endGraceMs ?? 3000;
     this.scratch = new Uint8Array(this.frameBytes);
   }
@@ -189,6 +201,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
       const nextMark = this.tracker.nextMarkOffset();
       if (nextMark !== undefined && nextMark > this.sentOffset) size = Math.min(size, nextMark - this.sentOffset);
       const bytes = this.queue.take(size, this.scratch);
+      if (bytes.length === 0) break; // no progress possible: never spin
       this.channel.sendAudio(bytes);
       this.playoutEndAt += bytes.length / bytesPerMs;
       this.stats.framesSent++;

@@ -12,7 +12,8 @@ import type { MediaTokens } from './media-tokens.ts';
  */
 export function answerCall(deps: CallDeps, tokens: MediaTokens, publicUrls: PublicUrls, input: AnswerRequest): AnsweredCall {
   const { store, log } = deps;
-  const defaultAgent = agentNamed(deps.agents, undefined);
+  const routed = input.agentCandidates?.map((name) => deps.agents.get(name)).find((agent) => agent !== undefined);
+  const defaultAgent = routed ?? agentNamed(deps.agents, undefined);
   deps.services.forAgent(defaultAgent);
   let callId = input.callId;
   if (callId) {

@@ -9,12 +9,27 @@ import { CALL_STATUSES } from '../../call-status.ts';
 
 const metadataObject = z.record(z.string(), z.unknown());
 
+/** Custom headers for carriers that send them (SIP `X-` headers): `X-` names, one-line values. */
+const customHeaders = z
+  .record(
+    z.string().regex(/^X-[A-Za-z0-9-]{1,64}$/i, 'header names look like X-Customer-Id'),
+    z
+      .string()
+      .max(1024)
+      .refine((v) => !/[\r\n\0]/.test(v), 'header values are one line'),
+  )
+  .refine((headers) => Object.keys(headers).length <= 32, 'at most 32 headers');
+
+const transferBody = z.strictObject({ to: phoneNumberOrSipUri });
+
 const placeCallBody = z.strictObject({
   to: phoneNumberOrSipUri,
   from: phoneNumberOrSipUri.optional(),
   carrier: z.string().min(1).optional(),
   agent: z.string().min(1).optional(),
   metadata: metadataObject.optional(),
+  headers: customHeaders.optional(),
+  record: z.boolean().optional(),
 });
 
 const listQuery = z.object({
@@ -48,8 +63,16 @@ export function registerApiRoutes(
       from: body.from,
       agent: body.agent,
       metadata: body.metadata,
+      headers: body.headers,
+      record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
+  });
+
+  // Hands a live call to another number or SIP URI through its carrier; answers with the outcome.
+  app.post<{ Params: { id: string } }>('/calls/:id/transfer', { preHandler }, async (request) => {
+    const body = transferBody.parse(request.body);
+    return manager.transfer(request.params.id, body.to);
   });
 
   app.get('/calls', { preHandler }, async (request) => {

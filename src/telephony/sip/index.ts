@@ -15,3 +15,6 @@ export {
 export { callStatusForSipResponse } from './sip-status.ts';
 export type { TransferOutcome } from './sip-transfer.ts';
 export type { SipRegistration, RegistrationStatus } from './sip-registration.ts';
+export { sipCarrier, sip } from './adapter.ts';
+export type { SipSettings } from './settings.ts';
+export type { SipRuntime } from './runtime.ts';

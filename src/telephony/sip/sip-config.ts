@@ -157,6 +157,11 @@ export interface SipEndpointConfig {
   userAgent?: string;
   /** Caller id user part for calls placed without `from`. @default 'switchboard' */
   defaultFromUser?: string;
+  /**
+   * Hosts whose requests go to a fixed `host:port` instead of DNS (the sandbox maps `sandbox` to its callee
+   * emulator, so `sip:cooperative@sandbox` reaches it while other URIs go where they say). @default none
+   */
+  hostRoutes?: Record<string, string>;
 }
 
 /** Builds the endpoint configuration from parsed environment variables (`readFile` loads TLS PEMs). */

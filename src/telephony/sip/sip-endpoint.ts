@@ -14,6 +14,7 @@ import { answerOffer, SdpNegotiationError } from '../../transports/rtp/sdp-negot
 import { AllowedSources } from './allowed-sources.ts';
 import { IncomingSipCall } from './incoming-sip-call.ts';
 import { DigestChallenger } from './lib/digest.ts';
+import { formatSipUri, parseSipUri } from './lib/sip-codec.ts';
 import { OutgoingSipCall, type PlaceSipCallOptions } from './outgoing-sip-call.ts';
 import { ALLOWED_METHODS, SUPPORTED_EXTENSIONS, type SipCall } from './sip-call.ts';
 import type { ResolvedSipSettings, SipCallContext } from './sip-call-context.ts';
@@ -330,15 +331,30 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     return { uri: `${scheme}:${user}@${host}:${port}${transport}`, params: {} };
   }
 
+  private routed(uri: string): string {
+    return routedUri(uri, this.config.hostRoutes);
+  }
+
   private async resolve(uri: string, preferred?: SipProtocol): Promise<SipPeer> {
     const key = `${uri}|${preferred ?? ''}`;
     const cached = this.resolved.get(key);
     if (cached) return cached;
-    const peer = await this.stack.resolve(uri, preferred ?? this.settings.transport);
+    const peer = await this.stack.resolve(this.routed(uri), preferred ?? this.settings.transport);
     if (this.resolved.size > 1000) this.resolved.clear();
     this.resolved.set(key, peer);
     return peer;
   }
+}
+
+/** Rewrites a URI whose host has a fixed route (`hostRoutes`) to that `host:port`, keeping scheme and params. */
+function routedUri(uri: string, routes: Record<string, string> | undefined): string {
+  if (!routes) return uri;
+  const parsed = parseSipUri(uri);
+  const route = parsed ? routes[parsed.host.toLowerCase()] : undefined;
+  if (!parsed || !route) return uri;
+  const target = parseSipUri(`sip:${route}`);
+  if (!target) return uri;
+  return formatSipUri({ ...parsed, host: target.host, port: target.port });
 }
 
 /** With a wildcard bind, the first external IPv4 address (else loopback) goes into Contact/SDP. */
