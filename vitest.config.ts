@@ -13,6 +13,7 @@ const unitTests = [
   'test/audio/g711.test.ts',
   'test/audio/resampler.test.ts',
   'test/audio/wav.test.ts',
+  'test/audio/dtmf.test.ts',
   'test/audio/volume.test.ts',
   'test/audio/vad/*.test.ts',
   'test/store/call-store.test.ts',

@@ -16,6 +16,7 @@ import type { LatencyMode } from './load/generator.ts';
 import { formatRun, summarise, type LoadSummary } from './load/report.ts';
 import { CONVERSATION_SECONDS } from './load/persona.ts';
 import { runLoad, WindowTooShortError, WORKLOADS, type LoadRunResult, type Workload } from './load/run.ts';
+import type { SipLoadResult } from './load/sip-run.ts';
 
 export interface LoadBenchOptions {
   /** Concurrent calls; several counts run one after the other and RSS per call is fitted over them. */
@@ -29,6 +30,8 @@ export interface LoadBenchOptions {
   /** Print one JSON object on the last stdout line. */
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
+  /** `sip`: after the Twilio run(s), the same load over SIP (bench/load/sip-run.ts), compared. @default 'twilio' */
+  carrier?: string;
 }
 
 /**
@@ -60,6 +63,7 @@ type JsonSummary = LoadSummary & {
   /** With several call counts: every run, and RSS per call fitted over them. */
   runs?: LoadSummary[];
   rssFit?: RssFit;
+  sip?: SipLoadResult;
 };
 
 export interface RssFit {
@@ -249,6 +253,8 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
   if (!Number.isFinite(seconds) || seconds < MIN_SECONDS) throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${seconds}`);
   if (!['zero', 'realistic', 'both'].includes(options.latency))
     throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
+  const carrier = options.carrier ?? 'twilio';
+  if (!['twilio', 'sip'].includes(carrier)) throw new Error(`--carrier must be twilio or sip, got ${carrier}`);
   const modes: LatencyMode[] = options.latency === 'both' ? ['zero', 'realistic'] : [options.latency];
   const cpuProfileDir = process.env.SWITCHBOARD_BENCH_CPU_PROFILE || undefined;
   const dump = process.env.SWITCHBOARD_BENCH_DUMP || undefined;
@@ -293,6 +299,12 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
           `${fit.mbPerCall.toFixed(2)} MB per call (intercept ${fit.interceptMb.toFixed(1)} MB, r² ${fit.r2.toFixed(3)})\n`,
       );
     }
+  }
+  if (carrier === 'sip') {
+    const { runSipLoad, formatSipRun } = await import('./load/sip-run.ts');
+    const sip = await runSipLoad({ calls: counts[0] as number, seconds, latency: main, progress });
+    process.stdout.write(formatSipRun(sip, json.callsPerCore));
+    json.sip = sip;
   }
   if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
 }

@@ -11,6 +11,7 @@ interface BenchOptions {
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
   flood?: number;
+  carrier: string;
 }
 
 function printRows(title: string, rows: BenchRow[]): void {
@@ -42,6 +43,7 @@ export function benchCommand(): Command {
     )
     .option('--find-max', 'step the number of calls up until frames run late, a call fails or (conversation) replies slow down', false)
     .option('--latency <mode>', 'provider emulator latency for the load runs: zero, realistic or both', 'both')
+    .option('--carrier <name>', 'twilio, or sip: the same load over SIP/RTP too, beside the Twilio figure', 'twilio')
     .option('--json', 'print the load result as one JSON object on the last line of stdout', false)
     .option(
       '--flood <n>',
@@ -77,6 +79,7 @@ export function benchCommand(): Command {
           findMax: options.findMax,
           json: options.json,
           latency: options.latency,
+          carrier: options.carrier,
         });
       }
     });

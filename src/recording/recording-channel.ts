@@ -25,6 +25,10 @@ export class RecordingMediaChannel implements MediaChannel {
     return this.inner.format;
   }
 
+  get dtmfInBand(): boolean {
+    return this.inner.dtmfInBand === true;
+  }
+
   get echoesMarksOnClear(): boolean {
     return this.inner.echoesMarksOnClear;
   }

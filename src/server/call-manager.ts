@@ -21,7 +21,7 @@ import { answerCall } from './calls/call-answering.ts';
 import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
-import { transferCall } from './calls/call-transfer.ts';
+import { transferCall, type TransferDetails } from './calls/call-transfer.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { failCallMedia } from './calls/media-failure.ts';
 import { DEFAULT_SHUTDOWN_HANGUP_TIMEOUT_MS, type MediaLifecycleOptions } from './calls/media-lifecycle.ts';
@@ -106,6 +106,11 @@ export class CallManager implements CallControl {
     checkMetadata(metadata);
   }
 
+  /** The carrier for a call request without one: the carrier that claims `to`, else `fallback`. */
+  carrierFor(to: string, fallback: string): string {
+    return this.deps.carriers.claiming(to) ?? fallback;
+  }
+
   placeCall(input: PlaceCallInput): Promise<CallRecord> {
     return placeCall(this.deps, input);
   }
@@ -145,8 +150,8 @@ export class CallManager implements CallControl {
     return this.live.run(callId, channel);
   }
 
-  transfer(callId: string, destination: string): Promise<TransferResult> {
-    return transferCall(this.deps, this.live, callId, destination);
+  transfer(callId: string, destination: string, details?: TransferDetails): Promise<TransferResult> {
+    return transferCall(this.deps, this.live, callId, destination, details);
   }
 
   applyStatus(update: CallStatusUpdate, callId?: string): CallSummary | undefined {

@@ -76,6 +76,11 @@ export class CarrierSet {
     return this.entries.get(name)?.runtime;
   }
 
+  /** The carrier that claims `to` as a destination only it reaches (see `CarrierAdapter.claims`), if one does. */
+  claiming(to: string): string | undefined {
+    return [...this.entries.values()].find((entry) => entry.runtime && entry.adapter.claims?.(to))?.adapter.name;
+  }
+
   defaultFrom(name: string): string | undefined {
     const entry = this.entries.get(name);
     return entry ? entry.adapter.defaultFrom(entry.settings) : undefined;

@@ -39,6 +39,11 @@ export interface CarrierAdapter<Settings = unknown, Runtime extends CarrierRunti
   configured?(settings: Settings): boolean;
   /** Caller id for calls that give none. */
   defaultFrom(settings: Settings): string | undefined;
+  /**
+   * Destinations only this carrier can reach (e.g. the sandbox's `sip:<persona>@sandbox`): `POST /calls` without
+   * `carrier` uses it for them instead of DEFAULT_CARRIER. @default none
+   */
+  claims?(to: string): boolean;
   /** Builds the live carrier (REST client, webhook verification). Loads the carrier's SDK on demand. */
   create(settings: Settings, context: CarrierContext): Promise<Runtime>;
   /** Registers the carrier's HTTP routes. Called for every registered carrier, live or not (see {@link CarrierRouteContext.carrier}). */
@@ -86,6 +91,11 @@ export interface TransferResult {
   status: string;
   /** For people and logs. */
   reason: string;
+  /**
+   * The carrier moved the call itself (Twilio `<Dial>` on the live call, Plivo's transfer API): the call goes on
+   * at the carrier with the destination, so the server must not hang it up — only our media ends. @default false
+   */
+  movedByCarrier?: boolean;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */

@@ -45,6 +45,11 @@ export interface MediaChannel {
   clear(): void;
   /** Send DTMF digits to the far end where the carrier supports it. */
   sendDtmf?(digits: string): void;
+  /**
+   * The far end hears keys only as sound (carrier media streams): transports play generated DTMF tones in the
+   * audio instead of calling {@link sendDtmf}. @default false (use `sendDtmf`: SIP RFC 4733, Daily)
+   */
+  readonly dtmfInBand?: boolean;
   /** Close the media stream (not the call: hanging up is the carrier REST client's job). */
   close(reason: string): void;
   /**

@@ -10,6 +10,12 @@ import { OutboundAudioQueue } from './outbound-audio-queue.ts';
 import './output-frames.ts';
 import { PlaybackTracker } from './playback-tracker.ts';
 import { MediaFormatError } from './stream-format.ts';
+import { dtmfTones } from '../audio/dtmf.ts';
+
+/** DTMF keys as 8 kHz audio for the output queue (characters that are not keys are skipped). */
+function dtmfAudio(digits: string): AudioPayload {
+  return { sampleRate: 8000, channels: 1, pcm: dtmfTones(digits.replace(/[^0-9*#A-Da-d]/g, '')) };
+}
 
 /** What paces the output: the shared media clock, or a test's own. */
 export type OutputPacer = Pick<MediaClock, 'activate' | 'deactivate'>;
@@ -117,6 +123,11 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     return this.queue.length / this.encoder.bytesPerSecond;
   }
 
+  /** Nothing queued and no utterance waiting for the carrier to confirm it played. */
+  get idle(): boolean {
+    return this.isIdle();
+  }
+
   /** True while some hold keeps the output from sending. */
   get paused(): boolean {
     return this.holds.size > 0;
@@ -160,7 +171,9 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
         this.sendDueMarks();
         break;
       case 'dtmf.out':
-        this.channel.sendDtmf?.(frame.digits);
+        // Media streams carry no keys: play standard tones after what is queued. SIP (RFC 4733) and Daily send them.
+        if (this.channel.dtmfInBand || !this.channel.sendDtmf) this.enqueue(dtmfAudio(frame.digits), undefined);
+        else this.channel.sendDtmf(frame.digits);
         break;
       default:
         break;

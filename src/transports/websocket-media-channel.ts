@@ -66,6 +66,11 @@ export class WebSocketMediaChannel implements MediaChannel {
   /** From the carrier's protocol: whether it echoes marks dropped by a clear (see {@link MediaChannel}). */
   readonly echoesMarksOnClear: boolean;
   readonly sendDtmf?: (digits: string) => void;
+  /**
+   * Keys are played as tones in the audio: what a carrier's stream-level DTMF event (Plivo `sendDTMF`) does at the
+   * far end is not documented as reaching an IVR, while tones always do (and are in the recording).
+   */
+  readonly dtmfInBand = true;
   /** Parse errors seen on this socket. */
   parseErrors = 0;
   /** Why the media broke (see {@link MediaChannel.failure}). */

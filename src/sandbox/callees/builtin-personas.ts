@@ -52,4 +52,38 @@ export const builtinPersonas: Record<string, Persona> = {
     description: 'Answers, confirms with the keypad (1), then declines anything else.',
     steps: [{ say: 'Hello?' }, { waitForBotToFinish: true }, { press: '1' }, { waitForBotToFinish: true }, { say: 'No thanks, bye.' }],
   },
+  '+15550100007': {
+    id: 'wants-a-person',
+    description: 'Asks to speak to a person; once put through, asks the person about a bill.',
+    steps: [
+      { say: 'Hello?' },
+      { waitForBotToFinish: true },
+      { say: 'Can I talk to a person, please?' },
+      { waitForBotToFinish: true },
+      { pauseMs: 1500 },
+      { say: 'Hi, I have a question about my bill.' },
+      { waitForBotToFinish: true, timeoutMs: 20000 },
+      { hangUp: true },
+    ],
+  },
+  '+15550100008': {
+    id: 'ivr',
+    description: 'An automated phone menu: proceeds to billing only on the key 1, heard as a DTMF tone.',
+    voice: { voice: 'en-us+m1' },
+    steps: [
+      { say: 'Thanks for calling Acme, for billing press 1, for support press 2.' },
+      { waitForKeys: '1', timeoutMs: 8000, onTimeout: 'hangUp' },
+      { say: 'Connecting you to billing. You are now connected.' },
+      { waitForBotToFinish: true, timeoutMs: 15000 },
+      { hangUp: true },
+    ],
+    afterSteps: 'hangUp',
+  },
+  '+15550100090': {
+    id: 'human-agent',
+    description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
+    ringMs: 1500,
+    voice: { voice: 'en-us+m3' },
+    steps: [{ waitForBotToFinish: true, minSilenceMs: 700 }, { say: 'Front desk, sure, I can help you with your bill.' }],
+  },
 };

@@ -12,12 +12,15 @@ import { sessionEvents } from './session-events.ts';
 import type { CallRecorder } from '../../recording/call-recorder.ts';
 import { RecordingMediaChannel } from '../../recording/recording-channel.ts';
 import { startCallRecorder, wantsRecording, withAnnouncement } from './call-recording.ts';
+import { transferCall } from './call-transfer.ts';
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 interface LiveCall {
   session: CallSession;
   channel: MediaChannel;
+  /** A transfer under way: the carrier may end our media before it answers (Twilio stops the stream first). */
+  transfer?: Promise<boolean>;
 }
 
 /** Closes a claimed media socket that has not started its session (shutdown, media-start timeout). */
@@ -120,6 +123,9 @@ export class LiveCalls {
         services: this.deps.services.forAgent(agent),
         log,
         events: sessionEvents(this.deps, this.writer, callId, recorder),
+        actions: {
+          transfer: (destination) => transferCall(this.deps, this, callId, destination.to, { description: destination.description }),
+        },
       });
     } catch (error) {
       channel.close('session set-up failed');
@@ -128,7 +134,8 @@ export class LiveCalls {
       return;
     }
     if (recorder) store.addEvent(callId, 'recording.started', { path: recorder.path });
-    this.calls.set(callId, { session, channel });
+    const live: LiveCall = { session, channel };
+    this.calls.set(callId, live);
     metrics.callStarted(record.carrier);
     let outcome: TaskOutcome;
     try {
@@ -142,6 +149,7 @@ export class LiveCalls {
       metrics.callEnded(record.carrier);
       channel.close('call ended');
     }
+    if (live.transfer && (await live.transfer)) session.endReason = 'transferred';
     if (recorder) {
       const saved = await recorder.close();
       store.setRecordingPath(callId, saved.path);
@@ -156,6 +164,20 @@ export class LiveCalls {
     const call = this.calls.get(callId);
     call?.session.carrierAnsweredBy(answeredBy, evidence);
     return call !== undefined;
+  }
+
+  /** A transfer of a live call started; `done` tells whether it went through. */
+  transferring(callId: string, done: Promise<boolean>): void {
+    const call = this.calls.get(callId);
+    if (call) call.transfer = done;
+  }
+
+  /** The call was handed to a person: its session ends now, with the reason `transferred`. */
+  transferred(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    call.session.endReason = 'transferred';
+    call.session.cancel('transferred');
   }
 
   /** Stops a live call's session at once (the carrier ended the call, shutdown). No-op for calls not live here. */

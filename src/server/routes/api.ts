@@ -58,7 +58,7 @@ export function registerApiRoutes(
     const body = placeCallBody.parse(request.body);
     manager.checkMetadata(body.metadata);
     const record = await manager.placeCall({
-      carrier: body.carrier ?? deps.defaultCarrier,
+      carrier: body.carrier ?? manager.carrierFor(body.to, deps.defaultCarrier),
       to: body.to,
       from: body.from,
       agent: body.agent,

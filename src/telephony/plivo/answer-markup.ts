@@ -149,3 +149,15 @@ export function plivoDialSipXml(options: PlivoDialSipOptions): string {
   );
   return response.toXML();
 }
+
+/**
+ * A cold transfer's XML: `<Response><Dial><Number>1555…</Number></Dial></Response>`, or `<User>` for a SIP URI.
+ * Plivo numbers are written without the `+`.
+ */
+export function plivoDialXml(destination: string): string {
+  const response = newResponse();
+  const dial = response.addDial({}) as PlivoXmlElement & { addNumber(body: string, attributes: Record<string, string>): PlivoXmlElement };
+  if (/^sips?:/i.test(destination)) dial.addUser(destination, {});
+  else dial.addNumber(destination.startsWith('+') ? destination.slice(1) : destination, {});
+  return response.toXML();
+}

@@ -144,6 +144,21 @@ export class PlivoCallClient implements CarrierCallClient {
     }
   }
 
+  /**
+   * Transfers a live call (`POST Call/{CallUUID}/` with `legs=aleg`, `aleg_url`): Plivo stops the call's current XML
+   * (our `<Stream>` ends) and runs the XML at `alegUrl`, e.g. a `<Dial>`. Resolves with Plivo's message.
+   */
+  async transfer(call: CarrierCallRef, alegUrl: string): Promise<string> {
+    const uuid = call.carrierCallId;
+    if (!uuid) throw this.missingId('transfer', call.callId);
+    const response = (await this.run('transfer', call.callId, () =>
+      // The SDK's typings ask for the B-leg fields too; Plivo needs them only with legs=bleg|both.
+      this.calls.transfer(uuid, { legs: 'aleg', alegUrl, alegMethod: 'POST' } as Parameters<CallInterface['transfer']>[1]),
+    )) as { message?: unknown };
+    this.logger.info({ callId: call.callId, carrierCallId: uuid }, 'plivo call transferred');
+    return typeof response?.message === 'string' ? response.message : 'call transferred';
+  }
+
   /** Live call first (`GET Call/{uuid}?status=live`); when Plivo no longer has it live, its record (`GET Call/{uuid}/`). */
   async getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
     const uuid = call.carrierCallId;

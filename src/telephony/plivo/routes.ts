@@ -48,6 +48,16 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
     app.get(path, answer);
   }
 
+  // A transfer's XML (see PlivoRuntime.transfer): `<Dial>` the destination named in the signed URL.
+  app.post('/plivo/transfer', async (request, reply) => {
+    const plivo = context.carrier();
+    const verified = plivo.verifyWebhook(request);
+    if (!verified.ok) return context.rejectWebhook(request, reply, verified);
+    const parsed = phoneNumberOrSipUri.safeParse((request.query as { to?: string }).to);
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', message: 'to must be a phone number or SIP URI' });
+    return reply.type('text/xml').send(plivo.dialMarkup(parsed.data));
+  });
+
   app.post('/plivo/status', async (request, reply) => {
     const plivo = context.carrier();
     const verified = plivo.verifyWebhook(request);

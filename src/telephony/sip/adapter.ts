@@ -15,6 +15,8 @@ export const sipCarrier: CarrierAdapter<SipSettings, SipRuntime> = {
   missingCredentials: sipMissingCredentials,
   configured: sipConfigured,
   defaultFrom: sipDefaultFrom,
+  // The sandbox's SIP callees are reachable only over SIP: `switchboard call sip:cooperative@sandbox` needs no --carrier.
+  claims: (to) => /^sips?:[^@\s]+@sandbox$/i.test(to.trim()),
   async create(settings, context) {
     const { SipRuntime } = await import('./runtime.ts');
     const runtime = new SipRuntime(settings, context);

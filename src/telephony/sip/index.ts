@@ -18,3 +18,4 @@ export type { SipRegistration, RegistrationStatus } from './sip-registration.ts'
 export { sipCarrier, sip } from './adapter.ts';
 export type { SipSettings } from './settings.ts';
 export type { SipRuntime } from './runtime.ts';
+export { SipLegReceiver, SipLegNotConnectedError, type ExpectedSipLeg } from './sip-leg-receiver.ts';

@@ -165,6 +165,9 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   }
 
   /** REST hang-up (`DELETE Call/{uuid}/` or, before answer, `DELETE Request/{uuid}/`). */
+  /** Bumped by a transfer: XML running under an older generation stops. */
+  private xmlGeneration = 0;
+
   hangUpByApi(): void {
     if (this.record.answeredAt === null) this.finish('cancel', HANGUP_CAUSES.canceled, 'API Request', 'api-cancel');
     else this.finish('completed', HANGUP_CAUSES.normal, 'API Request', 'api-hangup');
@@ -256,10 +259,36 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     }
   }
 
-  private async runElements(elements: PlivoElement[]): Promise<void> {
+  /**
+   * Transfer API (`legs=aleg`, `aleg_url`): the call's current XML stops (its streams end) and the XML at `url`
+   * runs instead. Returns false when the call is not live.
+   */
+  transfer(url: string, method: WebhookMethod): boolean {
+    if (this.ended || this.record.answeredAt === null) return false;
+    const generation = ++this.xmlGeneration;
+    for (const stream of this.streams) stream.stop();
+    void (async () => {
+      const params = { ...this.commonParams(), CallStatus: this.status, Event: 'Transfer' };
+      const next = await this.fetchXml('transfer', url, method, params);
+      if (this.ended || generation !== this.xmlGeneration) return;
+      if (!next) return this.finish('completed', HANGUP_CAUSES.answerUrlFailure, 'Error', 'markup-error');
+      await this.runElements(next, generation);
+    })();
+    return true;
+  }
+
+  private async runElements(elements: PlivoElement[], generation = this.xmlGeneration): Promise<void> {
     for (const el of elements) {
-      if (this.ended) return;
+      if (this.ended || generation !== this.xmlGeneration) return;
       switch (el.element) {
+        case 'Dial': {
+          if (el.target === null) {
+            this.record.warnings.push('<Dial> without a <Number> or <User>; skipped');
+            break;
+          }
+          await this.dialParty(this.media, /^\d+$/.test(el.target) ? `+${el.target}` : el.target, el.timeoutSec);
+          break;
+        }
         case 'Stream':
           await this.runStream(el);
           break;
@@ -289,14 +318,14 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
               'Error',
               'markup-error',
             );
-          return this.runElements(next);
+          return this.runElements(next, generation);
         }
         case 'Unsupported':
           this.record.warnings.push(`<${el.name}> is not emulated; skipped`);
           break;
       }
     }
-    if (!this.ended) this.finish('completed', HANGUP_CAUSES.endOfXml, 'Plivo', 'markup-ended');
+    if (!this.ended && generation === this.xmlGeneration) this.finish('completed', HANGUP_CAUSES.endOfXml, 'Plivo', 'markup-ended');
   }
 
   /** Starts a stream; with keepCallAlive resolves when it ends, otherwise once it connected (or failed). */

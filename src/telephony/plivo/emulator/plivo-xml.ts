@@ -2,7 +2,8 @@
  * Plivo XML the emulator executes. `<Stream>` is the media element (the stream URL is the element's text);
  * with `keepCallAlive="true"` nothing after it runs until the stream disconnects, otherwise the next element
  * runs at once and the stream continues in the background — and if nothing follows, the call ends, as on
- * Plivo. `<Speak>` is timed as silence; `<Wait>`, `<Hangup>`, `<Redirect>` behave as on Plivo; other
+ * Plivo. `<Speak>` is timed as silence; `<Wait>`, `<Hangup>`, `<Redirect>` behave as on Plivo; `<Dial>` rings the
+ * persona registered for its `<Number>` (or `<User>`) and bridges the two parties until one hangs up; other
  * elements are recorded as unsupported and skipped.
  */
 import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';
@@ -28,6 +29,7 @@ export type PlivoElement =
   | { element: 'Wait'; lengthSec: number }
   | { element: 'Hangup'; reason: string | null; scheduleSec: number }
   | { element: 'Redirect'; url: string; method: 'GET' | 'POST' }
+  | { element: 'Dial'; target: string | null; timeoutSec: number }
   | { element: 'Unsupported'; name: string };
 
 export class PlivoXmlError extends Error {
@@ -98,6 +100,12 @@ function parseElement(el: XmlElement): PlivoElement {
       const url = el.text.trim();
       if (!url) throw new PlivoXmlError('<Redirect> requires a URL');
       return { element: 'Redirect', url, method: method(el.attributes.method) };
+    }
+    case 'Dial': {
+      // `<Dial><Number>1555…</Number></Dial>` or `<User>sip:…</User>`; only the first one is dialled.
+      const noun = el.children.find((c) => c.name === 'Number' || c.name === 'User');
+      const target = noun?.text.trim() ?? '';
+      return { element: 'Dial', target: target || null, timeoutSec: positiveInt(el.attributes.timeout, 30, 'timeout') };
     }
     default:
       return { element: 'Unsupported', name: el.name };

@@ -16,6 +16,7 @@ import type { Persona } from '../../../sandbox/callees/persona.ts';
 import { SimulatedCallee, type CalleeRecord } from '../../../sandbox/callees/simulated-callee.ts';
 import type { CalleeVoice } from '../../../sandbox/callees/callee-voice.ts';
 import type { MediaClock } from '../../../transports/media-clock.ts';
+import type { RtpChannelStats } from '../../../transports/rtp/rtp-media-channel.ts';
 import type { IncomingSipCall } from '../incoming-sip-call.ts';
 import type { SipCallEnd } from '../sip-call.ts';
 import { SipEndpoint } from '../sip-endpoint.ts';
@@ -48,6 +49,8 @@ export interface EmulatedSipCall {
   sipStatus: number | null;
   /** What the simulated person did and heard (answered calls). */
   callee: CalleeRecord | null;
+  /** The callee's RTP channel counters (answered calls): how the caller's audio arrived (jitter-buffer late/lost). */
+  media: RtpChannelStats | null;
   end: SipCallEnd | null;
   /** Resolves when the call is over. */
   ended: Promise<SipCallEnd>;
@@ -117,6 +120,7 @@ export class SipCalleeEmulator {
       headers: call.headers,
       sipStatus: null,
       callee: null,
+      media: null,
       end: null,
       ended: new Promise((resolve) => (resolveEnded = resolve)),
     };
@@ -164,6 +168,7 @@ export class SipCalleeEmulator {
     } catch {
       return; // the caller's offer had no PCMU (488 sent) or the call ended meanwhile
     }
+    record.media = channel.stats;
     // The channel delivers the bot's audio one 20 ms frame per slot; each slot the callee hears it and says its next frame.
     channel.setHandler({
       audio: (audio) => {
