@@ -154,7 +154,11 @@ describe('SIP carrier (public surface)', () => {
     const run = await sipp;
     expect(run.exitCode, run.errors || run.stdout.slice(-2000)).toBe(0); // it got our BYE after the final NOTIFY
     const record = await waitForCallEnd(server.url, placedId);
-    expect(record).toMatchObject({ status: 'completed', endReason: 'transferred to sip:agent@example.com' });
+    expect(record).toMatchObject({
+      status: 'completed',
+      endReason: 'transferred',
+      transfer: { kind: 'cold', destination: 'sip:agent@example.com', status: 'transferred', carrierResult: { status: '200' } },
+    });
     expect(eventsOf(record, 'carrier.transfer')).toEqual([{ destination: 'sip:agent@example.com', ok: true, status: '200', reason: 'OK' }]);
   });
 });
