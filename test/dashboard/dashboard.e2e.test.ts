@@ -149,15 +149,19 @@ it('logs in, follows calls live, places one from the form, and shows its transcr
   await player.waitFor();
   await expect
     .poll(() => player.evaluate((el) => (el as unknown as MediaState).duration), { timeout: 15_000 })
-    .toBeGreaterThan((recorded.durationSec as number) - 0.3);
-  const reply = recorded.turns
-    .filter((t) => t.role === 'assistant' && t.recordingOffsetMs !== undefined)
-    .at(-1) as CallRecord['turns'][number];
+    .toBeGreaterThan((Date.parse(recorded.endedAt as string) - Date.parse(recorded.answeredAt as string)) / 1000 - 0.5);
+  const reply = recorded.turns.find(
+    (t) => t.role === 'assistant' && t.recordingOffsetMs !== undefined && (t.recordingEndMs as number) - t.recordingOffsetMs > 1500,
+  ) as CallRecord['turns'][number];
   const offsetSec = (reply.recordingOffsetMs as number) / 1000;
   await page.getByTestId(`play-turn-${reply.index}`).click();
   await expect
     .poll(
-      () => player.evaluate((el) => !(el as unknown as MediaState).paused && (el as unknown as MediaState).currentTime > offsetSec + 0.2),
+      () =>
+        player.evaluate(
+          (el, from) => !(el as unknown as MediaState).paused && (el as unknown as MediaState).currentTime > from + 0.2,
+          offsetSec,
+        ),
       { timeout: 10_000 },
     )
     .toBe(true);
