@@ -8,6 +8,7 @@ export function PlaceCall({ config }: { config: DashboardConfig }) {
   const [carrier, setCarrier] = useState(config.defaultCarrier);
   const [agent, setAgent] = useState(config.agents[0] ?? '');
   const [metadata, setMetadata] = useState('');
+  const [record, setRecord] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -32,6 +33,7 @@ export function PlaceCall({ config }: { config: DashboardConfig }) {
         ...(carrier ? { carrier } : {}),
         ...(agent ? { agent } : {}),
         ...(data ? { metadata: data } : {}),
+        ...(record ? { record: true } : {}),
       });
       navigate({ page: 'call', id: placed.id });
     } catch (e) {
@@ -87,6 +89,9 @@ export function PlaceCall({ config }: { config: DashboardConfig }) {
             onInput={(e) => setMetadata(e.currentTarget.value)}
             placeholder='{"user": {"firstName": "Ada"}}'
           />
+        </label>
+        <label class="check">
+          <input type="checkbox" name="record" checked={record} onChange={(e) => setRecord(e.currentTarget.checked)} /> Record the call
         </label>
         <button type="submit" disabled={busy}>
           {busy ? 'Calling…' : 'Call'}

@@ -72,7 +72,13 @@ export function Transcript({
                 </button>
               ) : null}
               {onPlay ? (
-                <button type="button" class="badge play" title="Play the recording from this turn" onClick={() => onPlay(turn)}>
+                <button
+                  type="button"
+                  class="badge play"
+                  title="Play the recording from this turn"
+                  onClick={() => onPlay(turn)}
+                  data-testid={`play-turn-${turn.index}`}
+                >
                   ▶
                 </button>
               ) : null}

@@ -28,6 +28,8 @@ export interface PlaceCallInput {
   carrier?: string;
   agent?: string;
   metadata?: Record<string, unknown>;
+  /** Record the call (stereo WAV, `GET /calls/:id/recording`). */
+  record?: boolean;
 }
 
 /** An API answer other than 2xx, with the server's reason. */

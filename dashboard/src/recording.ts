@@ -1,6 +1,5 @@
 /**
- * Where a call's recording is, and where each turn starts in it. Recordings are being added to the server
- * (issue 14): this reads the fields they are expected to bring and shows no player until a record has one.
+ * Where a call's recording is, and where each turn starts in it; no player until a record has one.
  * - the recording: `recordingUrl` when the record gives one, else `GET /calls/:id/recording` once the record
  *   has a `recordingPath`;
  * - a turn's position: its `recordingOffsetMs` when set, else its start relative to the answer (the

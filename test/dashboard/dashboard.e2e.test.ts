@@ -2,8 +2,8 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a sandboxed server with
  * an API key: log in, watch a call placed through the API appear in the list and change status live, place a
  * call from the form (the interrupting persona), watch its transcript grow while it is in progress (server-sent
- * events, no reload), see the interruption marked, and open a reply's latency waterfall. Screenshots go to
- * test-output/dashboard/.
+ * events, no reload), see the interruption marked, open a reply's latency waterfall, and play the call's recording
+ * from a turn. Screenshots go to test-output/dashboard/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,13 @@ async function getCall(id: string): Promise<CallRecord> {
   return (await (await fetch(`${server.url}/calls/${id}`, { headers: auth })).json()) as CallRecord;
 }
 
+/** What the test reads of the page's `<audio>` element. */
+interface MediaState {
+  duration: number;
+  currentTime: number;
+  paused: boolean;
+}
+
 const statusOfRow = (id: string) => page.locator(`[data-testid="call-row"][data-call-id="${id}"] [data-testid="status"]`);
 
 it('logs in, follows calls live, places one from the form, and shows its transcript and latency', { timeout: 90_000 }, async () => {
@@ -78,6 +85,7 @@ it('logs in, follows calls live, places one from the form, and shows its transcr
   expect(await page.locator('input[name="to"]').inputValue()).toBe('+15550100002');
   await page.locator('select[name="carrier"]').selectOption('twilio');
   await page.locator('textarea[name="metadata"]').fill('{"patient": "Ada", "note": "<img src=x id=injected>"}');
+  await page.locator('input[name="record"]').check();
   await page.getByRole('button', { name: 'Call' }).click();
   await page.getByTestId('call-page').waitFor();
   const callId = (await page.getByTestId('call-page').getAttribute('data-call-id')) as string;
@@ -131,4 +139,34 @@ it('logs in, follows calls live, places one from the form, and shows its transcr
   );
   await page.locator('section.latency').screenshot({ path: join(SCREENSHOTS, 'waterfall.png') });
   await page.screenshot({ path: join(SCREENSHOTS, 'call-completed.png'), fullPage: true });
+
+  // The recording (the form asked for one): the player loads the WAV through the session cookie, with range
+  // requests, at the call's length; a turn's ▶ jumps to where the record says that turn starts and plays from there.
+  await expect.poll(async () => (await getCall(callId)).recordingPath, { timeout: 15_000 }).toBeTruthy();
+  const recorded = await getCall(callId);
+  await page.reload();
+  const player = page.getByTestId('recording');
+  await player.waitFor();
+  await expect
+    .poll(() => player.evaluate((el) => (el as unknown as MediaState).duration), { timeout: 15_000 })
+    .toBeGreaterThan((Date.parse(recorded.endedAt as string) - Date.parse(recorded.answeredAt as string)) / 1000 - 0.5);
+  const reply = recorded.turns.find(
+    (t) => t.role === 'assistant' && t.recordingOffsetMs !== undefined && (t.recordingEndMs as number) - t.recordingOffsetMs > 1500,
+  ) as CallRecord['turns'][number];
+  const offsetSec = (reply.recordingOffsetMs as number) / 1000;
+  await page.getByTestId(`play-turn-${reply.index}`).click();
+  await expect
+    .poll(
+      () =>
+        player.evaluate(
+          (el, from) => !(el as unknown as MediaState).paused && (el as unknown as MediaState).currentTime > from + 0.2,
+          offsetSec,
+        ),
+      { timeout: 10_000 },
+    )
+    .toBe(true);
+  const position = await player.evaluate((el) => (el as unknown as MediaState).currentTime);
+  expect(position).toBeGreaterThanOrEqual(offsetSec);
+  expect(position).toBeLessThan(offsetSec + 5);
+  await page.locator('section.recording').screenshot({ path: join(SCREENSHOTS, 'recording.png') });
 });
