@@ -26,6 +26,8 @@ describe('starting with only Twilio credentials', () => {
     expect(server.status.carriers).toEqual([
       { name: 'twilio', mode: 'live', missing: [] },
       { name: 'plivo', mode: 'unavailable', missing: ['PLIVO_AUTH_ID', 'PLIVO_AUTH_TOKEN'] },
+      { name: 'sip', mode: 'live', missing: [] },
+      { name: 'daily', mode: 'unavailable', missing: ['DAILY_API_KEY'] },
     ]);
     expect(server.status.providers.map((p) => [p.kind, p.mode, p.missing])).toEqual([
       ['stt', 'unavailable', 'DEEPGRAM_API_KEY'],

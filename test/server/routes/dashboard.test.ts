@@ -157,7 +157,7 @@ describe('dashboard JSON routes', () => {
     const config = await app.inject({ url: '/dashboard/api/config', headers: { cookie } });
     expect(config.json()).toEqual({
       sandbox: true,
-      carriers: ['twilio', 'plivo'],
+      carriers: ['twilio', 'plivo', 'sip', 'daily'],
       defaultCarrier: 'twilio',
       agents: ['appointment-reminder'],
       sandboxNumbers: SANDBOX_NUMBERS,
