@@ -3,16 +3,17 @@
  * (run.ts), but the server places its calls with `POST /calls {carrier: "sip"}` to the SIP callee emulator in
  * this process (SIP signalling and PCMU RTP on loopback) instead of through the Twilio emulator's media sockets.
  *
- * Figures: server CPU per call-second over the steady window (→ calls per core), and late frames as the callee
- * received them: bot audio frames its jitter buffer dropped as late or concealed as lost, over frames received.
+ * Figures: server CPU per call-second over the steady window (→ calls per core); late frames as the server sent
+ * them (its RTP channels' counters, logged per call), and as the callees' jitter buffers received them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nowMs } from '../../src/sandbox/carriers/shared/media-clock.ts';
 import { PersonaRegistry } from '../../src/sandbox/callees/persona-registry.ts';
 import type { CallRecord } from '../../src/store/index.ts';
 import { startSipCalleeEmulator, type EmulatedSipCall, type SipCalleeEmulator } from '../../src/telephony/sip/emulator/index.ts';
+import { SIP_MEDIA_STATS_LOG } from '../../src/telephony/sip/runtime.ts';
 import { startLoadGenerator, type LatencyMode, type LoadGenerator } from './generator.ts';
 import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './persona.ts';
 import { finalRecord, mapLimit, sleep } from './server-api.ts';
@@ -25,8 +26,10 @@ export interface SipLoadResult {
   windowSeconds: number;
   callsLiveInWindow: number;
   server: { cpuMsPerCallSecond: number; callsPerCore: number; cpuPctOfCore: number };
-  /** Bot frames the callees received late (dropped) or lost (concealed), of all frames they received. */
-  lateFrames: { late: number; lost: number; received: number; pct: number };
+  /** The server's RTP pacing: packets sent more than 20 ms after their slot, or slots skipped, of packets sent (its log). */
+  lateFrames: { late: number; skipped: number; sent: number; pct: number };
+  /** Bot frames the callees' jitter buffers dropped as late or concealed as lost, of frames received (includes generator stalls). */
+  calleeLateFrames: { late: number; lost: number; received: number; pct: number };
   completed: number;
   failed: number;
   assistantTurns: number;
@@ -70,7 +73,15 @@ export async function runSipLoad(options: {
     emulator = await startSipCalleeEmulator({ personas: registry });
     const uri = (number: string) => `sip:${number}@127.0.0.1:${(emulator as SipCalleeEmulator).port}`;
     server = await startServerProcess({
-      env: { ...generator.serverEnv(), SIP_PORT: '0', SIP_BIND_ADDRESS: '127.0.0.1', SIP_RTP_PORT_MIN: '0', SIP_RTP_PORT_MAX: '0' },
+      // LOG_LEVEL info: each SIP call logs its RTP counters when it ends (a few lines per call, not per frame).
+      env: {
+        ...generator.serverEnv(),
+        LOG_LEVEL: 'info',
+        SIP_PORT: '0',
+        SIP_BIND_ADDRESS: '127.0.0.1',
+        SIP_RTP_PORT_MIN: '0',
+        SIP_RTP_PORT_MAX: '0',
+      },
       dataDir: tmp,
     });
     await server.ready();
@@ -135,6 +146,22 @@ export async function runSipLoad(options: {
       lost += media.jitter.lost;
       received += media.jitter.received;
     }
+    const logFile = server.logFile;
+    await server.stop(); // the last calls' counters are logged as they end
+    server = undefined;
+    const sending = { late: 0, skipped: 0, sent: 0 };
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!line.includes(SIP_MEDIA_STATS_LOG)) continue;
+      try {
+        const entry = JSON.parse(line) as { msg?: string; lateFrames?: number; skippedSlots?: number; packetsSent?: number };
+        if (entry.msg !== SIP_MEDIA_STATS_LOG) continue;
+        sending.late += entry.lateFrames ?? 0;
+        sending.skipped += entry.skippedSlots ?? 0;
+        sending.sent += entry.packetsSent ?? 0;
+      } catch {
+        // not a log record
+      }
+    }
     const cpuMsPerCallSecond = (cpu1 - cpu0) / (calls * (windowMs / 1000));
     return {
       carrier: 'sip',
@@ -143,7 +170,8 @@ export async function runSipLoad(options: {
       windowSeconds: windowMs / 1000,
       callsLiveInWindow: live,
       server: { cpuMsPerCallSecond, callsPerCore: 1000 / cpuMsPerCallSecond, cpuPctOfCore: ((cpu1 - cpu0) / windowMs) * 100 },
-      lateFrames: { late, lost, received, pct: received > 0 ? ((late + lost) / received) * 100 : 0 },
+      lateFrames: { ...sending, pct: sending.sent > 0 ? ((sending.late + sending.skipped) / sending.sent) * 100 : 0 },
+      calleeLateFrames: { late, lost, received, pct: received > 0 ? ((late + lost) / received) * 100 : 0 },
       completed: records.filter((r) => r.status === 'completed').length,
       failed: calls - records.filter((r) => r.status === 'completed').length,
       assistantTurns: records.reduce((n, r) => n + r.turns.filter((t) => t.role === 'assistant').length, 0),
@@ -165,7 +193,8 @@ export function formatSipRun(sip: SipLoadResult, twilioCallsPerCore: number | un
   return (
     `\nSIP (PCMU over loopback, ${sip.latency} latency): ${sip.calls} calls, ${sip.callsLiveInWindow} live over a ${sip.windowSeconds.toFixed(1)} s window\n` +
     `  server CPU ${sip.server.cpuMsPerCallSecond.toFixed(2)} ms per call-second → ${sip.server.callsPerCore.toFixed(1)} calls per core${ratio}; ${sip.server.cpuPctOfCore.toFixed(0)} % of a core\n` +
-    `  late frames at the callees ${sip.lateFrames.pct.toFixed(3)} % (${sip.lateFrames.late} late + ${sip.lateFrames.lost} lost of ${sip.lateFrames.received})\n` +
+    `  late frames (server RTP pacing) ${sip.lateFrames.pct.toFixed(3)} % (${sip.lateFrames.late} late + ${sip.lateFrames.skipped} skipped of ${sip.lateFrames.sent} sent)\n` +
+    `  at the callees' jitter buffers ${sip.calleeLateFrames.pct.toFixed(3)} % (${sip.calleeLateFrames.late} late + ${sip.calleeLateFrames.lost} lost of ${sip.calleeLateFrames.received}; the generator's own stalls count here)\n` +
     `  calls completed ${sip.completed}, not completed ${sip.failed}; turns: ${sip.userTurns} caller, ${sip.assistantTurns} bot\n`
   );
 }

@@ -19,6 +19,9 @@ import type { SipCall, SipCallEnd } from './sip-call.ts';
 import { SipEndpoint, type SipEndpointDependencies } from './sip-endpoint.ts';
 import { SIP, type SipSettings } from './settings.ts';
 
+/** The log line each SIP call's RTP counters are written under when it ends. */
+export const SIP_MEDIA_STATS_LOG = 'SIP media stats';
+
 /** How many ended calls `getCall` still knows. */
 const ENDED_CALLS_KEPT = 1000;
 
@@ -266,6 +269,25 @@ export class SipRuntime implements CarrierRuntime {
       // ended the call (the agent hung up, a transfer, shutdown) the session was already ending. The carrier's word
       // (BYE reason, SIP code) is added once the record is final, so it never pre-empts the session's reason.
       void tracked.media?.then(() => this.report(tracked, end.status, update));
+      const { packetsSent, packetsReceived, audioFramesSent, lateFrames, skippedSlots, invalidPackets, foreignPackets, jitter } =
+        channel.stats;
+      this.log.info(
+        {
+          callId,
+          carrierCallId: call.carrierCallId,
+          packetsSent,
+          packetsReceived,
+          audioFramesSent,
+          lateFrames,
+          skippedSlots,
+          invalidPackets,
+          foreignPackets,
+          jitterLate: jitter.late,
+          jitterLost: jitter.lost,
+          jitterConcealed: jitter.concealed,
+        },
+        SIP_MEDIA_STATS_LOG,
+      );
     };
     if (call.isEnded && call.endInfo) ended(call.endInfo);
     else call.once('ended', ended);

@@ -157,7 +157,7 @@ describe('dashboard JSON routes', () => {
     const config = await app.inject({ url: '/dashboard/api/config', headers: { cookie } });
     expect(config.json()).toEqual({
       sandbox: true,
-      carriers: ['twilio', 'plivo', 'sip', 'daily'],
+      carriers: builtinCarriers.map((adapter) => adapter.name),
       defaultCarrier: 'twilio',
       agents: ['appointment-reminder'],
       sandboxNumbers: SANDBOX_NUMBERS,
