@@ -52,7 +52,7 @@ export const builtinPersonas: Record<string, Persona> = {
     description: 'Answers, confirms with the keypad (1), then declines anything else.',
     steps: [{ say: 'Hello?' }, { waitForBotToFinish: true }, { press: '1' }, { waitForBotToFinish: true }, { say: 'No thanks, bye.' }],
   },
-  '+15550100007': {
+  '+15550100009': {
     id: 'caller',
     description: 'Calls in: waits for the bot to greet, confirms, then declines anything else.',
     steps: [{ waitForBotToFinish: true }, { say: "Yes, I'll be there." }, { waitForBotToFinish: true }, { say: "No, that's all. Thanks!" }],

@@ -65,7 +65,7 @@ describe.concurrent('Daily through the emulator', () => {
     { timeout: 150_000 },
     async () => {
       const caller = daily.placeDialIn({
-        from: '+15550100007',
+        from: '+15550100009',
         to: '+15550100000',
         roomCreationApi: `${server.publicUrl}/daily/dialin`,
         sipHeaders: { 'X-Customer': 'c-42' },
@@ -75,8 +75,8 @@ describe.concurrent('Daily through the emulator', () => {
       expect(caller.webhookStatus).toBe(200);
       expect(record.status).toBe('completed');
       expect(record.direction).toBe('inbound');
-      expect(record.from).toBe('+15550100007');
-      expect(record.metadata).toMatchObject({ from: '+15550100007', to: '+15550100000', sipHeaders: { 'X-Customer': 'c-42' } });
+      expect(record.from).toBe('+15550100009');
+      expect(record.metadata).toMatchObject({ from: '+15550100009', to: '+15550100000', sipHeaders: { 'X-Customer': 'c-42' } });
       expect(record.turns[0]?.role).toBe('assistant');
       // Under heavy load a slow second greeting sentence can make the caller's "Yes," a backchannel: match the rest.
       expect(userTurns(record).map((t) => t.text)).toEqual([
@@ -91,7 +91,7 @@ describe.concurrent('Daily through the emulator', () => {
   );
 
   it('dial-in via POST /daily/start {dialin_settings}: custom data reaches the greeting', { timeout: 150_000 }, async () => {
-    const caller = daily.placeDialIn({ from: '+15550100007', to: '+15550100000', holdOnly: true });
+    const caller = daily.placeDialIn({ from: '+15550100009', to: '+15550100000', holdOnly: true });
     const started = await postJson(`${server.url}/daily/start`, {
       createDailyRoom: true,
       body: {
@@ -130,7 +130,7 @@ describe.concurrent('Daily through the emulator', () => {
 
   it('pinless webhook: unsigned, forged and stale requests get 403; a signed test ping gets 200', async () => {
     const url = `${server.publicUrl}/daily/dialin`;
-    const body = JSON.stringify({ To: '+15550100000', From: '+15550100007', callId: 'c1', callDomain: 'd1' });
+    const body = JSON.stringify({ To: '+15550100000', From: '+15550100009', callId: 'c1', callDomain: 'd1' });
     const post = (headers: Record<string, string>, payload = body) =>
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
     const now = String(Math.floor(Date.now() / 1000));

@@ -17,7 +17,7 @@ afterAll(async () => {
 
 it('dial-out and dial-in complete with the bot dialling the rooms', { timeout: 150_000 }, async () => {
   const daily = server.sandbox!.emulator<DailyEmulator>('daily')!;
-  const held = daily.placeDialIn({ from: '+15550100007', to: '+15550100000', holdOnly: true });
+  const held = daily.placeDialIn({ from: '+15550100009', to: '+15550100000', holdOnly: true });
   const [dialout, dialin] = await Promise.all([
     postJson(`${server.url}/daily/start`, { body: { dialout_settings: [{ phoneNumber: '+15550100001' }] } }),
     postJson(`${server.url}/daily/start`, { body: { dialin_settings: { callId: held.callId, callDomain: held.callDomain } } }),

@@ -98,7 +98,7 @@ describe('Daily REST client ↔ emulator', () => {
     ).rejects.toMatchObject({
       httpStatus: 404,
     });
-    const caller = emu.placeDialIn({ from: '+15550100007', holdOnly: true });
+    const caller = emu.placeDialIn({ from: '+15550100009', holdOnly: true });
     await client.pinlessCallUpdate({ callId: caller.callId, callDomain: caller.callDomain, sipUri: roomSipEndpoints(room)[0]! });
     expect(caller.bridgedTo).toBe('r-in');
     await until(() => received.some((r) => r.type === 'dialin.connected'));
