@@ -14,14 +14,17 @@
  */
 import type { LatencyMode } from './load/generator.ts';
 import { formatRun, summarise, type LoadSummary } from './load/report.ts';
-import { runLoad, WindowTooShortError, type LoadRunResult } from './load/run.ts';
+import { CONVERSATION_SECONDS } from './load/persona.ts';
+import { runLoad, WindowTooShortError, WORKLOADS, type LoadRunResult, type Workload } from './load/run.ts';
 import type { SipLoadResult } from './load/sip-run.ts';
 
 export interface LoadBenchOptions {
-  /** Concurrent calls. */
-  calls: number;
-  /** Seconds each run lasts (calls hang up this long after connecting). */
-  seconds: number;
+  /** Concurrent calls; several counts run one after the other and RSS per call is fitted over them. */
+  calls: number | number[];
+  /** Seconds each run lasts (calls hang up this long after connecting). @default 40 for `conversation`, else 20 */
+  seconds?: number | undefined;
+  /** @default 'reminder' */
+  workload?: Workload | undefined;
   /** Step the number of calls up until frames run late or a call fails. */
   findMax: boolean;
   /** Print one JSON object on the last stdout line. */
@@ -44,9 +47,61 @@ export const FIND_MAX_STEPS = [25, 50, 100, 150, 200, 250, 300, 400, 500];
 const FIND_MAX_SECONDS = 20;
 /** The VAD's 800 ms of silence plus a little: a turn-end wait beyond this means our own processing lags. */
 const HEALTHY_TURN_END_P95_MS = 900;
+/**
+ * Conversation workload `--find-max`: a step also fails when voice-to-voice p95 exceeds the first (lightest)
+ * step's by more than this factor, so "sustained" means the callers hear no slower a bot, not only no gaps.
+ */
+export const FIND_MAX_V2V_FACTOR = 1.25;
+/** Conversation workload `--find-max` steps (each run lasts the workload's 40 s). */
+export const CONVERSATION_FIND_MAX_STEPS = [10, 25, 50, 75, 100, 125, 150, 200, 250, 300];
 const MIN_SECONDS = 6;
 
-type JsonSummary = LoadSummary & { latency: LatencyMode; realistic?: LoadSummary; findMax?: FindMaxSummary; sip?: SipLoadResult };
+type JsonSummary = LoadSummary & {
+  latency: LatencyMode;
+  realistic?: LoadSummary;
+  findMax?: FindMaxSummary;
+  /** With several call counts: every run, and RSS per call fitted over them. */
+  runs?: LoadSummary[];
+  rssFit?: RssFit;
+  sip?: SipLoadResult;
+};
+
+export interface RssFit {
+  /** Least-squares slope of steady RSS over concurrent calls (MB per call). */
+  mbPerCall: number;
+  /** Intercept (MB at zero calls). */
+  interceptMb: number;
+  /** Coefficient of determination of the fit. */
+  r2: number;
+  points: Array<{ calls: number; rssSteadyMb: number; rssBaselineMb: number }>;
+}
+
+/** Ordinary least squares of y over x. */
+export function leastSquares(points: ReadonlyArray<{ x: number; y: number }>): { slope: number; intercept: number; r2: number } {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const p of points) {
+    sxx += (p.x - mx) ** 2;
+    sxy += (p.x - mx) * (p.y - my);
+    syy += (p.y - my) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : Number.NaN;
+  return { slope, intercept: my - slope * mx, r2: sxx > 0 && syy > 0 ? (sxy * sxy) / (sxx * syy) : Number.NaN };
+}
+
+/**
+ * RSS per call over runs at several call counts. Each run's steady RSS minus its own idle baseline is fitted
+ * against the call count: a single difference is noisy because V8 gives memory back when it likes.
+ */
+export function fitRss(results: readonly LoadRunResult[]): RssFit {
+  const points = results.map((r) => ({ calls: r.calls, rssSteadyMb: r.server.rssSteadyMb, rssBaselineMb: r.server.rssBaselineMb }));
+  const fit = leastSquares(points.map((p) => ({ x: p.calls, y: p.rssSteadyMb - p.rssBaselineMb })));
+  return { mbPerCall: fit.slope, interceptMb: fit.intercept, r2: fit.r2, points };
+}
 
 interface FindMaxStep {
   calls: number;
@@ -65,11 +120,18 @@ interface FindMaxStep {
   spuriousBargeIns: number;
   /** Passed, and the conversation kept its quality: turn-end p95 ≤ {@link HEALTHY_TURN_END_P95_MS} and no spurious barge-in. */
   healthy: boolean;
+  voiceToVoiceP95Ms?: number;
+  serverCpuMsPerCallSecond?: number;
 }
 
 interface FindMaxSummary {
-  /** Most concurrent calls that ran with < 1 % late frames and no failed call; 0 if none did. */
+  /**
+   * Most concurrent calls that ran with ≤ 1 % late frames and no failed call; 0 if none did. On the
+   * conversation workload: late frames < 1 %, no failed call and voice-to-voice p95 ≤ FIND_MAX_V2V_FACTOR ×
+   * the first step's.
+   */
   maxCalls: number;
+  criterion: string;
   /** Most concurrent calls that also kept the conversation's quality (see FindMaxStep.healthy). */
   maxHealthyCalls: number;
   seconds: number;
@@ -78,25 +140,31 @@ interface FindMaxSummary {
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-function passes(result: LoadRunResult): boolean {
-  return result.lateFrames.pct <= 1 && result.failures.total + result.failures.placeFailures === 0;
+function passes(result: LoadRunResult, v2vBoundMs: number | undefined): boolean {
+  const v2vOk = v2vBoundMs === undefined || result.voiceToVoiceMs.p95 <= v2vBoundMs;
+  const lateOk = result.workload === 'conversation' ? result.lateFrames.pct < 1 : result.lateFrames.pct <= 1;
+  return lateOk && v2vOk && result.failures.total + result.failures.placeFailures === 0;
 }
 
 async function findMax(
+  workload: Workload,
   mode: LatencyMode,
   seconds: number,
   cpuProfileDir: string | undefined,
   dumpFile: (mode: LatencyMode, calls: number) => string | undefined,
   staggerMs: number | undefined,
 ): Promise<{ best: LoadRunResult | undefined; first: LoadRunResult; summary: FindMaxSummary }> {
-  const runSeconds = Math.min(seconds, FIND_MAX_SECONDS);
+  const conversation = workload === 'conversation';
+  const runSeconds = conversation ? seconds : Math.min(seconds, FIND_MAX_SECONDS);
   const steps: FindMaxStep[] = [];
   let best: LoadRunResult | undefined;
   let first: LoadRunResult | undefined;
-  for (const calls of FIND_MAX_STEPS) {
+  let v2vBoundMs: number | undefined;
+  for (const calls of conversation ? CONVERSATION_FIND_MAX_STEPS : FIND_MAX_STEPS) {
     let result: LoadRunResult;
     try {
       result = await runLoad({
+        workload,
         calls,
         seconds: runSeconds,
         latency: mode,
@@ -126,8 +194,9 @@ async function findMax(
       break;
     }
     first ??= result;
+    if (conversation) v2vBoundMs ??= first.voiceToVoiceMs.p95 * FIND_MAX_V2V_FACTOR;
     process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
-    const pass = passes(result);
+    const pass = passes(result, v2vBoundMs);
     const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
     steps.push({
       calls,
@@ -141,9 +210,11 @@ async function findMax(
       turnEndP95Ms: round(result.turnEndMs.p95, 1),
       spuriousBargeIns: result.spuriousBargeIns,
       healthy: pass && result.turnEndMs.p95 <= HEALTHY_TURN_END_P95_MS && result.spuriousBargeIns === 0,
+      voiceToVoiceP95Ms: round(result.voiceToVoiceMs.p95, 0),
+      serverCpuMsPerCallSecond: round(result.server.cpuMsPerCallSecond, 2),
     });
     progress(
-      `[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls})`,
+      `[find-max] ${calls} calls: ${pass ? 'pass' : 'FAIL'} (late frames ${result.lateFrames.pct.toFixed(3)} %, failed calls ${steps.at(-1)?.failedCalls}, v2v p95 ${result.voiceToVoiceMs.p95.toFixed(0)} ms${v2vBoundMs !== undefined ? ` (bound ${v2vBoundMs.toFixed(0)})` : ''})`,
     );
     if (!pass) break;
     best = result;
@@ -153,26 +224,33 @@ async function findMax(
     if (!s.healthy) break;
     maxHealthyCalls = s.calls;
   }
-  const summary: FindMaxSummary = { maxCalls: best?.calls ?? 0, maxHealthyCalls, seconds: runSeconds, steps };
+  const criterion = conversation
+    ? `late frames < 1 %, no failed call, voice-to-voice p95 ≤ ${FIND_MAX_V2V_FACTOR} × the ${CONVERSATION_FIND_MAX_STEPS[0]}-call step's (${v2vBoundMs?.toFixed(0)} ms)`
+    : 'late frames ≤ 1 %, no failed call';
+  const summary: FindMaxSummary = { maxCalls: best?.calls ?? 0, criterion, maxHealthyCalls, seconds: runSeconds, steps };
   process.stdout.write(
-    `\nfind-max (${mode} latency, ${runSeconds} s runs): ${summary.maxCalls} concurrent calls sustained (late frames ≤ 1 %, no failed call); ` +
+    `\nfind-max (${workload} workload, ${mode} latency, ${runSeconds} s runs): ${summary.maxCalls} concurrent calls sustained (${criterion}); ` +
       `${maxHealthyCalls} with the conversation intact (also turn-end p95 ≤ ${HEALTHY_TURN_END_P95_MS} ms, no spurious barge-in)\n`,
   );
   for (const s of steps) {
     process.stdout.write(
       s.error
         ? `  ${String(s.calls).padStart(4)} calls  FAIL  ${s.error}\n`
-        : `  ${String(s.calls).padStart(4)} calls  ${s.pass ? 'pass' : 'FAIL'}  late frames ${s.lateFramePct.toFixed(3)} %  failed ${s.failedCalls}  calls/core ${s.callsPerCore.toFixed(1)}  overhead p95 ${s.overheadP95Ms.toFixed(1)} ms  turn-end p95 ${s.turnEndP95Ms.toFixed(0)} ms  spurious barge-ins ${s.spuriousBargeIns}  generator CPU ${s.generatorCpuPct.toFixed(0)} %, clock p99 ${s.generatorClockP99Ms.toFixed(1)} ms\n`,
+        : `  ${String(s.calls).padStart(4)} calls  ${s.pass ? 'pass' : 'FAIL'}  late frames ${s.lateFramePct.toFixed(3)} %  failed ${s.failedCalls}  v2v p95 ${s.voiceToVoiceP95Ms ?? 'n/a'} ms  CPU ${s.serverCpuMsPerCallSecond ?? 'n/a'} ms/call-s  calls/core ${s.callsPerCore.toFixed(1)}  overhead p95 ${s.overheadP95Ms.toFixed(1)} ms  turn-end p95 ${s.turnEndP95Ms.toFixed(0)} ms  spurious barge-ins ${s.spuriousBargeIns}  generator CPU ${s.generatorCpuPct.toFixed(0)} %, clock p99 ${s.generatorClockP99Ms.toFixed(1)} ms\n`,
     );
   }
-  if (!first) throw new Error(`find-max: the first step (${FIND_MAX_STEPS[0]} calls) could not be measured`);
+  if (!first) throw new Error(`find-max: the first step could not be measured`);
   return { best, first, summary };
 }
 
 export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
-  if (!Number.isInteger(options.calls) || options.calls < 1) throw new Error(`--calls must be a positive integer, got ${options.calls}`);
-  if (!Number.isFinite(options.seconds) || options.seconds < MIN_SECONDS)
-    throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${options.seconds}`);
+  const workload = options.workload ?? 'reminder';
+  if (!WORKLOADS.includes(workload)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}, got ${String(workload)}`);
+  const counts = Array.isArray(options.calls) ? options.calls : [options.calls];
+  if (counts.length === 0 || counts.some((c) => !Number.isInteger(c) || c < 1))
+    throw new Error(`--calls must be a positive integer or a comma-separated list of them, got ${counts.join(',')}`);
+  const seconds = options.seconds ?? (workload === 'conversation' ? CONVERSATION_SECONDS : 20);
+  if (!Number.isFinite(seconds) || seconds < MIN_SECONDS) throw new Error(`--seconds must be at least ${MIN_SECONDS}, got ${seconds}`);
   if (!['zero', 'realistic', 'both'].includes(options.latency))
     throw new Error(`--latency must be zero, realistic or both, got ${options.latency}`);
   const carrier = options.carrier ?? 'twilio';
@@ -188,30 +266,43 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<void> {
 
   let json: JsonSummary;
   if (options.findMax) {
-    const { best, first, summary } = await findMax(main, options.seconds, cpuProfileDir, dumpFile, staggerMs);
+    const { best, first, summary } = await findMax(workload, main, seconds, cpuProfileDir, dumpFile, staggerMs);
     json = { ...summarise(best ?? first), latency: main, findMax: summary };
   } else {
     const results: LoadRunResult[] = [];
-    for (const mode of modes) {
-      const result = await runLoad({
-        calls: options.calls,
-        seconds: options.seconds,
-        latency: mode,
-        cpuProfileDir,
-        progress,
-        dumpFile: dumpFile(mode, options.calls),
-        staggerMs,
-      });
-      results.push(result);
-      process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
+    for (const calls of counts) {
+      for (const mode of modes) {
+        const result = await runLoad({
+          workload,
+          calls,
+          seconds,
+          latency: mode,
+          cpuProfileDir,
+          progress,
+          dumpFile: dumpFile(mode, calls),
+          staggerMs,
+        });
+        results.push(result);
+        process.stdout.write(formatRun(result, { bargeInMs: BARGE_IN_TARGET_MS }));
+      }
     }
-    json = { ...summarise(results[0] as LoadRunResult), latency: main };
+    const mainRuns = results.filter((r) => r.latency === main);
+    json = { ...summarise(mainRuns[0] as LoadRunResult), latency: main };
     const realistic = results.find((r) => r.latency === 'realistic');
     if (realistic && main !== 'realistic') json.realistic = summarise(realistic);
+    if (counts.length > 1) {
+      json.runs = mainRuns.map(summarise);
+      const fit = fitRss(mainRuns);
+      json.rssFit = fit;
+      process.stdout.write(
+        `\nRSS per call (least squares over ${fit.points.length} runs at ${counts.join(', ')} calls, ${main} latency): ` +
+          `${fit.mbPerCall.toFixed(2)} MB per call (intercept ${fit.interceptMb.toFixed(1)} MB, r² ${fit.r2.toFixed(3)})\n`,
+      );
+    }
   }
   if (carrier === 'sip') {
     const { runSipLoad, formatSipRun } = await import('./load/sip-run.ts');
-    const sip = await runSipLoad({ calls: options.calls, seconds: options.seconds, latency: main, progress });
+    const sip = await runSipLoad({ calls: counts[0] as number, seconds, latency: main, progress });
     process.stdout.write(formatSipRun(sip, json.callsPerCore));
     json.sip = sip;
   }

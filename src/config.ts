@@ -23,6 +23,8 @@ const coreEnv = {
   PUBLIC_URL: optionalUrl('PUBLIC_URL'),
   /** Call records (SQLite) and recordings. @default ./data */
   SWITCHBOARD_DATA_DIR: z.string().default('./data'),
+  /** Delete call recordings this many days after the call ended (checked hourly). @default unset (kept) */
+  SWITCHBOARD_RECORDING_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /** When set, /calls, /dialout and /start require `Authorization: Bearer <key>`. @default unset (open) */
   SWITCHBOARD_API_KEY: optionalString,
   /** Signs per-call media tokens. @default random per process (tokens then don't survive a restart) */
@@ -91,6 +93,8 @@ export interface Config {
   /** PUBLIC_URL was given; otherwise the server derives it from the port it bound. */
   publicUrlExplicit: boolean;
   dataDir: string;
+  /** Recordings: written under `<dataDir>/recordings`; deleted `retentionDays` after the call (undefined: kept). */
+  recordingRetentionDays: number | undefined;
   apiKey: string | undefined;
   secret: string | undefined;
   sandbox: 'auto' | 'on' | 'off';
@@ -169,6 +173,7 @@ export function loadConfig(
     publicWsUrl: publicUrl.replace(/^http/, 'ws'),
     publicUrlExplicit: e.PUBLIC_URL !== undefined,
     dataDir: e.SWITCHBOARD_DATA_DIR,
+    recordingRetentionDays: e.SWITCHBOARD_RECORDING_RETENTION_DAYS,
     apiKey: e.SWITCHBOARD_API_KEY,
     secret: e.SWITCHBOARD_SECRET,
     sandbox: e.SWITCHBOARD_SANDBOX,

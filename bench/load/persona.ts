@@ -77,3 +77,34 @@ export function warmupPersona(): Persona {
     maxCallMs: 60_000,
   };
 }
+
+/** Number the conversation workload's callers call from (their persona is registered for it). */
+export const CONVERSATION_CALLER = '+15550199003';
+/** How long a conversation-workload call lasts: the caller hangs up this long after its media connected. */
+export const CONVERSATION_SECONDS = 40;
+
+/**
+ * The `--workload conversation` caller (inbound): lets the greeting finish, asks, interrupts the reply 1.5 s
+ * in by asking again, lets that reply finish, and repeats until it hangs up `seconds` after connecting (about
+ * four replies and two interruptions in 40 s, as in issue 15's comparison).
+ */
+export function conversationPersona(seconds = CONVERSATION_SECONDS): Persona {
+  const cycles = Math.ceil(seconds / 6) + 2;
+  const steps: NonNullable<Persona['steps']> = [{ waitForBotToFinish: true, timeoutMs: 20_000 }];
+  for (let i = 0; i < cycles; i++) {
+    steps.push(
+      { say: BENCH_LINES.question },
+      { waitForBotSpeechMs: BARGE_IN_AFTER_MS, timeoutMs: 5000 },
+      { say: BENCH_LINES.interruption },
+      { waitForBotToFinish: true, timeoutMs: 20_000 },
+    );
+  }
+  return {
+    id: 'bench-conversation',
+    description: 'Conversation workload: asks, interrupts the reply 1.5 s in, asks again, lets the reply finish, repeats.',
+    voice: VOICE,
+    steps,
+    afterSteps: 'stay',
+    maxCallMs: seconds * 1000,
+  };
+}

@@ -3,11 +3,17 @@ import type { LoadRunResult } from './run.ts';
 
 /** The JSON figures of one run (the issue's schema). */
 export interface LoadSummary {
+  workload: string;
   calls: number;
   seconds: number;
   overheadMs: { p50: number; p95: number; p99: number };
   bargeInMs: { p50: number; p95: number };
   serverCpuMsPerCallSecond: number;
+  /** Main thread vs the other threads (GC, libuv pool, onnxruntime). */
+  serverCpuMsPerCallSecondByThread: { main: number; helpers: number };
+  voiceToVoiceMs: { p50: number; p95: number };
+  rssBaselineMb: number;
+  rssSteadyMb: number;
   callsPerCore: number;
   rssMbPerCall: number;
   lateFramePct: number;
@@ -21,6 +27,7 @@ const r3 = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : nu
 export function summarise(result: LoadRunResult): LoadSummary {
   // Non-finite figures (e.g. no barge-in happened) become null in JSON; the casts keep the schema's shape.
   return {
+    workload: result.workload,
     calls: result.calls,
     seconds: result.seconds,
     overheadMs: {
@@ -30,6 +37,13 @@ export function summarise(result: LoadRunResult): LoadSummary {
     },
     bargeInMs: { p50: r1(result.bargeInMs.p50) as number, p95: r1(result.bargeInMs.p95) as number },
     serverCpuMsPerCallSecond: r2(result.server.cpuMsPerCallSecond) as number,
+    serverCpuMsPerCallSecondByThread: {
+      main: r2(result.server.cpuMsPerCallSecondByThread.main) as number,
+      helpers: r2(result.server.cpuMsPerCallSecondByThread.helpers) as number,
+    },
+    voiceToVoiceMs: { p50: r1(result.voiceToVoiceMs.p50) as number, p95: r1(result.voiceToVoiceMs.p95) as number },
+    rssBaselineMb: r1(result.server.rssBaselineMb) as number,
+    rssSteadyMb: r1(result.server.rssSteadyMb) as number,
     callsPerCore: r1(result.server.callsPerCore) as number,
     rssMbPerCall: r2(result.server.rssMbPerCall) as number,
     lateFramePct: r3(result.lateFrames.pct) as number,
@@ -80,7 +94,7 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     ],
     [
       'server CPU',
-      `${fmt(s.cpuMsPerCallSecond, 2)} ms per call-second (${fmt(s.cpuPctOfCore)} % of a core); during call set-up ${fmt(s.rampCpuPctOfCore.mean)} %, busiest second ${fmt(s.rampCpuPctOfCore.peak1s)} %`,
+      `${fmt(s.cpuMsPerCallSecond, 2)} ms per call-second (main thread ${fmt(s.cpuMsPerCallSecondByThread.main, 2)}, helper threads ${fmt(s.cpuMsPerCallSecondByThread.helpers, 2)}; ${fmt(s.cpuPctOfCore)} % of a core); during call set-up ${fmt(s.rampCpuPctOfCore.mean)} %, busiest second ${fmt(s.rampCpuPctOfCore.peak1s)} %`,
     ],
     ['calls per core', fmt(s.callsPerCore), `target ≥ 100: ${ok(s.callsPerCore >= 100)}`],
     ['server RSS', `${fmt(s.rssBaselineMb)} MB after warm-up → ${fmt(s.rssSteadyMb)} MB steady (peak ${fmt(s.rssPeakMb)})`],
@@ -109,7 +123,10 @@ export function formatRun(result: LoadRunResult, targets: { bargeInMs: number })
     ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  const lines = [`\nLoad: ${result.calls} concurrent Twilio calls, provider latency ${result.latency}`, '-'.repeat(width + 60)];
+  const lines = [
+    `\nLoad: ${result.calls} concurrent Twilio calls (${result.workload === 'conversation' ? 'conversation workload, inbound' : 'reminder workload, outbound'}), provider latency ${result.latency}`,
+    '-'.repeat(width + 60),
+  ];
   for (const [name, value, verdict] of rows) lines.push(`${name.padEnd(width)}  ${value}${verdict ? `   [${verdict}]` : ''}`);
   const messages = Object.entries(s.log.messages);
   if (messages.length > 0) {

@@ -36,10 +36,11 @@ import {
   type LatencyStage,
   type Percentiles,
 } from './metrics.ts';
-import { BENCH_NUMBER, benchPersona, WARMUP_NUMBER, warmupPersona } from './persona.ts';
+import { BENCH_NUMBER, benchPersona, CONVERSATION_CALLER, conversationPersona, WARMUP_NUMBER, warmupPersona } from './persona.ts';
 import { analyseCpuProfile, selfTimeByFile, type FileSelfTime, type HotSpot } from './profile.ts';
 import { clockBetween, cpuOverSamples, idleRss, type ClockReading, type CpuSample } from './sampling.ts';
-import { finalRecord, mapLimit, postCall, sleep, TERMINAL_STATUSES } from './server-api.ts';
+import { BENCH_CALLER_ID } from './generator.ts';
+import { finalRecord, inboundCallIds, mapLimit, postCall, sleep, TERMINAL_STATUSES } from './server-api.ts';
 import {
   machineBusyMs,
   startServerProcess,
@@ -49,10 +50,20 @@ import {
   type ServerProcess,
 } from './server-process.ts';
 
+/**
+ * `reminder`: outbound calls, the callee loops on "what time was that?" (persona.ts, benchPersona).
+ * `conversation`: inbound calls, the caller asks, interrupts the reply 1.5 s in, asks again, lets that reply
+ * finish, repeats, and hangs up after `seconds` (persona.ts, conversationPersona; issue 15's workload).
+ */
+export type Workload = 'reminder' | 'conversation';
+export const WORKLOADS: readonly Workload[] = ['reminder', 'conversation'];
+
 export interface LoadRunOptions {
   calls: number;
   seconds: number;
   latency: LatencyMode;
+  /** @default 'reminder' */
+  workload?: Workload | undefined;
   /** Profile the server child (`--cpu-prof`) into this folder and report its hot spots. @default no profile */
   cpuProfileDir?: string | undefined;
   /** Progress lines (stderr). @default none */
@@ -61,9 +72,21 @@ export interface LoadRunOptions {
   dumpFile?: string | undefined;
   /** Spread the call starts over this long. @default min(2000, 50 × (calls − 1)) ms */
   staggerMs?: number | undefined;
+  /** Checkout whose server runs (A/B against another commit). @default SWITCHBOARD_BENCH_SERVER_ROOT, else this checkout */
+  serverRoot?: string | undefined;
+  /** Extra work during the steady window (e.g. bench/load/flood.ts), and the server's final records. @default none */
+  hooks?: LoadRunHooks | undefined;
+}
+
+export interface LoadRunHooks {
+  /** Called when the steady window starts (not awaited before the window ends; awaited after it). */
+  onWindow?(window: { serverUrl: string; startMs: number; endMs: number }): Promise<void>;
+  /** Every call's final server record, once the calls have ended. */
+  onRecords?(records: CallRecord[]): void;
 }
 
 export interface LoadRunResult {
+  workload: Workload;
   latency: LatencyMode;
   calls: number;
   seconds: number;
@@ -92,6 +115,8 @@ export interface LoadRunResult {
   userTurns: number;
   server: {
     cpuMsPerCallSecond: number;
+    /** Of cpuMsPerCallSecond: the main (JavaScript) thread, and every other thread (GC, libuv pool, onnxruntime, …). */
+    cpuMsPerCallSecondByThread: { main: number; helpers: number };
     callsPerCore: number;
     /** Server CPU over the window as a share of one core (%). */
     cpuPctOfCore: number;
@@ -173,6 +198,7 @@ async function waitForConnections(generator: LoadGenerator, sids: Set<string>, c
 
 export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
   const { calls, seconds, latency } = options;
+  const workload = options.workload ?? 'reminder';
   const say = options.progress ?? (() => {});
   const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
   const profileDir = options.cpuProfileDir;
@@ -182,11 +208,15 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
   try {
     generator = await startLoadGenerator({
       latency,
-      personas: { [BENCH_NUMBER]: benchPersona(seconds), [WARMUP_NUMBER]: warmupPersona() },
+      personas: {
+        [BENCH_NUMBER]: benchPersona(seconds),
+        [WARMUP_NUMBER]: warmupPersona(),
+        [CONVERSATION_CALLER]: conversationPersona(seconds),
+      },
       tmpDir: tmp,
     });
     const spawnedAt = nowMs(); // ≈ where the child's CPU profile starts
-    server = await startServerProcess({ env: generator.serverEnv(), dataDir: tmp, cpuProfileDir: profileDir });
+    server = await startServerProcess({ env: generator.serverEnv(), dataDir: tmp, cpuProfileDir: profileDir, root: options.serverRoot });
     await server.ready();
 
     say(`[${latency}] warming up the server with one call`);
@@ -197,17 +227,28 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     const rssBaselineMb = await idleRss(server);
 
     // Place the calls, spread over up to 2 s.
-    say(`[${latency}] placing ${calls} calls for ${seconds} s`);
+    say(`[${latency}] placing ${calls} ${workload === 'conversation' ? 'inbound' : 'outbound'} calls for ${seconds} s`);
     // Server CPU while the calls are set up (TLS, provider sockets, first turns), in 250 ms steps.
     const placingAt = nowMs();
     const ramp: CpuSample[] = [{ at: placingAt, cpuMs: server.cpuMs() }];
     const rampSampler = setInterval(() => ramp.push({ at: nowMs(), cpuMs: (server as ServerProcess).cpuMs() }), 250);
     const staggerMs = options.staggerMs ?? Math.min(2000, 50 * (calls - 1));
     let placeFailures = 0;
-    const placed = await Promise.all(
+    const placed: Array<{ id: string | null; carrierCallId: string | null } | undefined> = await Promise.all(
       Array.from({ length: calls }, async (_, i) => {
         await sleep(calls > 1 ? (i * staggerMs) / (calls - 1) : 0);
         try {
+          if (workload === 'conversation') {
+            // The carrier calls us; our record's id is looked up by its CallSid once the calls are over.
+            const call = (generator as LoadGenerator).twilio.placeInboundCall({
+              from: CONVERSATION_CALLER,
+              to: BENCH_CALLER_ID,
+              voiceUrl: `${(server as ServerProcess).url}/twilio/voice`,
+              statusCallback: `${(server as ServerProcess).url}/twilio/status`,
+              statusCallbackEvents: ['initiated', 'ringing', 'answered', 'completed'],
+            });
+            return { id: null, carrierCallId: call.id };
+          }
           return await postCall(server as ServerProcess, BENCH_NUMBER);
         } catch (error) {
           placeFailures++;
@@ -233,6 +274,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       throw new WindowTooShortError(to - windowStart, lastConnected - firstConnected, connected.length, sids.size);
     clearInterval(rampSampler);
     const cpu0 = server.cpuMs();
+    const main0 = server.mainThreadCpuMs();
     const machine0 = machineBusyMs();
     ramp.push({ at: nowMs(), cpuMs: cpu0 });
     const gen0 = process.cpuUsage();
@@ -241,8 +283,11 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     loopDelay.enable();
     const rss: number[] = [];
     const sampler = setInterval(() => rss.push((server as ServerProcess).rssMb()), 500);
+    const windowWork = options.hooks?.onWindow?.({ serverUrl: server.url, startMs: Date.now(), endMs: Date.now() + (to - nowMs()) });
     await sleep(to - nowMs());
+    await windowWork;
     const cpu1 = server.cpuMs();
+    const main1 = server.mainThreadCpuMs();
     const gen1 = process.cpuUsage(gen0);
     const machine1 = machineBusyMs();
     const clock1 = generator.clock.snapshot();
@@ -258,13 +303,18 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
 
     say(`[${latency}] window done (${(windowMs / 1000).toFixed(1)} s); waiting for the calls to end`);
     await Promise.all([...sids].map((sid) => generator?.twilio.waitForCall(sid, TERMINAL_STATUSES, 60_000).catch(() => undefined)));
-    const records = await mapLimit(placed, 8, async (p) => (p ? finalRecord(server as ServerProcess, p.id, 20_000) : undefined));
+    if (workload === 'conversation') {
+      const ids = await inboundCallIds(server);
+      for (const p of placed) if (p?.carrierCallId) p.id = ids.get(p.carrierCallId) ?? null;
+    }
+    const records = await mapLimit(placed, 8, async (p) => (p?.id ? finalRecord(server as ServerProcess, p.id, 20_000) : undefined));
     const emulated = [...sids].flatMap((sid) => {
       const record = generator?.twilio.calls.get(sid)?.record;
       return record ? [record] : [];
     }) as EmulatedCallRecord[];
     const stats = generator.twilio.stats();
     const serverRecords = records.filter((r): r is CallRecord => r !== undefined);
+    options.hooks?.onRecords?.(serverRecords);
 
     if (options.dumpFile) {
       const pairs = placed.map((p, i) => ({
@@ -289,7 +339,9 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       }
     }
 
-    const cpuMsPerCallSecond = (cpu1 - cpu0) / (calls * (windowMs / 1000));
+    const callSeconds = calls * (windowMs / 1000);
+    const cpuMsPerCallSecond = (cpu1 - cpu0) / callSeconds;
+    const mainMsPerCallSecond = (main1 - main0) / callSeconds;
     const carrier = carrierBargeIns(emulated);
     const stageMediansMs = Object.fromEntries(LATENCY_STAGES.map((s) => [s, percentile(stageValues(serverRecords, s), 50)])) as Record<
       LatencyStage,
@@ -298,6 +350,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
     const rssSteadyMb = rss.reduce((a, b) => a + b, 0) / rss.length;
     const serverBargeIn = percentiles(serverBargeIns(serverRecords));
     const result: LoadRunResult = {
+      workload,
       latency,
       calls,
       seconds,
@@ -326,6 +379,7 @@ export async function runLoad(options: LoadRunOptions): Promise<LoadRunResult> {
       userTurns: serverRecords.reduce((n, r) => n + r.turns.filter((t) => t.role === 'user').length, 0),
       server: {
         cpuMsPerCallSecond,
+        cpuMsPerCallSecondByThread: { main: mainMsPerCallSecond, helpers: cpuMsPerCallSecond - mainMsPerCallSecond },
         callsPerCore: 1000 / cpuMsPerCallSecond,
         cpuPctOfCore: ((cpu1 - cpu0) / windowMs) * 100,
         rampCpuPctOfCore: cpuOverSamples(ramp),

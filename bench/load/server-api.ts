@@ -49,3 +49,18 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   );
   return out;
 }
+
+/** Our record id for each inbound call, by carrier call id (`GET /calls?direction=inbound`, every page). */
+export async function inboundCallIds(server: ServerProcess): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  let cursor: string | undefined;
+  for (;;) {
+    const query = new URLSearchParams({ direction: 'inbound', limit: '500', ...(cursor ? { cursor } : {}) });
+    const response = await fetch(`${server.url}/calls?${query}`);
+    if (!response.ok) throw new Error(`GET /calls answered ${response.status}`);
+    const body = (await response.json()) as { calls: Array<{ id: string; carrierCallId: string | null }>; nextCursor?: string | null };
+    for (const call of body.calls) if (call.carrierCallId) ids.set(call.carrierCallId, call.id);
+    if (!body.nextCursor || body.calls.length === 0) return ids;
+    cursor = body.nextCursor;
+  }
+}

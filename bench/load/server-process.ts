@@ -16,6 +16,11 @@ export interface ServerProcessOptions {
   dataDir: string;
   /** Write a V8 CPU profile (`--cpu-prof`) into this folder when the server exits. @default none */
   cpuProfileDir?: string | undefined;
+  /**
+   * Checkout whose `bin/switchboard serve` runs (A/B runs against another commit, see bench/ab.ts).
+   * @default `SWITCHBOARD_BENCH_SERVER_ROOT`, else this checkout
+   */
+  root?: string | undefined;
 }
 
 export interface ServerProcess {
@@ -24,8 +29,10 @@ export interface ServerProcess {
   readonly url: string;
   /** Where the server's stdout and stderr go. */
   readonly logFile: string;
-  /** User + system CPU time of the whole process (all threads) so far, in ms. */
+  /** User + system CPU time of the whole process (all threads, living and exited) so far, in ms. */
   cpuMs(): number;
+  /** User + system CPU time of the main (JavaScript) thread alone so far, in ms (/proc/<pid>/task/<pid>/stat). */
+  mainThreadCpuMs(): number;
   /** Resident set size now, in MB. */
   rssMb(): number;
   /** Resolves once the HTTP API answers. */
@@ -50,7 +57,20 @@ export function clockTicks(): number {
 
 /** utime + stime of `pid` (all its threads) in ms, from /proc/<pid>/stat. */
 export function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * utime + stime of the main thread of `pid` in ms (its task id is the pid). The rest of the process's CPU
+ * (processCpuMs − this) is its helper threads: libuv's pool (file system, DNS, zlib), V8's GC and compiler
+ * threads, onnxruntime's threads, tsx's loader.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuMs(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   // Fields after the command name (which may contain spaces) start at ") ": state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
@@ -111,8 +131,9 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const logFile = join(options.dataDir, 'server.log');
   const logFd = openSync(logFile, 'a');
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'bin', 'switchboard'), 'serve'], {
-    cwd: REPO_ROOT, // tsx reads the checkout's tsconfig; every setting the server needs is in env (it wins over .env)
+  const root = options.root ?? (process.env.SWITCHBOARD_BENCH_SERVER_ROOT || REPO_ROOT);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'switchboard'), 'serve'], {
+    cwd: root, // tsx reads the checkout's tsconfig; every setting the server needs is in env (it wins over .env)
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? options.dataDir,
@@ -147,6 +168,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     url,
     logFile,
     cpuMs: () => processCpuMs(pid),
+    mainThreadCpuMs: () => mainThreadCpuMs(pid),
     rssMb: () => processRssMb(pid),
     async ready(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 import type { VadParams } from '../audio/vad/vad-analyzer.ts';
 import type { AgentTool } from '../services/llm/tool.ts';
 import type { IdleOptions } from './conversation-controller.ts';
+import type { TransferOptions } from './transfer-tool.ts';
 import type { UserTurnOptions } from './user-turn-processor.ts';
 
 /** Answering machines on outbound calls. */
@@ -60,8 +61,29 @@ export interface AgentDefinition {
   maxToolSteps?: number;
   /** Metadata used where the call's own metadata has no value (deep-merged under it). @default {} */
   defaultMetadata?: Record<string, unknown>;
+  /**
+   * Record calls (stereo WAV, caller left, bot right; see the README's Recordings). `true`, or an object with an
+   * `announcement` line the bot says first on every recorded call. A call's own `record` (`POST /calls`) wins.
+   * @default false
+   */
+  record?: boolean | RecordOptions;
+  /**
+   * Hand calls to people: adds the built-in `transfer_call` tool with these destinations (numbers or SIP URIs,
+   * each with a description the model sees). @default none (no transfer tool)
+   */
+  transfer?: TransferOptions;
+  /**
+   * Keypad out: adds the built-in `send_dtmf` tool, so the model can press keys (IVR menus). Carrier media streams
+   * hear them as generated DTMF tones; SIP sends RFC 4733 events. @default false
+   */
+  sendDtmf?: boolean;
   /** How the sandbox's scripted LLM plays this agent; used only when the LLM is emulated. */
   sandbox?: AgentSandboxOptions;
+}
+
+export interface RecordOptions {
+  /** Said before anything else on a recorded call (e.g. "This call is recorded."). @default none */
+  announcement?: string;
 }
 
 export interface AgentSandboxOptions {

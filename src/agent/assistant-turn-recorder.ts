@@ -52,6 +52,12 @@ export class AssistantTurnRecorder extends FrameProcessor {
     super('AssistantTurnRecorder');
   }
 
+  /** Some reply with words is generated and not yet played through (or cut off). */
+  get speaking(): boolean {
+    for (const entry of this.utterances.values()) if (entry.text.trim() !== '' || entry.words.length > 0) return true;
+    return false;
+  }
+
   protected override processFrame(frame: Frame, direction: Direction): void {
     switch (frame.type) {
       case 'llm.response.start':

@@ -10,7 +10,9 @@ import type { AgentTool } from '../services/llm/tool.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
 import type { MediaTransportOptions } from '../transports/media-transport.ts';
 import { MediaTransport } from '../transports/media-transport.ts';
-import type { Clock } from '../util/clock.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { sendDtmfTool } from './send-dtmf-tool.ts';
+import { transferCallTool, type TransferDestination, type TransferOutcome } from './transfer-tool.ts';
 import type { AgentDefinition } from './agent-definition.ts';
 import { mergeMetadata } from './agent-definition.ts';
 import type { AnsweringMachineVerdict } from './answering-machine.ts';
@@ -69,7 +71,18 @@ export interface CallSessionOptions {
   observers?: FrameObserver[];
   /** Time for the call's pipeline (turn-taking, conversation, answering machine, output). @default systemClock */
   clock?: Clock;
+  /** What the server does for the agent's built-in call-control tools (`transfer_call`). @default none */
+  actions?: CallActions;
 }
+
+/** Call control the server provides to a session's built-in tools. */
+export interface CallActions {
+  /** Move the call to `destination` through the carrier; on success the session is ended by the server. */
+  transfer?(destination: TransferDestination): Promise<TransferOutcome>;
+}
+
+/** Longest wait for the bot's line before a transfer goes ahead anyway. */
+const BOT_SILENT_MAX_MS = 15_000;
 
 /** The default voicemail message (see {@link AgentDefinition.voicemail}). */
 export const DEFAULT_VOICEMAIL_MESSAGE = 'Hello, sorry we missed you. Please call us back when you can. Goodbye!';
@@ -91,11 +104,16 @@ export class CallSession {
   answeredBy: (AnsweringMachineVerdict & { decidedAfterMs: number }) | undefined;
   private readonly answeringMachine: AnsweringMachineProcessor | undefined;
   private readonly turns: UserTurnProcessor;
+  private readonly clock: Clock;
+  private readonly actions: CallActions;
+  private turnRecorder!: AssistantTurnRecorder;
 
   constructor(options: CallSessionOptions) {
     const { agent, callId, services } = options;
     const events = options.events ?? {};
     this.callId = callId;
+    this.clock = options.clock ?? systemClock;
+    this.actions = options.actions ?? {};
     this.metadata = mergeMetadata(agent.defaultMetadata ?? {}, options.metadata ?? {});
     const missing: string[] = [];
     const system = renderTemplate(agent.systemPrompt, this.metadata, missing);
@@ -210,7 +228,7 @@ export class CallSession {
       }),
       services.createTts(callId, agent.voice),
       this.transport.output(),
-      new AssistantTurnRecorder(
+      (this.turnRecorder = new AssistantTurnRecorder(
         this.context,
         (turn) => {
           const latency = latencies.get(turn.utteranceId);
@@ -221,7 +239,7 @@ export class CallSession {
           latencies.delete(dropped.utteranceId);
           events.onEvent?.('reply.discarded', { utteranceId: dropped.utteranceId, text: dropped.text });
         },
-      ),
+      )),
     ];
     this.task = new PipelineTask(processors, {
       callId,
@@ -263,8 +281,31 @@ export class CallSession {
     this.answeringMachine?.carrierVerdict(answeredBy, evidence);
   }
 
+  /** Resolves once everything the bot has to say has played (or after {@link BOT_SILENT_MAX_MS}). */
+  whenBotSilent(): Promise<void> {
+    const deadline = this.clock.now() + BOT_SILENT_MAX_MS;
+    let over = false;
+    void this.task.done.then(() => (over = true));
+    return new Promise((resolve) => {
+      const check = () => {
+        const silent = this.transport.output().idle && !this.turnRecorder.speaking;
+        if (silent || over || this.clock.now() >= deadline) resolve();
+        else this.clock.setTimeout(check, 100);
+      };
+      this.clock.setTimeout(check, 100);
+    });
+  }
+
   private buildTools(agent: AgentDefinition): AgentTool[] {
-    const tools = typeof agent.tools === 'function' ? agent.tools(this.metadata) : (agent.tools ?? []);
+    const own = typeof agent.tools === 'function' ? agent.tools(this.metadata) : (agent.tools ?? []);
+    const tools = [...own];
+    const transfer = this.actions.transfer?.bind(this.actions);
+    if (agent.transfer && transfer && !tools.some((t) => t.name === 'transfer_call')) {
+      tools.push(transferCallTool(agent.transfer, { botSilent: () => this.whenBotSilent(), transfer }));
+    }
+    if (agent.sendDtmf && !tools.some((t) => t.name === 'send_dtmf')) {
+      tools.push(sendDtmfTool((digits) => this.task.queueFrame(makeFrame('dtmf.out', { digits }))));
+    }
     if (agent.endCall === false || tools.some((t) => t.name === 'end_call')) return tools;
     return [...tools, endCallTool()];
   }

@@ -4,11 +4,13 @@ import type { BenchRow, BenchSuite } from '../../bench/types.ts';
 interface BenchOptions {
   micro: boolean;
   load: boolean;
-  calls: number;
-  seconds: number;
+  calls: number[];
+  seconds?: number;
+  workload: 'reminder' | 'conversation';
   findMax: boolean;
   json: boolean;
   latency: 'zero' | 'realistic' | 'both';
+  flood?: number;
   carrier: string;
 }
 
@@ -27,13 +29,39 @@ export function benchCommand(): Command {
     .description('measure hot-path costs and concurrent-call capacity')
     .option('--no-micro', 'skip the micro-benchmarks')
     .option('--no-load', 'skip the concurrent-call load benchmark')
-    .option('--calls <n>', 'concurrent calls for the load benchmark', (v) => Number(v), 20)
-    .option('--seconds <t>', 'seconds each load run lasts', (v) => Number(v), 20)
-    .option('--find-max', 'step the number of calls up until frames run late or a call fails', false)
+    .option(
+      '--calls <n>',
+      'concurrent calls for the load benchmark; a comma-separated list runs each and fits RSS per call over them',
+      (v) => v.split(',').map(Number),
+      [20],
+    )
+    .option('--seconds <t>', 'seconds each load run lasts (default 20; 40 for the conversation workload)', (v) => Number(v))
+    .option(
+      '--workload <name>',
+      'reminder (outbound, the callee keeps asking for the time) or conversation (inbound, ask / interrupt 1.5 s in / ask / let the reply finish, 40 s calls)',
+      'reminder',
+    )
+    .option('--find-max', 'step the number of calls up until frames run late, a call fails or (conversation) replies slow down', false)
     .option('--latency <mode>', 'provider emulator latency for the load runs: zero, realistic or both', 'both')
     .option('--carrier <name>', 'twilio, or sip: the same load over SIP/RTP too, beside the Twilio figure', 'twilio')
     .option('--json', 'print the load result as one JSON object on the last line of stdout', false)
+    .option(
+      '--flood <n>',
+      'instead: one load run whose second half gets n forged 256 KB webhooks per second; voice-to-voice before vs during',
+      (v) => Number(v),
+    )
     .action(async (options: BenchOptions) => {
+      if (options.flood !== undefined) {
+        const { runFloodBench } = await import('../../bench/load/flood.ts');
+        await runFloodBench({
+          calls: options.calls[0] ?? 20, // one run: the first of the list
+          seconds: options.seconds ?? 20,
+          rate: options.flood,
+          latency: options.latency === 'zero' ? 'zero' : 'realistic',
+          json: options.json,
+        });
+        return;
+      }
       if (options.micro) {
         const suites: Array<[string, () => Promise<BenchSuite>]> = [
           ['Audio (per 20 ms of 8 kHz audio unless stated)', async () => (await import('../../bench/audio.ts')).benchAudio],
@@ -47,6 +75,7 @@ export function benchCommand(): Command {
         await runLoadBench({
           calls: options.calls,
           seconds: options.seconds,
+          workload: options.workload,
           findMax: options.findMax,
           json: options.json,
           latency: options.latency,

@@ -6,6 +6,7 @@ import { loadCorpus } from './eval/corpus.ts';
 import { formatFindings, formatScorecard } from './eval/report.ts';
 import { runCorpus } from './eval/runner.ts';
 import { score } from './eval/scorecard.ts';
+import { builtinCarriers } from '../telephony/registry.ts';
 
 interface EvalOptions {
   json: boolean;
@@ -53,7 +54,7 @@ export function evalCommand(): Command {
       'realistic',
     )
     .option('--corpus <dir>', 'corpus folder (corpus.json, sounds.json)', DEFAULT_CORPUS_DIR)
-    .option('--carrier <name>', 'carrier whose emulator carries the calls', 'twilio')
+    .option('--carrier <name>', 'carrier whose emulator carries the calls', builtinCarriers[0]?.name)
     .option('--details', 'list every event that went wrong', false)
     .option('--dump <file>', 'write every call record (server and caller side) to this JSON file')
     .action(async (options: EvalOptions) => {

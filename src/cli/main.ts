@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 /** Source-checkout-only commands (the benchmarks live in `bench/`, which the package does not ship). */
-const CHECKOUT_COMMANDS = ['./bench.ts'];
+const CHECKOUT_COMMANDS = ['./bench.ts', './soak.ts'];
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -23,8 +23,10 @@ export async function main(argv: string[]): Promise<void> {
   for (const make of factories) program.addCommand(await make());
   for (const module of CHECKOUT_COMMANDS) {
     // A variable specifier: the build does not follow it, and an installed package simply lacks these commands.
-    const loaded = (await import(module).catch(() => undefined)) as { benchCommand?: () => Command } | undefined;
-    if (loaded?.benchCommand) program.addCommand(loaded.benchCommand());
+    const loaded = (await import(module).catch(() => undefined)) as
+      { benchCommand?: () => Command; soakCommand?: () => Command } | undefined;
+    const make = loaded?.benchCommand ?? loaded?.soakCommand;
+    if (make) program.addCommand(make());
   }
   await program.parseAsync(argv);
 }

@@ -91,12 +91,16 @@ export function promptMatcher(template: string): { matcher: RegExp; specificity:
 }
 
 const STOP_WORDS = new Set(['the', 'and', 'for', 'with', 'from', 'that', 'this', 'into', 'get', 'set', 'call', 'tool', 'make', 'take']);
+/** A caller asking for a person (the generic script calls `transfer_call` on these). */
+const TRANSFER_WORDS = ['person', 'human', 'someone', 'representative', 'real agent', 'operator', 'transfer me'];
 const GOODBYES = ['bye', 'goodbye', "that's all", "that's it", 'that is all', 'no thanks', 'no thank you', 'nothing else'];
 
 /**
  * The script of an agent that brings none: it opens with the agent's own greeting (placeholders at their
  * fallbacks), acknowledges neutrally, calls a tool when the caller's words name it (`reschedule_delivery` on
- * "can we reschedule?"), and says goodbye with `end_call` when the caller does.
+ * "can we reschedule?"), transfers to its first `transfer` destination when the caller asks for a person, presses
+ * the key an automated menu names for the option its prompt chooses (agents with `sendDtmf`), and says
+ * goodbye with `end_call` when the caller does.
  */
 export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
   const tools = toolsOf(agent);
@@ -107,6 +111,44 @@ export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
       id: `after-${tool.name}`,
       when: { afterToolResult: tool.name },
       reply: 'All right, that is done. Is there anything else I can help you with?',
+    });
+  }
+  const menuChoice = agent.sendDtmf ? menuChoiceOf(agent.systemPrompt) : undefined;
+  if (menuChoice) {
+    // An automated menu: press the key it names for the agent's choice, then talk once a person (or the
+    // department) answers.
+    const choice = menuChoice.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    rules.push({ id: 'after-send_dtmf', when: { afterToolResult: 'send_dtmf' }, reply: '' });
+    rules.push({
+      id: 'menu-choice',
+      when: {
+        userMatches: [
+          `\\bpress\\s+(?<value>[0-9*#])\\s+(?:for|to reach|to get)\\s+(?:the\\s+)?${choice}`,
+          `${choice}\\W{0,3}(?:please\\s+)?press\\s+(?<value>[0-9*#])`,
+        ],
+        toolsNotCalled: ['send_dtmf'],
+      },
+      reply: '',
+      toolCalls: [{ name: 'send_dtmf', args: { digits: '{{userMatch}}' } }],
+    });
+    rules.push({
+      id: 'menu-connected',
+      when: { toolsCalled: ['send_dtmf'], userSays: ['connected', 'connecting you', 'how can i help', 'speaking'] },
+      reply: `Hello, I'm calling about ${menuChoice}.`,
+    });
+  }
+  const transferTo = agent.transfer?.destinations[0];
+  if (transferTo) {
+    rules.push({
+      id: 'after-transfer_call',
+      when: { afterToolResult: 'transfer_call' },
+      reply: "I'm sorry, I couldn't put you through just now. Is there anything else I can help you with?",
+    });
+    rules.push({
+      id: 'transfer',
+      when: { userSays: TRANSFER_WORDS, toolsNotCalled: ['transfer_call'] },
+      reply: "Of course. I'm transferring you now, please hold.",
+      toolCalls: [{ name: 'transfer_call', args: { destination: transferTo.name, reason: '{{lastUserMessage}}' } }],
     });
   }
   rules.push({
@@ -142,6 +184,15 @@ export function genericAgentPolicy(agent: AgentDefinition): LlmPolicyInput {
     rules,
     fallback: { reply: 'I see. Is there anything else I can help you with?' },
   } as LlmPolicyInput;
+}
+
+/**
+ * The menu option an agent that presses keys is after, from its system prompt ("…choose billing…",
+ * "…select the support option…"); undefined when it names none.
+ */
+function menuChoiceOf(systemPrompt: string): string | undefined {
+  const match = /\b(?:choose|select|pick)\s+(?:the\s+)?["“']?(\p{L}[\p{L} ]{1,30}?)["”']?(?:\s+option)?(?=[.,;!]|$)/iu.exec(systemPrompt);
+  return match?.[1]?.trim().toLowerCase();
 }
 
 function toolsOf(agent: AgentDefinition): AgentTool[] {

@@ -1,4 +1,3 @@
-import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
@@ -11,16 +10,20 @@ import type { CarrierRouteContext } from '../telephony/carrier-adapter.ts';
 import type { WebhookVerification } from '../telephony/webhook-verification.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import { requireApiKey } from './auth.ts';
+import { DEFAULT_BODY_LIMITS, registerBodyParsers, requireJsonBody, type BodyLimits } from './body-parsers.ts';
 import { CallManager } from './call-manager.ts';
 import type { PrometheusCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { HttpError } from '../errors.ts';
 import type { PublicUrls } from '../telephony/public-urls.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerDashboardRoutes, type DashboardOptions } from './routes/dashboard.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerMediaRoutes } from './routes/media.ts';
+import { registerRecordingRoutes } from './routes/recording.ts';
+import { startRecordingRetention } from '../recording/retention.ts';
 
 export interface ServerOptions {
   log: Logger;
@@ -36,8 +39,14 @@ export interface ServerOptions {
   metrics?: PrometheusCallMetrics;
   /** Shown on /healthz. */
   sandbox: boolean;
+  /** Call recordings: folder, and days to keep them. @default none (calls are not recorded) */
+  recordings?: { dir: string; retentionDays?: number | undefined };
   /** The live dashboard at /dashboard. @default no sandbox numbers, built assets from dist/dashboard */
   dashboard?: DashboardOptions;
+  /** Request body bounds (form webhooks, JSON API). @default DEFAULT_BODY_LIMITS (see body-parsers.ts) */
+  bodyLimits?: Partial<BodyLimits>;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface SwitchboardServer {
@@ -51,9 +60,9 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     loggerInstance: options.log as FastifyBaseLogger,
     // Per-request lines would drown the per-call logs; calls log what matters themselves.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 256 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMITS.jsonBytes,
   });
-  await app.register(formbody);
+  registerBodyParsers(app, { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits });
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   const manager = new CallManager({
@@ -65,6 +74,8 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
     publicUrls: options.publicUrls,
     ...(options.mediaSecret ? { mediaSecret: options.mediaSecret } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.recordings ? { recordings: { dir: options.recordings.dir } } : {}),
+    ...(options.media ? { media: options.media } : {}),
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -101,11 +112,14 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   }
 
   const apiAuth = requireApiKey(options.apiKey);
+  // API routes that take a body: the key, then JSON only, both checked before the body is read.
+  const apiJsonRoute = { onRequest: [apiAuth, requireJsonBody] };
   registerApiRoutes(app, {
     manager,
     store: options.store,
     defaultCarrier: options.defaultCarrier,
     auth: apiAuth,
+    jsonRoute: apiJsonRoute,
   });
   // Each carrier registers its own webhooks and seed-compatible routes, live or not (unavailable ones answer 503).
   for (const adapter of options.carriers.adapters()) {
@@ -115,6 +129,7 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
       calls: manager,
       carrier: () => options.carriers.runtime(adapter.name),
       apiAuth,
+      apiJsonRoute,
       rejectWebhook: (request, reply, result) => rejectWebhook(request, reply, adapter.name, result),
     };
     adapter.registerRoutes?.(app, context);
@@ -122,6 +137,12 @@ export async function createServer(options: ServerOptions): Promise<SwitchboardS
   registerMediaRoutes(app, manager);
   registerEventRoutes(app, options);
   registerDashboardRoutes(app, options);
+  registerRecordingRoutes(app, { store: options.store, apiKey: options.apiKey });
+  const retentionDays = options.recordings?.retentionDays;
+  if (retentionDays !== undefined) {
+    const retention = startRecordingRetention(options.store, retentionDays, { log: options.log });
+    app.addHook('onClose', async () => retention.stop());
+  }
 
   app.addHook('onClose', async () => {
     await manager.shutdown();

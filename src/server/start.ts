@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AgentDefinition } from '../agent/agent-definition.ts';
@@ -13,6 +14,7 @@ import { publicUrlsFrom } from '../telephony/public-urls.ts';
 import { builtinCarriers } from '../telephony/registry.ts';
 import { AgentRegistry } from './agent-registry.ts';
 import type { CallManager } from './call-manager.ts';
+import type { MediaLifecycleOptions } from './calls/media-lifecycle.ts';
 import { PrometheusCallMetrics } from './call-metrics.ts';
 import { createCallServices, type ProviderOptions } from './call-services.ts';
 import { CarrierSet, type CarrierStatus } from './carrier-set.ts';
@@ -40,6 +42,8 @@ export interface StartOptions extends ProviderOptions {
   sandboxTimeScale?: number;
   /** Sandbox personas. @default the built-in ones */
   personas?: PersonaRegistry;
+  /** Media time limits (start, watchdog, shutdown). @default see {@link MediaLifecycleOptions} */
+  media?: MediaLifecycleOptions;
 }
 
 export interface RunningSwitchboard {
@@ -135,6 +139,8 @@ export async function startSwitchboard(options: StartOptions = {}): Promise<Runn
       metrics,
       sandbox: sandbox !== undefined,
       dashboard: { sandboxNumbers: sandboxNumbersOf(sandbox) },
+      recordings: { dir: join(config.dataDir, 'recordings'), retentionDays: config.recordingRetentionDays },
+      ...(options.media ? { media: options.media } : {}),
     });
     const { app, manager } = server;
     late.manager = manager;

@@ -42,6 +42,7 @@ import type {
   JsonValue,
   StatusUpdateResult,
   AnsweredByRecord,
+  TransferRecord,
 } from './types.ts';
 import { isFinalCallStatus, STORE_EVENTS } from './types.ts';
 
@@ -298,6 +299,23 @@ export class CallStore {
     this.updateColumn(id, 'answered_by', JSON.stringify(value));
   }
 
+  /** Records a transfer to a person (replacing any earlier attempt's record). */
+  setTransfer(id: string, transfer: TransferRecord): void {
+    const value = parseInput(metadataSchema, transfer, 'setTransfer', id);
+    this.updateColumn(id, 'transfer', JSON.stringify(value));
+  }
+
+  /** Calls with a recording that ended before `endedBefore` (epoch ms), oldest first: for retention. */
+  callsWithRecordingEndedBefore(endedBefore: number, limit = 500): Array<{ id: string; recordingPath: string }> {
+    const rows = this.statements
+      .get(
+        `SELECT id, recording_path FROM calls WHERE recording_path IS NOT NULL AND ended_at IS NOT NULL AND ended_at < ?
+         ORDER BY ended_at LIMIT ?`,
+      )
+      .all(endedBefore, limit) as Array<{ id: string; recording_path: string }>;
+    return rows.map((row) => ({ id: row.id, recordingPath: row.recording_path }));
+  }
+
   /** Records where the call's audio was saved; null clears it. */
   setRecordingPath(id: string, path: string | null): void {
     this.updateColumn(id, 'recording_path', parseInput(recordingPathSchema, path, 'setRecordingPath', id));
@@ -442,7 +460,7 @@ export class CallStore {
     this.changed({ kind: 'event', callId: id, event: { at: new Date(at).toISOString(), type, data } });
   }
 
-  private updateColumn(id: string, column: 'latency' | 'recording_path' | 'answered_by', value: string | null): void {
+  private updateColumn(id: string, column: 'latency' | 'recording_path' | 'answered_by' | 'transfer', value: string | null): void {
     this.write(() => {
       const result = this.statements.get(`UPDATE calls SET ${column} = ? WHERE id = ?`).run(value, id);
       if (result.changes === 0) throw notFound(id);

@@ -10,6 +10,7 @@ export type { TransitionDecision } from './status.ts';
 export { CALL_DIRECTIONS, CALL_STATUSES, CARRIER_NAME, FINAL_CALL_STATUSES, isFinalCallStatus, STORE_EVENTS, TURN_ROLES } from './types.ts';
 export type {
   AnsweredByRecord,
+  TransferRecord,
   CallDirection,
   CallError,
   CallEvent,

@@ -57,6 +57,9 @@ export interface TurnInput {
   startedAt?: Timestamp;
   /** @default null */
   endedAt?: Timestamp | null;
+  /** Milliseconds into the call's recording where the turn starts / ends (calls with a recording). @default null */
+  recordingOffsetMs?: number | null;
+  recordingEndMs?: number | null;
 }
 
 /** Fields of a turn to change; `null` clears an optional field. `latency` is merged key by key. */
@@ -146,6 +149,8 @@ export const turnSchema = z.strictObject({
   latency: jsonObject().nullish(),
   startedAt: timestamp.optional(),
   endedAt: timestamp.nullish(),
+  recordingOffsetMs: z.number().int().nonnegative().nullish(),
+  recordingEndMs: z.number().int().nonnegative().nullish(),
 });
 
 export const turnPatchSchema = z.strictObject({

@@ -4,6 +4,13 @@ import { SwitchboardError } from '../errors.ts';
 /** Where in a value a JSON problem sits: object keys and array indexes from the root. */
 export type JsonPath = ReadonlyArray<string | number>;
 
+/**
+ * Deepest nesting of objects and arrays a stored value may have. SQLite's JSON functions refuse more than 1000
+ * levels and `JSON.stringify` overflows the stack at a few thousand; the API refuses bodies nested deeper than 32
+ * levels before they get here, so this only stops values built in code.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** A value that JSON cannot carry unchanged. */
 export class JsonValueError extends SwitchboardError {
   constructor(
@@ -18,7 +25,7 @@ export class JsonValueError extends SwitchboardError {
  * Checks that `value` survives a JSON round-trip unchanged and returns a copy without `undefined`
  * object properties (which JSON drops anyway, and which optional fields produce all the time).
  * Anything else JSON would silently change — NaN, Infinity, Dates, Maps, class instances, functions,
- * bigints, `undefined` in arrays, cycles — is an error naming the path, so a record never reads back
+ * bigints, `undefined` in arrays, cycles, nesting deeper than {@link MAX_JSON_DEPTH} — is an error naming the path, so a record never reads back
  * different from what was written.
  */
 export function toJsonValue(value: unknown): JsonValue {
@@ -43,6 +50,7 @@ function normalise(value: unknown, path: JsonPath, seen: Set<object>): JsonValue
     return value;
   }
   if (typeof value !== 'object') throw new JsonValueError(path, `${describe(value)} is not representable in JSON`);
+  if (path.length >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (seen.has(value)) throw new JsonValueError(path, 'circular reference');
   seen.add(value);
   try {

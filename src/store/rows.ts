@@ -11,6 +11,7 @@ import type {
   JsonValue,
   TurnRole,
   AnsweredByRecord,
+  TransferRecord,
 } from './types.ts';
 
 export interface CallRow {
@@ -35,6 +36,7 @@ export interface CallRow {
   recording_path: string | null;
   latency: string | null;
   answered_by: string | null;
+  transfer: string | null;
 }
 
 export interface EventRow {
@@ -52,6 +54,8 @@ export interface TurnRow {
   latency: string | null;
   started_at: number;
   ended_at: number | null;
+  recording_offset_ms: number | null;
+  recording_end_ms: number | null;
 }
 
 export function isoOrNull(ms: number | null): string | null {
@@ -87,6 +91,7 @@ export function callRowToSummary(row: CallRow): CallSummary {
     recordingPath: row.recording_path,
     latency: row.latency === null ? null : parseJson<JsonObject>(row.latency),
     ...(row.answered_by !== null ? { answeredBy: parseJson<JsonObject>(row.answered_by) as unknown as AnsweredByRecord } : {}),
+    ...(row.transfer !== null ? { transfer: parseJson<JsonObject>(row.transfer) as unknown as TransferRecord } : {}),
   };
 }
 
@@ -109,5 +114,7 @@ export function turnRowToTurn(row: TurnRow): CallTurn {
     ...(row.latency !== null ? { latency: parseJson<JsonObject>(row.latency) } : {}),
     startedAt: new Date(row.started_at).toISOString(),
     endedAt: isoOrNull(row.ended_at),
+    ...(row.recording_offset_ms !== null ? { recordingOffsetMs: row.recording_offset_ms } : {}),
+    ...(row.recording_end_ms !== null ? { recordingEndMs: row.recording_end_ms } : {}),
   };
 }

@@ -78,6 +78,15 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'calls.answered_by: who answered an outbound call (person or machine), and how that was decided',
     sql: `ALTER TABLE calls ADD COLUMN answered_by TEXT CHECK (answered_by IS NULL OR json_valid(answered_by));`,
   },
+  {
+    version: 4,
+    description: 'turns: where each turn lies in the call recording; calls.transfer: a transfer to a person',
+    sql: `
+      ALTER TABLE call_turns ADD COLUMN recording_offset_ms INTEGER CHECK (recording_offset_ms IS NULL OR recording_offset_ms >= 0);
+      ALTER TABLE call_turns ADD COLUMN recording_end_ms INTEGER CHECK (recording_end_ms IS NULL OR recording_end_ms >= 0);
+      ALTER TABLE calls ADD COLUMN transfer TEXT CHECK (transfer IS NULL OR json_valid(transfer));
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -19,8 +19,9 @@ export function insertTurn(statements: StatementCache, callId: string, turn: Val
   try {
     statements
       .get(
-        `INSERT INTO call_turns (call_id, turn_index, role, text, heard, interrupted, latency, started_at, ended_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO call_turns (call_id, turn_index, role, text, heard, interrupted, latency, started_at, ended_at,
+           recording_offset_ms, recording_end_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         callId,
@@ -32,6 +33,8 @@ export function insertTurn(statements: StatementCache, callId: string, turn: Val
         turn.latency == null ? null : JSON.stringify(turn.latency),
         turn.startedAt ?? now,
         turn.endedAt ?? null,
+        turn.recordingOffsetMs ?? null,
+        turn.recordingEndMs ?? null,
       );
   } catch (error) {
     throw conflictOr(error, callId, `addTurn: turn ${index} already exists`);
@@ -64,6 +67,8 @@ export function patchTurn(statements: StatementCache, callId: string, index: num
     latency,
     started_at: patch.startedAt ?? row.started_at,
     ended_at: patch.endedAt === undefined ? row.ended_at : patch.endedAt,
+    recording_offset_ms: row.recording_offset_ms,
+    recording_end_ms: row.recording_end_ms,
   };
   statements
     .get(

@@ -60,6 +60,12 @@ export interface CallTurn {
   latency?: JsonObject;
   startedAt: string;
   endedAt: string | null;
+  /**
+   * Calls with a recording: milliseconds into it where the turn starts and ends (assistant turns: where the
+   * caller started and stopped hearing it). Absent when not recorded.
+   */
+  recordingOffsetMs?: number;
+  recordingEndMs?: number;
 }
 
 /** A call without its events and turns: one row of `GET /calls`. */
@@ -90,6 +96,24 @@ export interface CallSummary {
   latency: JsonObject | null;
   /** Outbound calls with answering-machine detection: who answered, and when and how that was decided. */
   answeredBy?: AnsweredByRecord;
+  /** Calls the agent handed to a person (`transfer_call`): where to, how, and what the carrier said. */
+  transfer?: TransferRecord;
+}
+
+/** A transfer to a person, as the record keeps it. */
+export interface TransferRecord {
+  /** `cold`: the carrier moved the call; `warm`: the bot briefed the person, then bridged them. */
+  kind: 'cold' | 'warm';
+  /** The destination as configured: a phone number or a SIP URI. */
+  destination: string;
+  /** The description the model saw for it. */
+  description?: string;
+  /** `transferred`: the carrier accepted the move; `failed`: it refused (the bot told the caller). */
+  status: 'transferred' | 'failed';
+  /** What the carrier answered (its status code, call id, error message). */
+  carrierResult: JsonObject;
+  /** ISO time the transfer was asked for. */
+  at: string;
 }
 
 /** Who answered a call and how the agent knew. */

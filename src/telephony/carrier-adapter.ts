@@ -97,6 +97,11 @@ export interface TransferResult {
   status: string;
   /** For people and logs. */
   reason: string;
+  /**
+   * The carrier moved the call itself (Twilio `<Dial>` on the live call, Plivo's transfer API): the call goes on
+   * at the carrier with the destination, so the server must not hang it up — only our media ends. @default false
+   */
+  movedByCarrier?: boolean;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */
@@ -131,6 +136,11 @@ export interface CarrierContext {
   calls: CallControl;
 }
 
+/** Hooks run before the body of an API request is read (see `CarrierRouteContext.apiJsonRoute`). */
+export interface ApiJsonRouteOptions {
+  onRequest: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>;
+}
+
 /** What a carrier's routes get. */
 export interface CarrierRouteContext<Runtime extends CarrierRuntime = CarrierRuntime> {
   log: Logger;
@@ -143,6 +153,11 @@ export interface CarrierRouteContext<Runtime extends CarrierRuntime = CarrierRun
   carrier(): Runtime;
   /** Pre-handler for public API routes (`SWITCHBOARD_API_KEY`). */
   apiAuth(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * Route options for public API routes that take a JSON body (seed routes such as `POST /dialout`): the API key,
+   * then `application/json` only (415 otherwise), both before the body is read.
+   */
+  apiJsonRoute: ApiJsonRouteOptions;
   /** Answers a webhook that failed verification: 403 with the reason, and a log line. */
   rejectWebhook(request: FastifyRequest, reply: FastifyReply, result: WebhookVerification & { ok: false }): Promise<void>;
 }
@@ -217,6 +232,8 @@ export interface PlaceCallRequest {
   agent?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   headers?: Record<string, string> | undefined;
+  /** Record this call (wins over the agent's `record`). @default the agent's setting */
+  record?: boolean | undefined;
   /** See {@link OutboundCallRequest.media}. @default 'stream' */
   media?: 'stream' | 'sip' | undefined;
 }

@@ -2,7 +2,7 @@ import { SwitchboardError, isRetryableHttpStatus } from '../errors.ts';
 import type { CarrierName } from './carrier.ts';
 
 /** Which REST operation failed. */
-export type CarrierOperation = 'placeCall' | 'hangUp' | 'getCall';
+export type CarrierOperation = 'placeCall' | 'hangUp' | 'getCall' | 'transfer';
 
 export interface CarrierErrorDetails {
   carrier: CarrierName;

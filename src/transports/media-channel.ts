@@ -45,6 +45,28 @@ export interface MediaChannel {
   clear(): void;
   /** Send DTMF digits to the far end where the carrier supports it. */
   sendDtmf?(digits: string): void;
+  /**
+   * The far end hears keys only as sound (carrier media streams): transports play generated DTMF tones in the
+   * audio instead of calling {@link sendDtmf}. @default false (use `sendDtmf`: SIP RFC 4733, Daily)
+   */
+  readonly dtmfInBand?: boolean;
   /** Close the media stream (not the call: hanging up is the carrier REST client's job). */
   close(reason: string): void;
+  /**
+   * Why the media broke under the call (peer vanished, inbound audio stopped, socket error), once it has;
+   * `undefined` while healthy and after an ordinary close. Channels that cannot tell leave it out.
+   */
+  readonly failure?: string | undefined;
+  /** What arrived from the carrier: audio frames, and messages dropped per reason. Optional. */
+  inboundStats?(): MediaInboundStats;
+}
+
+/** Counters of a channel's inbound messages. */
+export interface MediaInboundStats {
+  /** Audio frames accepted. */
+  frames: number;
+  /** Other messages acted on (marks, clears, DTMF, notices). */
+  events: number;
+  /** Messages dropped, by reason (`malformed-json`, `unknown-event`, `missing-field`, `binary-frame`, `bad-payload`…). */
+  dropped: Record<string, number>;
 }

@@ -1,5 +1,6 @@
 import type { ChannelAudioFormat } from '../audio/channel-audio-format.ts';
 import { SwitchboardError } from '../errors.ts';
+import type { SupportedFormats } from './stream-format.ts';
 
 /** A carrier's name as registered (its adapter's `name`), e.g. the value stored in call records. */
 type CarrierName = string;
@@ -16,7 +17,13 @@ export interface MediaStreamStart {
   tracks: string[];
   /** Twilio `customParameters` (from `<Parameter>`), Plivo `extra_headers` parsed into pairs. */
   customParameters: Record<string, string>;
+  /** What the stream carries (a supported format; see `formatProblem` when the carrier announced another). */
   format: ChannelAudioFormat;
+  /**
+   * Set when the start message announced a format the carrier's protocol does not support (its reason): the
+   * stream is refused (close 1008) before any session is set up.
+   */
+  formatProblem?: string;
 }
 
 /** One message from the carrier, parsed. */
@@ -41,7 +48,7 @@ export type InboundMediaEvent =
   | { type: 'notice'; event: string; detail: string | null }
   | { type: 'invalid'; error: MediaParseError };
 
-export type MediaParseErrorCode = 'binary-frame' | 'malformed-json' | 'unknown-event' | 'missing-field';
+export type MediaParseErrorCode = 'binary-frame' | 'malformed-json' | 'unknown-event' | 'missing-field' | 'bad-payload';
 
 /** A media-socket message that could not be understood. Returned, never thrown, by serializers' `parse`. */
 export class MediaParseError extends SwitchboardError {
@@ -88,6 +95,8 @@ export interface MediaStreamProtocol {
    * then discounts marks that arrive after a clear.
    */
   readonly echoesMarksOnClear: boolean;
+  /** The formats its start message may announce (others are refused with close 1008). @default any */
+  readonly supportedFormats?: SupportedFormats;
   /** How many text messages may precede the start message (e.g. a `connected` greeting). @default 2 */
   readonly maxMessagesBeforeStart?: number;
 }
@@ -132,6 +141,10 @@ export function parseMediaEvent(carrier: CarrierName, msg: Record<string, unknow
   if (!isRecord(media) || typeof media.payload !== 'string') {
     return { type: 'invalid', error: new MediaParseError(carrier, 'missing-field', 'media without media.payload', 'media') };
   }
+  // Node's decoder skips characters outside the alphabet silently; a payload with any is not audio we can trust.
+  if (!BASE64.test(media.payload)) {
+    return { type: 'invalid', error: new MediaParseError(carrier, 'bad-payload', 'media.payload is not base64', 'media') };
+  }
   return {
     type: 'media',
     track: typeof media.track === 'string' ? media.track : 'inbound',
@@ -140,6 +153,8 @@ export function parseMediaEvent(carrier: CarrierName, msg: Record<string, unknow
     audio: Buffer.from(media.payload, 'base64'),
   };
 }
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -9,9 +9,19 @@ import type { MediaChannel } from './media-channel.ts';
 import { OutboundAudioQueue } from './outbound-audio-queue.ts';
 import './output-frames.ts';
 import { PlaybackTracker } from './playback-tracker.ts';
+import { MediaFormatError } from './stream-format.ts';
+import { dtmfTones } from '../audio/dtmf.ts';
+
+/** DTMF keys as 8 kHz audio for the output queue (characters that are not keys are skipped). */
+function dtmfAudio(digits: string): AudioPayload {
+  return { sampleRate: 8000, channels: 1, pcm: dtmfTones(digits.replace(/[^0-9*#A-Da-d]/g, '')) };
+}
 
 /** What paces the output: the shared media clock, or a test's own. */
 export type OutputPacer = Pick<MediaClock, 'activate' | 'deactivate'>;
+
+/** Largest outbound frame: 1 s of 48 kHz 16-bit audio. */
+const MAX_FRAME_BYTES = 96_000;
 
 /** Sent audio kept (beyond the last acknowledged mark) so a paused reply can be sent again: 10 s. */
 const MAX_RETAINED_SEC = 10;
@@ -96,6 +106,14 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
     this.leadMs = options.leadMs ?? 120;
     this.maxRetainedBytes = MAX_RETAINED_SEC * this.encoder.bytesPerSecond;
     this.frameBytes = Math.round(((options.frameMs ?? 20) / 1000) * this.encoder.bytesPerSecond);
+    // Pacing needs whole frames of a sane size: a 0-byte frame would never advance the playout clock (the tick loop
+    // would spin forever), an absurd one would allocate without bound. Carriers' start messages are checked before
+    // this (see stream-format.ts); this guards every other channel.
+    if (!Number.isSafeInteger(this.frameBytes) || this.frameBytes < 1 || this.frameBytes > MAX_FRAME_BYTES) {
+      throw new MediaFormatError(
+        `cannot pace ${channel.format.encoding} at ${channel.format.sampleRate} Hz (frame of ${this.frameBytes} bytes)`,
+      );
+    }
     this.endGraceMs = options.endGraceMs ?? 3000;
     this.scratch = new Uint8Array(this.frameBytes);
   }
@@ -103,6 +121,11 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
   /** Seconds of audio queued here and not yet sent to the carrier. */
   get queuedSec(): number {
     return this.queue.length / this.encoder.bytesPerSecond;
+  }
+
+  /** Nothing queued and no utterance waiting for the carrier to confirm it played. */
+  get idle(): boolean {
+    return this.isIdle();
   }
 
   /** True while some hold keeps the output from sending. */
@@ -148,7 +171,9 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
         this.sendDueMarks();
         break;
       case 'dtmf.out':
-        this.channel.sendDtmf?.(frame.digits);
+        // Media streams carry no keys: play standard tones after what is queued. SIP (RFC 4733) and Daily send them.
+        if (this.channel.dtmfInBand || !this.channel.sendDtmf) this.enqueue(dtmfAudio(frame.digits), undefined);
+        else this.channel.sendDtmf(frame.digits);
         break;
       default:
         break;
@@ -189,6 +214,7 @@ export class TransportOutput extends FrameProcessor implements ClockClient {
       const nextMark = this.tracker.nextMarkOffset();
       if (nextMark !== undefined && nextMark > this.sentOffset) size = Math.min(size, nextMark - this.sentOffset);
       const bytes = this.queue.take(size, this.scratch);
+      if (bytes.length === 0) break; // no progress possible: never spin
       this.channel.sendAudio(bytes);
       this.playoutEndAt += bytes.length / bytesPerMs;
       this.stats.framesSent++;

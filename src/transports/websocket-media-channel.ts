@@ -6,9 +6,36 @@ import type { AudioPayload } from '../pipeline/audio-payload.ts';
 import { rawToString, type DetectedMediaStream } from './detect-media-stream.ts';
 import type { CarrierMediaSerializer, InboundMediaEvent } from './media-serializer.ts';
 import { MediaParseError } from './media-serializer.ts';
-import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from './media-channel.ts';
+import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler, MediaInboundStats } from './media-channel.ts';
+import { MediaFormatError, formatProblem } from './stream-format.ts';
+import { systemClock, type Clock, type ClockTimer } from '../util/clock.ts';
 
-export interface WebSocketMediaChannelOptions {
+/** Detecting a peer that vanished (half-open TCP: no FIN, no data) and media that stopped flowing. */
+export interface MediaWatchdogOptions {
+  /**
+   * WebSocket ping period; a ping still unanswered when the next is due ends the stream as lost (0 turns pings off).
+   * @default 5000
+   */
+  pingIntervalMs?: number;
+  /**
+   * Carriers stream the caller's audio continuously (silence included); none for this long ends the stream as
+   * lost (0 turns the watchdog off).
+   * @default 10000
+   */
+  inboundTimeoutMs?: number;
+  /** Time source for both (a `ManualClock` in unit tests). @default systemClock */
+  clock?: Clock;
+}
+
+/** One DTMF key as carriers report it. */
+const DTMF_DIGIT = /^[0-9*#A-Da-d]$/;
+
+/** @see MediaWatchdogOptions */
+export const DEFAULT_PING_INTERVAL_MS = 5000;
+/** @see MediaWatchdogOptions */
+export const DEFAULT_INBOUND_TIMEOUT_MS = 10_000;
+
+export interface WebSocketMediaChannelOptions extends MediaWatchdogOptions {
   /** Our call id, on every log line. @default the carrier call id */
   callId?: string;
   /** @default silentLogger() */
@@ -39,8 +66,18 @@ export class WebSocketMediaChannel implements MediaChannel {
   /** From the carrier's protocol: whether it echoes marks dropped by a clear (see {@link MediaChannel}). */
   readonly echoesMarksOnClear: boolean;
   readonly sendDtmf?: (digits: string) => void;
+  /**
+   * Keys are played as tones in the audio: what a carrier's stream-level DTMF event (Plivo `sendDTMF`) does at the
+   * far end is not documented as reaching an IVR, while tones always do (and are in the recording).
+   */
+  readonly dtmfInBand = true;
   /** Parse errors seen on this socket. */
   parseErrors = 0;
+  /** Why the media broke (see {@link MediaChannel.failure}). */
+  failure: string | undefined;
+  private framesIn = 0;
+  private eventsIn = 0;
+  private readonly dropped: Record<string, number> = {};
 
   private readonly socket: WebSocket;
   private readonly serializer: CarrierMediaSerializer;
@@ -52,8 +89,19 @@ export class WebSocketMediaChannel implements MediaChannel {
   private pending: PendingEvent[] = [];
   private finished = false;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly clock: Clock;
+  private readonly pingIntervalMs: number;
+  private readonly inboundTimeoutMs: number;
+  private watchdogTimer: ClockTimer | undefined;
+  private lastInboundAt: number;
+  private lastPingAt: number;
+  private awaitingPong = false;
 
   constructor(socket: WebSocket, stream: DetectedMediaStream, options: WebSocketMediaChannelOptions = {}) {
+    // A stream whose start announced a format we cannot run must not get this far (see stream-format.ts).
+    if (stream.formatProblem) throw new MediaFormatError(stream.formatProblem);
+    const problem = formatProblem(stream.format, stream.protocol.supportedFormats ?? [stream.format]);
+    if (problem) throw new MediaFormatError(problem);
     this.socket = socket;
     this.carrier = stream.carrier;
     this.carrierCallId = stream.carrierCallId;
@@ -75,11 +123,18 @@ export class WebSocketMediaChannel implements MediaChannel {
       this.sendDtmf = (digits: string) => this.send(build(digits));
     }
 
+    this.clock = options.clock ?? systemClock;
+    this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    this.inboundTimeoutMs = options.inboundTimeoutMs ?? DEFAULT_INBOUND_TIMEOUT_MS;
+    this.lastInboundAt = this.lastPingAt = this.clock.now();
+
     // Take over synchronously: the listeners go on in the same turn detection stops buffering.
     const buffered = stream.release();
     socket.on('message', this.onMessage);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
+    socket.on('pong', this.onPong);
+    this.startWatchdog();
     for (const message of buffered) this.onMessage(message.data, message.isBinary);
     if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) {
       this.finish({ by: 'remote', reason: 'media socket closed before the channel started' });
@@ -123,6 +178,11 @@ export class WebSocketMediaChannel implements MediaChannel {
     this.finish({ by: 'local', reason });
   }
 
+  /** Audio frames accepted and messages dropped per reason, so far. */
+  inboundStats(): MediaInboundStats {
+    return { frames: this.framesIn, events: this.eventsIn, dropped: { ...this.dropped } };
+  }
+
   /** True once the channel reported `closed`. */
   get isClosed(): boolean {
     return this.finished;
@@ -136,9 +196,11 @@ export class WebSocketMediaChannel implements MediaChannel {
 
   private readonly onMessage = (data: RawData, isBinary: boolean): void => {
     if (this.finished) return;
+    this.awaitingPong = false; // any data proves the peer is there
     const event: InboundMediaEvent = isBinary
       ? { type: 'invalid', error: new MediaParseError(this.carrier, 'binary-frame', 'binary frame on a JSON media socket') }
       : this.serializer.parse(rawToString(data));
+    if (event.type === 'media' && event.track === 'inbound') this.lastInboundAt = this.clock.now();
     if (event.type === 'stop') {
       this.finish({ by: 'remote', reason: event.reason ? `stream stopped: ${event.reason}` : 'stream stopped' });
       return;
@@ -157,18 +219,63 @@ export class WebSocketMediaChannel implements MediaChannel {
 
   private readonly onError = (error: Error): void => {
     this.logger.warn({ err: error.message }, 'media socket error');
-    this.finish({ by: 'error', reason: `media socket error: ${error.message}` });
+    this.failure = `media socket error: ${error.message}`;
+    this.finish({ by: 'error', reason: this.failure });
     this.socket.terminate();
   };
 
+  private readonly onPong = (): void => {
+    this.awaitingPong = false;
+  };
+
+  private startWatchdog(): void {
+    const periods = [this.pingIntervalMs, this.inboundTimeoutMs].filter((ms) => ms > 0);
+    if (periods.length === 0 || this.finished) return;
+    // Checked four times per shortest period: a lost stream is noticed within a quarter period of its limit.
+    const checkMs = Math.max(50, Math.min(...periods) / 4);
+    this.watchdogTimer = this.clock.setInterval(this.checkWatchdog, checkMs);
+    this.watchdogTimer.unref?.();
+  }
+
+  private readonly checkWatchdog = (): void => {
+    if (this.finished) return;
+    const now = this.clock.now();
+    if (this.inboundTimeoutMs > 0 && now - this.lastInboundAt >= this.inboundTimeoutMs) {
+      this.lose(`media lost: no inbound audio for ${Math.round(this.inboundTimeoutMs / 1000)} s`);
+      return;
+    }
+    if (this.pingIntervalMs > 0 && now - this.lastPingAt >= this.pingIntervalMs) {
+      if (this.awaitingPong) {
+        this.lose(`media lost: no answer to a ping within ${Math.round(this.pingIntervalMs / 1000)} s`);
+        return;
+      }
+      this.lastPingAt = now;
+      this.awaitingPong = true;
+      if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+    }
+  };
+
+  /** The peer or its media is gone: drop the connection (a half-open peer would never answer a close frame). */
+  private lose(reason: string): void {
+    this.logger.warn({ reason }, 'media lost');
+    this.failure = reason;
+    this.finish({ by: 'error', reason });
+    this.socket.terminate();
+  }
+
   private queue(event: PendingEvent): void {
-    if (this.pending.length >= this.maxPendingEvents) this.pending.shift();
+    if (this.pending.length >= this.maxPendingEvents) {
+      const oldest = this.pending.shift();
+      if (oldest && oldest.type !== 'closed') this.drop('queue-full');
+    }
     this.pending.push(event);
   }
 
   private finish(info: ChannelCloseInfo): void {
     if (this.finished) return;
     this.finished = true;
+    this.clock.clearInterval(this.watchdogTimer);
+    this.watchdogTimer = undefined;
     if (this.handler) this.handler.closed(info);
     else this.queue({ type: 'closed', info });
   }
@@ -177,32 +284,57 @@ export class WebSocketMediaChannel implements MediaChannel {
     switch (event.type) {
       case 'media':
         // `<Start><Stream track="both_tracks">` also streams our own audio back; only the caller's is input.
-        if (event.track === 'inbound') handler.audio(this.toPayload(event.audio));
+        if (event.track !== 'inbound') {
+          this.drop('other-track');
+          return;
+        }
+        if (event.audio.length === 0 || (this.format.encoding === 'pcm16' && event.audio.length % 2 !== 0)) {
+          this.drop('bad-payload');
+          return;
+        }
+        this.framesIn++;
+        handler.audio(this.toPayload(event.audio));
         return;
       case 'mark':
+        this.eventsIn++;
         handler.mark(event.name);
         return;
       case 'cleared':
+        this.eventsIn++;
         handler.cleared?.();
         return;
       case 'dtmf':
+        if (!DTMF_DIGIT.test(event.digit)) {
+          this.drop('bad-dtmf');
+          return;
+        }
+        this.eventsIn++;
         handler.dtmf(event.digit);
         return;
       case 'notice':
-        this.logger.info({ event: event.event, detail: event.detail }, 'carrier media notice');
+        this.eventsIn++;
+        if (this.eventsIn <= this.maxLoggedParseErrors)
+          this.logger.info({ event: event.event, detail: event.detail }, 'carrier media notice');
         return;
       case 'invalid':
         this.parseErrors++;
+        this.drop(event.error.code);
         if (this.parseErrors <= this.maxLoggedParseErrors) {
           this.logger.warn({ code: event.error.code, event: event.error.event, err: event.error.message }, 'unparseable media message');
         }
         return;
       case 'stop': // handled in onMessage
+        return;
       case 'connected':
       case 'start':
         // Detection consumed the real ones; a repeat carries nothing new.
+        this.drop('repeated-start');
         return;
     }
+  }
+
+  private drop(reason: string): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
   }
 
   private toPayload(bytes: Buffer): AudioPayload {

@@ -172,6 +172,28 @@ describe('JSON fields', () => {
   });
 });
 
+describe('JSON nesting', () => {
+  it('refuses metadata and event data nested deeper than 64 levels with invalid_input naming the limit', () => {
+    const store = memoryStore();
+    const nest = (levels: number) => {
+      let value: Record<string, unknown> = { leaf: 1 };
+      for (let i = 1; i < levels; i++) value = { a: value };
+      return value;
+    };
+    const { id } = store.createCall({ carrier: 'twilio', direction: 'outbound', to: '+1', metadata: nest(64) });
+    expect(store.getCall(id)?.metadata).toEqual(nest(64));
+    for (const levels of [65, 1000, 20_000]) {
+      expectStoreError(
+        () => store.createCall({ carrier: 'twilio', direction: 'outbound', to: '+1', metadata: nest(levels) }),
+        'invalid_input',
+        /deeper than 64/,
+      );
+    }
+    expectStoreError(() => store.addEvent(id, 'deep', nest(1000)), 'invalid_input', /deeper than 64/);
+    store.close();
+  });
+});
+
 describe('turns', () => {
   it('assigns indexes in order, shows optional fields only where set, and updates them', () => {
     const clock = new ManualClock();

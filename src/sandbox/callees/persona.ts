@@ -11,6 +11,7 @@
  * | `{ "press": "1", "gapMs": 150 }` | press keys (DTMF events), `gapMs` apart |
  * | `{ "waitForBotToFinish": true, "minSilenceMs": 900, "timeoutMs": 30000 }` | wait until the bot has spoken (after our last line or key press, or still speaking when it ended) and then been quiet for `minSilenceMs` |
  * | `{ "waitForBotSpeechMs": 1500, "timeoutMs": 30000 }` | wait until the bot has been talking for this long (starting after our last line) — for interrupting it |
+ * | `{ "waitForKeys": "1", "timeoutMs": 15000, "onTimeout": "hangUp" }` | wait until these keys have been heard, in order, as DTMF tones in the audio (an IVR menu); other keys do not count; `onTimeout` `continue` (default) or `hangUp` |
  * | `{ "pauseMs": 500 }` | do nothing for a while |
  * | `{ "hangUp": true }` | hang up |
  *
@@ -46,6 +47,14 @@ export const waitForBotSpeechStepSchema = z.strictObject({
   /** Give up waiting after this long. @default 30000 */
   timeoutMs: z.number().positive().optional(),
 });
+export const waitForKeysStepSchema = z.strictObject({
+  /** Keys to hear, in order, as DTMF tones in the audio (a Goertzel detector listens); other keys are ignored. */
+  waitForKeys: z.string().regex(/^[0-9*#A-Da-d]+$/, 'DTMF digits are 0-9, *, #, A-D'),
+  /** Give up waiting after this long. @default 30000 */
+  timeoutMs: z.number().positive().optional(),
+  /** When the keys never come: go on with the script, or hang up (an IVR that connects only on the right key). @default 'continue' */
+  onTimeout: z.enum(['continue', 'hangUp']).optional(),
+});
 export const pauseStepSchema = z.strictObject({ pauseMs: z.number().nonnegative() });
 export const hangUpStepSchema = z.strictObject({ hangUp: z.literal(true) });
 
@@ -55,6 +64,7 @@ export const personaStepSchema = z.union([
   pressStepSchema,
   waitForBotToFinishStepSchema,
   waitForBotSpeechStepSchema,
+  waitForKeysStepSchema,
   pauseStepSchema,
   hangUpStepSchema,
 ]);

@@ -9,6 +9,7 @@
  * Every line is registered with the speech registry before its first byte is sent, and starts on a 20 ms
  * frame boundary.
  */
+import { DtmfDetector } from '../../audio/dtmf.ts';
 import { MULAW_SILENCE, mulawDecode } from '../../audio/g711.ts';
 import { speechRegistry, type SpeechLineInput } from '../speech-registry.ts';
 import { espeakCalleeVoice, type CalleeUtterance, type CalleeVoice } from './callee-voice.ts';
@@ -73,6 +74,8 @@ export interface CalleeRecord {
   /** Stretches of bot speech heard. */
   heard: HeardSegment[];
   pressed: PressedRecord[];
+  /** DTMF keys heard as tones in the audio (Goertzel detection). */
+  heardKeys: PressedRecord[];
   steps: StepRecord[];
   /** The callee hung up (rather than the other side). */
   hungUp: boolean;
@@ -120,6 +123,7 @@ export class SimulatedCallee {
   private readonly now: () => number;
   private readonly soundsDir: string | undefined;
   private readonly detector: SpeechDetector;
+  private readonly keys = new DtmfDetector();
   /** Index of the step running now. */
   private stepIndex = -1;
   private readonly frame = new Uint8Array(FRAME_BYTES);
@@ -149,6 +153,7 @@ export class SimulatedCallee {
       said: [],
       heard: this.detector.segments,
       pressed: [],
+      heardKeys: [],
       steps: [],
       hungUp: false,
       connectedAt: null,
@@ -201,6 +206,7 @@ export class SimulatedCallee {
   /** The bot audio the carrier played to the callee during the tick starting at `at`. */
   hear(frame: Uint8Array, at: number): void {
     this.detector.push(frame, at);
+    for (const digit of this.keys.push(mulawDecode(frame))) this.record.heardKeys.push({ digit, at });
     const maxCallMs = this.persona.maxCallMs ?? PERSONA_DEFAULTS.maxCallMs;
     if (this.record.connectedAt !== null && at - this.record.connectedAt >= maxCallMs && !this.ended) {
       this.hangUp();
@@ -260,6 +266,10 @@ export class SimulatedCallee {
       }
       stepRecord.endedAt = this.now();
       if (stepRecord.outcome === 'call-ended') return;
+      if (stepRecord.outcome === 'timeout' && 'onTimeout' in step && step.onTimeout === 'hangUp') {
+        this.hangUp();
+        return;
+      }
     }
     if (this.ended) return;
     this.record.scriptFinished = true;
@@ -287,6 +297,17 @@ export class SimulatedCallee {
       return this.waitFor(startedAt, step.timeoutMs, (at) => {
         const reply = this.replyAfter(ref);
         return reply !== undefined && this.detector.speaking && at + FRAME_MS - reply.startAt >= needed;
+      });
+    }
+    if ('waitForKeys' in step) {
+      const from = this.record.heardKeys.length;
+      const wanted = step.waitForKeys.toUpperCase();
+      return this.waitFor(startedAt, step.timeoutMs, () => {
+        const heard = this.record.heardKeys
+          .slice(from)
+          .map((k) => k.digit)
+          .join('');
+        return heard.endsWith(wanted);
       });
     }
     if ('pauseMs' in step) return this.sleep(step.pauseMs * this.timeScale);

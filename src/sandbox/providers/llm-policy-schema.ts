@@ -88,8 +88,11 @@ export const policyVariableSchema = z
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are identifiers');
 
-/** Template variables every policy can use without declaring them. */
-export const builtinPolicyVariables = ['lastUserMessage', 'turn'] as const;
+/**
+ * Template variables every policy can use without declaring them. `userMatch`: what the rule's first matching
+ * `userMatches` regex captured (its `value` group, else group 1, else the whole match); '' otherwise.
+ */
+export const builtinPolicyVariables = ['lastUserMessage', 'turn', 'userMatch'] as const;
 
 export const llmPolicySchema = z
   .object({

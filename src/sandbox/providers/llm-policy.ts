@@ -122,11 +122,21 @@ export class LlmPolicy {
     };
     for (const compiled of this.rules) {
       if (!ruleMatches(compiled, state)) continue;
-      return render(compiled.rule.id, compiled.rule.reply, compiled.rule.toolCalls, variables);
+      const userMatch = userMatchOf(compiled.rule.when.userMatches ?? [], state.lastUserText);
+      return render(compiled.rule.id, compiled.rule.reply, compiled.rule.toolCalls, { ...variables, userMatch });
     }
     const offered = this.data.fallback.toolCalls.filter((call) => state.offeredTools.has(call.name));
-    return render('fallback', this.data.fallback.reply, offered, variables);
+    return render('fallback', this.data.fallback.reply, offered, { ...variables, userMatch: '' });
   }
+}
+
+/** What the first of `sources` that matches `text` captured (`value` group, else group 1, else the match). */
+function userMatchOf(sources: readonly string[], text: string): string {
+  for (const source of sources) {
+    const match = new RegExp(source, 'iu').exec(text);
+    if (match) return (match.groups?.value ?? match[1] ?? match[0]).trim();
+  }
+  return '';
 }
 
 function compileUserPatterns(when: PolicyCondition): RegExp[] {

@@ -17,6 +17,13 @@ export interface CallDeps {
   /** The server's carriers (live, emulated or unavailable). */
   carriers: CarrierSet;
   metrics: CallMetricsSink;
+  /** Where call recordings go; absent: calls are not recorded (a call asking for it gets a `recording.unavailable` event). */
+  recordings?: RecordingSettings | undefined;
+}
+
+export interface RecordingSettings {
+  /** Folder of the WAV files (`<callId>.wav`), created on demand. */
+  dir: string;
 }
 
 /** The agent named `name` (the default one when absent); 400 listing the known agents otherwise. */

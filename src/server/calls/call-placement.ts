@@ -3,6 +3,7 @@ import type { CallRecord } from '../../store/index.ts';
 import type { PlaceCallRequest } from '../../telephony/carrier-adapter.ts';
 import { CarrierError } from '../../telephony/carrier-error.ts';
 import { agentNamed, messageOf, type CallDeps } from './call-deps.ts';
+import { RECORDING_REQUESTED_EVENT } from './call-recording.ts';
 
 /** Custom call data: any JSON object up to 64 KB (it is stored with the call and templated into prompts). */
 export const MAX_METADATA_BYTES = 64 * 1024;
@@ -38,6 +39,7 @@ export async function placeCall(deps: CallDeps, input: PlaceCallRequest): Promis
     metadata: input.metadata ?? {},
   });
   const callId = record.id;
+  if (input.record !== undefined) store.addEvent(callId, RECORDING_REQUESTED_EVENT, { record: input.record });
   try {
     const machineDetection = agent.voicemail !== undefined && agent.voicemail.detect !== false;
     const placed = await carrier.placeCall({

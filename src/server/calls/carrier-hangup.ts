@@ -2,7 +2,7 @@ import { CarrierError } from '../../telephony/carrier-error.ts';
 import { messageOf, type CallDeps } from './call-deps.ts';
 
 /** Hangs up a call's carrier leg (best effort): the outcome, or why it failed, goes in the call's events. */
-export async function hangUpCarrierLeg(deps: CallDeps, callId: string, reason: string): Promise<void> {
+export async function hangUpCarrierLeg(deps: Pick<CallDeps, 'store' | 'log' | 'carriers'>, callId: string, reason: string): Promise<void> {
   const { store, log } = deps;
   const record = store.getCallSummary(callId);
   if (!record) return;

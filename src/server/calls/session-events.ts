@@ -1,4 +1,5 @@
 import type { CallSessionEvents } from '../../agent/call-session.ts';
+import type { CallRecorder } from '../../recording/call-recorder.ts';
 import type { RecordWriter } from '../record-writer.ts';
 import type { CallDeps } from './call-deps.ts';
 
@@ -11,8 +12,21 @@ function toEpoch(perfMs: number): number {
  * What a call's session reports, turned into record writes (turns numbered in the order they are reported; events
  * timestamped when they happen) off the real-time path, and into metrics.
  */
-export function sessionEvents(deps: Pick<CallDeps, 'store' | 'metrics'>, writer: RecordWriter, callId: string): CallSessionEvents {
+export function sessionEvents(
+  deps: Pick<CallDeps, 'store' | 'metrics'>,
+  writer: RecordWriter,
+  callId: string,
+  recording?: Pick<CallRecorder, 'offsetMsOf'>,
+): CallSessionEvents {
   const { store, metrics } = deps;
+  /** Where a turn lies in the call's recording (calls being recorded). */
+  const offsets = (startMs: number | undefined, endMs: number) =>
+    recording
+      ? {
+          ...(startMs !== undefined ? { recordingOffsetMs: recording.offsetMsOf(startMs) } : {}),
+          recordingEndMs: recording.offsetMsOf(endMs),
+        }
+      : {};
   let turnIndex = 0;
   const recordEvent = (type: string, data: unknown): void => {
     const at = Date.now(); // when it happened, not when the write lands
@@ -28,6 +42,7 @@ export function sessionEvents(deps: Pick<CallDeps, 'store' | 'metrics'>, writer:
           text: turn.text,
           startedAt: toEpoch(turn.startedAtMs),
           endedAt: toEpoch(turn.endedAtMs),
+          ...offsets(turn.startedAtMs, turn.endedAtMs),
         }),
       );
     },
@@ -43,6 +58,7 @@ export function sessionEvents(deps: Pick<CallDeps, 'store' | 'metrics'>, writer:
           ...(turn.latency ? { latency: { ...turn.latency } } : {}),
           ...(turn.startedAtMs !== undefined ? { startedAt: toEpoch(turn.startedAtMs) } : {}),
           endedAt: toEpoch(turn.endedAtMs),
+          ...offsets(turn.startedAtMs, turn.endedAtMs),
         }),
       );
       if (turn.latency) metrics.turnLatency(turn.latency);

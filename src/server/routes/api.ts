@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiJsonRouteOptions } from '../../telephony/carrier-adapter.ts';
 import { z } from 'zod';
 import type { CallManager } from '../call-manager.ts';
 import type { CallStore } from '../../store/index.ts';
@@ -28,6 +29,7 @@ const placeCallBody = z.strictObject({
   agent: z.string().min(1).optional(),
   metadata: metadataObject.optional(),
   headers: customHeaders.optional(),
+  record: z.boolean().optional(),
 });
 
 const listQuery = z.object({
@@ -45,12 +47,14 @@ export function registerApiRoutes(
     store: CallStore;
     defaultCarrier: string;
     auth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Route options of API routes that take a JSON body (key check and JSON-only, before the body is read). */
+    jsonRoute: ApiJsonRouteOptions;
   },
 ): void {
   const { manager, store } = deps;
   const preHandler = deps.auth;
 
-  app.post('/calls', { preHandler }, async (request, reply) => {
+  app.post('/calls', deps.jsonRoute, async (request, reply) => {
     const body = placeCallBody.parse(request.body);
     manager.checkMetadata(body.metadata);
     const record = await manager.placeCall({
@@ -60,6 +64,7 @@ export function registerApiRoutes(
       agent: body.agent,
       metadata: body.metadata,
       headers: body.headers,
+      record: body.record,
     });
     return reply.code(201).send({ id: record.id, carrier: record.carrier, status: record.status, carrierCallId: record.carrierCallId });
   });

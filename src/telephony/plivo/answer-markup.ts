@@ -1,5 +1,6 @@
 import plivo from 'plivo';
 import { assertStreamUrl, type StreamUrlOptions } from '../stream-url.ts';
+import { PLIVO_STREAM_CONTENT_TYPE, type PlivoStreamContentType } from './stream-content-type.ts';
 
 /**
  * The parts of plivo-node's XML builder we use. Its bundled typings omit `addStream` and misname `callerId`, so the
@@ -54,7 +55,7 @@ export function plivoHeaderList(headers: Record<string, string>, maxBytes = 512)
   return list;
 }
 
-export type PlivoStreamContentType = 'audio/x-mulaw;rate=8000' | 'audio/x-l16;rate=8000' | 'audio/x-l16;rate=16000';
+export type { PlivoStreamContentType } from './stream-content-type.ts';
 
 export interface PlivoStreamXmlOptions extends StreamUrlOptions {
   /** `wss://host/ws/<media token>`: the call id travels in the token, as `extraHeaders` cannot hold `-` or `_`. */
@@ -83,7 +84,7 @@ export function plivoStreamXml(options: PlivoStreamXmlOptions): string {
     attributes({
       bidirectional: 'true',
       keepCallAlive: 'true',
-      contentType: options.contentType ?? 'audio/x-mulaw;rate=8000',
+      contentType: options.contentType ?? PLIVO_STREAM_CONTENT_TYPE,
       streamTimeout: options.streamTimeoutSec,
       statusCallbackUrl: options.statusCallbackUrl,
       statusCallbackMethod: options.statusCallbackUrl ? (options.statusCallbackMethod ?? 'POST') : undefined,
@@ -146,5 +147,17 @@ export function plivoDialSipXml(options: PlivoDialSipOptions): string {
       sipHeaders: options.sipHeaders && Object.keys(options.sipHeaders).length > 0 ? plivoHeaderList(options.sipHeaders) : undefined,
     }),
   );
+  return response.toXML();
+}
+
+/**
+ * A cold transfer's XML: `<Response><Dial><Number>1555…</Number></Dial></Response>`, or `<User>` for a SIP URI.
+ * Plivo numbers are written without the `+`.
+ */
+export function plivoDialXml(destination: string): string {
+  const response = newResponse();
+  const dial = response.addDial({}) as PlivoXmlElement & { addNumber(body: string, attributes: Record<string, string>): PlivoXmlElement };
+  if (/^sips?:/i.test(destination)) dial.addUser(destination, {});
+  else dial.addNumber(destination.startsWith('+') ? destination.slice(1) : destination, {});
   return response.toXML();
 }

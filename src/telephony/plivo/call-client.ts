@@ -1,11 +1,12 @@
 import { CallInterface } from 'plivo/dist/resources/call.js';
 import { camelCaseRequestWrapper } from 'plivo/dist/rest/utils.js';
 import type { Logger } from '../../log.ts';
+import { systemClock, type Clock } from '../../util/clock.ts';
 import { silentLogger } from '../../log.ts';
 import { CarrierError, type CarrierOperation } from '../carrier-error.ts';
 import type { CarrierCallClient, CarrierCallInfo, CarrierCallRef, PlaceCallRequest, PlacedCall } from '../carrier.ts';
 import type { CallStatus } from '../call-status.ts';
-import { parsePlivoDate, plivoCallStatus } from './status-callback.ts';
+import { parsePlivoDate, plivoCallStatus, statusFromPlivoHangupCause } from './status-callback.ts';
 import { PlivoHttpError, plivoRestTransport } from './rest-transport.ts';
 
 export interface PlivoCallClientOptions {
@@ -17,24 +18,34 @@ export interface PlivoCallClientOptions {
   requestTimeoutMs?: number;
   /** @default silentLogger() */
   logger?: Logger;
+  /**
+   * Waits before each retry of a request that got a 5xx or no answer (plivo-node retries voice requests twice on
+   * 5xx): two retries, after 250 ms and 1000 ms. @default [250, 1000]
+   */
+  retryDelaysMs?: readonly number[];
+  /** Time source for the retry waits. @default systemClock */
+  clock?: Clock;
 }
+
+/** See {@link PlivoCallClientOptions.retryDelaysMs}. */
+export const PLIVO_RETRY_DELAYS_MS: readonly number[] = [250, 1000];
 
 /** Plivo wants numbers as country code + number without `+`; SIP URIs pass through. */
 export function plivoNumber(value: string): string {
   return value.startsWith('+') ? value.slice(1) : value;
 }
 
-/** CDR `call_state` words (retrieve-call endpoint, finished calls). */
-const CDR_STATES: Record<string, CallStatus> = {
-  ANSWER: 'completed',
-  ANSWERED: 'completed',
-  BUSY: 'busy',
-  NO_ANSWER: 'no-answer',
-  CANCEL: 'canceled',
-  CANCELED: 'canceled',
-  FAILED: 'failed',
-  EXPIRED: 'no-answer',
-};
+/**
+ * How an ended call ended, from its call detail record (`GET Call/{uuid}/`). Plivo documents no state field in the
+ * CDR; it has `answer_time` and the hang-up cause (`hangup_cause_name`, e.g. "Busy Line", "No Answer", "Canceled",
+ * "Invalid Destination Address", "Normal Hangup"). An answered call is `completed`; an unanswered one is what its
+ * cause says (busy, no-answer, canceled, failed), else `failed`.
+ */
+export function plivoCdrStatus(record: { answerTime: unknown; hangupCauseName: unknown; hangupCause?: unknown }): CallStatus {
+  if (typeof record.answerTime === 'string' && record.answerTime !== '') return 'completed';
+  const cause = stringOrNull(record.hangupCauseName) ?? stringOrNull(record.hangupCause);
+  return (cause ? statusFromPlivoHangupCause(cause) : null) ?? 'failed';
+}
 
 function dateOrNull(value: unknown): Date | null {
   if (typeof value !== 'string' || value === '') return null;
@@ -54,6 +65,8 @@ export class PlivoCallClient implements CarrierCallClient {
   readonly carrier = 'plivo' as const;
   private readonly calls: CallInterface;
   private readonly logger: Logger;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly clock: Clock;
 
   constructor(options: PlivoCallClientOptions) {
     const transport = plivoRestTransport({
@@ -64,6 +77,8 @@ export class PlivoCallClient implements CarrierCallClient {
     });
     this.calls = new CallInterface(camelCaseRequestWrapper(transport));
     this.logger = (options.logger ?? silentLogger()).child({ carrier: 'plivo' });
+    this.retryDelaysMs = options.retryDelaysMs ?? PLIVO_RETRY_DELAYS_MS;
+    this.clock = options.clock ?? systemClock;
   }
 
   async placeCall(request: PlaceCallRequest): Promise<PlacedCall> {
@@ -129,6 +144,21 @@ export class PlivoCallClient implements CarrierCallClient {
     }
   }
 
+  /**
+   * Transfers a live call (`POST Call/{CallUUID}/` with `legs=aleg`, `aleg_url`): Plivo stops the call's current XML
+   * (our `<Stream>` ends) and runs the XML at `alegUrl`, e.g. a `<Dial>`. Resolves with Plivo's message.
+   */
+  async transfer(call: CarrierCallRef, alegUrl: string): Promise<string> {
+    const uuid = call.carrierCallId;
+    if (!uuid) throw this.missingId('transfer', call.callId);
+    const response = (await this.run('transfer', call.callId, () =>
+      // The SDK's typings ask for the B-leg fields too; Plivo needs them only with legs=bleg|both.
+      this.calls.transfer(uuid, { legs: 'aleg', alegUrl, alegMethod: 'POST' } as Parameters<CallInterface['transfer']>[1]),
+    )) as { message?: unknown };
+    this.logger.info({ callId: call.callId, carrierCallId: uuid }, 'plivo call transferred');
+    return typeof response?.message === 'string' ? response.message : 'call transferred';
+  }
+
   /** Live call first (`GET Call/{uuid}?status=live`); when Plivo no longer has it live, its record (`GET Call/{uuid}/`). */
   async getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
     const uuid = call.carrierCallId;
@@ -153,13 +183,17 @@ export class PlivoCallClient implements CarrierCallClient {
       if (!(error instanceof CarrierError && error.httpStatus === 404)) throw error;
     }
     const record = (await this.run('getCall', call.callId, () => this.calls.get(uuid))) as unknown as Record<string, unknown>;
-    const carrierStatus = stringOrNull(record.callState) ?? 'completed';
+    const status = plivoCdrStatus({
+      answerTime: record.answerTime,
+      hangupCauseName: record.hangupCauseName,
+      hangupCause: record.hangupCause,
+    });
     const duration = Number(record.callDuration);
     return {
       carrier: 'plivo',
       carrierCallId: uuid,
-      status: CDR_STATES[carrierStatus.toUpperCase()] ?? plivoCallStatus(carrierStatus) ?? 'completed',
-      carrierStatus,
+      status,
+      carrierStatus: stringOrNull(record.hangupCauseName) ?? status,
       from: stringOrNull(record.fromNumber),
       to: stringOrNull(record.toNumber),
       direction: stringOrNull(record.callDirection),
@@ -181,14 +215,38 @@ export class PlivoCallClient implements CarrierCallClient {
     });
   }
 
-  /** Runs one SDK call, turning its failures into {@link CarrierError} (never carrying request headers). */
+  /**
+   * Runs one SDK call, turning its failures into {@link CarrierError} (never carrying request headers). A 5xx answer
+   * or a request that got no answer is tried again after each of `retryDelaysMs` — except a placement that timed
+   * out, which Plivo may have received (a second try could dial the callee twice).
+   */
   private async run<T>(operation: CarrierOperation, callId: string, action: () => Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      throw toCarrierError(operation, callId, error);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await action();
+      } catch (error) {
+        const failure = toCarrierError(operation, callId, error);
+        const delay = this.retryDelaysMs[attempt];
+        if (delay === undefined || !retryable(operation, failure, error)) throw failure;
+        this.logger.warn(
+          { callId, operation, attempt: attempt + 1, delayMs: delay, err: failure.message },
+          'plivo request failed; retrying',
+        );
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
+      }
     }
   }
+}
+
+/**
+ * 5xx, or no answer at all: a network failure (fetch's `TypeError`: refused, reset, DNS) or a timeout — but a
+ * placement that timed out is not tried again. Other failures (4xx, the SDK's own checks) are final.
+ */
+function retryable(operation: CarrierOperation, failure: CarrierError, error: unknown): boolean {
+  if (error instanceof PlivoHttpError) return error.status >= 500;
+  if (failure.httpStatus !== null || !(error instanceof Error)) return false;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return operation !== 'placeCall';
+  return error instanceof TypeError;
 }
 
 function toCarrierError(operation: CarrierOperation, callId: string, error: unknown): CarrierError {

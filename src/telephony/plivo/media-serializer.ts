@@ -12,6 +12,8 @@ import {
   type MediaStreamProtocol,
   type MediaStreamStart,
 } from '../../transports/media-serializer.ts';
+import { formatProblem } from '../../transports/stream-format.ts';
+import { PLIVO_STREAM_CONTENT_TYPE, PLIVO_STREAM_FORMATS, plivoContentTypeFormat } from './stream-content-type.ts';
 
 /** Plivo events we recognise but do not act on (sent per Plivo's stream SDKs, not its protocol page). */
 const NOTICE_EVENTS = new Set(['playFailed', 'error', 'muteStream', 'unmuteStream']);
@@ -111,8 +113,7 @@ export function plivoStreamStart(msg: Record<string, unknown>): MediaStreamStart
   if (msg.event !== 'start' || !isRecord(msg.start)) return null;
   const start = msg.start;
   if (typeof start.streamId !== 'string' || typeof start.callId !== 'string') return null;
-  const mediaFormat = isRecord(start.mediaFormat) ? start.mediaFormat : {};
-  const sampleRate = numberField(mediaFormat.sampleRate);
+  const format = plivoStreamFormat(isRecord(start.mediaFormat) ? start.mediaFormat : {});
   return {
     carrier: 'plivo',
     streamId: start.streamId,
@@ -120,12 +121,27 @@ export function plivoStreamStart(msg: Record<string, unknown>): MediaStreamStart
     accountId: typeof start.accountId === 'string' ? start.accountId : '',
     tracks: Array.isArray(start.tracks) ? start.tracks.filter((t): t is string => typeof t === 'string') : ['inbound'],
     customParameters: parsePlivoExtraHeaders(msg.extra_headers),
-    format: {
-      // Plivo's XML default content type is L16 8 kHz; µ-law only when the markup asked for it.
-      encoding: mediaFormat.encoding === 'audio/x-mulaw' ? 'mulaw' : 'pcm16',
-      sampleRate: Number.isFinite(sampleRate) && sampleRate > 0 ? sampleRate : 8000,
-    },
+    format: format.problem ? plivoContentTypeFormat(PLIVO_STREAM_CONTENT_TYPE) : format.format,
+    ...(format.problem ? { formatProblem: format.problem } : {}),
   };
+}
+
+/**
+ * The format a Plivo start message announces. Leniently read: any encoding spelling containing `mulaw` is µ-law,
+ * any containing `l16` is L16; a missing encoding or rate means what our markup asked for
+ * ({@link PLIVO_STREAM_CONTENT_TYPE}), since Plivo streams what `contentType` names. Anything else is a problem.
+ */
+export function plivoStreamFormat(mediaFormat: Record<string, unknown>): { format: ChannelAudioFormat; problem: string | null } {
+  const asked = plivoContentTypeFormat(PLIVO_STREAM_CONTENT_TYPE);
+  const rawEncoding = mediaFormat.encoding;
+  let encoding: ChannelAudioFormat['encoding'] | undefined;
+  if (rawEncoding === undefined || rawEncoding === null || rawEncoding === '') encoding = asked.encoding;
+  else if (typeof rawEncoding === 'string' && /mulaw/i.test(rawEncoding)) encoding = 'mulaw';
+  else if (typeof rawEncoding === 'string' && /l16/i.test(rawEncoding)) encoding = 'pcm16';
+  const rawRate = mediaFormat.sampleRate;
+  const sampleRate = rawRate === undefined || rawRate === null || rawRate === '' ? asked.sampleRate : numberField(rawRate);
+  const problem = formatProblem({ encoding, sampleRate, rawEncoding }, PLIVO_STREAM_FORMATS);
+  return { format: { encoding: encoding ?? asked.encoding, sampleRate }, problem };
 }
 
 /**
@@ -162,5 +178,6 @@ export const plivoMediaStream: MediaStreamProtocol = {
   createSerializer: (start) => new PlivoMediaSerializer(start.streamId, start.format),
   // Plivo confirms a clear with `clearedAudio`; pending checkpoints then get no `playedStream`.
   echoesMarksOnClear: false,
+  supportedFormats: PLIVO_STREAM_FORMATS,
   maxMessagesBeforeStart: 2,
 };

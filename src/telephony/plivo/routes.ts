@@ -54,6 +54,16 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
     app.get(path, answer);
   }
 
+  // A transfer's XML (see PlivoRuntime.transfer): `<Dial>` the destination named in the signed URL.
+  app.post('/plivo/transfer', async (request, reply) => {
+    const plivo = context.carrier();
+    const verified = plivo.verifyWebhook(request);
+    if (!verified.ok) return context.rejectWebhook(request, reply, verified);
+    const parsed = phoneNumberOrSipUri.safeParse((request.query as { to?: string }).to);
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', message: 'to must be a phone number or SIP URI' });
+    return reply.type('text/xml').send(plivo.dialMarkup(parsed.data));
+  });
+
   app.post('/plivo/status', async (request, reply) => {
     const plivo = context.carrier();
     const verified = plivo.verifyWebhook(request);
@@ -105,7 +115,7 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
   });
 
   // Seed-compatible (Pipecat's Plivo outbound example): {phone_number, body}; `body` is any JSON and reaches the bot.
-  app.post('/start', { preHandler: context.apiAuth }, async (request) => {
+  app.post('/start', context.apiJsonRoute, async (request) => {
     context.carrier();
     const parsed = startBody.parse(request.body);
     const data = parsed.body ?? {};

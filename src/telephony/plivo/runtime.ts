@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { formParams } from '../callback-params.ts';
-import type { CarrierContext } from '../carrier-adapter.ts';
+import type { CarrierContext, TransferResult } from '../carrier-adapter.ts';
 import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
-import { plivoDialSipXml, plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
+import { plivoDialSipXml, plivoDialXml, plivoHangupXml, plivoStreamXml } from './answer-markup.ts';
+import type { CarrierCallRef } from '../carrier.ts';
 import { PlivoCallClient } from './call-client.ts';
 import { PLIVO, type PlivoSettings } from './settings.ts';
 import { PLIVO_NONCE_HEADER, PLIVO_SIGNATURE_HEADER, verifyPlivoWebhook } from './webhook-signature.ts';
@@ -44,6 +45,20 @@ export class PlivoRuntime extends RestCarrierRuntime {
   /** Bidirectional `<Stream>` to our media socket. */
   streamMarkup(streamUrl: string): string {
     return plivoStreamXml({ streamUrl, allowInsecure: this.context.publicUrls.ws.startsWith('ws:') });
+  }
+
+  /**
+   * Cold transfer: Plivo's transfer API points the live call at our `/plivo/transfer` XML (signed like every
+   * webhook), which `<Dial>`s the destination; Plivo ends our stream and dials.
+   */
+  async transfer(call: CarrierCallRef, destination: string): Promise<TransferResult> {
+    const url = `${this.context.publicUrls.http}/plivo/transfer?callId=${encodeURIComponent(call.callId)}&to=${encodeURIComponent(destination)}`;
+    const message = await this.client.transfer(call, url);
+    return { ok: true, status: message, reason: `call transferred to <Dial> ${destination}`, movedByCarrier: true };
+  }
+
+  dialMarkup(destination: string): string {
+    return plivoDialXml(destination);
   }
 
   /** `<Dial><User>`: connect the callee to the SIP URI that carries the call's media. */

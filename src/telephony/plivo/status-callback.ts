@@ -16,7 +16,7 @@ const PLIVO_STATUSES: Record<string, CallStatus> = {
   cancelled: 'canceled',
 };
 
-/** Map a Plivo `CallStatus`/`call_state` word (case-insensitive); `null` for words we do not know. */
+/** Map a Plivo `CallStatus` (or live `call_status`) word (case-insensitive); `null` for words we do not know. */
 export function plivoCallStatus(word: string): CallStatus | null {
   return PLIVO_STATUSES[word.toLowerCase()] ?? null;
 }

@@ -31,12 +31,20 @@ export function verifyPlivoWebhook(request: PlivoWebhookRequest): WebhookVerific
   if (!signature) return { ok: false, reason: 'missing-signature', message: 'X-Plivo-Signature-V3 header is missing' };
   if (!nonce) return { ok: false, reason: 'missing-nonce', message: 'X-Plivo-Signature-V3-Nonce header is missing' };
   const url = publicRequestUrl(request.publicBaseUrl, request.requestUrl);
-  // Copied: the SDK sorts array values in place.
-  const params: Record<string, string | string[]> = {};
+  // Copied (the SDK sorts array values in place), into an object without a prototype (a `__proto__` parameter
+  // stays a parameter).
+  const params = Object.create(null) as Record<string, string | string[]>;
   if (request.method === 'POST') {
     for (const [key, value] of Object.entries(request.formParams ?? {})) params[key] = Array.isArray(value) ? [...value] : value;
   }
-  const valid = plivo.validateV3Signature(request.method, url, nonce, request.authToken, signature, params);
+  let valid: boolean;
+  try {
+    valid = plivo.validateV3Signature(request.method, url, nonce, request.authToken, signature, params) === true;
+  } catch (error) {
+    // The SDK throws on input it cannot encode (e.g. a lone surrogate in the nonce): nothing Plivo could have signed.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: 'signature-mismatch', message: `X-Plivo-Signature-V3 cannot be checked: ${detail}` };
+  }
   if (!valid) return { ok: false, reason: 'signature-mismatch', message: `X-Plivo-Signature-V3 does not match ${request.method} ${url}` };
   return { ok: true };
 }

@@ -65,3 +65,15 @@ export function twilioHangupTwiml(): string {
   response.hangup();
   return response.toString();
 }
+
+/**
+ * A cold transfer: `<Response><Dial><Number>+1…</Number></Dial></Response>`, or `<Sip>` for a SIP URI. `callerId`
+ * is the number the destination sees. After the `<Dial>` ends the call hangs up (the TwiML runs out).
+ */
+export function twilioDialTwiml(destination: string, options: { callerId?: string } = {}): string {
+  const response = new VoiceResponse();
+  const dial = response.dial(options.callerId ? { callerId: options.callerId } : {});
+  if (/^sips?:/i.test(destination)) dial.sip(destination);
+  else dial.number(destination);
+  return response.toString();
+}

@@ -121,6 +121,18 @@ export class TwilioCallClient implements CarrierCallClient {
     }
   }
 
+  /**
+   * Moves a live call to new TwiML (`POST /Calls/{sid}` with `Twiml`): Twilio stops the call's current TwiML (our
+   * `<Connect><Stream>` ends) and runs the new document, e.g. a `<Dial>`. Resolves with the call's status after it.
+   */
+  async redirect(call: CarrierCallRef, twiml: string): Promise<string> {
+    const sid = call.carrierCallId ?? call.requestId ?? null;
+    if (!sid) throw this.missingSid('transfer', call.callId);
+    const updated = await this.run('transfer', call.callId, () => this.client.calls(sid).update({ twiml }));
+    this.logger.info({ callId: call.callId, carrierCallId: sid, status: updated.status }, 'twilio call redirected');
+    return updated.status;
+  }
+
   async getCall(call: CarrierCallRef): Promise<CarrierCallInfo> {
     const sid = call.carrierCallId ?? call.requestId ?? null;
     if (!sid) throw this.missingSid('getCall', call.callId);

@@ -9,6 +9,10 @@ import {
   type MediaStreamProtocol,
   type MediaStreamStart,
 } from '../../transports/media-serializer.ts';
+import { formatProblem, type SupportedFormats } from '../../transports/stream-format.ts';
+
+/** Twilio Media Streams carry µ-law at 8 kHz only (the one format Twilio documents for them). */
+export const TWILIO_STREAM_FORMATS: SupportedFormats = [{ encoding: 'mulaw', sampleRate: 8000 }];
 
 /**
  * Twilio Media Streams (bidirectional `<Connect><Stream>`). In: connected, start, media, dtmf, mark, stop.
@@ -96,7 +100,11 @@ export function twilioStreamStart(msg: Record<string, unknown>): MediaStreamStar
     for (const [key, value] of Object.entries(start.customParameters)) customParameters[key] = String(value);
   }
   const mediaFormat = isRecord(start.mediaFormat) ? start.mediaFormat : {};
-  const sampleRate = typeof mediaFormat.sampleRate === 'number' ? mediaFormat.sampleRate : 8000;
+  // Absent fields mean Twilio's one format; present ones must be it (a tiny or absurd rate is refused, not used).
+  const rawEncoding = mediaFormat.encoding;
+  const encoding = rawEncoding === undefined || (typeof rawEncoding === 'string' && /mulaw/i.test(rawEncoding)) ? 'mulaw' : undefined;
+  const sampleRate = mediaFormat.sampleRate === undefined ? 8000 : mediaFormat.sampleRate;
+  const problem = formatProblem({ encoding, sampleRate, rawEncoding }, TWILIO_STREAM_FORMATS);
   return {
     carrier: 'twilio',
     streamId: start.streamSid,
@@ -104,8 +112,9 @@ export function twilioStreamStart(msg: Record<string, unknown>): MediaStreamStar
     accountId: typeof start.accountSid === 'string' ? start.accountSid : '',
     tracks: Array.isArray(start.tracks) ? start.tracks.filter((t): t is string => typeof t === 'string') : ['inbound'],
     customParameters,
-    // Twilio streams are always µ-law (the only encoding it documents for Media Streams).
-    format: { encoding: 'mulaw', sampleRate },
+    // Twilio streams are always µ-law 8 kHz (the only format it documents for Media Streams).
+    format: { encoding: 'mulaw', sampleRate: 8000 },
+    ...(problem ? { formatProblem: problem } : {}),
   };
 }
 
@@ -117,5 +126,6 @@ export const twilioMediaStream: MediaStreamProtocol = {
   // Twilio echoes a mark sent before a clear even though its audio never played.
   echoesMarksOnClear: true,
   // `connected` comes first.
+  supportedFormats: TWILIO_STREAM_FORMATS,
   maxMessagesBeforeStart: 2,
 };

@@ -12,7 +12,7 @@ const dialoutBody = z.object({ to_number: phoneNumberOrSipUri, from_number: phon
 
 /**
  * Twilio's routes: answer TwiML for outbound (`/twiml?callId=`) and inbound calls (`/twilio/voice`, POST or GET as
- * Twilio allows either for voice webhooks), status callbacks, and Pipecat's seed route `POST /dialout`.
+ * Twilio allows either for voice webhooks), status callbacks (POST or GET), and Pipecat's seed route `POST /dialout`.
  */
 export function registerTwilioRoutes(app: FastifyInstance, context: CarrierRouteContext<TwilioRuntime>): void {
   const { calls } = context;
@@ -52,15 +52,19 @@ export function registerTwilioRoutes(app: FastifyInstance, context: CarrierRoute
     app.get(path, twiml);
   }
 
-  app.post('/twilio/status', async (request, reply) => {
+  // Status callbacks: POST, or GET when a number's StatusCallbackMethod says so (the parameters are then in the query).
+  const status = async (request: FastifyRequest, reply: FastifyReply) => {
     const twilio = context.carrier();
     const verified = twilio.verifyWebhook(request);
     if (!verified.ok) return context.rejectWebhook(request, reply, verified);
-    const update = parseTwilioStatusCallback(formParams(request));
+    const params: CallbackParams = request.method === 'POST' ? formParams(request) : (request.query as CallbackParams);
+    const update = parseTwilioStatusCallback(params);
     const record = calls.applyStatus(update, (request.query as { callId?: string }).callId);
     if (!record) request.log.warn({ callSid: update.carrierCallId }, 'status callback for an unknown call');
     return reply.code(204).send();
-  });
+  };
+  app.post('/twilio/status', status);
+  app.get('/twilio/status', status);
 
   // Asynchronous answering-machine detection: `AnsweredBy` is human, machine_start/machine_end_*, fax or unknown.
   app.post('/twilio/amd', async (request, reply) => {
@@ -82,7 +86,7 @@ export function registerTwilioRoutes(app: FastifyInstance, context: CarrierRoute
   });
 
   // Seed-compatible (Pipecat's Twilio outbound example): {to_number, from_number}.
-  app.post('/dialout', { preHandler: context.apiAuth }, async (request) => {
+  app.post('/dialout', context.apiJsonRoute, async (request) => {
     context.carrier();
     const body = dialoutBody.parse(request.body);
     const record = await calls.placeCall({

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
-import type { CarrierContext } from '../carrier-adapter.ts';
+import type { CarrierContext, TransferResult } from '../carrier-adapter.ts';
 import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
 import { formParams } from '../callback-params.ts';
-import { twilioHangupTwiml, twilioStreamTwiml } from './answer-markup.ts';
+import { twilioDialTwiml, twilioHangupTwiml, twilioStreamTwiml } from './answer-markup.ts';
+import type { CarrierCallRef } from '../carrier.ts';
 import { TwilioCallClient } from './call-client.ts';
 import { TWILIO, type TwilioSettings } from './settings.ts';
 import { TWILIO_SIGNATURE_HEADER, verifyTwilioWebhook } from './webhook-signature.ts';
@@ -44,6 +45,12 @@ export class TwilioRuntime extends RestCarrierRuntime {
       parameters: { to_number: options.to, from_number: options.from },
       allowInsecure: this.context.publicUrls.ws.startsWith('ws:'),
     });
+  }
+
+  /** Cold transfer: the live call is updated with `<Dial>` TwiML; Twilio ends our stream and dials the destination. */
+  async transfer(call: CarrierCallRef, destination: string): Promise<TransferResult> {
+    const status = await this.client.redirect(call, twilioDialTwiml(destination));
+    return { ok: true, status, reason: `call updated with <Dial> to ${destination}`, movedByCarrier: true };
   }
 
   hangupMarkup(): string {

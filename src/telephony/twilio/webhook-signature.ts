@@ -25,6 +25,16 @@ export interface TwilioWebhookRequest {
  * without the standard port) — and, for JSON bodies whose URL carries `bodySHA256`, the body hash (`validateBody`).
  */
 export function verifyTwilioWebhook(request: TwilioWebhookRequest): WebhookVerification {
+  try {
+    return verify(request);
+  } catch (error) {
+    // The SDK's validator throwing on input it cannot handle: nothing Twilio could have signed.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: 'signature-mismatch', message: `X-Twilio-Signature cannot be checked: ${detail}` };
+  }
+}
+
+function verify(request: TwilioWebhookRequest): WebhookVerification {
   const signature = Array.isArray(request.signature) ? request.signature[0] : request.signature;
   if (!signature) return { ok: false, reason: 'missing-signature', message: 'X-Twilio-Signature header is missing' };
   const url = publicRequestUrl(request.publicBaseUrl, request.requestUrl);

@@ -139,7 +139,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.maxCatchUp = options.maxCatchUpFrames ?? 5;
     this.onFailure = options.onFailure;
     this.onDtmf = options.onDtmf;
-    this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, carrier: 'sip' });
+    this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
     this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
     this.frame = new Uint8Array(this.codec.frameBytes);

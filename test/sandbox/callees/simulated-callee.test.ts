@@ -122,6 +122,11 @@ describe('SimulatedCallee play step', () => {
       i >= 1600 && i < 6400 ? Math.round(Math.sin((2 * Math.PI * 500 * i) / 16000) * 8000) : 0,
     );
     writeFileSync(join(dir, 'clip.wav'), writeWav({ sampleRate: 16000, channels: 1, samples }));
+    // Loaded before the virtual clock runs: file reads take real time, which a busy machine stretches past the
+    // rig's 100 virtual ticks (the step's timing is what is tested here, not the loader's speed).
+    const { loadSoundClip } = await import('../../../src/sandbox/callees/sound-clip.ts');
+    await loadSoundClip(join(dir, 'clip.wav'), { gainDb: -6, transcript: 'Ha ha.' });
+    await loadSoundClip(join(dir, 'clip.wav'));
     const r = rig({
       id: 'player',
       steps: [{ play: join(dir, 'clip.wav'), gainDb: -6, transcript: 'Ha ha.' }, { play: join(dir, 'clip.wav') }],

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CarrierError } from '../../../src/telephony/carrier-error.ts';
+import { ManualClock } from '../../../src/util/clock.ts';
 import { PlivoCallClient } from '../../../src/telephony/plivo/call-client.ts';
 import { basicAuth, startRecordingServer, type RecordingServer } from '../recording-server.ts';
 
@@ -146,8 +147,9 @@ describe('PlivoCallClient', () => {
             body: {
               api_id: 'a',
               call_uuid: CALL_UUID,
-              call_state: 'ANSWER',
               call_duration: 42,
+              hangup_cause_name: 'Normal Hangup',
+              hangup_cause_code: 4000,
               from_number: '14157650000',
               to_number: '14151230000',
               call_direction: 'outbound',
@@ -158,7 +160,7 @@ describe('PlivoCallClient', () => {
           };
     const done = await client.getCall({ callId: 'c_7', carrierCallId: CALL_UUID });
     expect(server.requests.at(-1)).toMatchObject({ method: 'GET', url: `/v1/Account/${AUTH_ID}/Call/${CALL_UUID}/` });
-    expect(done).toMatchObject({ status: 'completed', carrierStatus: 'ANSWER', durationSec: 42, from: '14157650000' });
+    expect(done).toMatchObject({ status: 'completed', carrierStatus: 'Normal Hangup', durationSec: 42, from: '14157650000' });
     expect(done.answeredAt?.toISOString()).toBe('2024-01-15T10:30:05.000Z');
     expect(done.endedAt?.toISOString()).toBe('2024-01-15T10:30:47.000Z');
   });
@@ -174,4 +176,109 @@ describe('PlivoCallClient', () => {
     expect(error.httpStatus).toBeNull();
     expect(error.message).not.toContain(TOKEN);
   });
+
+  it('derives busy, no-answer, canceled and failed from hangup_cause_name for an unanswered call (no call_state)', async () => {
+    let cause = '';
+    server = await startRecordingServer((request) =>
+      request.url.includes('status=live')
+        ? { status: 404, body: { api_id: 'a', error: 'not found' } }
+        : {
+            status: 200,
+            body: {
+              api_id: 'a',
+              call_uuid: CALL_UUID,
+              call_duration: 0,
+              answer_time: null,
+              initiation_time: '2024-01-15 10:30:00',
+              end_time: '2024-01-15 10:30:30',
+              hangup_cause_name: cause,
+              hangup_source: 'Call recipient',
+            },
+          },
+    );
+    const client = new PlivoCallClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: server.baseUrl });
+    for (const [name, status] of [
+      ['Busy Line', 'busy'],
+      ['No Answer', 'no-answer'],
+      ['Canceled', 'canceled'],
+      ['Invalid Destination Address', 'failed'],
+      ['Normal Hangup', 'failed'],
+      ['', 'failed'],
+    ] as const) {
+      cause = name;
+      const info = await client.getCall({ callId: 'c_9', carrierCallId: CALL_UUID });
+      expect(info.status, name).toBe(status);
+      expect(info.answeredAt).toBeNull();
+    }
+  });
+
+  it('retries placement and hang-up twice on 5xx, waiting 250 ms then 1 s (clock injected)', async () => {
+    const statuses = [503, 502, 201];
+    server = await startRecordingServer(() => {
+      const status = statuses.shift() ?? 201;
+      return status === 201
+        ? { status, body: { api_id: 'a', message: 'call fired', request_uuid: REQUEST_UUID } }
+        : { status, body: { api_id: 'a', error: 'server error' } };
+    });
+    const clock = new ManualClock();
+    const client = new PlivoCallClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: server.baseUrl, clock });
+    const placing = client.placeCall({ callId: 'c_r', to: '+14151230000', from: '+14157650000', answerUrl: 'https://a.example/answer' });
+    await until(() => server!.requests.length === 1 && clock.pendingTimers === 1);
+    clock.advance(249);
+    expect(server.requests).toHaveLength(1);
+    clock.advance(1);
+    await until(() => server!.requests.length === 2 && clock.pendingTimers === 1);
+    clock.advance(999);
+    expect(server.requests).toHaveLength(2);
+    clock.advance(1);
+    await expect(placing).resolves.toMatchObject({ requestId: REQUEST_UUID });
+    expect(server.requests).toHaveLength(3);
+
+    // Hang-up: three 500s are two retries and then the error.
+    server.requests.length = 0;
+    server.respond = () => ({ status: 500, body: { api_id: 'a', error: 'server error' } });
+    const hangingUp = client.hangUp({ callId: 'c_r', carrierCallId: CALL_UUID }).catch((e: unknown) => e);
+    await until(() => server!.requests.length === 1 && clock.pendingTimers === 1);
+    clock.advance(250);
+    await until(() => server!.requests.length === 2 && clock.pendingTimers === 1);
+    clock.advance(1000);
+    const error = (await hangingUp) as CarrierError;
+    expect(error).toBeInstanceOf(CarrierError);
+    expect(error.httpStatus).toBe(500);
+    expect(server.requests).toHaveLength(3);
+    expect(server.requests.every((r) => r.method === 'DELETE')).toBe(true);
+  });
+
+  it('does not retry a 4xx', async () => {
+    server = await startRecordingServer(() => ({ status: 400, body: { api_id: 'x', error: 'invalid to number format' } }));
+    const client = new PlivoCallClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: server.baseUrl, clock: new ManualClock() });
+    await expect(client.placeCall({ callId: 'c_4xx', to: '12', from: '1', answerUrl: 'https://a.example/answer' })).rejects.toBeInstanceOf(
+      CarrierError,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a hang-up whose connection was refused, then reports it', async () => {
+    server = await startRecordingServer(() => ({ status: 204 }));
+    const dead = server.baseUrl;
+    await server.close();
+    server = undefined;
+    const clock = new ManualClock();
+    const client = new PlivoCallClient({ authId: AUTH_ID, authToken: TOKEN, baseUrl: dead, clock });
+    let settled = false;
+    const hangingUp = client.hangUp({ callId: 'c_net', carrierCallId: CALL_UUID }).finally(() => (settled = true));
+    hangingUp.catch(() => undefined);
+    await until(() => clock.pendingTimers === 1);
+    clock.advance(250);
+    await until(() => clock.pendingTimers === 1);
+    expect(settled).toBe(false);
+    clock.advance(1000);
+    await expect(hangingUp).rejects.toMatchObject({ httpStatus: null });
+  });
 });
+
+/** Polls (real time, short) until `condition` holds: the HTTP exchange itself is real. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!condition()) throw new Error('condition not reached');
+}

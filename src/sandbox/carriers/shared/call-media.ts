@@ -37,6 +37,8 @@ const SILENCE_FRAME = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
 export class CallMedia {
   private readonly taps = new Set<MediaTap>();
   private player: MediaPlayer | null = null;
+  /** A party the call was bridged to (`<Dial>`): they and the callee hear each other. */
+  private bridged: SimulatedCallee | null = null;
   private unsubscribe: (() => void) | null = null;
   /** Ticks run so far. */
   ticks = 0;
@@ -72,6 +74,11 @@ export class CallMedia {
     this.player = player;
   }
 
+  /** Connects the callee with another party (or, with null, disconnects them); both hear each other from the next tick. */
+  bridge(party: SimulatedCallee | null): void {
+    this.bridged = party;
+  }
+
   clearPlayer(player: MediaPlayer): void {
     if (this.player === player) this.player = null;
   }
@@ -83,7 +90,11 @@ export class CallMedia {
     saidTape?.append(said);
     let played: Uint8Array = SILENCE_FRAME;
     const player = this.player;
-    if (player) {
+    const bridged = this.bridged;
+    if (bridged) {
+      played = bridged.nextFrame(tickTime) ?? SILENCE_FRAME;
+      bridged.hear(said, tickTime);
+    } else if (player) {
       const pulled = player.playout.pull(tickTime);
       if (pulled.reachedMarks.length > 0) player.marksReached(pulled.reachedMarks, tickTime);
       played = pulled.frame;

@@ -109,6 +109,21 @@ export interface EmulatedCallRecord {
   endedAt: number | null;
   /** Why the call ended, in the emulator's words (e.g. `callee-hangup`, `api-hangup`, `markup-ended`). */
   endReason: string | null;
+  /** Parties the call dialled (`<Dial>` after a transfer), with what each heard. */
+  dials: DialRecord[];
+}
+
+/** One `<Dial>` the emulator ran: who it reached and what they heard of the caller. */
+export interface DialRecord {
+  to: string;
+  /** The persona that answered; null when nobody is registered for the number. */
+  personaId: string | null;
+  /** `completed` (answered, then hung up), `busy`, `no-answer`, `failed`. */
+  status: string;
+  answeredAt: number | null;
+  endedAt: number | null;
+  /** Everything the dialled party did and heard (its `heard` holds the caller's speech). */
+  party: CalleeRecord | null;
 }
 
 /** Sum of late-frame accounting over a call's streams. */

@@ -2,10 +2,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../../log.ts';
 import type { CalleeVoice } from '../../callees/callee-voice.ts';
+import type { PersonaRegistry } from '../../callees/persona-registry.ts';
 import { PERSONA_DEFAULTS, type Persona, type PersonaOutcome } from '../../callees/persona.ts';
 import { SimulatedCallee, type SpeechSink } from '../../callees/simulated-callee.ts';
 import { AudioTape, stereoWav } from './audio-tape.ts';
-import type { EmulatedCallRecord, ProtocolErrorRecord } from './call-record.ts';
+import type { CallMedia } from './call-media.ts';
+import type { DialRecord, EmulatedCallRecord, ProtocolErrorRecord } from './call-record.ts';
 import { nowMs, type MediaClock } from './media-clock.ts';
 
 /** Emulator-wide services a call uses. */
@@ -18,6 +20,8 @@ export interface CallContext {
   /** Voice for simulated parties; undefined = each persona's eSpeak voice. */
   voice?: CalleeVoice;
   speech?: SpeechSink;
+  /** Who answers a number the call dials (`<Dial>`, a transfer). @default nobody (dials fail) */
+  personas?: PersonaRegistry;
 }
 
 export class CallTimeoutError extends Error {
@@ -80,6 +84,7 @@ export abstract class EmulatedCall {
       answeredAt: null,
       endedAt: null,
       endReason: null,
+      dials: [],
     };
     this.events.setMaxListeners(0);
   }
@@ -168,6 +173,49 @@ export abstract class EmulatedCall {
     this.clearTimers();
     this.callee?.end(at);
     this.events.emit('end');
+  }
+
+  /**
+   * Dials `to` from this call (`<Dial>`, a transfer) and bridges the callee with whoever answers — the persona
+   * registered for that number (e.g. a "human agent") — until either side hangs up or the call ends. The
+   * answered party hears the callee and the callee hears them; the record's `dials` keeps what each heard.
+   */
+  protected dialParty(media: CallMedia, to: string, timeoutSec: number): Promise<DialRecord> {
+    const persona = this.context.personas?.get(to) ?? null;
+    const dial: DialRecord = { to, personaId: persona?.id ?? null, status: 'failed', answeredAt: null, endedAt: null, party: null };
+    this.record.dials.push(dial);
+    if (!persona || this.ended) return Promise.resolve(dial);
+    const party = new SimulatedCallee({
+      persona,
+      voice: this.context.voice,
+      speech: this.context.speech,
+      timeScale: this.context.timeScale,
+    });
+    dial.party = party.record;
+    party.prepare();
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (status: string): void => {
+        if (done) return;
+        done = true;
+        this.events.off('end', onCallEnd);
+        media.bridge(null);
+        dial.status = status;
+        dial.endedAt = nowMs();
+        party.end(dial.endedAt);
+        resolve(dial);
+      };
+      const onCallEnd = (): void => finish(dial.answeredAt === null ? 'canceled' : 'completed');
+      this.events.once('end', onCallEnd);
+      const plan = planRing(persona, timeoutSec * 1000, this.context.timeScale);
+      this.later(plan.afterMs, () => {
+        if (plan.outcome !== 'answer') return finish(plan.outcome);
+        dial.answeredAt = nowMs();
+        media.start();
+        media.bridge(party);
+        party.connect({ sendDtmf: () => {}, hangUp: () => finish('completed') }, dial.answeredAt);
+      });
+    });
   }
 
   /** Records a protocol violation by our server. */

@@ -110,6 +110,7 @@ export async function startPlivoEmulator(options: PlivoEmulatorOptions = {}): Pr
     recordAudio: options.recordAudio ?? true,
     voice: options.voice,
     speech: options.speech,
+    personas,
   };
   const calls = new Map<string, PlivoCall>();
   const byRequest = new Map<string, PlivoCall[]>();

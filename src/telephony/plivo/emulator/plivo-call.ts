@@ -132,7 +132,6 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
       billed_duration: billDuration,
       call_direction: this.init.direction,
       call_duration: duration,
-      call_state: this.status,
       call_uuid: this.id,
       end_time: this.record.endedAt === null ? null : plivoTime(this.record.endedAt),
       from_number: plainNumber(this.init.from),
@@ -175,6 +174,9 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
   }
 
   /** REST hang-up (`DELETE Call/{uuid}/` or, before answer, `DELETE Request/{uuid}/`). */
+  /** Bumped by a transfer: XML running under an older generation stops. */
+  private xmlGeneration = 0;
+
   hangUpByApi(): void {
     if (this.record.answeredAt === null) this.finish('cancel', HANGUP_CAUSES.canceled, 'API Request', 'api-cancel');
     else this.finish('completed', HANGUP_CAUSES.normal, 'API Request', 'api-hangup');
@@ -267,10 +269,38 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
     }
   }
 
-  private async runElements(elements: PlivoElement[]): Promise<void> {
+  /**
+   * Transfer API (`legs=aleg`, `aleg_url`): the call's current XML stops (its streams end) and the XML at `url`
+   * runs instead. Returns false when the call is not live.
+   */
+  transfer(url: string, method: WebhookMethod): boolean {
+    if (this.ended || this.record.answeredAt === null) return false;
+    const generation = ++this.xmlGeneration;
+    for (const stream of this.streams) stream.stop();
+    void (async () => {
+      const params = { ...this.commonParams(), CallStatus: this.status, Event: 'Transfer' };
+      const next = await this.fetchXml('transfer', url, method, params);
+      if (this.ended || generation !== this.xmlGeneration) return;
+      if (!next) return this.finish('completed', HANGUP_CAUSES.answerUrlFailure, 'Error', 'markup-error');
+      await this.runElements(next, generation);
+    })();
+    return true;
+  }
+
+  private async runElements(elements: PlivoElement[], generation = this.xmlGeneration): Promise<void> {
     for (const el of elements) {
-      if (this.ended) return;
+      if (this.ended || generation !== this.xmlGeneration) return;
       switch (el.element) {
+        case 'Dial': {
+          // <User> legs are SIP calls (the SIP → bot flow); a <Number> rings the sandbox persona with that number.
+          if (el.users.length > 0) {
+            await this.runDial(el);
+            break;
+          }
+          const number = el.numbers[0] as string;
+          await this.dialParty(this.media, /^\d+$/.test(number) ? `+${number}` : number, el.timeoutSec);
+          break;
+        }
         case 'Stream':
           await this.runStream(el);
           break;
@@ -300,17 +330,14 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
               'Error',
               'markup-error',
             );
-          return this.runElements(next);
+          return this.runElements(next, generation);
         }
-        case 'Dial':
-          await this.runDial(el);
-          break;
         case 'Unsupported':
           this.record.warnings.push(`<${el.name}> is not emulated; skipped`);
           break;
       }
     }
-    if (!this.ended) this.finish('completed', HANGUP_CAUSES.endOfXml, 'Plivo', 'markup-ended');
+    if (!this.ended && generation === this.xmlGeneration) this.finish('completed', HANGUP_CAUSES.endOfXml, 'Plivo', 'markup-ended');
   }
 
   /** Starts a stream; with keepCallAlive resolves when it ends, otherwise once it connected (or failed). */
@@ -339,7 +366,7 @@ export class PlivoCall extends EmulatedCall implements PlivoStreamHost {
    * as not emulated.
    */
   private async runDial(spec: PlivoDialSpec): Promise<void> {
-    if (spec.numbers.length > 0) this.record.warnings.push('<Dial><Number> is not emulated; only <User> legs are placed');
+    if (spec.numbers.length > 0) this.record.warnings.push('<Dial> with <User> and <Number>: only the <User> legs are placed');
     for (const uri of spec.users) {
       if (this.ended) return;
       let leg: OutgoingSipCall;

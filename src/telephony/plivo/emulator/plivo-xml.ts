@@ -2,7 +2,8 @@
  * Plivo XML the emulator executes. `<Stream>` is the media element (the stream URL is the element's text);
  * with `keepCallAlive="true"` nothing after it runs until the stream disconnects, otherwise the next element
  * runs at once and the stream continues in the background — and if nothing follows, the call ends, as on
- * Plivo. `<Speak>` is timed as silence; `<Wait>`, `<Hangup>`, `<Redirect>` behave as on Plivo; other
+ * Plivo. `<Speak>` is timed as silence; `<Wait>`, `<Hangup>`, `<Redirect>` behave as on Plivo; `<Dial>` rings the
+ * persona registered for its `<Number>` (or `<User>`) and bridges the two parties until one hangs up; other
  * elements are recorded as unsupported and skipped.
  */
 import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';

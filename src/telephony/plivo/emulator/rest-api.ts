@@ -190,6 +190,24 @@ export async function handlePlivoRest(backend: PlivoRestBackend, req: IncomingMe
   }
 
   const call = backend.getCall(id);
+  if (method === 'POST') {
+    // Transfer: `legs` (aleg here), `aleg_url`, `aleg_method`. Only the A leg is emulated (a call has no B leg here).
+    const read = await readJsonBody(req);
+    if ('error' in read) return sendError(res, read.error);
+    const field = (snake: string, camel: string) => {
+      const value = read.body[snake] ?? read.body[camel];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const legs = field('legs', 'legs');
+    const alegUrl = field('aleg_url', 'alegUrl');
+    if (legs !== 'aleg' && legs !== 'both')
+      return sendError(res, { status: 400, error: 'legs must be aleg or both (bleg is not emulated)' });
+    if (!alegUrl || !/^https?:\/\//.test(alegUrl)) return sendError(res, { status: 400, error: 'aleg_url must be an http(s) URL' });
+    if (!call || !call.transfer(alegUrl, field('aleg_method', 'alegMethod')?.toUpperCase() === 'GET' ? 'GET' : 'POST')) {
+      return sendError(res, { status: 404, error: 'not found' });
+    }
+    return sendJson(res, 202, { api_id: uuid(), message: 'call transferred' });
+  }
   if (method === 'DELETE') {
     if (!call || call.ended) return sendError(res, { status: 404, error: 'not found' });
     call.hangUpByApi();

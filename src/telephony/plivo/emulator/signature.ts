@@ -28,7 +28,7 @@ function baseUrl(uri: string): string {
 /** The string Plivo signs for V3 (before `.nonce`). */
 export function plivoV3SignedString(method: 'GET' | 'POST', uri: string, params: FormFields): string {
   const url = new URL(uri);
-  const query: Record<string, string[]> = {};
+  const query = Object.create(null) as Record<string, string[]>;
   for (const [key, value] of url.searchParams) (query[key] ??= []).push(value);
   if (method === 'GET') {
     for (const [key, value] of Object.entries(params)) (query[key] ??= []).push(...sortedValues(value));

@@ -109,6 +109,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     recordAudio: options.recordAudio ?? true,
     voice: options.voice,
     speech: options.speech,
+    personas,
   };
   const calls = new Map<string, TwilioCall>();
   const listeners = new Set<(call: TwilioCall) => void>();

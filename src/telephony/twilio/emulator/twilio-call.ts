@@ -319,6 +319,19 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
         case 'Pause':
           if (!(await this.pause(verb.lengthSec * 1000))) return;
           break;
+        case 'Dial': {
+          if (verb.kind === 'conference') {
+            this.record.warnings.push('<Dial><Conference> is not emulated; skipped');
+            break;
+          }
+          if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
+          if (verb.target === null) {
+            this.record.warnings.push('<Dial> without a number; skipped');
+            break;
+          }
+          await this.dialParty(this.media, verb.target, verb.timeoutSec);
+          break;
+        }
         case 'Hangup':
           return this.finish('completed', 'markup-hangup');
         case 'Reject':

@@ -2,7 +2,9 @@
  * TwiML the emulator executes. Media verbs are what matters for an AI agent: `<Connect><Stream>` (two-way
  * media; the next verb runs after our server closes the socket) and `<Start><Stream>` (a one-way fork; the
  * next verb runs at once). `<Say>`/`<Play>` are timed as silence, `<Pause>`, `<Hangup>`, `<Reject>` and
- * `<Redirect>` behave as on Twilio; other verbs are recorded as unsupported and skipped.
+ * `<Redirect>` behave as on Twilio; `<Dial>` rings the persona registered for the number (or SIP URI) and bridges
+ * the two parties until one hangs up (its `action` is not fetched: the call's TwiML goes on, as without `action`);
+ * other verbs are recorded as unsupported and skipped.
  */
 import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';
 
@@ -26,6 +28,7 @@ export type TwimlVerb =
   | { verb: 'Say'; text: string; loop: number }
   | { verb: 'Play'; url: string; loop: number }
   | { verb: 'Pause'; lengthSec: number }
+  | { verb: 'Dial'; target: string | null; kind: 'number' | 'sip' | 'conference' | null; timeoutSec: number; action: string | null }
   | { verb: 'Hangup' }
   | { verb: 'Reject'; reason: 'rejected' | 'busy' }
   | { verb: 'Redirect'; url: string; method: HttpMethod }
@@ -102,6 +105,19 @@ function parseVerb(el: XmlElement): TwimlVerb {
       return { verb: 'Play', url: el.text.trim(), loop: intAttr(el.attributes.loop, 1) };
     case 'Pause':
       return { verb: 'Pause', lengthSec: intAttr(el.attributes.length, 1) };
+    case 'Dial': {
+      // `<Dial>+1555…</Dial>`, `<Dial><Number>`, `<Dial><Sip>`, `<Dial><Conference>`; only the first noun is dialled.
+      const noun = el.children.find((c) => c.name === 'Number' || c.name === 'Sip' || c.name === 'Conference' || c.name === 'Client');
+      const target = (noun ? noun.text : el.text).trim();
+      const kind = noun?.name === 'Sip' ? 'sip' : noun?.name === 'Conference' ? 'conference' : target ? 'number' : null;
+      return {
+        verb: 'Dial',
+        target: target || null,
+        kind,
+        timeoutSec: intAttr(el.attributes.timeout, 30),
+        action: el.attributes.action ?? null,
+      };
+    }
     case 'Hangup':
       return { verb: 'Hangup' };
     case 'Reject':

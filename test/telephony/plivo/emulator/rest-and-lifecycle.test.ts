@@ -1,6 +1,7 @@
 import plivo from 'plivo';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../../sandbox/carriers/fake-agent-server.ts';
+import { PlivoCallClient } from '../../../../src/telephony/plivo/call-client.ts';
 import { startPlivoRig, streamXml, type PlivoRig } from './helpers.ts';
 
 let rig: PlivoRig;
@@ -120,6 +121,16 @@ describe('Plivo emulator REST API and call lifecycle (official SDK)', () => {
     expect(agent.requests.some((r) => r.path === '/answer')).toBe(false);
     const hangup = agent.requests.find((r) => r.path === '/hangup') as RecordedRequest;
     expect(hangup.form).toMatchObject({ CallStatus: status, HangupCauseName: causeName, Duration: '0', BillDuration: '0', AnswerTime: '' });
+    // The call record carries the cause, not a state field Plivo does not document; our client reads the outcome from it.
+    const cdr = (await (
+      await fetch(`${emulator.url}/v1/Account/${emulator.authId}/Call/${call.id}/`, {
+        headers: { authorization: `Basic ${Buffer.from(`${emulator.authId}:${emulator.authToken}`).toString('base64')}` },
+      })
+    ).json()) as Record<string, unknown>;
+    expect(cdr).not.toHaveProperty('call_state');
+    expect(cdr).toMatchObject({ hangup_cause_name: causeName, answer_time: null });
+    const ours = new PlivoCallClient({ authId: emulator.authId, authToken: emulator.authToken, baseUrl: emulator.url });
+    expect(await ours.getCall({ callId: 'c_1', carrierCallId: call.id })).toMatchObject({ status, carrierStatus: causeName });
   });
 
   it('hangs up with DELETE Call/{uuid}/ (204), then 404 once the call is gone; live details while it runs', async () => {
