@@ -36,11 +36,11 @@ export function registerDailyRoutes(app: FastifyInstance, context: CarrierRouteC
     return { id: answered.callId, status: answered.record.status, callId: input.callId };
   };
 
-  // Signed webhooks need the raw body: JSON is parsed here, after the signature check.
+  // Signed webhooks need the raw body: JSON is parsed here, after the signature check. Daily's webhooks are a
+  // few hundred bytes (SIP headers included); 32 KB bounds what a forged one costs before it is refused.
   void app.register(async (scope) => {
-    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_request, body, done) =>
-      done(null, body),
-    );
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 32 * 1024 }, (_request, body, done) => done(null, body));
 
     scope.post('/daily/dialin', async (request, reply) => {
       const daily = context.carrier();
@@ -74,7 +74,7 @@ export function registerDailyRoutes(app: FastifyInstance, context: CarrierRouteC
   });
 
   // Pipecat Cloud's start body: dial-in (a call Daily is holding) or dial-out (one call per target).
-  app.post('/daily/start', { preHandler: context.apiAuth }, async (request, reply) => {
+  app.post('/daily/start', context.apiJsonRoute, async (request, reply) => {
     const daily = context.carrier();
     const parsed = dailyStartBody.parse(request.body);
     const data = customData(parsed.body);

@@ -95,7 +95,7 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
 
   // Seed-compatible (Pipecat's Plivo → SIP example): {phone_number, from_number}; the callee is bridged to a SIP URI
   // that reaches the bot (our own SIP endpoint, or a room of another carrier: PLIVO_SIP_LEG_CARRIER).
-  app.post('/outbound-call', { preHandler: context.apiAuth }, async (request) => {
+  app.post('/outbound-call', context.apiJsonRoute, async (request) => {
     context.carrier();
     const parsed = startBody.parse(request.body);
     const data = parsed.body ?? {};

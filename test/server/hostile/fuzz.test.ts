@@ -5,15 +5,16 @@
  * redaction). Properties: no throw escapes (the only errors are our typed 4xx ones), no 5xx, every 4xx says why,
  * and nothing is logged at error level.
  *
- * Inputs come from a seeded generator (below), so a failure reproduces: the seed and the input are in the
- * message. `SWITCHBOARD_FUZZ_SEED` picks another seed, `SWITCHBOARD_FUZZ_SCALE` multiplies the run counts. Each
- * parser's run count is printed at the end. Carriers' REST APIs are local recording servers: a valid placement
+ * Inputs come from fast-check arbitraries with a fixed seed, so a failure reproduces and is shrunk to a small
+ * counterexample (fast-check prints the seed and the path). `FUZZ_SEED` picks another seed, `FUZZ_SCALE`
+ * multiplies the run counts. Each parser's run count is printed at the end. Carriers' REST APIs are local recording servers: a valid placement
  * "dials" nothing. Requests go through `app.inject` (Fastify's whole request path without a socket) for volume.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
@@ -27,35 +28,15 @@ import { parsePlivoStatusCallback } from '../../../src/telephony/plivo/status-ca
 import { parseTwilioStatusCallback } from '../../../src/telephony/twilio/status-callback.ts';
 import { startRecordingServer, type RecordingServer } from '../../telephony/recording-server.ts';
 
-const SEED = Number(process.env.SWITCHBOARD_FUZZ_SEED ?? 20261202);
-const SCALE = Number(process.env.SWITCHBOARD_FUZZ_SCALE ?? 1);
+const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
+const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+/** fast-check settings of one property: its run count, the seed, and no time-based interruption. */
+const settings = (n: number, offset: number) => ({ numRuns: runs(n), seed: SEED + offset });
+/** Per-test time allowance, growing with the scale (a loaded machine runs a few hundred requests a second). */
+const TIME = { timeout: 60_000 * Math.max(1, SCALE) };
 const counts: Record<string, number> = {};
 const count = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-class Random {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-}
 
 const NUMBERS = ['0', '-1', '1e308', '-1e308', '1e-320', 'NaN', 'Infinity', '9007199254740993', '0x10', '1.5', '٣', ''];
 const STRINGS = [
@@ -116,42 +97,31 @@ const PLIVO_FIELDS = [
   'Event',
 ];
 
-function randomText(r: Random, maxLength = 40): string {
-  switch (r.int(5)) {
-    case 0:
-      return r.pick(STRINGS);
-    case 1:
-      return r.pick(NUMBERS);
-    case 2: {
-      let s = '';
-      const n = r.int(maxLength);
-      for (let i = 0; i < n; i++) s += String.fromCharCode(32 + r.int(95));
-      return s;
-    }
-    case 3: {
-      let s = '';
-      const n = r.int(maxLength / 4);
-      for (let i = 0; i < n; i++) s += String.fromCodePoint(r.chance(0.1) ? 0x1f600 + r.int(50) : r.int(0xd7ff));
-      return s;
-    }
-    default:
-      return r.pick(STRINGS) + r.pick(NUMBERS) + r.pick(STRINGS);
-  }
+/** Text of every troublesome kind: known-bad strings and numbers, printable ASCII, any code point, mixes. */
+function text(maxLength = 40): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.constantFrom(...STRINGS),
+    fc.constantFrom(...NUMBERS),
+    fc.string({ maxLength }),
+    fc.string({ unit: 'binary', maxLength: Math.ceil(maxLength / 4) }),
+    fc.tuple(fc.constantFrom(...STRINGS), fc.constantFrom(...NUMBERS), fc.constantFrom(...STRINGS)).map((parts) => parts.join('')),
+  );
 }
 
 type Form = Record<string, string | string[]>;
 
-/** A callback form: mostly the carrier's own fields with good or bad values, sometimes repeated, plus junk fields. */
-function randomForm(r: Random, fields: readonly string[], statuses: readonly string[]): Form {
-  const form: Form = {};
-  for (const field of fields) {
-    if (r.chance(0.3)) continue;
-    const value = field === 'CallStatus' && r.chance(0.6) ? r.pick(statuses) : r.chance(0.3) ? r.pick(STRINGS) : randomText(r);
-    form[field] = r.chance(0.05) ? [value, randomText(r)] : value;
-  }
-  const junk = r.chance(0.2) ? r.int(150) : r.int(4);
-  for (let i = 0; i < junk; i++) form[randomText(r, 12) || `k${i}`] = randomText(r);
-  return form;
+/** A callback form: the carrier's own fields (any subset) with good or bad values, sometimes repeated, plus junk fields. */
+function formArb(fields: readonly string[], statuses: readonly string[]): fc.Arbitrary<Form> {
+  const value = (field: string): fc.Arbitrary<string | string[]> => {
+    const one = field === 'CallStatus' ? fc.oneof(fc.constantFrom(...statuses), text()) : text();
+    return fc.oneof({ weight: 19, arbitrary: one }, { weight: 1, arbitrary: fc.tuple(one, text()).map(([a, b]) => [a, b]) });
+  };
+  const own = fc.record(Object.fromEntries(fields.map((field) => [field, value(field)])), { requiredKeys: [] });
+  const junk = fc.oneof(
+    { weight: 4, arbitrary: fc.dictionary(text(12), text(), { maxKeys: 4 }) },
+    { weight: 1, arbitrary: fc.dictionary(text(12), text(), { maxKeys: 150 }) },
+  );
+  return fc.tuple(own, junk).map(([o, j]) => ({ ...j, ...o }) as Form);
 }
 
 function formBody(form: Form): string {
@@ -160,49 +130,44 @@ function formBody(form: Form): string {
   return params.toString();
 }
 
-/** Any JSON value, nested up to `depth`. */
-function randomJson(r: Random, depth: number): unknown {
-  const kind = depth <= 0 ? r.int(4) : r.int(7);
-  switch (kind) {
-    case 0:
-      return randomText(r);
-    case 1:
-      return r.pick([0, -0, 1.5, -1, 1e308, -1e308, 2 ** 53 + 1, 5e-324]);
-    case 2:
-      return r.pick([true, false, null]);
-    case 3:
-      return r.pick(STRINGS);
-    case 4:
-      return Array.from({ length: r.int(5) }, () => randomJson(r, depth - 1));
-    case 5: {
-      // Deep chains, past the nesting limit now and then.
-      let value: unknown = randomJson(r, 0);
-      const levels = r.chance(0.5) ? r.int(40) : r.int(3000);
-      for (let i = 0; i < levels; i++) value = r.chance(0.5) ? { a: value } : [value];
-      return value;
-    }
-    default: {
-      const object: Record<string, unknown> = {};
-      for (let i = r.int(5); i > 0; i--) object[r.chance(0.2) ? r.pick(STRINGS) : randomText(r, 10)] = randomJson(r, depth - 1);
-      return object;
-    }
-  }
+/** A chain of single-key objects and arrays around a leaf, up to `maxLevels` deep. */
+function deepChain(maxLevels: number): fc.Arbitrary<unknown> {
+  return fc.tuple(fc.nat(maxLevels), fc.jsonValue({ maxDepth: 1 }), fc.boolean()).map(([levels, leaf, arrays]) => {
+    let value: unknown = leaf;
+    for (let i = 0; i < levels; i++) value = arrays && i % 2 === 0 ? [value] : { a: value };
+    return value;
+  });
 }
 
-/** An API body: the route's own fields with good or bad values, sometimes junk, sometimes not an object at all. */
-function randomApiBody(r: Random, fields: readonly string[]): string {
-  if (r.chance(0.05)) return randomText(r, 200); // not JSON
-  if (r.chance(0.05)) return JSON.stringify(randomJson(r, 3));
-  const body: Record<string, unknown> = {};
-  for (const field of fields) {
-    if (r.chance(0.25)) continue;
-    body[field] = r.chance(0.5) ? r.pick(['+15550100001', '+442071838750', 'sip:bob@example.com', '15550100001']) : randomJson(r, 3);
-  }
-  if (r.chance(0.1)) body[r.pick(['__proto__', 'constructor', 'extra', 'carrier'])] = randomJson(r, 2);
-  if (r.chance(0.05)) body.metadata = { blob: 'x'.repeat(r.int(80_000)) };
-  let text = JSON.stringify(body);
-  if (r.chance(0.05)) text = text.slice(0, r.int(text.length)); // truncated
-  return text;
+/** An API body: the route's own fields with good or bad values, sometimes junk, sometimes not an object, not JSON. */
+function apiBodyArb(fields: readonly string[], valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<string> {
+  const fieldValue = fc.oneof(
+    fc.constantFrom('+15550100001', '+442071838750', 'sip:bob@example.com', '15550100001'),
+    fc.jsonValue({ maxDepth: 3 }),
+    deepChain(40),
+    deepChain(3000),
+    text(),
+  );
+  const object = fc
+    .tuple(
+      fc.record(Object.fromEntries(fields.map((field) => [field, fieldValue])), { requiredKeys: [] }),
+      fc.option(fc.tuple(fc.constantFrom('__proto__', 'constructor', 'extra', 'carrier'), fc.jsonValue({ maxDepth: 2 }))),
+      fc.option(fc.nat(80_000), { freq: 20 }),
+    )
+    .map(([fieldsBody, extra, blob]) => {
+      const body: Record<string, unknown> = { ...fieldsBody };
+      // defineProperty: a `__proto__` key stays a key (and reaches the wire) instead of setting the prototype.
+      if (extra) Object.defineProperty(body, extra[0], { value: extra[1], enumerable: true, writable: true, configurable: true });
+      if (blob !== null) body.metadata = { blob: 'x'.repeat(blob) };
+      return JSON.stringify(body);
+    });
+  return fc.oneof(
+    { weight: 4, arbitrary: valid.map((body) => JSON.stringify(body)) },
+    { weight: 14, arbitrary: object },
+    { weight: 1, arbitrary: text(200) }, // not JSON
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null') },
+    { weight: 1, arbitrary: fc.tuple(object, fc.nat()).map(([json, cut]) => json.slice(0, cut % (json.length + 1))) }, // truncated
+  );
 }
 
 /** Errors a parser may throw on bad input: our own typed ones, with a 4xx to answer. */
@@ -211,70 +176,85 @@ function isTypedRequestError(error: unknown): boolean {
 }
 
 describe('parsers, fuzzed directly', () => {
-  it('parseForm: any bytes → parameters, or a 413 for too many; never anything else', () => {
-    const r = new Random(SEED);
-    for (let i = 0; i < runs(5000); i++) {
-      count('parseForm');
-      let body = '';
-      const pieces = r.int(r.chance(0.1) ? 400 : 20);
-      for (let j = 0; j < pieces; j++) body += r.pick(['&', '=', '%', '+', '%2', '%FF', '%C3%A9', '&&', '==']) + randomText(r, 8);
-      try {
-        const params = parseForm(body);
-        expect(Object.keys(params).length).toBeLessThanOrEqual(DEFAULT_BODY_LIMITS.formParameters);
-      } catch (error) {
-        expect(isTypedRequestError(error), `seed ${SEED} input ${JSON.stringify(body)}`).toBe(true);
-      }
-    }
+  it('parseForm: any bytes → parameters, or a 413 for too many; never anything else', TIME, () => {
+    const piece = fc.tuple(fc.constantFrom('&', '=', '%', '+', '%2', '%FF', '%C3%A9', '&&', '=='), text(8)).map(([a, b]) => a + b);
+    const body = fc.oneof(
+      { weight: 9, arbitrary: fc.array(piece, { maxLength: 20 }) },
+      { weight: 1, arbitrary: fc.array(piece, { maxLength: 400 }) },
+    );
+    fc.assert(
+      fc.property(body, (pieces) => {
+        count('parseForm');
+        try {
+          const params = parseForm(pieces.join(''));
+          expect(Object.keys(params).length).toBeLessThanOrEqual(DEFAULT_BODY_LIMITS.formParameters);
+        } catch (error) {
+          expect(isTypedRequestError(error)).toBe(true);
+        }
+      }),
+      settings(5000, 0),
+    );
   });
 
-  it('jsonDepthOver agrees with a recursive depth count on any JSON value', () => {
-    const r = new Random(SEED + 1);
+  it('jsonDepthOver agrees with a recursive depth count on any JSON value', TIME, () => {
     const depthOf = (value: unknown): number =>
       typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
-    for (let i = 0; i < runs(3000); i++) {
-      count('jsonDepthOver');
-      let value = randomJson(r, 4);
-      if (r.chance(0.3)) for (let j = r.int(60); j > 0; j--) value = { x: value };
-      const depth = depthOf(value);
-      expect(jsonDepthOver(value, 32), `seed ${SEED + 1}`).toBe(depth > 32);
-    }
+    const value = fc.tuple(fc.jsonValue({ maxDepth: 4 }), fc.nat(60)).map(([inner, levels]) => {
+      let v: unknown = inner;
+      for (let i = 0; i < levels; i++) v = { x: v };
+      return v;
+    });
+    fc.assert(
+      fc.property(value, (v) => {
+        count('jsonDepthOver');
+        expect(jsonDepthOver(v, 32)).toBe(depthOf(v) > 32);
+      }),
+      settings(3000, 1),
+    );
   });
 
-  it('status-callback parsers: a normalised update, or a StatusCallbackError (400); never a crash', () => {
-    const r = new Random(SEED + 2);
-    for (let i = 0; i < runs(5000); i++) {
-      for (const [name, parse, fields, statuses] of [
-        ['parseTwilioStatusCallback', parseTwilioStatusCallback, TWILIO_FIELDS, TWILIO_STATUSES],
-        ['parsePlivoStatusCallback', parsePlivoStatusCallback, PLIVO_FIELDS, PLIVO_STATUSES],
-      ] as const) {
-        count(name);
-        const form = randomForm(r, fields, statuses);
-        try {
-          const update = parse(form);
-          expect(typeof update.carrierCallId).toBe('string');
-          for (const date of [update.timestamp, update.startedAt, update.answeredAt, update.endedAt]) {
-            if (date !== null) expect(Number.isNaN(date.getTime())).toBe(false);
+  for (const [name, parse, fields, statuses, offset] of [
+    ['parseTwilioStatusCallback', parseTwilioStatusCallback, TWILIO_FIELDS, TWILIO_STATUSES, 2],
+    ['parsePlivoStatusCallback', parsePlivoStatusCallback, PLIVO_FIELDS, PLIVO_STATUSES, 3],
+  ] as const) {
+    it(`${name}: a normalised update, or a StatusCallbackError (400); never a crash`, TIME, () => {
+      fc.assert(
+        fc.property(formArb(fields, statuses), (form) => {
+          count(name);
+          try {
+            const update = parse(form);
+            expect(typeof update.carrierCallId).toBe('string');
+            for (const date of [update.timestamp, update.startedAt, update.answeredAt, update.endedAt]) {
+              if (date !== null) expect(Number.isNaN(date.getTime())).toBe(false);
+            }
+            if (update.durationSec !== null) expect(Number.isFinite(update.durationSec)).toBe(true);
+          } catch (error) {
+            expect(error).toBeInstanceOf(StatusCallbackError);
           }
-          if (update.durationSec !== null) expect(Number.isFinite(update.durationSec)).toBe(true);
-        } catch (error) {
-          expect(error, `${name} seed ${SEED + 2} input ${JSON.stringify(form)}`).toBeInstanceOf(StatusCallbackError);
-        }
-      }
-    }
-  });
+        }),
+        settings(5000, offset),
+      );
+    });
+  }
 
-  it('redactUrl: never throws, and no query value but callId survives', () => {
-    const r = new Random(SEED + 3);
-    for (let i = 0; i < runs(5000); i++) {
-      count('redactUrl');
-      const secret = `S3CR3T${i}x`;
-      const key = r.pick(['token', 'api_key', 'key', 'callId', 'x', randomText(r, 6)]).replace(/[&=#%+]/g, '');
-      const noise = r.chance(0.5) ? `${randomText(r, 6)}=${randomText(r)}&`.replace(/[&#]/g, '') + '&' : '';
-      const url = `${r.pick(['/calls', '/ws', '/ws/abc.def', '/twilio/status', ''])}?${noise}${key}=${secret}${r.chance(0.3) ? '#frag' : ''}`;
-      const redacted = redactUrl(url) as string;
-      if (key !== 'callId') expect(redacted, url).not.toContain(secret);
-      expect(redacted).not.toContain('abc.def');
-    }
+  it('redactUrl: never throws, and no query value but callId survives', TIME, () => {
+    const clean = (t: string) => t.replace(/[&=#%+?]/g, '');
+    const url = fc.record({
+      path: fc.constantFrom('/calls', '/ws', '/ws/abc.def', '/twilio/status', ''),
+      noise: fc.option(fc.tuple(text(6), text()).map(([k, v]) => `${clean(k)}=${clean(v)}&`)),
+      key: fc.oneof(fc.constantFrom('token', 'api_key', 'key', 'callId', 'x'), text(6).map(clean)),
+      secret: fc.stringMatching(/^[A-Za-z0-9]{12,20}$/).map((s) => `S3CR3T${s}`),
+      fragment: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(url, ({ path, noise, key, secret, fragment }) => {
+        count('redactUrl');
+        const redacted = redactUrl(`${path}?${noise ?? ''}${key}=${secret}${fragment ? '#frag' : ''}`) as string;
+        if (key !== 'callId') expect(redacted).not.toContain(secret);
+        expect(redacted).not.toContain('abc.def');
+      }),
+      settings(5000, 4),
+    );
   });
 });
 
@@ -342,98 +322,126 @@ describe('the HTTP surface, fuzzed', () => {
   });
 
   /** The properties every answer must have. */
-  function check(label: string, response: { statusCode: number; body: string }, input: string): void {
-    const where = `${label} seed ${SEED} input ${input.slice(0, 300)}`;
-    expect(response.statusCode, where).toBeLessThan(500);
+  function check(response: { statusCode: number; body: string }): void {
+    expect(response.statusCode).toBeLessThan(500);
     if (response.statusCode >= 400) {
       const answer = JSON.parse(response.body) as { error?: string; message?: string; reason?: string };
-      expect(answer.error, where).toEqual(expect.any(String));
-      expect(answer.message ?? answer.reason, where).toEqual(expect.any(String));
+      expect(answer.error).toEqual(expect.any(String));
+      expect(answer.message ?? answer.reason).toEqual(expect.any(String));
     }
   }
 
-  it('carrier webhooks: random forms, signed and forged, never a 5xx', async () => {
-    const r = new Random(SEED + 4);
-    const routes = [
-      { path: '/twilio/status', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
-      { path: '/twilio/voice', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
-      { path: '/twiml?callId=call_000000000000000000000000', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
-      { path: '/twilio/amd', carrier: 'twilio', fields: [...TWILIO_FIELDS, 'AnsweredBy'], statuses: TWILIO_STATUSES },
-      { path: '/plivo/status', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
-      { path: '/answer', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
-      { path: '/plivo/answer', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
-      { path: '/plivo/amd', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
-    ] as const;
-    let pastSignature = 0;
+  const WEBHOOKS = [
+    { path: '/twilio/status', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
+    { path: '/twilio/voice', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
+    { path: '/twiml?callId=call_000000000000000000000000', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
+    { path: '/twilio/amd', carrier: 'twilio', fields: TWILIO_FIELDS, statuses: TWILIO_STATUSES },
+    { path: '/plivo/status', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
+    { path: '/answer', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
+    { path: '/plivo/answer', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
+    { path: '/plivo/amd', carrier: 'plivo', fields: PLIVO_FIELDS, statuses: PLIVO_STATUSES },
+  ] as const;
+
+  it('carrier webhooks: random forms, signed and forged, never a 5xx', TIME, async () => {
     let signed = 0;
-    for (let i = 0; i < runs(150); i++) {
-      for (const route of routes) {
+    let pastSignature = 0;
+    const input = fc.record({
+      route: fc.constantFrom(...WEBHOOKS),
+      twilioForm: formArb(TWILIO_FIELDS, TWILIO_STATUSES),
+      plivoForm: formArb(PLIVO_FIELDS, PLIVO_STATUSES),
+      raw: fc.option(text(300), { freq: 20 }),
+      signing: fc.constantFrom('signed', 'signed', 'signed', 'forged', 'none'),
+      forged: fc.tuple(text(), text(), text()),
+    });
+    await fc.assert(
+      fc.asyncProperty(input, async ({ route, twilioForm, plivoForm, raw, signing, forged }) => {
         count(`POST ${route.path.split('?')[0]}`);
-        const form = randomForm(r, route.fields, route.statuses);
-        const body = r.chance(0.05) ? randomText(r, 300) : formBody(form);
-        const sign = r.chance(0.7);
+        const body = raw ?? formBody(route.carrier === 'twilio' ? twilioForm : plivoForm);
         const url = `${server.publicUrl}${route.path}`;
         const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-        if (sign) {
+        if (signing === 'signed') {
           signed++;
           const params = parseFormOrEmpty(body);
           if (route.carrier === 'twilio') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(TWILIO_TOKEN, url, params);
           else Object.assign(headers, plivoSignatureHeaders('POST', url, params, PLIVO_TOKEN));
-        } else if (r.chance(0.5)) {
-          headers['x-twilio-signature'] = randomText(r);
-          headers['x-plivo-signature-v3'] = randomText(r);
-          headers['x-plivo-signature-v3-nonce'] = randomText(r);
+        } else if (signing === 'forged') {
+          [headers['x-twilio-signature'], headers['x-plivo-signature-v3'], headers['x-plivo-signature-v3-nonce']] = forged;
         }
         const response = await server.app.inject({ method: 'POST', url: route.path, headers, payload: body });
-        check(`POST ${route.path}`, response, body);
-        if (sign && response.statusCode !== 403) pastSignature++;
-      }
-    }
+        check(response);
+        if (signing === 'signed' && response.statusCode !== 403) pastSignature++;
+      }),
+      settings(1200, 5),
+    );
     // Most signed forms got past the signature check, so the parsers behind it were exercised.
     expect(pastSignature / signed).toBeGreaterThan(0.5);
     counts['  (webhooks past the signature check)'] = pastSignature;
   });
 
-  it('GET webhooks: random queries, signed, never a 5xx', async () => {
-    const r = new Random(SEED + 5);
-    for (let i = 0; i < runs(150); i++) {
-      for (const [path, carrier, fields, statuses] of [
-        ['/twilio/voice', 'twilio', TWILIO_FIELDS, TWILIO_STATUSES],
-        ['/twilio/status', 'twilio', TWILIO_FIELDS, TWILIO_STATUSES],
-        ['/plivo/answer', 'plivo', PLIVO_FIELDS, PLIVO_STATUSES],
-      ] as const) {
-        count(`GET ${path}`);
-        const target = `${path}?${formBody(randomForm(r, fields, statuses))}`;
+  it('GET webhooks: random queries, signed, never a 5xx', TIME, async () => {
+    const input = fc.record({
+      route: fc.constantFrom(
+        { path: '/twilio/voice', carrier: 'twilio' },
+        { path: '/twilio/status', carrier: 'twilio' },
+        { path: '/plivo/answer', carrier: 'plivo' },
+      ),
+      twilioForm: formArb(TWILIO_FIELDS, TWILIO_STATUSES),
+      plivoForm: formArb(PLIVO_FIELDS, PLIVO_STATUSES),
+    });
+    await fc.assert(
+      fc.asyncProperty(input, async ({ route, twilioForm, plivoForm }) => {
+        count(`GET ${route.path}`);
+        const target = `${route.path}?${formBody(route.carrier === 'twilio' ? twilioForm : plivoForm)}`;
         const url = `${server.publicUrl}${target}`;
         const headers: Record<string, string> =
-          carrier === 'twilio'
+          route.carrier === 'twilio'
             ? { 'x-twilio-signature': twilio.getExpectedTwilioSignature(TWILIO_TOKEN, url, {}) }
             : plivoSignatureHeaders('GET', url, {}, PLIVO_TOKEN);
-        check(`GET ${path}`, await server.app.inject({ method: 'GET', url: target, headers }), target);
-      }
-    }
+        check(await server.app.inject({ method: 'GET', url: target, headers }));
+      }),
+      settings(450, 6),
+    );
   });
 
-  it('API bodies: random JSON (and not JSON) to POST /calls, /dialout, /start, never a 5xx', async () => {
-    const r = new Random(SEED + 6);
-    const routes = [
-      ['/calls', ['to', 'from', 'carrier', 'agent', 'metadata']],
-      ['/dialout', ['to_number', 'from_number']],
-      ['/start', ['phone_number', 'from_number', 'body']],
-    ] as const;
+  it('API bodies: random JSON (and not JSON) to POST /calls, /dialout, /start, never a 5xx', TIME, async () => {
     const statuses: Record<number, number> = {};
-    for (let i = 0; i < runs(250); i++) {
-      for (const [path, fields] of routes) {
-        count(`POST ${path}`);
-        const body = randomApiBody(r, fields);
-        const type = r.chance(0.9)
-          ? 'application/json'
-          : r.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8']);
-        const response = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': type }, payload: body });
+    const route = (path: string, fields: readonly string[], valid: fc.Arbitrary<Record<string, unknown>>) =>
+      fc.record({ path: fc.constant(path), body: apiBodyArb(fields, valid) });
+    const number = fc.constantFrom('+15550100001', '+442071838750', 'sip:bob@example.com');
+    const data = fc.dictionary(text(10), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 });
+    const input = fc.record({
+      request: fc.oneof(
+        route(
+          '/calls',
+          ['to', 'from', 'carrier', 'agent', 'metadata'],
+          fc.record({ to: number, carrier: fc.constantFrom('twilio', 'plivo'), metadata: data }, { requiredKeys: ['to'] }),
+        ),
+        route('/dialout', ['to_number', 'from_number'], fc.record({ to_number: number })),
+        route(
+          '/start',
+          ['phone_number', 'from_number', 'body'],
+          fc.record({ phone_number: number, body: data }, { requiredKeys: ['phone_number'] }),
+        ),
+      ),
+      type: fc.oneof(
+        { weight: 9, arbitrary: fc.constant('application/json') },
+        { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8') },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(input, async ({ request, type }) => {
+        count(`POST ${request.path}`);
+        const response = await server.app.inject({
+          method: 'POST',
+          url: request.path,
+          headers: { 'content-type': type },
+          payload: request.body,
+        });
         statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
-        check(`POST ${path}`, response, body);
-      }
-    }
+        check(response);
+      }),
+      settings(750, 7),
+    );
     // Valid placements went through (to the recording carrier API), so the whole path ran, not just validation.
     expect(statuses[201] ?? 0).toBeGreaterThan(0);
     expect((statuses[200] ?? 0) + (statuses[201] ?? 0)).toBeGreaterThan(0);

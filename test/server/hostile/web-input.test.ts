@@ -108,11 +108,13 @@ function floodForm(count: number, bytes: number): string {
 }
 
 describe('defect 3: API routes take JSON only', () => {
-  it('POST /calls, /dialout and /start answer 415 to form, text and untyped bodies, before anything is placed', async () => {
+  it('POST /calls, /dialout, /start, /outbound-call and /daily/start answer 415 to form, text and untyped bodies, before anything is placed', async () => {
     for (const [path, fields] of [
       ['/calls', { to: '+15550100001' }],
       ['/dialout', { to_number: '+15550100001' }],
       ['/start', { phone_number: '+15550100001' }],
+      ['/outbound-call', { phone_number: '+15550100001', from_number: '+15550100000' }],
+      ['/daily/start', { body: '{}' }],
     ] as const) {
       const form = await post(`${open.running.url}${path}`, new URLSearchParams(fields).toString(), FORM);
       expect(form.status).toBe(415);
