@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dailySignature, verifyDailyWebhook } from '../../../src/telephony/daily/webhook-signature.ts';
 
 const secret = Buffer.alloc(32, 3).toString('base64');
-const body = '{"To":"+15550100000","From":"+15550100007","callId":"c1","callDomain":"d1"}';
+const body = '{"To":"+15550100000","From":"+15550100009","callId":"c1","callDomain":"d1"}';
 const now = 1_790_000_000_000;
 const names = { timestamp: 'X-Pinless-Timestamp', signature: 'X-Pinless-Signature' };
 const check = (timestamp: string | undefined, signature: string | undefined, rawBody = body, key: string | undefined = secret) =>
