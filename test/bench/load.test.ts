@@ -49,8 +49,10 @@ describe('load benchmark (bench --no-micro --json)', () => {
     expect(json.overheadMs.p50).toBeGreaterThanOrEqual(0);
     expect(json.overheadMs.p50).toBeLessThan(100);
     expect(json.overheadMs.p99).toBeGreaterThanOrEqual(json.overheadMs.p50);
-    // Every call interrupts the bot once in 7 s; the clear comes after the server's 0.5 s barge-in minimum.
-    expect(json.bargeInMs.p50).toBeGreaterThan(400);
+    // Every call interrupts the bot once in 7 s. The server pauses the bot at VAD speech onset (clearing what the
+    // carrier has not played) before it decides the barge-in on words, so the clear comes after the VAD's 0.2 s
+    // start window, not after the 0.5 s decision.
+    expect(json.bargeInMs.p50).toBeGreaterThan(200);
     expect(json.bargeInMs.p95).toBeLessThan(2000);
     expect(json.serverCpuMsPerCallSecond).toBeGreaterThan(0);
     expect(json.callsPerCore).toBeCloseTo(1000 / json.serverCpuMsPerCallSecond, -1);
