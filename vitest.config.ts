@@ -16,6 +16,7 @@ const unitTests = [
   'test/audio/dtmf.test.ts',
   'test/audio/volume.test.ts',
   'test/audio/vad/*.test.ts',
+  'test/bench/rss-fit.test.ts',
   'test/store/call-store.test.ts',
   'test/store/list.test.ts',
   'test/store/status.test.ts',

@@ -2,10 +2,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadCorpus } from './eval/corpus.ts';
-import { formatFindings, formatScorecard } from './eval/report.ts';
-import { runCorpus } from './eval/runner.ts';
-import { score } from './eval/scorecard.ts';
 import { builtinCarriers } from '../telephony/registry.ts';
 
 interface EvalOptions {
@@ -61,6 +57,13 @@ export function evalCommand(): Command {
       // `npm run eval --json` hands the flag to npm, which passes it on as npm_config_json.
       if (process.env.npm_config_json === 'true') options.json = true;
       if (process.env.npm_config_ci === 'true') options.ci = true;
+      // Loaded when the command runs: every other command (serve above all) starts without the corpus and the sandbox.
+      const [{ loadCorpus }, { formatFindings, formatScorecard }, { runCorpus }, { score }] = await Promise.all([
+        import('./eval/corpus.ts'),
+        import('./eval/report.ts'),
+        import('./eval/runner.ts'),
+        import('./eval/scorecard.ts'),
+      ]);
       const corpus = loadCorpus(options.corpus);
       const filter = options.filter ? new RegExp(options.filter) : undefined;
       const calls = corpus.calls.filter((c) => (!options.ci || c.ci) && (!filter || filter.test(c.id)));

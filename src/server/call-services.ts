@@ -3,6 +3,7 @@ import type { CallServices } from '../agent/call-session.ts';
 import type { SileroInference } from '../audio/vad/silero-model.ts';
 import { SileroModel } from '../audio/vad/silero-model.ts';
 import { SileroBatcher } from '../audio/vad/silero-batcher.ts';
+import { LazySileroInference } from '../audio/vad/lazy-silero.ts';
 import type { Config, MissingProviderCredential } from '../config.ts';
 import { missingProviderCredentials } from '../config.ts';
 import { HttpError } from '../errors.ts';
@@ -52,8 +53,11 @@ export interface AgentServices {
 export async function createCallServices(config: Config, options: CallServicesOptions = {}): Promise<AgentServices> {
   const given = options.providers ?? {};
   const unavailable = missingProviderCredentials(config).filter((missing) => given[missing.kind] === undefined);
-  const model = await SileroModel.load();
-  const vadInference: SileroInference = options.batchVad === false ? model : new SileroBatcher(model);
+  // The VAD model loads with the first call that needs it (an idle process does not hold it).
+  const vadInference: SileroInference = new LazySileroInference(async () => {
+    const model = await SileroModel.load();
+    return options.batchVad === false ? model : new SileroBatcher(model);
+  });
   const sharedStt = given.stt === undefined ? await createStt(config, options.tls) : undefined;
   const llmByModel = new Map<string, LlmService>();
   const llmFor = async (name: string | undefined): Promise<LlmService> => {

@@ -12,7 +12,17 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/**
+ * onnxruntime-node (its native library is ~15 MB resident) is loaded when the first model is, not when this
+ * module is imported: a process with no call yet does not need it.
+ */
+let ortModule: typeof import('onnxruntime-node') | undefined;
+function ort(): typeof import('onnxruntime-node') {
+  ortModule ??= createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
+  return ortModule;
+}
 
 export type SileroSampleRate = 8000 | 16000;
 
@@ -54,7 +64,7 @@ const SR_TENSORS = new Map<SileroSampleRate, Tensor>();
 function srTensor(sampleRate: SileroSampleRate): Tensor {
   let t = SR_TENSORS.get(sampleRate);
   if (!t) {
-    t = new Tensor('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
+    t = new (ort().Tensor)('int64', BigInt64Array.from([BigInt(sampleRate)]), []);
     SR_TENSORS.set(sampleRate, t);
   }
   return t;
@@ -130,7 +140,7 @@ export class SileroModel implements SileroInference {
   private static async create(modelPath: string): Promise<SileroModel> {
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(modelPath, SESSION_OPTIONS);
+      session = await ort().InferenceSession.create(modelPath, SESSION_OPTIONS);
     } catch (err) {
       throw new Error(`cannot load Silero VAD model ${modelPath}: ${(err as Error).message}`, { cause: err });
     }
@@ -160,8 +170,8 @@ export class SileroModel implements SileroInference {
       throw new RangeError(`Silero state has ${states.length} floats, expected ${batch} × ${SILERO_STATE_SIZE}`);
     }
     const feeds = {
-      input: new Tensor('float32', inputs, [batch, rowLength]),
-      state: new Tensor('float32', states, [2, batch, 128]),
+      input: new (ort().Tensor)('float32', inputs, [batch, rowLength]),
+      state: new (ort().Tensor)('float32', states, [2, batch, 128]),
       sr: srTensor(sampleRate),
     };
     const result = this.native ? this.native.run(feeds, { output: null, stateN: null }, {}) : await this.session.run(feeds);

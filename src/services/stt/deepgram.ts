@@ -1,4 +1,5 @@
-import { DeepgramClient } from '@deepgram/sdk';
+import { createRequire } from 'node:module';
+import type { DeepgramClient } from '@deepgram/sdk';
 import { ReconnectingSttSession } from './reconnecting-session.ts';
 import type { SttInputFormat, SttService, SttSessionOptions, SttWord } from './stt-service.ts';
 import {
@@ -50,11 +51,21 @@ const PROVIDER = 'deepgram';
  */
 export class DeepgramSttService implements SttService {
   readonly provider = PROVIDER;
-  private readonly client: DeepgramClient;
+  private clientInstance: DeepgramClient | undefined;
 
-  constructor(readonly options: DeepgramSttOptions = {}) {
-    const apiKey = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
-    this.client = new DeepgramClient({ apiKey, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) });
+  constructor(readonly options: DeepgramSttOptions = {}) {}
+
+  /**
+   * The SDK client, made on the first session: the SDK costs ~30 MB of memory once loaded, which an idle
+   * process does not need (loaded with `require`, its CommonJS build, so this stays synchronous).
+   */
+  private get client(): DeepgramClient {
+    if (!this.clientInstance) {
+      const { DeepgramClient: Client } = createRequire(import.meta.url)('@deepgram/sdk') as typeof import('@deepgram/sdk');
+      const apiKey = this.options.apiKey ?? process.env.DEEPGRAM_API_KEY;
+      this.clientInstance = new Client({ apiKey, ...(this.options.baseUrl ? { baseUrl: this.options.baseUrl } : {}) });
+    }
+    return this.clientInstance;
   }
 
   /** Deepgram decodes μ-law and linear16 at any rate itself: never convert. */

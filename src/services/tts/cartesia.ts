@@ -20,8 +20,15 @@ import { CartesiaStream, type CartesiaStreamHost } from './cartesia-stream.ts';
 import { TtsError, type TtsService, type TtsStream, type TtsStreamListener, type TtsStreamOptions } from './tts-service.ts';
 
 const require = createRequire(import.meta.url);
-const sdk = require('@cartesia/cartesia-js') as typeof import('@cartesia/cartesia-js');
-const sdkWs = require('@cartesia/cartesia-js/resources/tts/ws') as typeof import('@cartesia/cartesia-js/resources/tts/ws');
+// Loaded on first use (the first call's TTS), not when this module is imported: an idle process does not need the SDK.
+let sdkModules: { sdk: typeof import('@cartesia/cartesia-js'); ws: typeof import('@cartesia/cartesia-js/resources/tts/ws') } | undefined;
+function cartesiaSdk(): NonNullable<typeof sdkModules> {
+  sdkModules ??= {
+    sdk: require('@cartesia/cartesia-js') as typeof import('@cartesia/cartesia-js'),
+    ws: require('@cartesia/cartesia-js/resources/tts/ws') as typeof import('@cartesia/cartesia-js/resources/tts/ws'),
+  };
+  return sdkModules;
+}
 
 /** Cartesia's stock "friendly" English voice, spoken when none is configured. */
 export const CARTESIA_DEFAULT_VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
@@ -94,7 +101,7 @@ export class CartesiaTtsService implements TtsService {
   };
 
   constructor(private readonly options: CartesiaTtsOptions) {
-    this.client = new sdk.Cartesia({
+    this.client = new (cartesiaSdk().sdk.Cartesia)({
       apiKey: options.apiKey,
       baseURL: options.baseUrl ?? process.env.CARTESIA_BASE_URL ?? CARTESIA_DEFAULT_BASE_URL,
     });
@@ -146,7 +153,7 @@ export class CartesiaTtsService implements TtsService {
   private connection(): Promise<TTSWS> {
     if (this.closed) return Promise.reject(new TtsError('service closed', { provider: 'cartesia', code: 'closed' }));
     if (this.socket) return this.socket;
-    const socket = new sdkWs.TTSWS(this.client, {
+    const socket = new (cartesiaSdk().ws.TTSWS)(this.client, {
       handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
       ...(this.options.tls?.ca !== undefined ? { ca: this.options.tls.ca } : {}),
       ...(this.options.tls?.rejectUnauthorized !== undefined ? { rejectUnauthorized: this.options.tls.rejectUnauthorized } : {}),

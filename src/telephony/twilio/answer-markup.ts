@@ -1,8 +1,9 @@
-import twilio from 'twilio';
 import { CALL_ID_PARAMETER } from '../carrier.ts';
 import { assertStreamUrl, type StreamUrlOptions } from '../stream-url.ts';
 
-const { VoiceResponse } = twilio.twiml;
+import { twilioSdk } from './sdk.ts';
+
+const voiceResponse = () => new (twilioSdk().twiml.VoiceResponse)();
 
 export interface TwilioStreamTwimlOptions extends StreamUrlOptions {
   /** `wss://host/ws/<media token>`; no query string (Twilio forbids it). */
@@ -26,7 +27,7 @@ export function twilioStreamTwiml(options: TwilioStreamTwimlOptions): string {
   assertStreamUrl(options.streamUrl, options);
   const parameters = options.parameters ?? {};
   if (CALL_ID_PARAMETER in parameters) throw new TypeError(`stream parameter "${CALL_ID_PARAMETER}" is reserved for the call id`);
-  const response = new VoiceResponse();
+  const response = voiceResponse();
   const stream = response.connect().stream({
     url: options.streamUrl,
     ...(options.statusCallbackUrl
@@ -47,7 +48,7 @@ export interface TwilioSayOptions {
 
 /** `<Response><Say>text</Say><Hangup/></Response>`: used when we cannot serve a call (errors, capacity). */
 export function twilioSayAndHangupTwiml(text: string, options: TwilioSayOptions = {}): string {
-  const response = new VoiceResponse();
+  const response = voiceResponse();
   response.say(
     {
       ...(options.voice ? { voice: options.voice as never } : {}),
@@ -61,7 +62,7 @@ export function twilioSayAndHangupTwiml(text: string, options: TwilioSayOptions 
 
 /** `<Response><Hangup/></Response>`. */
 export function twilioHangupTwiml(): string {
-  const response = new VoiceResponse();
+  const response = voiceResponse();
   response.hangup();
   return response.toString();
 }
@@ -71,7 +72,7 @@ export function twilioHangupTwiml(): string {
  * is the number the destination sees. After the `<Dial>` ends the call hangs up (the TwiML runs out).
  */
 export function twilioDialTwiml(destination: string, options: { callerId?: string } = {}): string {
-  const response = new VoiceResponse();
+  const response = voiceResponse();
   const dial = response.dial(options.callerId ? { callerId: options.callerId } : {});
   if (/^sips?:/i.test(destination)) dial.sip(destination);
   else dial.number(destination);

@@ -1,10 +1,11 @@
-import twilio from 'twilio';
+import type twilio from 'twilio';
 import type { CallListInstanceCreateOptions } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import { CarrierError, type CarrierOperation } from '../carrier-error.ts';
 import type { CarrierCallClient, CarrierCallInfo, CarrierCallRef, PlaceCallRequest, PlacedCall } from '../carrier.ts';
-import { BaseUrlRequestClient } from './base-url-request-client.ts';
+import { createBaseUrlRequestClient } from './base-url-request-client.ts';
+import { twilioSdk } from './sdk.ts';
 import { twilioCallStatus } from './status-callback.ts';
 
 export const TWILIO_API_BASE_URL = 'https://api.twilio.com';
@@ -41,19 +42,27 @@ const STATUS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'];
 /** Places, hangs up and fetches Twilio calls with the official SDK. */
 export class TwilioCallClient implements CarrierCallClient {
   readonly carrier = 'twilio' as const;
-  private readonly client: twilio.Twilio;
+  private clientInstance: twilio.Twilio | undefined;
   private readonly logger: Logger;
 
-  constructor(options: TwilioCallClientOptions) {
-    const timeout = options.requestTimeoutMs ?? 10_000;
-    const baseUrl = options.baseUrl ?? TWILIO_API_BASE_URL;
-    const custom = baseUrl.replace(/\/+$/, '') !== TWILIO_API_BASE_URL;
-    this.client = twilio(options.apiKeySid ?? options.accountSid, options.authToken, {
-      accountSid: options.accountSid,
-      timeout,
-      ...(custom ? { httpClient: new BaseUrlRequestClient(baseUrl, { timeout }) } : { edge: options.edge, region: options.region }),
-    });
+  constructor(private readonly options: TwilioCallClientOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ carrier: 'twilio' });
+  }
+
+  /** The SDK client, made on first use (see sdk.ts: an idle server does not load the SDK). */
+  private get client(): twilio.Twilio {
+    if (!this.clientInstance) {
+      const options = this.options;
+      const timeout = options.requestTimeoutMs ?? 10_000;
+      const baseUrl = options.baseUrl ?? TWILIO_API_BASE_URL;
+      const custom = baseUrl.replace(/\/+$/, '') !== TWILIO_API_BASE_URL;
+      this.clientInstance = twilioSdk()(options.apiKeySid ?? options.accountSid, options.authToken, {
+        accountSid: options.accountSid,
+        timeout,
+        ...(custom ? { httpClient: createBaseUrlRequestClient(baseUrl, { timeout }) } : { edge: options.edge, region: options.region }),
+      });
+    }
+    return this.clientInstance;
   }
 
   async placeCall(request: PlaceCallRequest): Promise<PlacedCall> {
@@ -180,7 +189,7 @@ export class TwilioCallClient implements CarrierCallClient {
  * axios, whose objects hold the request config (with the Authorization header): only their message is kept.
  */
 function toCarrierError(operation: CarrierOperation, callId: string, error: unknown): CarrierError {
-  if (error instanceof twilio.RestException) {
+  if (error instanceof twilioSdk().RestException) {
     return new CarrierError({
       carrier: 'twilio',
       operation,

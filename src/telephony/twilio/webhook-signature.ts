@@ -1,5 +1,5 @@
-import twilio from 'twilio';
 import { publicRequestUrl, type WebhookVerification } from '../webhook-verification.ts';
+import { twilioSdk } from './sdk.ts';
 
 export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature';
 
@@ -40,15 +40,15 @@ function verify(request: TwilioWebhookRequest): WebhookVerification {
   const url = publicRequestUrl(request.publicBaseUrl, request.requestUrl);
   const bodyHash = new URL(url).searchParams.get('bodySHA256');
   if (bodyHash !== null && request.formParams === undefined) {
-    if (!twilio.validateRequest(request.authToken, signature, url, {})) {
+    if (!twilioSdk().validateRequest(request.authToken, signature, url, {})) {
       return { ok: false, reason: 'signature-mismatch', message: `X-Twilio-Signature does not match ${url}` };
     }
-    if (!twilio.validateBody(request.rawBody ?? '', bodyHash)) {
+    if (!twilioSdk().validateBody(request.rawBody ?? '', bodyHash)) {
       return { ok: false, reason: 'body-hash-mismatch', message: 'request body does not match its bodySHA256' };
     }
     return { ok: true };
   }
-  if (!twilio.validateRequest(request.authToken, signature, url, request.formParams ?? {})) {
+  if (!twilioSdk().validateRequest(request.authToken, signature, url, request.formParams ?? {})) {
     return { ok: false, reason: 'signature-mismatch', message: `X-Twilio-Signature does not match ${url} and its parameters` };
   }
   return { ok: true };
