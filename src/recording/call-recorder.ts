@@ -56,6 +56,8 @@ export class CallRecorder {
   private botResampler: StreamResampler | undefined;
   private cutFrames = 0;
   private failed = false;
+  /** When the call's media ended (the recording's end, however late `close` runs). */
+  private endMs: number | undefined;
 
   constructor(private readonly options: CallRecorderOptions) {
     this.clock = options.clock ?? systemClock;
@@ -108,7 +110,15 @@ export class CallRecorder {
     this.cutFrames += this.timeline.clearBot(this.nowFrame());
   }
 
-  /** Writes the rest (up to now) and closes the file. Idempotent. */
+  /**
+   * The media ended (the carrier closed the stream or we hung up): the recording ends here, not when `close` runs
+   * after the session has wound down (which a busy server can delay by a good part of a second).
+   */
+  mediaEnded(): void {
+    this.endMs ??= this.clock.now();
+  }
+
+  /** Writes the rest (up to the media's end, else now) and closes the file. Idempotent. */
   close(): Promise<RecordingSummary> {
     if (this.closed) return this.closed;
     this.clock.clearInterval(this.timer);
@@ -131,7 +141,8 @@ export class CallRecorder {
   }
 
   private nowFrame(): number {
-    return Math.max(0, Math.round(((this.clock.now() - this.startMs) / 1000) * RECORDING_SAMPLE_RATE));
+    const now = Math.min(this.clock.now(), this.endMs ?? Infinity);
+    return Math.max(0, Math.round(((now - this.startMs) / 1000) * RECORDING_SAMPLE_RATE));
   }
 
   private flush(final: boolean): void {

@@ -40,6 +40,10 @@ export class RecordingMediaChannel implements MediaChannel {
         this.recorder.caller(audio);
         handler.audio(audio);
       },
+      closed: (info) => {
+        this.recorder.mediaEnded();
+        handler.closed(info);
+      },
     });
   }
 
@@ -58,6 +62,7 @@ export class RecordingMediaChannel implements MediaChannel {
   }
 
   close(reason: string): void {
+    this.recorder.mediaEnded();
     this.inner.close(reason);
   }
 }

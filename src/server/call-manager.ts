@@ -14,6 +14,7 @@ import type { PublicUrls } from '../telephony/public-urls.ts';
 import type { MediaChannel } from '../transports/media-channel.ts';
 import type { AgentRegistry } from './agent-registry.ts';
 import type { CallMetricsSink } from './call-metrics.ts';
+import { isFinalCallStatus } from '../call-status.ts';
 import { noCallMetrics } from './call-metrics.ts';
 import type { AgentServices } from './call-services.ts';
 import type { CarrierSet } from './carrier-set.ts';
@@ -169,8 +170,8 @@ export class CallManager implements CallControl {
     const { store } = this.deps;
     const summary = report.callId ? store.getCallSummary(report.callId) : store.findByCarrierCallId(report.carrier, report.carrierCallId);
     if (!summary) return;
-    const live = this.live.carrierAnsweredBy(summary.id, report.answeredBy, report.detail);
-    store.addEvent(summary.id, 'carrier.answered-by', { answeredBy: report.answeredBy, detail: report.detail, live });
+    const given = this.live.carrierAnsweredBy(summary.id, report.answeredBy, report.detail, isFinalCallStatus(summary.status));
+    store.addEvent(summary.id, 'carrier.answered-by', { answeredBy: report.answeredBy, detail: report.detail, agent: given });
   }
 
   /**

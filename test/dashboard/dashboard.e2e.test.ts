@@ -86,7 +86,7 @@ it('logs in, follows calls live, places one from the form, and shows its transcr
   await page.locator('select[name="carrier"]').selectOption('twilio');
   await page.locator('textarea[name="metadata"]').fill('{"patient": "Ada", "note": "<img src=x id=injected>"}');
   await page.locator('input[name="record"]').check();
-  await page.getByRole('button', { name: 'Call' }).click();
+  await page.getByTestId('place-call').getByRole('button', { name: 'Call' }).click();
   await page.getByTestId('call-page').waitFor();
   const callId = (await page.getByTestId('call-page').getAttribute('data-call-id')) as string;
   expect(page.url()).toBe(`${server.url}/dashboard/calls/${callId}`);

@@ -77,8 +77,10 @@ describe.concurrent('call recordings', () => {
       const seconds = wav.samples.length / 2 / 8000;
       const saved = record.events.find((e) => e.type === 'recording.saved')?.data as { durationSec: number };
       expect(saved.durationSec).toBeCloseTo(seconds, 1);
-      // The call's duration from its answer and end times (a carrier's durationSec is whole seconds).
-      const callSeconds = (Date.parse(record.endedAt as string) - Date.parse(record.answeredAt as string)) / 1000;
+      // The call's duration from its answer to the end of its media, on our clock (the carrier's end time and
+      // durationSec are whole seconds: Twilio's callback timestamps have no milliseconds).
+      const mediaEndedAt = record.events.find((e) => e.type === 'media.ended')?.at as string;
+      const callSeconds = (Date.parse(mediaEndedAt) - Date.parse(record.answeredAt as string)) / 1000;
       expect(Math.abs(seconds - callSeconds), `recording ${seconds} s, call ${callSeconds} s`).toBeLessThanOrEqual(0.2);
 
       const bot = record.turns.filter((t) => t.role === 'assistant');

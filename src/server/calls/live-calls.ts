@@ -16,6 +16,9 @@ import { transferCall } from './call-transfer.ts';
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
+/** Verdicts held for calls whose media has not started yet (older ones are dropped). */
+const MAX_EARLY_VERDICTS = 1000;
+
 interface LiveCall {
   session: CallSession;
   channel: MediaChannel;
@@ -38,6 +41,12 @@ export class LiveCalls {
    * message). Claimed when the socket is authorised, so a second socket with the same token is refused at once.
    */
   private readonly claims = new Map<string, ClaimCloser | undefined>();
+  /**
+   * Answering-machine verdicts that came before the call's session started (the carrier's callback can beat the
+   * media socket): given to the agent when it starts. Bounded; a call that never goes live leaves its entry until
+   * pushed out.
+   */
+  private readonly earlyVerdicts = new Map<string, { answeredBy: 'human' | 'machine' | 'unknown'; evidence: string }>();
   /** Every session's run, until it has finalised its record. */
   private readonly running = new Set<Promise<void>>();
   /** Session writes (turns, events) go through here, off the real-time path. */
@@ -136,6 +145,11 @@ export class LiveCalls {
     if (recorder) store.addEvent(callId, 'recording.started', { path: recorder.path });
     const live: LiveCall = { session, channel };
     this.calls.set(callId, live);
+    const early = this.earlyVerdicts.get(callId);
+    if (early) {
+      this.earlyVerdicts.delete(callId);
+      session.carrierAnsweredBy(early.answeredBy, early.evidence);
+    }
     metrics.callStarted(record.carrier);
     let outcome: TaskOutcome;
     try {
@@ -159,11 +173,25 @@ export class LiveCalls {
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');
   }
 
-  /** Gives a live call's agent the carrier's answering-machine verdict; false when the call is not live here. */
-  carrierAnsweredBy(callId: string, answeredBy: 'human' | 'machine' | 'unknown', evidence: string): boolean {
+  /**
+   * Gives the call's agent the carrier's answering-machine verdict: now when its session runs here (`'live'`), or
+   * when it starts (`'held'`, the verdict beat the media); `'ended'` when the call is over.
+   */
+  carrierAnsweredBy(
+    callId: string,
+    answeredBy: 'human' | 'machine' | 'unknown',
+    evidence: string,
+    final: boolean,
+  ): 'live' | 'held' | 'ended' {
     const call = this.calls.get(callId);
-    call?.session.carrierAnsweredBy(answeredBy, evidence);
-    return call !== undefined;
+    if (call) {
+      call.session.carrierAnsweredBy(answeredBy, evidence);
+      return 'live';
+    }
+    if (final) return 'ended';
+    this.earlyVerdicts.set(callId, { answeredBy, evidence });
+    if (this.earlyVerdicts.size > MAX_EARLY_VERDICTS) this.earlyVerdicts.delete(this.earlyVerdicts.keys().next().value as string);
+    return 'held';
   }
 
   /** A transfer of a live call started; `done` tells whether it went through. */
