@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { BenchRow, BenchSuite } from '../../bench/types.ts';
+import { builtinCarriers } from '../telephony/registry.ts';
 
 interface BenchOptions {
   micro: boolean;
@@ -43,7 +44,11 @@ export function benchCommand(): Command {
     )
     .option('--find-max', 'step the number of calls up until frames run late, a call fails or (conversation) replies slow down', false)
     .option('--latency <mode>', 'provider emulator latency for the load runs: zero, realistic or both', 'both')
-    .option('--carrier <name>', 'twilio, or sip: the same load over SIP/RTP too, beside the Twilio figure', 'twilio')
+    .option(
+      '--carrier <name>',
+      'the default carrier, or sip: the same load over SIP/RTP too, beside the default figure',
+      builtinCarriers[0]?.name,
+    )
     .option('--json', 'print the load result as one JSON object on the last line of stdout', false)
     .option(
       '--flood <n>',
