@@ -93,11 +93,13 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
     return reply.code(204).send();
   });
 
-  // Seed-compatible (Pipecat's Plivo → SIP example): {phone_number, from_number}; the callee is bridged to a SIP URI
-  // that reaches the bot (our own SIP endpoint, or a room of another carrier: PLIVO_SIP_LEG_CARRIER).
-  app.post('/outbound-call', context.apiJsonRoute, async (request) => {
+  /**
+   * The seed-compatible Plivo routes: `{phone_number, from_number?, body?}`; `body` is any JSON object and reaches
+   * the bot as the call's metadata. Answers with our id and Plivo's request id, as the seeds expect.
+   */
+  const placeSeedCall = async (requestBody: unknown, media?: 'sip') => {
     context.carrier();
-    const parsed = startBody.parse(request.body);
+    const parsed = startBody.parse(requestBody);
     const data = parsed.body ?? {};
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new HttpError(400, 'invalid_request', 'body must be a JSON object');
@@ -108,28 +110,16 @@ export function registerPlivoRoutes(app: FastifyInstance, context: CarrierRouteC
       to: parsed.phone_number,
       from: parsed.from_number,
       metadata: data as Record<string, unknown>,
-      media: 'sip',
+      ...(media ? { media } : {}),
     });
     const placed = record.events.find((e) => e.type === 'carrier.placed')?.data as { requestId?: string } | undefined;
     return { id: record.id, request_uuid: placed?.requestId ?? null, status: record.status, phone_number: parsed.phone_number };
-  });
+  };
 
-  // Seed-compatible (Pipecat's Plivo outbound example): {phone_number, body}; `body` is any JSON and reaches the bot.
-  app.post('/start', context.apiJsonRoute, async (request) => {
-    context.carrier();
-    const parsed = startBody.parse(request.body);
-    const data = parsed.body ?? {};
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new HttpError(400, 'invalid_request', 'body must be a JSON object');
-    }
-    calls.checkMetadata(data);
-    const record = await calls.placeCall({
-      carrier: PLIVO,
-      to: parsed.phone_number,
-      from: parsed.from_number,
-      metadata: data as Record<string, unknown>,
-    });
-    const placed = record.events.find((e) => e.type === 'carrier.placed')?.data as { requestId?: string } | undefined;
-    return { id: record.id, request_uuid: placed?.requestId ?? null, status: record.status, phone_number: parsed.phone_number };
-  });
+  // Pipecat's Plivo → SIP example: the callee is bridged to a SIP URI that reaches the bot (our own SIP endpoint,
+  // or a room of another carrier: PLIVO_SIP_LEG_CARRIER).
+  app.post('/outbound-call', context.apiJsonRoute, async (request) => placeSeedCall(request.body, 'sip'));
+
+  // Pipecat's Plivo outbound example: the callee is streamed to the bot.
+  app.post('/start', context.apiJsonRoute, async (request) => placeSeedCall(request.body));
 }
