@@ -25,7 +25,7 @@ function freePort(): Promise<number> {
 }
 
 describe('SIGTERM', () => {
-  it('a ringing call is hung up and ends canceled before the process exits', { timeout: 90_000 }, async () => {
+  it('a ringing call is hung up and ends canceled before the process exits', { timeout: 150_000 }, async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['bin/switchboard', 'serve'], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
@@ -34,7 +34,7 @@ describe('SIGTERM', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 40_000;
+      const deadline = Date.now() + 90_000;
       for (;;) {
         try {
           if ((await fetch(`${base}/healthz`)).ok) break;
