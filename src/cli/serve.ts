@@ -13,6 +13,15 @@ export function serveCommand(): Command {
         process.stderr.write(`${error.message}\n`);
         process.exit(1);
       }
+      const inUse = addressInUse(error);
+      if (inUse) {
+        // Usually a second server, or a softphone on 5060; a stack trace would hide which setting to change.
+        process.stderr.write(
+          `Cannot start: ${inUse} is already in use (another Switchboard or a SIP phone?). ` +
+            'Set PORT, SIP_PORT or DAILY_SIP_PORT to a free port, or 0 for any free port.\n',
+        );
+        process.exit(1);
+      }
       throw error;
     }
     const { config, sandbox, status } = running;
@@ -42,4 +51,12 @@ export function serveCommand(): Command {
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
   });
+}
+
+/** `host:port` of a listen/bind error for an address already taken, else undefined. */
+function addressInUse(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (code !== 'EADDRINUSE') return undefined;
+  return port === undefined ? 'an address' : `${address ?? ''}:${port}`;
 }

@@ -2,14 +2,14 @@
  * A server killed mid-call loses nothing: on restart the call is marked failed with a reason, and what
  * was recorded before the kill (turns, events) is still there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/store/index.ts';
 import { postJson } from './helpers.ts';
+import { freePort, spawnServe } from './spawn-serve.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-restart-'));
 const children: ChildProcess[] = [];
@@ -19,32 +19,10 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function serve(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/switchboard', 'serve'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
+  const child = await spawnServe({ port, dataDir });
   children.push(child);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('server did not come up');
+  return child;
 }
 
 describe('restart after a crash', () => {

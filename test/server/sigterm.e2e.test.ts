@@ -2,48 +2,25 @@
  * Issue 10, defect 9: `switchboard serve` receiving SIGTERM while a call is still ringing hangs the call up and
  * finalises its record before exiting (it used to stay `ringing`, its carrier leg up, until the next start).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CallStore, type CallRecord } from '../../src/store/index.ts';
 import { postJson } from './helpers.ts';
+import { freePort, spawnServe } from './spawn-serve.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-sigterm-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 describe('SIGTERM', () => {
   it('a ringing call is hung up and ends canceled before the process exits', { timeout: 150_000 }, async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['bin/switchboard', 'serve'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-    });
+    const child = await spawnServe({ port, dataDir });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        try {
-          if ((await fetch(`${base}/healthz`)).ok) break;
-        } catch {
-          // not up yet
-        }
-        if (Date.now() > deadline) throw new Error('server did not come up');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      const deadline = Date.now() + 60_000;
       // The no-answer persona rings until the carrier's 60 s timeout.
       const placed = await postJson(`${base}/calls`, { to: '+15550100004', carrier: 'twilio' });
       expect(placed.status).toBe(201);

@@ -97,7 +97,7 @@ export const dailyEnv = {
   DAILY_DIALOUT_RETRY_DELAY_MS: positiveInt,
   /** @default 300 */
   DAILY_WEBHOOK_MAX_AGE_SEC: positiveInt,
-  /** @default 5062 */
+  /** @default 5062 (a free port when PORT is 0, as in tests and one-off CLI runs) */
   DAILY_SIP_PORT: port,
   /** @default 0.0.0.0 */
   DAILY_SIP_BIND_ADDRESS: optionalString,
@@ -123,7 +123,8 @@ export function dailySettingsFromEnv(env: Record<string, unknown>, problems: str
     dialoutRetries: env.DAILY_DIALOUT_RETRIES as number | undefined,
     dialoutRetryDelayMs: env.DAILY_DIALOUT_RETRY_DELAY_MS as number | undefined,
     webhookMaxAgeSec: env.DAILY_WEBHOOK_MAX_AGE_SEC as number | undefined,
-    sipPort: env.DAILY_SIP_PORT as number | undefined,
+    // PORT 0 means "any free port" for the whole process, so parallel servers never fight over 5062.
+    sipPort: (env.DAILY_SIP_PORT as number | undefined) ?? (env.PORT === 0 ? 0 : undefined),
     sipBindAddress: env.DAILY_SIP_BIND_ADDRESS as string | undefined,
     sipPublicAddress: env.DAILY_SIP_PUBLIC_ADDRESS as string | undefined,
   });
