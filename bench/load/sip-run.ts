@@ -81,6 +81,8 @@ export async function runSipLoad(options: {
         SIP_BIND_ADDRESS: '127.0.0.1',
         SIP_RTP_PORT_MIN: '0',
         SIP_RTP_PORT_MAX: '0',
+        // A/B of RTP on the main thread vs its media thread: SIP_MEDIA_THREAD=false npm run bench -- --carrier sip
+        ...(process.env.SIP_MEDIA_THREAD ? { SIP_MEDIA_THREAD: process.env.SIP_MEDIA_THREAD } : {}),
       },
       dataDir: tmp,
     });

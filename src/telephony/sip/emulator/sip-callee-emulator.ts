@@ -169,6 +169,8 @@ export class SipCalleeEmulator {
       return; // the caller's offer had no PCMU (488 sent) or the call ended meanwhile
     }
     record.media = channel.stats;
+    // A channel on the media thread reports its counters when it closes.
+    void channel.closedStats.then((stats) => (record.media = stats));
     // The channel delivers the bot's audio one 20 ms frame per slot; each slot the callee hears it and says its next frame.
     channel.setHandler({
       audio: (audio) => {
