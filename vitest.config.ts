@@ -46,6 +46,8 @@ const unitTests = [
   'test/agent/answering-machine.test.ts',
   'test/agent/turn-language.test.ts',
   'test/transports/transport-pause.test.ts',
+  'test/transports/transport-input.test.ts',
+  'test/transports/rtp/rtp-early-audio.test.ts',
   'test/cli/eval-scorecard.test.ts',
   'test/sandbox/providers/llm-policy.test.ts',
   'test/sandbox/agent-policies.test.ts',

@@ -239,6 +239,9 @@ export class DailyRuntime implements CarrierRuntime {
   private async attemptDialOut(call: DailyCall, room: string, target: DialOutSettings): Promise<AttemptOutcome> {
     call.attempts += 1;
     call.sessionId = undefined;
+    // The bot's leg holds what it hears until the agent attaches (the callee's "Hello?" said as they answer may come
+    // before our `dialout.answered` webhook); the room's silence before this attempt rings is of no use to it.
+    call.botLeg?.channel.discardEarlyAudio();
     const outcome = new Promise<AttemptOutcome>((resolve) => {
       const timer = setTimeout(
         () => resolve({ kind: 'failed', status: 'no-answer', cause: 'no dial-out outcome event', retry: true }),

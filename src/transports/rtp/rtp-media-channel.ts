@@ -51,6 +51,11 @@ export interface RtpMediaChannelOptions {
   onFailure?: (reason: string) => void;
   /** Observes RFC 4733 digits (besides the handler). */
   onDtmf?: (digit: string) => void;
+  /**
+   * Inbound audio kept while no handler is set yet (the agent's session attaches after the answer; a callee's
+   * "Hello?" said at once must reach it). Beyond this the oldest is dropped. @default 10000
+   */
+  earlyAudioMs?: number;
 }
 
 export interface RtpChannelStats {
@@ -78,8 +83,8 @@ interface QueuedMark {
 
 const FRAME_MS = 20;
 
-/** Inbound audio kept while nobody listens yet: 3 s of 20 ms frames. */
-const EARLY_AUDIO_FRAMES = 150;
+/** See {@link RtpMediaChannelOptions.earlyAudioMs}. */
+export const DEFAULT_EARLY_AUDIO_MS = 10_000;
 
 export class RtpMediaChannel implements MediaChannel, ClockClient {
   readonly carrierCallId: string;
@@ -102,8 +107,9 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
-  /** Inbound frames delivered before a handler was set (at most {@link EARLY_AUDIO_FRAMES}). */
-  private readonly earlyAudio: AudioPayload[] = [];
+  /** Inbound frames delivered before a handler was set (at most {@link earlyAudioFrames}). */
+  private earlyAudio: AudioPayload[] = [];
+  private readonly earlyAudioFrames: number;
   private pendingClose: ChannelCloseInfo | undefined;
   private finished = false;
 
@@ -139,6 +145,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.maxCatchUp = options.maxCatchUpFrames ?? 5;
     this.onFailure = options.onFailure;
     this.onDtmf = options.onDtmf;
+    this.earlyAudioFrames = Math.max(0, Math.ceil((options.earlyAudioMs ?? DEFAULT_EARLY_AUDIO_MS) / FRAME_MS));
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
     this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
@@ -198,9 +205,18 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   setHandler(handler: MediaChannelHandler): void {
     this.handler = handler;
     // Audio that arrived between answer and the agent's start (a callee saying "Hello?" at once) is not lost.
-    const early = this.earlyAudio.splice(0);
+    const early = this.earlyAudio;
+    this.earlyAudio = [];
     for (const audio of early) handler.audio(audio);
     if (this.pendingClose) handler.closed(this.pendingClose);
+  }
+
+  /**
+   * Forgets the inbound audio held for a handler not set yet: what came before a moment that matters (a room's
+   * silence before a dial-out rings) need not reach the agent. No effect once a handler is set.
+   */
+  discardEarlyAudio(): void {
+    this.earlyAudio = [];
   }
 
   sendAudio(bytes: Uint8Array): void {
@@ -356,7 +372,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     void result;
     const audio = this.codec.toPayload(this.inFrame);
     if (this.handler) this.handler.audio(audio);
-    else if (this.earlyAudio.push(audio) > EARLY_AUDIO_FRAMES) this.earlyAudio.shift();
+    else if (this.earlyAudio.push(audio) > this.earlyAudioFrames) this.earlyAudio.shift();
   }
 
   private readonly onDatagram = (data: Buffer, rinfo: dgram.RemoteInfo): void => {

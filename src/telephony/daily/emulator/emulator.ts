@@ -50,6 +50,12 @@ export interface DailyEmulatorOptions {
   logger?: Logger;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * Holds every `dialin.*`/`dialout.*` webhook this long before sending it (order kept): Daily's webhooks cross the
+   * internet, so a `dialout.answered` can arrive after the callee's first words (how late, Daily does not say).
+   * @default 0
+   */
+  eventDelayMs?: number;
 }
 
 /** A dial-in caller the emulator is holding until `pinlessCallUpdate` bridges it. */
@@ -103,6 +109,8 @@ export class DailyEmulator {
   readonly log: Logger;
   readonly timeScale: number;
   readonly noAnswerTimeoutMs: number;
+  /** See {@link DailyEmulatorOptions.eventDelayMs}; tests may change it. */
+  eventDelayMs: number;
   url = '';
   private readonly endpoint: SipEndpoint;
   private server: Server | undefined;
@@ -117,6 +125,7 @@ export class DailyEmulator {
     this.clock = options.clock ?? new MediaClock({ onListenerError: (error) => this.log.error({ err: error }, 'room tick failed') });
     this.timeScale = options.timeScale ?? 1;
     this.noAnswerTimeoutMs = (options.noAnswerTimeoutMs ?? 60_000) * this.timeScale;
+    this.eventDelayMs = options.eventDelayMs ?? 0;
     const host = options.host ?? '127.0.0.1';
     this.endpoint = new SipEndpoint(
       { bindAddress: host, port: 0, rtpPortMin: 0, rtpPortMax: 0, codecs: ['PCMU'], userAgent: 'Switchboard Daily emulator' },
@@ -422,13 +431,17 @@ export class DailyEmulator {
       event_ts: Date.now() / 1000,
     };
     const body = JSON.stringify(envelope);
-    for (const webhook of this.webhooks) {
-      if (webhook.eventTypes && !webhook.eventTypes.includes(type)) continue;
-      void this.post(type, webhook.url, body, (stamp) => ({
-        'x-webhook-timestamp': stamp,
-        'x-webhook-signature': dailySignature(webhook.hmac, stamp, body),
-      }));
-    }
+    const send = () => {
+      for (const webhook of this.webhooks) {
+        if (webhook.eventTypes && !webhook.eventTypes.includes(type)) continue;
+        void this.post(type, webhook.url, body, (stamp) => ({
+          'x-webhook-timestamp': stamp,
+          'x-webhook-signature': dailySignature(webhook.hmac, stamp, body),
+        }));
+      }
+    };
+    if (this.eventDelayMs > 0) this.later(this.eventDelayMs, send);
+    else send();
   }
 
   /** POSTs JSON; resolves with the status (null on failure). Never throws. */
