@@ -25,9 +25,10 @@ import type { SipCall } from '../../sip/sip-call.ts';
 import { SipEndpoint } from '../../sip/sip-endpoint.ts';
 import type { DomainDialinConfig } from '../rest-client.ts';
 import { dailySignature } from '../webhook-signature.ts';
-import type { EmulatedRoom } from './daily-room.ts';
+import type { EmulatedRoom, EmulatedTransfer } from './daily-room.ts';
 import { handleDailyRest } from './rest-api.ts';
 import type { Participant, ParticipantOrigin, PersonParticipant } from './room.ts';
+import { transferOut, type TransferBridge, type TransferRequest } from './transfers.ts';
 
 export interface DailyEmulatorOptions {
   /** Bearer key the REST API accepts. @default a random key */
@@ -116,6 +117,8 @@ export class DailyEmulator {
   private server: Server | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pendingWebhooks = new Set<Promise<unknown>>();
+  /** Participants a call transfer moved out of their room, and the bridge they are in now. */
+  readonly bridgeOf = new Map<Participant, TransferBridge>();
 
   constructor(private readonly options: DailyEmulatorOptions = {}) {
     this.apiKey = options.apiKey ?? `sandbox-daily-${randomBytes(12).toString('hex')}`;
@@ -247,7 +250,7 @@ export class DailyEmulator {
         sendDtmf: (digit) => {
           for (const other of room.mixer.live) if (other.kind === 'sip') other.channel.sendDtmf?.(digit);
         },
-        hangUp: () => this.leave(room, participant, 'hung up'),
+        hangUp: () => this.depart(room, participant, 'hung up'),
       },
       nowMs(),
     );
@@ -268,7 +271,40 @@ export class DailyEmulator {
       dtmfReceived: [],
     };
     room.mixer.add(participant);
-    call.once('ended', (end) => this.leave(room, participant, `SIP leg ended (${end.by}: ${end.reason})`));
+    call.once('ended', (end) => this.depart(room, participant, `SIP leg ended (${end.by}: ${end.reason})`));
+  }
+
+  /** A participant hung up: it leaves its room, or the transfer bridge it was moved to. */
+  private depart(room: EmulatedRoom, participant: Participant, reason: string): void {
+    const bridge = this.bridgeOf.get(participant);
+    if (bridge) bridge.end(participant, reason);
+    else this.leave(room, participant, reason);
+  }
+
+  /** `sipCallTransfer` / `sipRefer` of a participant (see transfers.ts). */
+  transfer(room: EmulatedRoom, participant: Participant, request: TransferRequest): EmulatedTransfer {
+    return transferOut(this, room, participant, request);
+  }
+
+  /** The participant leaves the room without hanging up (a call transfer keeps its call): `*.stopped` fires. */
+  detach(room: EmulatedRoom, participant: Participant, reason: string): void {
+    room.mixer.detach(participant);
+    const { origin } = participant;
+    room.sessions.delete(origin.sessionId);
+    if (origin.type === 'dialin') this.event('dialin.stopped', { room: room.name, session_id: origin.sessionId, reason });
+    if (origin.type === 'dialout') this.event('dialout.stopped', { room: room.name, session_id: origin.sessionId, reason });
+  }
+
+  /** Calls a SIP URI from the emulator's endpoint (a call transfer's destination). */
+  async callSip(uri: string, fromRoom: string): Promise<{ call: SipCall; channel: MediaChannel }> {
+    const call = await this.endpoint.placeCall({
+      to: uri,
+      from: `sip:${fromRoom}@${this.sipHost}`,
+      fromName: 'Daily',
+      ringTimeoutMs: this.noAnswerTimeoutMs,
+    });
+    const channel = await call.answered;
+    return { call, channel };
   }
 
   /** A participant leaves: its session's `*.stopped` event goes out. */
@@ -483,6 +519,7 @@ export class DailyEmulator {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const room of [...this.rooms.values()]) this.deleteRoom(room);
+    for (const bridge of new Set(this.bridgeOf.values())) bridge.end(undefined, 'emulator closed');
     await Promise.allSettled([...this.pendingWebhooks]);
     await this.endpoint.close();
     if (!this.options.clock) this.clock.stop();
