@@ -50,11 +50,17 @@ describe.concurrent('Daily through the emulator', () => {
       expect(record.carrier).toBe('daily');
       expect(record.direction).toBe('outbound');
       // The callee's "Hello?", said the instant the dial-out is answered (before our `dialout.answered` webhook and
-      // the agent's session), is heard: nothing the callee says is lost.
-      expect(userTurns(record).map((t) => t.text)).toEqual(['Hello?', "Yes, I'll be there.", expect.stringMatching(/^No, that's all\./)]);
+      // the agent's session), is heard: nothing the callee says is lost. (On a saturated machine the sandbox's STT
+      // has been seen to transcribe one "Hello?" split by a media stall as "Hello? Hello?", and to lose a word of a
+      // later line; neither is this defect, so the later lines are matched loosely, as in the dial-in test.)
+      expect(userTurns(record).map((t) => t.text)).toEqual([
+        expect.stringMatching(/^Hello\?( Hello\?)?$/),
+        expect.stringMatching(/I'll be/),
+        expect.stringMatching(/^No, that's all/),
+      ]);
       // The callee spoke first; the bot's first turn answers that "Hello?" (it did not open on the wait's timeout).
       const [hello, greeting] = record.turns;
-      expect(hello).toMatchObject({ role: 'user', text: 'Hello?' });
+      expect(hello).toMatchObject({ role: 'user', text: expect.stringMatching(/^Hello\?/) });
       expect(greeting?.role).toBe('assistant');
       expect(firstSentence(greeting)).toContain('Grace');
       expect(new Date(greeting!.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(hello!.endedAt!).getTime());
