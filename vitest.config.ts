@@ -48,6 +48,7 @@ const unitTests = [
   'test/transports/transport-pause.test.ts',
   'test/transports/transport-input.test.ts',
   'test/transports/rtp/rtp-early-audio.test.ts',
+  'test/transports/rtp/rtp-trusted-sources.test.ts',
   'test/cli/eval-scorecard.test.ts',
   'test/sandbox/providers/llm-policy.test.ts',
   'test/sandbox/agent-policies.test.ts',

@@ -11,6 +11,7 @@
  * and dropped. No media for `rtpTimeoutMs` while the peer should be sending ends the channel.
  */
 import type dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
@@ -147,7 +148,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.onDtmf = options.onDtmf;
     this.earlyAudioFrames = Math.max(0, Math.ceil((options.earlyAudioMs ?? DEFAULT_EARLY_AUDIO_MS) / FRAME_MS));
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
-    this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
+    this.trusted = trustedSources(options.media.remoteAddress, options.trustedAddresses ?? []);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
     this.frame = new Uint8Array(this.codec.frameBytes);
     this.inFrame = new Uint8Array(this.codec.frameUnits * this.codec.storedBytesPerUnit);
@@ -270,7 +271,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   updateMedia(media: NegotiatedMedia, trustedAddresses: string[] = []): void {
     const moved = media.remoteAddress !== this.media.remoteAddress || media.remotePort !== this.media.remotePort;
     this.media = media;
-    this.trusted = new Set([media.remoteAddress, ...trustedAddresses]);
+    this.trusted = trustedSources(media.remoteAddress, trustedAddresses);
     if (moved) {
       this.target = { address: media.remoteAddress, port: media.remotePort };
       this.latched = false;
@@ -433,4 +434,26 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     if (this.handler) this.handler.closed(info);
     else this.pendingClose = info;
   }
+}
+
+let localAddresses: Set<string> | undefined;
+
+/**
+ * The sources accepted: the peer's SDP address and the given ones; and, when the peer's address is one of this
+ * machine's own, loopback too (a peer on this machine that advertised its external address still sends from
+ * 127.0.0.1 to a loopback destination — e.g. the sandbox's in-process emulators talking to our endpoint).
+ */
+function trustedSources(remoteAddress: string, extra: string[]): Set<string> {
+  const trusted = new Set([remoteAddress, ...extra]);
+  localAddresses ??= new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address)
+      .filter((address): address is string => Boolean(address)),
+  );
+  if (localAddresses.has(remoteAddress)) {
+    trusted.add('127.0.0.1');
+    trusted.add('::1');
+  }
+  return trusted;
 }
