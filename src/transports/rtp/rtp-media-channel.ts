@@ -16,7 +16,8 @@ import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
-import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
+import type { ChannelCloseInfo, MediaChannelHandler } from '../media-channel.ts';
+import type { RtpChannel } from './rtp-channel.ts';
 import type { ClockClient, MediaClock } from '../media-clock.ts';
 import { sharedMediaClock } from '../media-clock.ts';
 import { OutboundAudioQueue } from '../outbound-audio-queue.ts';
@@ -57,6 +58,8 @@ export interface RtpMediaChannelOptions {
    * "Hello?" said at once must reach it). Beyond this the oldest is dropped. @default 10000
    */
   earlyAudioMs?: number;
+  /** Observes our sending moving to the first packet's source (symmetric RTP). */
+  onLatched?: (remote: { address: string; port: number }) => void;
 }
 
 export interface RtpChannelStats {
@@ -77,6 +80,33 @@ export interface RtpChannelStats {
   jitter: JitterBufferStats;
 }
 
+/** Counters of a channel that has not sent or received anything yet. */
+export function emptyRtpChannelStats(): RtpChannelStats {
+  return {
+    packetsSent: 0,
+    packetsReceived: 0,
+    audioFramesSent: 0,
+    skippedSlots: 0,
+    lateFrames: 0,
+    invalidPackets: 0,
+    foreignPackets: 0,
+    dtmfReceived: 0,
+    dtmfSent: 0,
+    jitter: {
+      received: 0,
+      played: 0,
+      late: 0,
+      lost: 0,
+      concealed: 0,
+      duplicates: 0,
+      dropped: 0,
+      resyncs: 0,
+      targetDelayMs: 0,
+      jitterMs: 0,
+    },
+  };
+}
+
 interface QueuedMark {
   position: number;
   name: string;
@@ -87,12 +117,14 @@ const FRAME_MS = 20;
 /** See {@link RtpMediaChannelOptions.earlyAudioMs}. */
 export const DEFAULT_EARLY_AUDIO_MS = 10_000;
 
-export class RtpMediaChannel implements MediaChannel, ClockClient {
+export class RtpMediaChannel implements RtpChannel, ClockClient {
   readonly carrierCallId: string;
   readonly format: ChannelAudioFormat;
   /** Marks before a clear are dropped, never echoed. */
   readonly echoesMarksOnClear = false;
   readonly stats: RtpChannelStats;
+  readonly closedStats: Promise<RtpChannelStats>;
+  private resolveClosedStats!: (stats: RtpChannelStats) => void;
 
   private readonly socket: dgram.Socket;
   private readonly codec: RtpCodec;
@@ -105,6 +137,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private readonly maxCatchUp: number;
   private readonly onFailure: ((reason: string) => void) | undefined;
   private readonly onDtmf: ((digit: string) => void) | undefined;
+  private readonly onLatched: ((remote: { address: string; port: number }) => void) | undefined;
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
@@ -147,6 +180,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.onFailure = options.onFailure;
     this.onDtmf = options.onDtmf;
     this.earlyAudioFrames = Math.max(0, Math.ceil((options.earlyAudioMs ?? DEFAULT_EARLY_AUDIO_MS) / FRAME_MS));
+    this.onLatched = options.onLatched;
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
     this.trusted = trustedSources(options.media.remoteAddress, options.trustedAddresses ?? []);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
@@ -172,6 +206,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       dtmfSent: 0,
       jitter: this.jitter.stats,
     };
+    this.closedStats = new Promise((resolve) => (this.resolveClosedStats = resolve));
     this.lastPacketAtMs = performance.now();
     this.socket.on('message', this.onDatagram);
     this.socket.on('error', (error) => this.logger.warn({ err: error.message }, 'RTP socket error'));
@@ -415,6 +450,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       if (rinfo.port !== this.target.port || rinfo.address !== this.target.address) {
         this.logger.info({ sdp: this.target, actual: `${rinfo.address}:${rinfo.port}` }, 'RTP latched to the source address');
         this.target = { address: rinfo.address, port: rinfo.port };
+        this.onLatched?.({ ...this.target });
       }
     }
   }
@@ -431,6 +467,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     } catch {
       // already closed
     }
+    this.resolveClosedStats(this.stats);
     if (this.handler) this.handler.closed(info);
     else this.pendingClose = info;
   }
