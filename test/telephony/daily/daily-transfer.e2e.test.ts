@@ -43,7 +43,7 @@ async function settled(id: string): Promise<CallRecord> {
   }
 }
 
-describe('Daily cold transfer', () => {
+describe.concurrent('Daily cold transfer', () => {
   it(
     'transfer_call moves the callee with sipCallTransfer; the call ends transferred and the person hears the caller',
     {
@@ -78,4 +78,26 @@ describe('Daily cold transfer', () => {
       expect(events).toEqual(expect.arrayContaining(['calltransfer.triggered', 'calltransfer.initiated', 'calltransfer.answered']));
     },
   );
+
+  it('POST /calls/:id/transfer moves a dial-in caller (their session from dialin.connected)', { timeout: 120_000 }, async () => {
+    const caller = daily.placeDialIn({ from: '+15550100009', to: '+15550100000', holdOnly: true });
+    const started = await postJson(`${server.url}/daily/start`, {
+      body: { dialin_settings: { call_id: caller.callId, call_domain: caller.callDomain, from: caller.from, to: caller.to } },
+    });
+    const id = started.json.id as string;
+    let live: CallRecord | undefined;
+    for (let i = 0; i < 300; i++) {
+      live = (await (await fetch(`${server.url}/calls/${id}`)).json()) as CallRecord;
+      if (live.turns.some((t) => t.role === 'assistant')) break; // the bot is greeting: the caller is in the room
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const moved = await postJson(`${server.url}/calls/${id}/transfer`, { to: '+15550100090' });
+    expect(moved.json).toMatchObject({ ok: true, status: 'calltransfer.answered', movedByCarrier: true });
+    const record = await settled(id);
+    expect(record.endReason).toBe('transferred');
+    expect(record.transfer).toMatchObject({ destination: '+15550100090', status: 'transferred' });
+    const transfer = daily.rooms.get(caller.bridgedTo!)!.transfers[0]!;
+    expect(transfer).toMatchObject({ kind: 'sipCallTransfer', toEndPoint: '+15550100090', outcome: 'answered' });
+    expect(transfer.sessionId).toBe(caller.participant!.origin.sessionId);
+  });
 });
