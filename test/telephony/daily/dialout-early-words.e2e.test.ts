@@ -1,6 +1,6 @@
 /**
  * Daily dial-out when the callee's first words come before the agent: the emulator holds its `dialout.*` webhooks
- * for 2.5 s (a slow internet path, or a busy server), so the callee's "Hello?" — said the instant they answer — is
+ * for 4 s (a slow internet path, or a busy server), so the callee's "Hello?" — said the instant they answer — is
  * over before our `dialout.answered` arrives and the agent's session attaches to the bot's SIP leg. The bot's leg
  * and the pipeline's head keep that audio, so the bot still hears "Hello?" and answers it instead of opening on its
  * wait's timeout.
@@ -12,7 +12,7 @@ import type { DailyEmulator } from '../../../src/telephony/daily/emulator/index.
 import { postJson, startTestServer, waitForCallEnd } from '../../server/helpers.ts';
 
 const CALLEE = '+15550109901';
-const EVENT_DELAY_MS = 2500;
+const EVENT_DELAY_MS = 4000;
 
 let server: RunningSwitchboard;
 let daily: DailyEmulator;
