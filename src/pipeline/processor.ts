@@ -126,6 +126,9 @@ export class FrameProcessor {
   /** Runs before `start` is forwarded. May be async (connect a socket) — later frames wait for it. */
   protected onStart(_frame: FrameOf<'start'>): void | Promise<void> {}
 
+  /** Runs once right after `start` was forwarded: frames pushed now reach the next processor after it. */
+  protected onStarted(): void {}
+
   /** Runs when `end` reaches this processor, before it is forwarded: flush, drain, close gracefully. */
   protected onEnd(_frame: FrameOf<'end'>): void | Promise<void> {}
 
@@ -248,6 +251,11 @@ export class FrameProcessor {
     if (this.stopped) return;
     this.started = true;
     this.pushFrame(frame, 'downstream');
+    try {
+      this.onStarted();
+    } catch (error) {
+      this.pushError(error);
+    }
     if (this.dataQueue.length > 0 && !this.dataBusy) void this.drainData();
   }
 

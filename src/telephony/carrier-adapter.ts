@@ -126,6 +126,8 @@ export interface OutboundCallRequest {
    * markup connects the callee to {@link CallControl.sipLeg}). @default 'stream'
    */
   media?: 'stream' | 'sip';
+  /** Options only the named carrier understands (set by that carrier's own routes; it validates them). @default none */
+  carrierOptions?: Record<string, unknown>;
 }
 
 /** What the core gives a carrier when it is created. */
@@ -236,6 +238,8 @@ export interface PlaceCallRequest {
   record?: boolean | undefined;
   /** See {@link OutboundCallRequest.media}. @default 'stream' */
   media?: 'stream' | 'sip' | undefined;
+  /** See {@link OutboundCallRequest.carrierOptions}. @default none */
+  carrierOptions?: Record<string, unknown> | undefined;
 }
 
 /** A carrier's emulator, loaded only in sandbox mode. */

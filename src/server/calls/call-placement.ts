@@ -49,6 +49,7 @@ export async function placeCall(deps: CallDeps, input: PlaceCallRequest): Promis
       ...(input.headers ? { headers: input.headers } : {}),
       ...(machineDetection ? { machineDetection } : {}),
       ...(input.media ? { media: input.media } : {}),
+      ...(input.carrierOptions ? { carrierOptions: input.carrierOptions } : {}),
     });
     if (placed.carrierCallId) store.setCarrierCallId(callId, placed.carrierCallId);
     store.addEvent(callId, 'carrier.placed', { requestId: placed.requestId, status: placed.status });

@@ -2,6 +2,7 @@ import type { CallStatus } from '../call-status.ts';
 import type { CallStatusUpdate } from '../call-status.ts';
 import type { BotLeg } from './bot-legs.ts';
 import type { DialEvent } from './dial-events.ts';
+import type { DailyRoomPropertiesInput } from './room-properties.ts';
 import { DAILY } from './settings.ts';
 
 /** One Daily call as the runtime tracks it: its room, the bot's leg and (dial-out) the current dial-out session. */
@@ -29,6 +30,16 @@ export interface DailyCall {
   startedAt: Date;
   answeredAt: Date | null;
   endedAt: Date | null;
+  /** The start body's `dailyRoomProperties`, merged under ours when the room is created. */
+  roomProperties?: DailyRoomPropertiesInput;
+  /** Dial-in: Daily's session id of the bridged caller (from `dialin.connected`), the party a transfer moves. */
+  callerSessionId?: string | undefined;
+  /** `pinlessCallUpdate` was sent: the next `dialin.connected` is the caller's. */
+  bridging?: boolean;
+  /** A transfer moved the far party: Daily keeps their call, so we neither stop their session nor delete the room. */
+  transferred?: boolean;
+  /** Resolves the wait for a transfer's outcome event. */
+  onTransferEvent?: ((event: DialEvent) => void) | undefined;
   /** Resolves the wait for the current dial-out attempt's outcome. */
   onDialEvent: ((event: DialEvent) => void) | undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * Daily's `dialin.*` / `dialout.*` webhook events (envelope `{version, type, id, payload, event_ts}`) and how they
+ * Daily's `dialin.*` / `dialout.*` / `calltransfer.*` webhook events (envelope `{version, type, id, payload, event_ts}`) and how they
  * map onto our call statuses. The payload field names beyond `room`, `session_id`, `domain_id` and the phone
  * number / SIP URI are not documented; the error fields we read (`error_msg`, `sip_code`) are guesses, so the
  * outcome of a failed dial-out is also recognised from the words of any string field.
@@ -18,6 +18,11 @@ export const DIAL_EVENT_TYPES = [
   'dialout.stopped',
   'dialout.warning',
   'dialout.error',
+  // Transfers (`sipCallTransfer` / `sipRefer`): payload `{room, session_id, to_endpoint, from_endpoint, is_sip_refer?}`.
+  'calltransfer.triggered',
+  'calltransfer.initiated',
+  'calltransfer.answered',
+  'calltransfer.completed',
 ] as const;
 export type DialEventType = (typeof DIAL_EVENT_TYPES)[number];
 

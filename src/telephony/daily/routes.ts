@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../errors.ts';
 import type { CarrierRouteContext } from '../carrier-adapter.ts';
 import { dailyEventEnvelope, dialEventOf } from './dial-events.ts';
+import type { DailyRoomPropertiesInput } from './room-properties.ts';
 import type { DailyRuntime } from './runtime.ts';
 import { DAILY } from './settings.ts';
 import { customData, dailyStartBody, isTestPing, pinlessWebhookBody } from './start-request.ts';
@@ -16,7 +17,14 @@ export function registerDailyRoutes(app: FastifyInstance, context: CarrierRouteC
 
   const startDialIn = (
     daily: DailyRuntime,
-    input: { callId: string; callDomain: string; from: string; to: string; metadata: Record<string, unknown> },
+    input: {
+      callId: string;
+      callDomain: string;
+      from: string;
+      to: string;
+      metadata: Record<string, unknown>;
+      roomProperties?: DailyRoomPropertiesInput | undefined;
+    },
   ) => {
     calls.checkMetadata(input.metadata);
     const answered = calls.answer({
@@ -32,6 +40,7 @@ export function registerDailyRoutes(app: FastifyInstance, context: CarrierRouteC
       callDomain: input.callDomain,
       from: input.from,
       to: input.to,
+      ...(input.roomProperties ? { roomProperties: input.roomProperties } : {}),
     });
     return { id: answered.callId, status: answered.record.status, callId: input.callId };
   };
@@ -86,13 +95,20 @@ export function registerDailyRoutes(app: FastifyInstance, context: CarrierRouteC
         from: dialin.from,
         to: dialin.to,
         metadata: { ...data, from: dialin.from, to: dialin.to, ...(dialin.sipHeaders ? { sipHeaders: dialin.sipHeaders } : {}) },
+        roomProperties: parsed.dailyRoomProperties,
       });
     }
     const targets = [parsed.body.dialout_settings ?? []].flat();
     calls.checkMetadata(data);
     const placed = [];
     for (const target of targets) {
-      const record = await calls.placeCall({ carrier: DAILY, to: target.to, from: target.callerId, metadata: data });
+      const record = await calls.placeCall({
+        carrier: DAILY,
+        to: target.to,
+        from: target.callerId,
+        metadata: data,
+        ...(parsed.dailyRoomProperties ? { carrierOptions: { roomProperties: parsed.dailyRoomProperties } } : {}),
+      });
       placed.push({ id: record.id, status: record.status, to: target.to, room: record.carrierCallId });
     }
     const first = placed[0];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CallStatus } from '../call-status.ts';
-import type { CarrierContext, CarrierRuntime, OutboundCallRequest } from '../carrier-adapter.ts';
+import type { CarrierContext, CarrierRuntime, OutboundCallRequest, TransferResult } from '../carrier-adapter.ts';
 import { CarrierError } from '../carrier-error.ts';
 import type { CarrierCallInfo, CarrierCallRef, PlacedCall } from '../carrier.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
@@ -9,7 +9,9 @@ import { BotLegs, type BotLeg } from './bot-legs.ts';
 import { dailyStatusUpdate, type DailyCall } from './call-state.ts';
 import { dialOutFailure, statusForDialEvent, type DialEvent } from './dial-events.ts';
 import { DailyApiError, DailyRestClient, roomSipEndpoints, type DailyRoom, type DialOutSettings } from './rest-client.ts';
+import { transferDailyCall } from './call-transfer.ts';
 import { RoomMediaChannel } from './room-channel.ts';
+import { dailyRoomPropertiesSchema, mergeRoomProperties, type DailyRoomPropertiesInput } from './room-properties.ts';
 import { DAILY, DAILY_DEFAULTS, type DailySettings } from './settings.ts';
 import {
   PINLESS_SIGNATURE_HEADER,
@@ -33,6 +35,13 @@ export interface DialInRequest {
   callDomain: string;
   from: string;
   to: string;
+  /** The start body's `dailyRoomProperties` (validated). @default none */
+  roomProperties?: DailyRoomPropertiesInput;
+}
+
+/** What `POST /daily/start` passes to {@link DailyRuntime.placeCall} in `OutboundCallRequest.carrierOptions`. */
+export interface DailyCarrierOptions {
+  roomProperties?: DailyRoomPropertiesInput;
 }
 
 type AttemptOutcome = { kind: 'answered' } | { kind: 'failed'; status: CallStatus; cause: string; retry: boolean };
@@ -135,6 +144,7 @@ export class DailyRuntime implements CarrierRuntime {
       from: request.from,
       to: request.to,
       dialin: { callId: request.dailyCallId, callDomain: request.callDomain },
+      ...(request.roomProperties ? { roomProperties: request.roomProperties } : {}),
     });
     try {
       await this.ensureSetup();
@@ -142,6 +152,7 @@ export class DailyRuntime implements CarrierRuntime {
       const leg = await this.bringBotIn(call, room, 1);
       const sipUri = roomSipEndpoints(room)[0];
       if (!sipUri) throw new DailyApiError('createRoom', 200, null, 'the room has no sip_uri endpoint');
+      call.bridging = true;
       await this.client.pinlessCallUpdate({ callId: request.dailyCallId, callDomain: request.callDomain, sipUri });
       if (call.ended) return;
       call.answered = true;
@@ -181,7 +192,14 @@ export class DailyRuntime implements CarrierRuntime {
   // ---- dial-out ---------------------------------------------------------------------------------------------
 
   async placeCall(request: OutboundCallRequest): Promise<PlacedCall> {
-    const call = this.track({ callId: request.callId, kind: 'dial-out', from: request.from, to: request.to });
+    const options = dailyCarrierOptions(request.carrierOptions);
+    const call = this.track({
+      callId: request.callId,
+      kind: 'dial-out',
+      from: request.from,
+      to: request.to,
+      ...(options.roomProperties ? { roomProperties: options.roomProperties } : {}),
+    });
     let room: DailyRoom;
     try {
       await this.ensureSetup();
@@ -239,6 +257,9 @@ export class DailyRuntime implements CarrierRuntime {
   private async attemptDialOut(call: DailyCall, room: string, target: DialOutSettings): Promise<AttemptOutcome> {
     call.attempts += 1;
     call.sessionId = undefined;
+    // The bot's leg holds what it hears until the agent attaches (the callee's "Hello?" said as they answer may come
+    // before our `dialout.answered` webhook); the room's silence before this attempt rings is of no use to it.
+    call.botLeg?.channel.discardEarlyAudio();
     const outcome = new Promise<AttemptOutcome>((resolve) => {
       const timer = setTimeout(
         () => resolve({ kind: 'failed', status: 'no-answer', cause: 'no dial-out outcome event', retry: true }),
@@ -279,6 +300,15 @@ export class DailyRuntime implements CarrierRuntime {
       // The room's dial-out to the bot: only its end matters (the agent's channel notices it too).
       return call.callId;
     }
+    if (event.type.startsWith('calltransfer.')) {
+      this.context.log.info({ callId: call.callId, type: event.type, to: event.payload.to_endpoint }, 'Daily transfer event');
+      call.onTransferEvent?.(event);
+      return call.callId;
+    }
+    if (event.type === 'dialin.connected' && call.bridging && !call.callerSessionId) call.callerSessionId = event.sessionId;
+    if (call.transferred && (event.type === 'dialout.stopped' || event.type === 'dialin.stopped')) {
+      return call.callId; // the transferred party left the room; the session ends with the transfer
+    }
     if (call.onDialEvent && event.type.startsWith('dialout.')) {
       call.onDialEvent(event);
       return call.callId;
@@ -294,25 +324,29 @@ export class DailyRuntime implements CarrierRuntime {
     const mode = this.botLegMode;
     const exp = Math.floor(Date.now() / 1000) + (this.settings.roomExpirySec ?? DAILY_DEFAULTS.roomExpirySec);
     const endpoints = (dialIn ? 1 : 0) + (mode === 'dial-room' ? 1 : 0);
+    const { properties, overridden } = mergeRoomProperties(call.roomProperties, {
+      exp,
+      eject_at_room_exp: true,
+      enable_dialout: !dialIn || mode === 'dial-bot',
+      ...(endpoints > 0
+        ? {
+            sip: {
+              display_name: dialIn ? call.from : 'Switchboard',
+              video: false,
+              sip_mode: 'dial-in',
+              num_endpoints: endpoints,
+              codecs: ROOM_CODECS,
+            },
+          }
+        : {}),
+    });
+    if (overridden.length > 0) {
+      this.context.log.info({ callId: call.callId, overridden }, 'dailyRoomProperties: the flow needs its own values for these');
+    }
     const room = await this.client.createRoom({
       name: `sb-${call.callId.replace(/[^A-Za-z0-9-]/g, '').slice(0, 40)}-${randomBytes(3).toString('hex')}`,
       privacy: 'private',
-      properties: {
-        exp,
-        eject_at_room_exp: true,
-        enable_dialout: !dialIn || mode === 'dial-bot',
-        ...(endpoints > 0
-          ? {
-              sip: {
-                display_name: dialIn ? call.from : 'Switchboard',
-                video: false,
-                sip_mode: 'dial-in',
-                num_endpoints: endpoints,
-                codecs: ROOM_CODECS,
-              },
-            }
-          : {}),
-      },
+      properties,
     });
     call.room = room.name;
     this.byRoom.set(room.name, call);
@@ -370,6 +404,15 @@ export class DailyRuntime implements CarrierRuntime {
       });
   }
 
+  // ---- transfer ---------------------------------------------------------------------------------------------
+
+  /** Cold transfer of the other party through Daily (see {@link transferDailyCall}). */
+  async transfer(ref: CarrierCallRef, destination: string): Promise<TransferResult> {
+    const call = this.calls.get(ref.callId);
+    if (!call || call.ended || !call.room) return { ok: false, status: 'not-found', reason: 'no live Daily call' };
+    return transferDailyCall(this.client, this.settings, call, destination);
+  }
+
   // ---- ending -----------------------------------------------------------------------------------------------
 
   private async finish(call: DailyCall, status: CallStatus, cause: string): Promise<void> {
@@ -389,13 +432,13 @@ export class DailyRuntime implements CarrierRuntime {
     call.onDialEvent = undefined;
     if (call.botUri) this.legs.forget(call.botUri);
     const log = this.context.log.child({ callId: call.callId, room: call.room });
-    if (call.room && call.sessionId && call.kind === 'dial-out') {
+    if (call.room && call.sessionId && call.kind === 'dial-out' && !call.transferred) {
       await this.client.stopDialOut(call.room, call.sessionId).catch((error: unknown) => {
         if (!(error instanceof DailyApiError && error.httpStatus === 404)) log.debug({ err: messageOf(error) }, 'dialOut/stop failed');
       });
     }
     await call.botLeg?.call.hangUp('call ended').catch(() => {});
-    if (call.room)
+    if (call.room && !call.transferred)
       await this.client.deleteRoom(call.room).catch((error: unknown) => log.warn({ err: messageOf(error) }, 'deleting the room failed'));
   }
 
@@ -443,7 +486,9 @@ export class DailyRuntime implements CarrierRuntime {
 
   // ---- helpers ----------------------------------------------------------------------------------------------
 
-  private track(init: Pick<DailyCall, 'callId' | 'kind' | 'from' | 'to'> & { dialin?: DailyCall['dialin'] }): DailyCall {
+  private track(
+    init: Pick<DailyCall, 'callId' | 'kind' | 'from' | 'to'> & { dialin?: DailyCall['dialin']; roomProperties?: DailyRoomPropertiesInput },
+  ): DailyCall {
     const call: DailyCall = {
       ...init,
       room: undefined,
@@ -483,6 +528,12 @@ export class DailyRuntime implements CarrierRuntime {
       this.timers.add(timer);
     });
   }
+}
+
+/** The Daily part of an outbound request's `carrierOptions` (validated again: any caller may place calls). */
+function dailyCarrierOptions(options: Record<string, unknown> | undefined): DailyCarrierOptions {
+  if (!options?.roomProperties) return {};
+  return { roomProperties: dailyRoomPropertiesSchema.parse(options.roomProperties) };
 }
 
 /** Wait before retry number `attempt + 1`: the base delay, doubled for each further retry, at most 15 s. */

@@ -11,6 +11,9 @@ export const DAILY = 'daily';
  */
 export type DailyBotLegMode = 'dial-bot' | 'dial-room';
 
+/** How `transfer_call` moves a Daily call: `sipCallTransfer` (Daily stays in the media path) or `sipRefer` (SIP only). */
+export type DailyTransferMethod = 'sip-call-transfer' | 'sip-refer';
+
 /** Defaults of every Daily setting, defined once. */
 export const DAILY_DEFAULTS = {
   /** DAILY_API_URL */
@@ -33,6 +36,10 @@ export const DAILY_DEFAULTS = {
   sipBindAddress: '0.0.0.0',
   /** How long to wait for the bot's SIP leg to be up in a room before giving up. */
   botLegTimeoutMs: 20_000,
+  /** DAILY_TRANSFER_METHOD: `transfer_call` uses `sipCallTransfer` (Daily stays in the call; numbers and SIP URIs) or `sipRefer`. */
+  transferMethod: 'sip-call-transfer' as DailyTransferMethod,
+  /** How long a transfer waits for Daily's outcome webhook (`calltransfer.answered`, or `.initiated` for REFER). */
+  transferOutcomeTimeoutMs: 30_000,
 } as const;
 
 /** Daily's settings: API credentials, webhook secrets, room and dial-out policy, our SIP endpoint for bot legs. */
@@ -69,6 +76,8 @@ export interface DailySettings {
   rtpPortMax?: number;
   /** Register `${PUBLIC_URL}/daily/events` as the domain's webhook on first use (sandbox). @default false */
   registerWebhook?: boolean;
+  /** @default 'sip-call-transfer' */
+  transferMethod?: DailyTransferMethod;
 }
 
 const port = z.coerce.number().int().min(0).max(65535).optional();
@@ -103,6 +112,8 @@ export const dailyEnv = {
   DAILY_SIP_BIND_ADDRESS: optionalString,
   /** @default the bind address / first external IPv4 */
   DAILY_SIP_PUBLIC_ADDRESS: optionalString,
+  /** @default sip-call-transfer */
+  DAILY_TRANSFER_METHOD: z.enum(['sip-call-transfer', 'sip-refer']).optional(),
 };
 
 export function dailySettingsFromEnv(env: Record<string, unknown>, problems: string[]): DailySettings {
@@ -127,6 +138,7 @@ export function dailySettingsFromEnv(env: Record<string, unknown>, problems: str
     sipPort: (env.DAILY_SIP_PORT as number | undefined) ?? (env.PORT === 0 ? 0 : undefined),
     sipBindAddress: env.DAILY_SIP_BIND_ADDRESS as string | undefined,
     sipPublicAddress: env.DAILY_SIP_PUBLIC_ADDRESS as string | undefined,
+    transferMethod: env.DAILY_TRANSFER_METHOD as DailyTransferMethod | undefined,
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { phoneNumberOrSipUri } from '../phone-number.ts';
+import { dailyRoomPropertiesSchema } from './room-properties.ts';
 
 /** Daily's room-creation webhook body. */
 export const pinlessWebhookBody = z.object({
@@ -68,8 +69,8 @@ const dialoutTarget = z
 export const dailyStartBody = z.object({
   /** Accepted for Pipecat Cloud compatibility; we always create the room the flow needs. */
   createDailyRoom: z.boolean().optional(),
-  /** Accepted for Pipecat Cloud compatibility; not applied (README "Daily"). */
-  dailyRoomProperties: z.record(z.string(), z.unknown()).optional(),
+  /** Properties for the call's room (Daily's names; the flow's own SIP/dial-out properties win, README "Daily"). */
+  dailyRoomProperties: dailyRoomPropertiesSchema.optional(),
   body: z
     .object({
       dialin_settings: dialinSettings.optional(),

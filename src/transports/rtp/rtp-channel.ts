@@ -24,6 +24,8 @@ export interface RtpChannel extends MediaChannel {
   deliverDtmf(digit: string): void;
   end(by: 'remote' | 'error', reason: string): void;
   updateMedia(media: NegotiatedMedia, trustedAddresses?: string[]): void;
+  /** Forgets inbound audio held for a handler not set yet (what came before a moment that matters). */
+  discardEarlyAudio(): void;
 }
 
 /** A bound RTP port waiting for its channel (the SDP offer/answer names it first). `dgram.Socket` is one. */

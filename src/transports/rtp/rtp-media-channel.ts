@@ -11,6 +11,7 @@
  * and dropped. No media for `rtpTimeoutMs` while the peer should be sending ends the channel.
  */
 import type dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
@@ -52,6 +53,11 @@ export interface RtpMediaChannelOptions {
   onFailure?: (reason: string) => void;
   /** Observes RFC 4733 digits (besides the handler). */
   onDtmf?: (digit: string) => void;
+  /**
+   * Inbound audio kept while no handler is set yet (the agent's session attaches after the answer; a callee's
+   * "Hello?" said at once must reach it). Beyond this the oldest is dropped. @default 10000
+   */
+  earlyAudioMs?: number;
   /** Observes our sending moving to the first packet's source (symmetric RTP). */
   onLatched?: (remote: { address: string; port: number }) => void;
 }
@@ -108,8 +114,8 @@ interface QueuedMark {
 
 const FRAME_MS = 20;
 
-/** Inbound audio kept while nobody listens yet: 3 s of 20 ms frames. */
-const EARLY_AUDIO_FRAMES = 150;
+/** See {@link RtpMediaChannelOptions.earlyAudioMs}. */
+export const DEFAULT_EARLY_AUDIO_MS = 10_000;
 
 export class RtpMediaChannel implements RtpChannel, ClockClient {
   readonly carrierCallId: string;
@@ -135,8 +141,9 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
-  /** Inbound frames delivered before a handler was set (at most {@link EARLY_AUDIO_FRAMES}). */
-  private readonly earlyAudio: AudioPayload[] = [];
+  /** Inbound frames delivered before a handler was set (at most {@link earlyAudioFrames}). */
+  private earlyAudio: AudioPayload[] = [];
+  private readonly earlyAudioFrames: number;
   private pendingClose: ChannelCloseInfo | undefined;
   private finished = false;
 
@@ -172,9 +179,10 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
     this.maxCatchUp = options.maxCatchUpFrames ?? 5;
     this.onFailure = options.onFailure;
     this.onDtmf = options.onDtmf;
+    this.earlyAudioFrames = Math.max(0, Math.ceil((options.earlyAudioMs ?? DEFAULT_EARLY_AUDIO_MS) / FRAME_MS));
     this.onLatched = options.onLatched;
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
-    this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
+    this.trusted = trustedSources(options.media.remoteAddress, options.trustedAddresses ?? []);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
     this.frame = new Uint8Array(this.codec.frameBytes);
     this.inFrame = new Uint8Array(this.codec.frameUnits * this.codec.storedBytesPerUnit);
@@ -233,9 +241,18 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
   setHandler(handler: MediaChannelHandler): void {
     this.handler = handler;
     // Audio that arrived between answer and the agent's start (a callee saying "Hello?" at once) is not lost.
-    const early = this.earlyAudio.splice(0);
+    const early = this.earlyAudio;
+    this.earlyAudio = [];
     for (const audio of early) handler.audio(audio);
     if (this.pendingClose) handler.closed(this.pendingClose);
+  }
+
+  /**
+   * Forgets the inbound audio held for a handler not set yet: what came before a moment that matters (a room's
+   * silence before a dial-out rings) need not reach the agent. No effect once a handler is set.
+   */
+  discardEarlyAudio(): void {
+    this.earlyAudio = [];
   }
 
   sendAudio(bytes: Uint8Array): void {
@@ -289,7 +306,7 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
   updateMedia(media: NegotiatedMedia, trustedAddresses: string[] = []): void {
     const moved = media.remoteAddress !== this.media.remoteAddress || media.remotePort !== this.media.remotePort;
     this.media = media;
-    this.trusted = new Set([media.remoteAddress, ...trustedAddresses]);
+    this.trusted = trustedSources(media.remoteAddress, trustedAddresses);
     if (moved) {
       this.target = { address: media.remoteAddress, port: media.remotePort };
       this.latched = false;
@@ -391,7 +408,7 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
     void result;
     const audio = this.codec.toPayload(this.inFrame);
     if (this.handler) this.handler.audio(audio);
-    else if (this.earlyAudio.push(audio) > EARLY_AUDIO_FRAMES) this.earlyAudio.shift();
+    else if (this.earlyAudio.push(audio) > this.earlyAudioFrames) this.earlyAudio.shift();
   }
 
   private readonly onDatagram = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
@@ -454,4 +471,26 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
     if (this.handler) this.handler.closed(info);
     else this.pendingClose = info;
   }
+}
+
+let localAddresses: Set<string> | undefined;
+
+/**
+ * The sources accepted: the peer's SDP address and the given ones; and, when the peer's address is one of this
+ * machine's own, loopback too (a peer on this machine that advertised its external address still sends from
+ * 127.0.0.1 to a loopback destination — e.g. the sandbox's in-process emulators talking to our endpoint).
+ */
+function trustedSources(remoteAddress: string, extra: string[]): Set<string> {
+  const trusted = new Set([remoteAddress, ...extra]);
+  localAddresses ??= new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((info) => info?.address)
+      .filter((address): address is string => Boolean(address)),
+  );
+  if (localAddresses.has(remoteAddress)) {
+    trusted.add('127.0.0.1');
+    trusted.add('::1');
+  }
+  return trusted;
 }

@@ -2,7 +2,7 @@
  * The main thread's side of a channel that runs on the RTP media thread: the same {@link RtpChannel} surface,
  * with every command forwarded and every report (caller audio, marks, digits, the close and its final counters)
  * delivered to the handler on the main thread. Audio that arrives before the agent sets its handler is kept (up
- * to 3 s) and delivered first, so a callee who says "Hello?" the moment they answer is heard.
+ * to `DEFAULT_EARLY_AUDIO_MS`, 10 s) and delivered first, so a callee who says "Hello?" the moment they answer is heard.
  */
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
@@ -11,12 +11,12 @@ import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import type { ChannelCloseInfo, MediaChannelHandler } from '../media-channel.ts';
 import type { RtpChannel, RtpChannelSpec } from './rtp-channel.ts';
 import { codecFor } from './rtp-codec.ts';
-import { emptyRtpChannelStats, type RtpChannelStats } from './rtp-media-channel.ts';
+import { DEFAULT_EARLY_AUDIO_MS, emptyRtpChannelStats, type RtpChannelStats } from './rtp-media-channel.ts';
 import type { FromMediaThread, ToMediaThread } from './rtp-thread-protocol.ts';
 import type { NegotiatedMedia } from './sdp-negotiation.ts';
 
-/** Inbound audio kept while nobody listens yet: 3 s of 20 ms frames. */
-const EARLY_AUDIO_FRAMES = 150;
+/** Inbound audio kept while nobody listens yet, in 20 ms frames. */
+const EARLY_AUDIO_FRAMES = DEFAULT_EARLY_AUDIO_MS / 20;
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   10: 'trace',
@@ -39,7 +39,7 @@ export class ThreadedRtpChannel implements RtpChannel {
   private media: NegotiatedMedia;
   private target: { address: string; port: number };
   private handler: MediaChannelHandler | undefined;
-  private readonly earlyAudio: AudioPayload[] = [];
+  private earlyAudio: AudioPayload[] = [];
   private pendingClose: ChannelCloseInfo | undefined;
   private finished = false;
   private readonly logger: Logger;
@@ -87,6 +87,10 @@ export class ThreadedRtpChannel implements RtpChannel {
     this.handler = handler;
     for (const audio of this.earlyAudio.splice(0)) handler.audio(audio);
     if (this.pendingClose) handler.closed(this.pendingClose);
+  }
+
+  discardEarlyAudio(): void {
+    this.earlyAudio = [];
   }
 
   sendAudio(bytes: Uint8Array): void {

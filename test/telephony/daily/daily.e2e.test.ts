@@ -36,9 +36,7 @@ async function findByCarrierCallId(carrierCallId: string): Promise<CallRecord> {
 }
 
 describe.concurrent('Daily through the emulator', () => {
-  // Skipped: known defect (issue 13 stays open). Under CI load the callee's first "Hello?" is lost and the bot's
-  // wait times out, so the bot speaks first; the test is right, the race in the dial-out start is not fixed yet.
-  it.skip(
+  it(
     'dial-out: POST /daily/start dials the callee into a room; the bot waits for their first words, greets them by name',
     { timeout: 150_000 },
     async () => {
@@ -51,15 +49,21 @@ describe.concurrent('Daily through the emulator', () => {
       expect(record.status).toBe('completed');
       expect(record.carrier).toBe('daily');
       expect(record.direction).toBe('outbound');
-      // Known race (README "Daily", not fixed yet): under parallel load the callee's "Hello?", said the instant the
-      // dial-out is answered, is sometimes not transcribed; the bot then still waits for the callee's next words.
-      const said = userTurns(record).map((t) => t.text);
-      expect(said.filter((text) => text !== 'Hello?')).toEqual(["Yes, I'll be there.", expect.stringMatching(/^No, that's all\./)]);
-      // The callee spoke first; the bot's first turn started after those words.
-      expect(record.turns[0]?.role).toBe('user');
-      const greeting = assistantTurns(record)[0];
+      // The callee's "Hello?", said the instant the dial-out is answered (before our `dialout.answered` webhook and
+      // the agent's session), is heard: nothing the callee says is lost. (On a saturated machine the sandbox's STT
+      // has been seen to transcribe one "Hello?" split by a media stall as "Hello? Hello?", and to lose a word of a
+      // later line; neither is this defect, so the later lines are matched loosely, as in the dial-in test.)
+      expect(userTurns(record).map((t) => t.text)).toEqual([
+        expect.stringMatching(/^Hello\?( Hello\?)?$/),
+        expect.stringMatching(/I'll be/),
+        expect.stringMatching(/^No, that's all/),
+      ]);
+      // The callee spoke first; the bot's first turn answers that "Hello?" (it did not open on the wait's timeout).
+      const [hello, greeting] = record.turns;
+      expect(hello).toMatchObject({ role: 'user', text: expect.stringMatching(/^Hello\?/) });
+      expect(greeting?.role).toBe('assistant');
       expect(firstSentence(greeting)).toContain('Grace');
-      expect(new Date(greeting!.startedAt).getTime()).toBeGreaterThan(new Date(record.turns[0]!.startedAt).getTime());
+      expect(new Date(greeting!.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(hello!.endedAt!).getTime());
       const room = daily.rooms.get(record.carrierCallId!);
       expect(room).toBeUndefined(); // deleted when the call ended
     },

@@ -1,4 +1,5 @@
 import type { DailyRoom, DailyRoomProperties } from '../rest-client.ts';
+import type { CalleeRecord } from '../../../sandbox/callees/simulated-callee.ts';
 import type { RoomMixer } from './room.ts';
 
 /** A room the emulator holds: Daily's room object plus its mixer and dial-out sessions. */
@@ -18,6 +19,20 @@ export interface EmulatedRoom {
   dialOuts: Array<{ sessionId: string; target: string; outcome: string | null }>;
   /** Keypad tones sent with `dialOut/sendDTMF`. */
   dtmfSent: Array<{ sessionId: string; tones: string }>;
+  /** `sipCallTransfer` / `sipRefer` requests, in order (for tests). */
+  transfers: EmulatedTransfer[];
+}
+
+/** One transfer out of a room: who was moved where, and how the destination answered. */
+export interface EmulatedTransfer {
+  kind: 'sipCallTransfer' | 'sipRefer';
+  sessionId: string;
+  toEndPoint: string;
+  callerId: string | null;
+  /** `answered`, `busy`, `no-answer`, `failed`; null while ringing. */
+  outcome: string | null;
+  /** The simulated person at a transfer number (their record: what they heard and said). */
+  party: CalleeRecord | null;
 }
 
 /** The room as Daily's REST API shows it. */

@@ -25,9 +25,10 @@ import type { SipCall } from '../../sip/sip-call.ts';
 import { SipEndpoint } from '../../sip/sip-endpoint.ts';
 import type { DomainDialinConfig } from '../rest-client.ts';
 import { dailySignature } from '../webhook-signature.ts';
-import type { EmulatedRoom } from './daily-room.ts';
+import type { EmulatedRoom, EmulatedTransfer } from './daily-room.ts';
 import { handleDailyRest } from './rest-api.ts';
 import type { Participant, ParticipantOrigin, PersonParticipant } from './room.ts';
+import { transferOut, type TransferBridge, type TransferRequest } from './transfers.ts';
 
 export interface DailyEmulatorOptions {
   /** Bearer key the REST API accepts. @default a random key */
@@ -50,6 +51,12 @@ export interface DailyEmulatorOptions {
   logger?: Logger;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * Holds every `dialin.*`/`dialout.*` webhook this long before sending it (order kept): Daily's webhooks cross the
+   * internet, so a `dialout.answered` can arrive after the callee's first words (how late, Daily does not say).
+   * @default 0
+   */
+  eventDelayMs?: number;
 }
 
 /** A dial-in caller the emulator is holding until `pinlessCallUpdate` bridges it. */
@@ -103,11 +110,15 @@ export class DailyEmulator {
   readonly log: Logger;
   readonly timeScale: number;
   readonly noAnswerTimeoutMs: number;
+  /** See {@link DailyEmulatorOptions.eventDelayMs}; tests may change it. */
+  eventDelayMs: number;
   url = '';
   private readonly endpoint: SipEndpoint;
   private server: Server | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pendingWebhooks = new Set<Promise<unknown>>();
+  /** Participants a call transfer moved out of their room, and the bridge they are in now. */
+  readonly bridgeOf = new Map<Participant, TransferBridge>();
 
   constructor(private readonly options: DailyEmulatorOptions = {}) {
     this.apiKey = options.apiKey ?? `sandbox-daily-${randomBytes(12).toString('hex')}`;
@@ -117,6 +128,7 @@ export class DailyEmulator {
     this.clock = options.clock ?? new MediaClock({ onListenerError: (error) => this.log.error({ err: error }, 'room tick failed') });
     this.timeScale = options.timeScale ?? 1;
     this.noAnswerTimeoutMs = (options.noAnswerTimeoutMs ?? 60_000) * this.timeScale;
+    this.eventDelayMs = options.eventDelayMs ?? 0;
     const host = options.host ?? '127.0.0.1';
     this.endpoint = new SipEndpoint(
       { bindAddress: host, port: 0, rtpPortMin: 0, rtpPortMax: 0, codecs: ['PCMU'], userAgent: 'Switchboard Daily emulator' },
@@ -238,7 +250,7 @@ export class DailyEmulator {
         sendDtmf: (digit) => {
           for (const other of room.mixer.live) if (other.kind === 'sip') other.channel.sendDtmf?.(digit);
         },
-        hangUp: () => this.leave(room, participant, 'hung up'),
+        hangUp: () => this.depart(room, participant, 'hung up'),
       },
       nowMs(),
     );
@@ -259,7 +271,40 @@ export class DailyEmulator {
       dtmfReceived: [],
     };
     room.mixer.add(participant);
-    call.once('ended', (end) => this.leave(room, participant, `SIP leg ended (${end.by}: ${end.reason})`));
+    call.once('ended', (end) => this.depart(room, participant, `SIP leg ended (${end.by}: ${end.reason})`));
+  }
+
+  /** A participant hung up: it leaves its room, or the transfer bridge it was moved to. */
+  private depart(room: EmulatedRoom, participant: Participant, reason: string): void {
+    const bridge = this.bridgeOf.get(participant);
+    if (bridge) bridge.end(participant, reason);
+    else this.leave(room, participant, reason);
+  }
+
+  /** `sipCallTransfer` / `sipRefer` of a participant (see transfers.ts). */
+  transfer(room: EmulatedRoom, participant: Participant, request: TransferRequest): EmulatedTransfer {
+    return transferOut(this, room, participant, request);
+  }
+
+  /** The participant leaves the room without hanging up (a call transfer keeps its call): `*.stopped` fires. */
+  detach(room: EmulatedRoom, participant: Participant, reason: string): void {
+    room.mixer.detach(participant);
+    const { origin } = participant;
+    room.sessions.delete(origin.sessionId);
+    if (origin.type === 'dialin') this.event('dialin.stopped', { room: room.name, session_id: origin.sessionId, reason });
+    if (origin.type === 'dialout') this.event('dialout.stopped', { room: room.name, session_id: origin.sessionId, reason });
+  }
+
+  /** Calls a SIP URI from the emulator's endpoint (a call transfer's destination). */
+  async callSip(uri: string, fromRoom: string): Promise<{ call: SipCall; channel: MediaChannel }> {
+    const call = await this.endpoint.placeCall({
+      to: uri,
+      from: `sip:${fromRoom}@${this.sipHost}`,
+      fromName: 'Daily',
+      ringTimeoutMs: this.noAnswerTimeoutMs,
+    });
+    const channel = await call.answered;
+    return { call, channel };
   }
 
   /** A participant leaves: its session's `*.stopped` event goes out. */
@@ -422,13 +467,17 @@ export class DailyEmulator {
       event_ts: Date.now() / 1000,
     };
     const body = JSON.stringify(envelope);
-    for (const webhook of this.webhooks) {
-      if (webhook.eventTypes && !webhook.eventTypes.includes(type)) continue;
-      void this.post(type, webhook.url, body, (stamp) => ({
-        'x-webhook-timestamp': stamp,
-        'x-webhook-signature': dailySignature(webhook.hmac, stamp, body),
-      }));
-    }
+    const send = () => {
+      for (const webhook of this.webhooks) {
+        if (webhook.eventTypes && !webhook.eventTypes.includes(type)) continue;
+        void this.post(type, webhook.url, body, (stamp) => ({
+          'x-webhook-timestamp': stamp,
+          'x-webhook-signature': dailySignature(webhook.hmac, stamp, body),
+        }));
+      }
+    };
+    if (this.eventDelayMs > 0) this.later(this.eventDelayMs, send);
+    else send();
   }
 
   /** POSTs JSON; resolves with the status (null on failure). Never throws. */
@@ -470,6 +519,7 @@ export class DailyEmulator {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const room of [...this.rooms.values()]) this.deleteRoom(room);
+    for (const bridge of new Set(this.bridgeOf.values())) bridge.end(undefined, 'emulator closed');
     await Promise.allSettled([...this.pendingWebhooks]);
     await this.endpoint.close();
     if (!this.options.clock) this.clock.stop();

@@ -168,6 +168,7 @@ async function createRoom(emu: DailyEmulator, req: IncomingMessage, res: ServerR
     sessions: new Map(),
     dialOuts: [],
     dtmfSent: [],
+    transfers: [],
   };
   emu.rooms.set(name, room);
   if (typeof properties.exp === 'number') {
@@ -217,15 +218,37 @@ async function dialOut(emu: DailyEmulator, room: EmulatedRoom, action: string, r
   return notFound(res, `no route dialOut/${action}`);
 }
 
+/**
+ * `POST /rooms/:name/sipCallTransfer` and `/sipRefer` (body `{sessionId, toEndPoint, callerId?, extension?,
+ * waitBeforeExtensionDialSec?}` as Daily documents them). `callerId` and `extension` only with a phone number; REFER
+ * only to a SIP URI and only for a SIP participant (a guess: REFER is a SIP request to the participant's peer).
+ * The answer body `{ok: "true"}` is a guess (Daily documents none).
+ */
 async function transfer(emu: DailyEmulator, room: EmulatedRoom, kind: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await jsonBody(req, res);
   if (!body) return;
-  const { sessionId, toEndPoint } = body;
+  const { sessionId, toEndPoint, callerId, extension, waitBeforeExtensionDialSec } = body;
   if (typeof sessionId !== 'string' || typeof toEndPoint !== 'string') return invalid(res, 'sessionId and toEndPoint are required');
+  const sip = /^sips?:[^\s@]+@[^\s]+$/.test(toEndPoint);
+  const phone = /^\+[1-9]\d{6,14}$/.test(toEndPoint);
+  if (!sip && !phone) return invalid(res, 'toEndPoint must be a sip: URI or an E.164 phone number');
+  if (kind === 'sipRefer' && !sip) return invalid(res, 'sipRefer needs a sip: URI toEndPoint');
+  if (callerId !== undefined && (typeof callerId !== 'string' || !phone))
+    return invalid(res, 'callerId is only valid with a phone number toEndPoint');
+  if (extension !== undefined && (typeof extension !== 'string' || extension.length > 20 || !phone)) {
+    return invalid(res, 'extension (at most 20 characters) is only valid with a phone number toEndPoint');
+  }
+  if (waitBeforeExtensionDialSec !== undefined && typeof waitBeforeExtensionDialSec !== 'number') {
+    return invalid(res, 'waitBeforeExtensionDialSec must be a number');
+  }
   const participant = room.mixer.live.find((p) => p.origin.sessionId === sessionId);
   if (!participant) return notFound(res, `no session ${sessionId} in room ${room.name}`);
-  // The emulator has nobody to transfer to: the participant leaves the room, and the transfer is recorded.
-  emu.leave(room, participant, `${kind} to ${toEndPoint}`);
+  if (kind === 'sipRefer' && participant.kind !== 'sip') return invalid(res, 'sipRefer needs a SIP participant');
+  emu.transfer(room, participant, {
+    kind: kind === 'sipRefer' ? 'sipRefer' : 'sipCallTransfer',
+    toEndPoint,
+    callerId: typeof callerId === 'string' ? callerId : null,
+  });
   return sendJson(res, 200, { ok: 'true' });
 }
 

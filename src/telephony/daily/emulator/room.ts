@@ -87,6 +87,12 @@ export class RoomMixer {
     if (this.live.length === 0) this.stop();
   }
 
+  /** Takes a participant out of this room without ending it (a transfer moves it elsewhere). */
+  detach(participant: Participant): void {
+    this.participants.delete(participant.id);
+    if (this.live.length === 0) this.stop();
+  }
+
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
