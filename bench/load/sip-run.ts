@@ -26,7 +26,7 @@ export interface SipLoadResult {
   windowSeconds: number;
   callsLiveInWindow: number;
   server: { cpuMsPerCallSecond: number; callsPerCore: number; cpuPctOfCore: number };
-  /** The server's RTP pacing: packets sent more than 20 ms after their slot, or slots skipped, of packets sent (its log). */
+  /** The server's RTP pacing: packets sent more than one frame behind the steady send grid, or slots skipped, of packets sent (its log). */
   lateFrames: { late: number; skipped: number; sent: number; pct: number };
   /** Bot frames the callees' jitter buffers dropped as late or concealed as lost, of frames received (includes generator stalls). */
   calleeLateFrames: { late: number; lost: number; received: number; pct: number };

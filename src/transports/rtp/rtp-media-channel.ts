@@ -69,7 +69,7 @@ export interface RtpChannelStats {
   audioFramesSent: number;
   /** Slots skipped after an event-loop stall (sent late would be worse than not at all). */
   skippedSlots: number;
-  /** Packets sent more than 20 ms after their due time (an event-loop stall; the peer's jitter buffer absorbs some). */
+  /** Packets sent more than one frame (20 ms) behind the steady send grid (a stall; the peer's jitter buffer absorbs some). */
   lateFrames: number;
   /** Datagrams that were not RTP, or used a payload type we did not negotiate. */
   invalidPackets: number;
@@ -326,8 +326,10 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
       behind = this.maxCatchUp;
     }
     while (this.slotsDone < due && !this.finished) {
-      // Slot n is due at origin + n·20 ms.
-      if (nowMs - (this.originMs + this.slotsDone * FRAME_MS) > FRAME_MS) this.stats.lateFrames++;
+      // Slot n is due at origin + n·20 ms and, with the phase lock below, goes out half a frame after that. Late
+      // means more than one frame behind that steady grid (what a receiver's jitter buffer sees as jitter; the
+      // grid's own offset is invisible to it).
+      if (nowMs - (this.originMs + this.slotsDone * FRAME_MS + FRAME_MS / 2) > FRAME_MS) this.stats.lateFrames++;
       this.sendSlot(this.slotsDone);
       this.slotsDone++;
       if (this.inboundFramesDone < this.slotsDone) {
