@@ -5,6 +5,12 @@ import { ListenAudioDecoder } from './deepgram-emulator-audio.ts';
 import type { ListenParams } from './deepgram-emulator-params.ts';
 import { modelInfo } from './deepgram-emulator-params.ts';
 
+/** A match starting this far into its line (0.1 s) continues the line rather than repeating it from the top. */
+const RESUME_MIN_LINE_OFFSET = 800;
+/** …when it starts within 1 s of an earlier match of the same line… */
+const RESUME_MAX_GAP = 8000;
+/** …and the line has slipped by at most 0.1 s (a few frames repeated or dropped). */
+const RESUME_MAX_SHIFT = 800;
 /**
  * The "recogniser" behind one emulated Deepgram live connection.
  *
@@ -184,9 +190,24 @@ export class ListenRecognizer {
     // Skip words whose audio began before the stream did (never heard on this connection), and words in audio
     // an earlier match already accounted for: identical audio in two lines (a repeated word) can match the
     // wrong line first, and this match's backward extension then covers the same bytes again.
-    let from = match.fromPos;
-    for (const m of this.recentMatches) from = Math.max(from, m.toPos);
-    while (occ.next < match.line.words.length && this.midPos(match, occ.next) < from) occ.next++;
+    // The same line picked up again mid-line soon after an earlier match of it broke off (a jitter buffer concealed,
+    // repeated or dropped a frame, maybe shifting the rest of the line): the line goes on where that match stopped,
+    // in the line's own coordinates — the word at the break is heard once, not twice and not never.
+    const resumesMidLine = match.fromPos - match.lineStartPos > RESUME_MIN_LINE_OFFSET;
+    const resumed = this.recentMatches.filter(
+      (m) =>
+        resumesMidLine &&
+        m.line.id === match.line.id &&
+        match.fromPos - m.toPos <= RESUME_MAX_GAP &&
+        Math.abs(match.lineStartPos - m.lineStartPos) <= RESUME_MAX_SHIFT, // a slip, not a lock elsewhere in the line
+    );
+    if (resumed.length > 0) {
+      for (const m of resumed) while (occ.next < match.line.words.length && this.midPos(m, occ.next) < m.toPos) occ.next++;
+    } else {
+      let from = match.fromPos;
+      for (const m of this.recentMatches) from = Math.max(from, m.toPos);
+      while (occ.next < match.line.words.length && this.midPos(match, occ.next) < from) occ.next++;
+    }
     this.occurrences.push(occ);
     this.recentMatches.push(match);
     if (this.recentMatches.length > 16) this.recentMatches.shift();

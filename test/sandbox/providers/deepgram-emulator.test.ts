@@ -284,6 +284,34 @@ describe('Deepgram emulator: transcription', () => {
     expect(finalText(c)).toEqual(['the doctor said the same', 'is the time fine for the doctor']);
   });
 
+  it('a frame repeated mid-line (a jitter buffer concealing a late packet) does not transcribe a word twice', async () => {
+    // The repeat shifts the rest of the line by one frame; the match that picks the line up again must not report
+    // the word whose middle the first match had already covered (it used to: "… on Tuesday. Tuesday.").
+    const { line } = await start();
+    const last = line.words.at(-1)!;
+    const frame = Math.floor((((last.startSec + last.endSec) / 2) * 8000) / 160); // the frame holding the word's middle
+    const cut = (frame + 1) * 160;
+    const repeated = line.mulaw.slice(frame * 160, cut);
+    const c = await connect(`${PHONE}&endpointing=300&punctuate=true`);
+    sendFrames(c.ws, concat([silence(0.3), line.mulaw.subarray(0, cut), repeated, line.mulaw.subarray(cut), silence(0.6)]));
+    await waitFor(() => finalText(c).length === 1);
+    await sleep(100);
+    expect(finalText(c)).toEqual([TEXT]);
+  });
+
+  it('a frame replaced mid-word (concealment of a lost packet) loses no word', async () => {
+    const { line } = await start();
+    const last = line.words.at(-1)!;
+    const frame = Math.floor((((last.startSec + last.endSec) / 2) * 8000) / 160);
+    const stream = line.mulaw.slice();
+    stream.set(line.mulaw.subarray((frame - 1) * 160, frame * 160), frame * 160); // the previous frame again, in its place
+    const c = await connect(`${PHONE}&endpointing=300&punctuate=true`);
+    sendFrames(c.ws, concat([silence(0.3), stream, silence(0.6)]));
+    await waitFor(() => finalText(c).length === 1);
+    await sleep(100);
+    expect(finalText(c)).toEqual([TEXT]);
+  });
+
   it('linear16 at 8 kHz (decoded μ-law) is matched too', async () => {
     const { line } = await start();
     const c = await connect('model=nova-3&encoding=linear16&sample_rate=8000&endpointing=300&smart_format=true');
