@@ -19,6 +19,8 @@ import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
 import { twilioSid } from './ids.ts';
 import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { callResource } from './call-resource.ts';
+import type { ConferenceParticipant, ConferenceRooms, ConferenceSpec } from './conference.ts';
+import { AudioLoop, defaultHoldMusic, fetchWaitAudio } from './hold-music.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
 import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';
 import { fetchTwiml, readTwiml } from './twiml-fetch.ts';
@@ -35,6 +37,8 @@ export interface TwilioCallInit extends CreateCallParams {
   persona: Persona | null;
   clearEchoesMarks: boolean;
   webhookTimeoutMs: number;
+  /** The emulator's conference rooms (`<Dial><Conference>`). */
+  conferences: ConferenceRooms;
 }
 
 /** Delays of the call-setup steps before the callee's ring time (ms, scaled by timeScale). */
@@ -63,6 +67,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private readonly streams = new Set<TwilioMediaStream>();
   private twoWayStream: TwilioMediaStream | null = null;
   private calleeConnected = false;
+  /** The conference this call is in now, if any. */
+  private conference: ConferenceParticipant | null = null;
 
   constructor(context: CallContext, init: TwilioCallInit) {
     super(
@@ -255,6 +261,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private async redirect(): Promise<void> {
     const generation = ++this.generation;
     for (const stream of this.streams) stream.stop();
+    this.conference?.leave('redirected');
     const verbs = await this.loadTwiml(this.status, {});
     if (this.ended || generation !== this.generation) return;
     if (!verbs) return this.finish('completed', 'markup-error');
@@ -321,7 +328,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
           break;
         case 'Dial': {
           if (verb.kind === 'conference') {
-            this.record.warnings.push('<Dial><Conference> is not emulated; skipped');
+            if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
+            if (verb.conference) await this.joinConference(verb.conference);
             break;
           }
           if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
@@ -372,9 +380,37 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     if (mode === 'connect') await finished;
   }
 
+  /**
+   * `<Dial><Conference>`: joins the room and stays until this call leaves it (hang-up, redirect) or the conference
+   * ends; then the `<Dial>` is over and the TwiML goes on. The call's party hears hold audio until the conference
+   * starts, then the others.
+   */
+  private async joinConference(spec: ConferenceSpec): Promise<void> {
+    const room = this.init.conferences.room(spec.name);
+    const hold = spec.waitUrl === '' ? null : new AudioLoop(defaultHoldMusic());
+    const participant = room.join(this.id, spec, hold);
+    this.conference = participant;
+    if (spec.waitUrl) {
+      void fetchWaitAudio(spec.waitUrl, spec.waitMethod).then(({ audio, warning }) => {
+        if (warning) this.record.warnings.push(`${warning}; playing the generated hold music`);
+        if (audio) participant.setHold(new AudioLoop(audio));
+      });
+    }
+    this.media.start();
+    this.media.bridge(participant);
+    if (!this.calleeConnected && this.callee) {
+      this.calleeConnected = true;
+      this.callee.connect(this.line, nowMs());
+    }
+    await participant.done;
+    this.media.unbridge(participant);
+    if (this.conference === participant) this.conference = null;
+  }
+
   private finish(status: string, reason: string): void {
     if (this.ended || !FINAL_STATUSES.has(status)) return;
     for (const stream of this.streams) stream.stop();
+    this.conference?.leave('hung-up');
     this.media.stop();
     this.setStatus(status);
     this.touch();

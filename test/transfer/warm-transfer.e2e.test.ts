@@ -1,0 +1,110 @@
+/**
+ * Warm transfer on Twilio end to end, through the public API: a sandbox caller asks for a person; the agent says a
+ * line and calls `transfer_call` to a `warm` destination. The caller's call goes into a conference where they hear
+ * hold audio; the "human agent" persona is called and hears the generated summary from a briefing session; then
+ * they join the conference and the two are bridged: the person hears the caller's question and answers it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineAgent } from '../../src/agent/agent-definition.ts';
+import type { RunningSwitchboard } from '../../src/server/start.ts';
+import type { CallRecord } from '../../src/store/index.ts';
+import type { TwilioEmulator } from '../../src/telephony/twilio/emulator/index.ts';
+import { postJson, startTestServer, waitForCallEnd } from '../server/helpers.ts';
+
+const frontDesk = defineAgent({
+  name: 'front-desk-warm',
+  systemPrompt: 'You answer calls for Lakeside Clinic. Transfer callers who ask for a person, after briefing them.',
+  greeting: 'Hello, this is Lakeside Clinic. How can I help?',
+  transfer: {
+    destinations: [
+      {
+        name: 'front_desk',
+        to: '+15550100090',
+        description: 'The front desk: billing and anything else a person should handle.',
+        mode: 'warm',
+      },
+    ],
+  },
+});
+
+let server: RunningSwitchboard;
+
+beforeAll(async () => {
+  server = await startTestServer({}, { agents: [frontDesk] });
+});
+
+afterAll(async () => {
+  await server?.close();
+}, 60_000);
+
+async function settled(id: string): Promise<CallRecord> {
+  await waitForCallEnd(server.url, id);
+  for (;;) {
+    const record = (await (await fetch(`${server.url}/calls/${id}`)).json()) as CallRecord;
+    if (record.events.some((e) => e.type === 'media.ended')) return record;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('warm transfer to the human agent persona', () => {
+  it(
+    'Twilio: the caller holds in a conference, the person hears the summary, then the two are bridged',
+    { timeout: 120_000 },
+    async () => {
+      const placed = await postJson(`${server.url}/calls`, { to: '+15550100007', carrier: 'twilio' });
+      expect(placed.status).toBe(201);
+      const record = await settled(placed.json.id as string);
+      const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
+      const caller = twilio.calls.get(record.carrierCallId!)!;
+      await caller.waitForEnd(60_000);
+
+      // The record: transferred, warm, to the person, with the summary the LLM wrote from the conversation.
+      expect(record.endReason).toBe('transferred');
+      expect(record.transfer).toMatchObject({ kind: 'warm', destination: '+15550100090', status: 'transferred' });
+      const summary = record.transfer?.summary ?? '';
+      expect(summary).toMatch(/talk to a person/i); // the caller's own words, summarised
+      expect(record.transfer?.carrierResult).toMatchObject({ status: 'bridged' });
+      const room = record.transfer?.bridge as string;
+      expect(room).toBeTruthy();
+
+      // The briefing leg is a call of ours linked to this one; it said the summary, heard in full, and ended transferred.
+      const briefingId = record.transfer?.briefingCallId as string;
+      const briefing = (await (await fetch(`${server.url}/calls/${briefingId}`)).json()) as CallRecord;
+      expect(briefing.metadata).toMatchObject({ warmTransferOf: record.id });
+      expect(briefing.to).toBe('+15550100090');
+      const briefed = briefing.turns.find((t) => t.role === 'assistant');
+      expect(briefed?.text).toBe(summary);
+      expect(briefed?.heard).toBe(summary);
+      expect(briefing.endReason).toBe('transferred');
+
+      // The conference: the caller waited (hold audio), the person started it.
+      const conference = twilio.conferences.find(room)!;
+      expect(conference.startedAt).not.toBeNull();
+      const [callerIn, personIn] = conference.participants;
+      expect(callerIn).toMatchObject({ callSid: caller.id, startConferenceOnEnter: false });
+      expect(personIn).toMatchObject({ callSid: briefing.carrierCallId, startConferenceOnEnter: true });
+      expect(callerIn!.holdMs).toBeGreaterThan(500);
+      expect(callerIn!.holdUntil as number).toBeLessThanOrEqual(conference.startedAt as number);
+      // The caller heard the hold audio: sound in their ear while they waited.
+      const callerHeard = caller.record.callee!.heard;
+      expect(callerHeard.some((h) => h.startAt >= callerIn!.joinedAt - 40 && h.startAt < (conference.startedAt as number))).toBe(true);
+
+      // The person: heard the briefing before joining, then the caller's question, and answered it to the caller.
+      const person = twilio.calls.get(briefing.carrierCallId!)!;
+      const personRecord = person.record.callee!;
+      const joinedAt = personIn!.joinedAt;
+      expect(personRecord.heard.some((h) => h.startAt < joinedAt)).toBe(true);
+      const question = caller.record.callee!.said.find((s) => /question about my bill/.test(s.text));
+      expect(question?.startAt).toBeGreaterThan(conference.startedAt as number);
+      expect(personRecord.heard.some((h) => h.startAt >= (question?.startAt as number) - 40 && h.startAt <= (question?.endAt as number))).toBe(
+        true,
+      );
+      const answer = personRecord.said.find((s) => /front desk/i.test(s.text));
+      expect(answer?.startAt).toBeGreaterThan(joinedAt);
+      expect(callerHeard.some((h) => h.startAt >= (answer?.startAt as number) - 40)).toBe(true);
+      // When the caller hung up, the conference ended and the person's call with it.
+      expect(conference.endedAt).not.toBeNull();
+      await person.waitForEnd(30_000);
+    },
+  );
+});
