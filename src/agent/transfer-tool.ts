@@ -55,7 +55,10 @@ export function transferCallTool(options: TransferOptions, hooks: TransferToolHo
     reason: z.string().optional().describe('Why, in a few words'),
   });
   const list = options.destinations
-    .map((d) => `- ${d.name}: ${d.description}${(d.mode ?? DEFAULT_TRANSFER_MODE) === 'warm' ? ' (warm: the caller holds while you brief them)' : ''}`)
+    .map(
+      (d) =>
+        `- ${d.name}: ${d.description}${(d.mode ?? DEFAULT_TRANSFER_MODE) === 'warm' ? ' (warm: the caller holds while you brief them)' : ''}`,
+    )
     .join('\n');
   return defineTool({
     name: 'transfer_call',

@@ -27,10 +27,20 @@ const frontDesk = defineAgent({
   },
 });
 
+/** The same, with a destination that is busy (the sandbox's +15550100003): the bot takes the caller back. */
+const busyDesk = defineAgent({
+  name: 'busy-desk-warm',
+  systemPrompt: 'You answer calls for Hillside Dental. Transfer callers who ask for a person, after briefing them.',
+  greeting: 'Hello, this is Hillside Dental. How can I help?',
+  transfer: {
+    destinations: [{ name: 'front_desk', to: '+15550100003', description: 'The front desk (always busy in this test).', mode: 'warm' }],
+  },
+});
+
 let server: RunningSwitchboard;
 
 beforeAll(async () => {
-  server = await startTestServer({}, { agents: [frontDesk] });
+  server = await startTestServer({}, { agents: [frontDesk, busyDesk] });
 });
 
 afterAll(async () => {
@@ -46,65 +56,98 @@ async function settled(id: string): Promise<CallRecord> {
   }
 }
 
-describe('warm transfer to the human agent persona', () => {
-  it(
-    'Twilio: the caller holds in a conference, the person hears the summary, then the two are bridged',
-    { timeout: 120_000 },
-    async () => {
-      const placed = await postJson(`${server.url}/calls`, { to: '+15550100007', carrier: 'twilio' });
-      expect(placed.status).toBe(201);
-      const record = await settled(placed.json.id as string);
-      const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
-      const caller = twilio.calls.get(record.carrierCallId!)!;
-      await caller.waitForEnd(60_000);
+describe.concurrent('warm transfer to the human agent persona', () => {
+  it('Twilio: the caller holds in a conference, the person hears the summary, then the two are bridged', { timeout: 120_000 }, async () => {
+    const placed = await postJson(`${server.url}/calls`, { to: '+15550100007', carrier: 'twilio' });
+    expect(placed.status).toBe(201);
+    const record = await settled(placed.json.id as string);
+    const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
+    const caller = twilio.calls.get(record.carrierCallId!)!;
+    await caller.waitForEnd(60_000);
 
-      // The record: transferred, warm, to the person, with the summary the LLM wrote from the conversation.
-      expect(record.endReason).toBe('transferred');
-      expect(record.transfer).toMatchObject({ kind: 'warm', destination: '+15550100090', status: 'transferred' });
-      const summary = record.transfer?.summary ?? '';
-      expect(summary).toMatch(/talk to a person/i); // the caller's own words, summarised
-      expect(record.transfer?.carrierResult).toMatchObject({ status: 'bridged' });
-      const room = record.transfer?.bridge as string;
-      expect(room).toBeTruthy();
+    // The record: transferred, warm, to the person, with the summary the LLM wrote from the conversation.
+    expect(record.endReason).toBe('transferred');
+    expect(record.transfer).toMatchObject({ kind: 'warm', destination: '+15550100090', status: 'transferred' });
+    const summary = record.transfer?.summary ?? '';
+    expect(summary).toMatch(/talk to a person/i); // the caller's own words, summarised
+    expect(record.transfer?.carrierResult).toMatchObject({ status: 'bridged' });
+    const room = record.transfer?.bridge as string;
+    expect(room).toBeTruthy();
 
-      // The briefing leg is a call of ours linked to this one; it said the summary, heard in full, and ended transferred.
-      const briefingId = record.transfer?.briefingCallId as string;
-      const briefing = (await (await fetch(`${server.url}/calls/${briefingId}`)).json()) as CallRecord;
-      expect(briefing.metadata).toMatchObject({ warmTransferOf: record.id });
-      expect(briefing.to).toBe('+15550100090');
-      const briefed = briefing.turns.find((t) => t.role === 'assistant');
-      expect(briefed?.text).toBe(summary);
-      expect(briefed?.heard).toBe(summary);
-      expect(briefing.endReason).toBe('transferred');
+    // The briefing leg is a call of ours linked to this one; it said the summary, heard in full, and ended transferred.
+    const briefingId = record.transfer?.briefingCallId as string;
+    const briefing = (await (await fetch(`${server.url}/calls/${briefingId}`)).json()) as CallRecord;
+    expect(briefing.metadata).toMatchObject({ warmTransferOf: record.id });
+    expect(briefing.to).toBe('+15550100090');
+    const briefed = briefing.turns.find((t) => t.role === 'assistant');
+    expect(briefed?.text).toBe(summary);
+    expect(briefed?.heard).toBe(summary);
+    expect(briefing.endReason).toBe('transferred');
 
-      // The conference: the caller waited (hold audio), the person started it.
-      const conference = twilio.conferences.find(room)!;
-      expect(conference.startedAt).not.toBeNull();
-      const [callerIn, personIn] = conference.participants;
-      expect(callerIn).toMatchObject({ callSid: caller.id, startConferenceOnEnter: false });
-      expect(personIn).toMatchObject({ callSid: briefing.carrierCallId, startConferenceOnEnter: true });
-      expect(callerIn!.holdMs).toBeGreaterThan(500);
-      expect(callerIn!.holdUntil as number).toBeLessThanOrEqual(conference.startedAt as number);
-      // The caller heard the hold audio: sound in their ear while they waited.
-      const callerHeard = caller.record.callee!.heard;
-      expect(callerHeard.some((h) => h.startAt >= callerIn!.joinedAt - 40 && h.startAt < (conference.startedAt as number))).toBe(true);
+    // The conference: the caller waited (hold audio), the person started it.
+    const conference = twilio.conferences.find(room)!;
+    expect(conference.startedAt).not.toBeNull();
+    const [callerIn, personIn] = conference.participants;
+    expect(callerIn).toMatchObject({ callSid: caller.id, startConferenceOnEnter: false });
+    expect(personIn).toMatchObject({ callSid: briefing.carrierCallId, startConferenceOnEnter: true });
+    expect(callerIn!.holdMs).toBeGreaterThan(500);
+    expect(callerIn!.holdUntil as number).toBeLessThanOrEqual(conference.startedAt as number);
+    // The caller heard the hold audio: sound in their ear while they waited.
+    const callerHeard = caller.record.callee!.heard;
+    expect(callerHeard.some((h) => h.startAt >= callerIn!.joinedAt - 40 && h.startAt < (conference.startedAt as number))).toBe(true);
 
-      // The person: heard the briefing before joining, then the caller's question, and answered it to the caller.
-      const person = twilio.calls.get(briefing.carrierCallId!)!;
-      const personRecord = person.record.callee!;
-      const joinedAt = personIn!.joinedAt;
-      expect(personRecord.heard.some((h) => h.startAt < joinedAt)).toBe(true);
-      const question = caller.record.callee!.said.find((s) => /question about my bill/.test(s.text));
-      expect(question?.startAt).toBeGreaterThan(conference.startedAt as number);
-      expect(personRecord.heard.some((h) => h.startAt >= (question?.startAt as number) - 40 && h.startAt <= (question?.endAt as number))).toBe(
-        true,
-      );
-      const answer = personRecord.said.find((s) => /front desk/i.test(s.text));
-      expect(answer?.startAt).toBeGreaterThan(joinedAt);
-      expect(callerHeard.some((h) => h.startAt >= (answer?.startAt as number) - 40)).toBe(true);
-      // When the caller hung up, the conference ended and the person's call with it.
-      expect(conference.endedAt).not.toBeNull();
-      await person.waitForEnd(30_000);
-    },
-  );
+    // The person: heard the briefing before joining, then the caller's question, and answered it to the caller.
+    const person = twilio.calls.get(briefing.carrierCallId!)!;
+    const personRecord = person.record.callee!;
+    const joinedAt = personIn!.joinedAt;
+    expect(personRecord.heard.some((h) => h.startAt < joinedAt)).toBe(true);
+    const question = caller.record.callee!.said.find((s) => /question about my bill/.test(s.text));
+    expect(question?.startAt).toBeGreaterThan(conference.startedAt as number);
+    expect(
+      personRecord.heard.some((h) => h.startAt >= (question?.startAt as number) - 40 && h.startAt <= (question?.endAt as number)),
+    ).toBe(true);
+    const greeting = personRecord.said.find((s) => /front desk/i.test(s.text));
+    expect(greeting?.startAt).toBeGreaterThan(joinedAt); // said to the caller, not to the briefing bot
+    const answer = personRecord.said.find((s) => /pull up your account/i.test(s.text));
+    expect(answer?.startAt).toBeGreaterThan(question?.endAt as number);
+    expect(callerHeard.some((h) => h.startAt >= (greeting?.startAt as number) - 40 && h.startAt < (question?.startAt as number))).toBe(
+      true,
+    );
+    expect(callerHeard.some((h) => h.startAt >= (answer?.startAt as number) - 40)).toBe(true);
+    // When the caller hung up, the conference ended and the person's call with it.
+    expect(conference.endedAt).not.toBeNull();
+    await person.waitForEnd(30_000);
+  });
+
+  it('Twilio: when the person is busy, the caller comes back from hold to the bot, which says so', { timeout: 120_000 }, async () => {
+    const placed = await postJson(`${server.url}/calls`, { to: '+15550100007', carrier: 'twilio', agent: 'busy-desk-warm' });
+    expect(placed.status).toBe(201);
+    const record = await settled(placed.json.id as string);
+    const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
+    const caller = twilio.calls.get(record.carrierCallId!)!;
+    await caller.waitForEnd(60_000);
+
+    expect(record.status).toBe('completed');
+    expect(record.endReason).not.toBe('transferred');
+    expect(record.transfer).toMatchObject({ kind: 'warm', destination: '+15550100003', status: 'failed', resumed: true });
+    expect(record.transfer?.carrierResult).toMatchObject({ status: 'not-bridged' });
+    expect(String(record.transfer?.carrierResult.reason)).toMatch(/busy/);
+    const briefing = (await (await fetch(`${server.url}/calls/${record.transfer?.briefingCallId as string}`)).json()) as CallRecord;
+    expect(briefing.status).toBe('busy');
+    expect(briefing.turns).toHaveLength(0);
+    expect(record.events.some((e) => e.type === 'transfer.resumed')).toBe(true);
+
+    // The caller held, then heard the bot again: the apology, then the bot answered their next words.
+    const conference = twilio.conferences.find(record.transfer?.bridge as string)!;
+    expect(conference.startedAt).toBeNull();
+    const [callerIn] = conference.participants;
+    expect(callerIn!.holdMs).toBeGreaterThan(0);
+    expect(callerIn!.leftBecause).toBe('redirected');
+    const apology = record.turns.find((t) => t.role === 'assistant' && /couldn't reach the front desk/.test(t.text));
+    expect(apology).toBeDefined();
+    expect(apology?.heard).toBe(apology?.text);
+    const question = record.turns.find((t) => t.role === 'user' && /question about my bill/i.test(t.text));
+    expect(question).toBeDefined();
+    expect(caller.record.streams).toHaveLength(2); // the bot's stream before the hold and after it
+  });
 });

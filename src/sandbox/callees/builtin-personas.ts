@@ -84,7 +84,12 @@ export const builtinPersonas: Record<string, Persona> = {
     description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
     ringMs: 1500,
     voice: { voice: 'en-us+m3' },
-    steps: [{ waitForBotToFinish: true, minSilenceMs: 700 }, { say: 'Front desk, sure, I can help you with your bill.' }],
+    steps: [
+      { waitForBotToFinish: true, minSilenceMs: 700 },
+      { say: 'Front desk, sure, I can help you with your bill.' },
+      { waitForBotToFinish: true, minSilenceMs: 700 },
+      { say: 'Let me pull up your account.' },
+    ],
   },
   '+15550100009': {
     id: 'caller',

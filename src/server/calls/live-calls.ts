@@ -132,7 +132,9 @@ export class LiveCalls {
       const base = briefing ? briefingAgent(configured, briefing.summary) : resumeLine ? resumedAgent(configured, resumeLine) : configured;
       if (resumeLine) store.addEvent(callId, 'transfer.resumed', { line: resumeLine });
       const agent = recorder && !briefing ? withAnnouncement(base) : base;
-      const events = sessionEvents(this.deps, this.writer, callId, recorder);
+      if (resumeLine) this.writer.flush();
+      const turnsSoFar = resumeLine ? (store.getCall(callId)?.turns.length ?? 0) : 0;
+      const events = sessionEvents(this.deps, this.writer, callId, recorder, turnsSoFar);
       if (briefing) {
         const onAssistantTurn = events.onAssistantTurn;
         events.onAssistantTurn = (turn) => {

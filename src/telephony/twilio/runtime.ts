@@ -81,7 +81,12 @@ export class TwilioRuntime extends RestCarrierRuntime {
       const placed = await this.placeCall({ callId: request.briefingCallId, to: request.destination, from: request.from });
       personSid = placed.carrierCallId;
     } catch (error) {
-      return this.takeBack(call, request, room, `could not call ${request.destination}: ${error instanceof Error ? error.message : String(error)}`);
+      return this.takeBack(
+        call,
+        request,
+        room,
+        `could not call ${request.destination}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const briefed = await request.briefed();
     if (!briefed.ok) {
@@ -92,7 +97,12 @@ export class TwilioRuntime extends RestCarrierRuntime {
     try {
       await this.client.redirect(person, twilioConferenceTwiml(room, { startConferenceOnEnter: true, endConferenceOnExit: true }));
     } catch (error) {
-      return this.takeBack(call, request, room, `could not bridge ${request.destination}: ${error instanceof Error ? error.message : String(error)}`);
+      return this.takeBack(
+        call,
+        request,
+        room,
+        `could not bridge ${request.destination}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     return {
       ok: true,
