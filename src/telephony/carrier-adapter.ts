@@ -120,6 +120,8 @@ export interface WarmTransferRequest {
   from: string;
   /** Our id for the call to the person (already recorded): place it with this id, like any outbound call. */
   briefingCallId: string;
+  /** Seconds to let the person's phone ring. @default the carrier's default */
+  ringTimeoutSec?: number;
   /** Our call details the carrier needs to bring the caller back to the bot (its numbers). */
   caller: { to: string; from: string };
   /**

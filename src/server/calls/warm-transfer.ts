@@ -14,6 +14,9 @@ import type { LiveCalls } from './live-calls.ts';
 export const WARM_TRANSFER_FAILED_LINE =
   "I'm sorry, I couldn't reach the {{name}} just now. I'm still here with you. Is there anything else I can help with?";
 
+/** How long the person's phone rings before the caller is taken back (seconds). @default 30 */
+export const WARM_TRANSFER_RING_TIMEOUT_SEC = 30;
+
 /**
  * A warm transfer (`transfer_call` to a destination with `mode: 'warm'`): the LLM writes a handover summary from
  * the call's transcript; the carrier puts the caller on hold and calls the person as a new call of ours (the
@@ -103,6 +106,7 @@ export async function warmTransferCall(
         destination: destination.to,
         from,
         briefingCallId,
+        ringTimeoutSec: WARM_TRANSFER_RING_TIMEOUT_SEC,
         caller: { to: record.to, from: record.from ?? '' },
         briefed: () => briefing.heard,
       },

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { CarrierContext, TransferResult, WarmTransferRequest, WarmTransferResult } from '../carrier-adapter.ts';
 import { RestCarrierRuntime } from '../rest-carrier-runtime.ts';
+import { isFinalCallStatus } from '../../call-status.ts';
 import type { WebhookVerification } from '../webhook-verification.ts';
 import { formParams } from '../callback-params.ts';
 import { twilioConferenceTwiml, twilioDialTwiml, twilioHangupTwiml, twilioStreamTwiml } from './answer-markup.ts';
@@ -78,7 +79,12 @@ export class TwilioRuntime extends RestCarrierRuntime {
     );
     let personSid: string | null;
     try {
-      const placed = await this.placeCall({ callId: request.briefingCallId, to: request.destination, from: request.from });
+      const placed = await this.placeCall({
+        callId: request.briefingCallId,
+        to: request.destination,
+        from: request.from,
+        ...(request.ringTimeoutSec !== undefined ? { ringTimeoutSec: request.ringTimeoutSec } : {}),
+      });
       personSid = placed.carrierCallId;
     } catch (error) {
       return this.takeBack(
@@ -94,6 +100,12 @@ export class TwilioRuntime extends RestCarrierRuntime {
       return this.takeBack(call, request, room, briefed.reason);
     }
     const person = { callId: request.briefingCallId, carrierCallId: personSid };
+    // The caller may have hung up on hold: then there is nobody to bridge, and the person is let go.
+    const callerNow = await this.client.getCall(call).catch(() => null);
+    if (callerNow && isFinalCallStatus(callerNow.status)) {
+      await this.client.hangUp({ ...person, answered: true }).catch(() => {});
+      return { ok: false, status: 'caller-gone', reason: `the caller hung up on hold (${callerNow.carrierStatus})`, bridge: room };
+    }
     try {
       await this.client.redirect(person, twilioConferenceTwiml(room, { startConferenceOnEnter: true, endConferenceOnExit: true }));
     } catch (error) {
