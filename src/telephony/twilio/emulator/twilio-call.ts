@@ -19,8 +19,8 @@ import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
 import { twilioSid } from './ids.ts';
 import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { callResource } from './call-resource.ts';
-import type { ConferenceParticipant, ConferenceRooms, ConferenceSpec } from './conference.ts';
-import { AudioLoop, defaultHoldMusic, fetchWaitAudio } from './hold-music.ts';
+import type { ConferenceRooms } from './conference.ts';
+import { ConferenceSeat } from './conference-seat.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
 import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';
 import { fetchTwiml, readTwiml } from './twiml-fetch.ts';
@@ -67,8 +67,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private readonly streams = new Set<TwilioMediaStream>();
   private twoWayStream: TwilioMediaStream | null = null;
   private calleeConnected = false;
-  /** The conference this call is in now, if any. */
-  private conference: ConferenceParticipant | null = null;
+  /** Its place in conferences (`<Dial><Conference>`). */
+  private readonly seat: ConferenceSeat;
 
   constructor(context: CallContext, init: TwilioCallInit) {
     super(
@@ -97,6 +97,15 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     });
     this.updatedAt = this.record.createdAt;
     this.media = new CallMedia({ clock: context.clock, callee: this.callee, saidTape: this.saidTape, heardTape: this.heardTape });
+    this.seat = new ConferenceSeat(
+      {
+        callSid: this.id,
+        media: this.media,
+        warn: (message) => this.record.warnings.push(message),
+        connectParty: () => this.connectParty(),
+      },
+      init.conferences,
+    );
   }
 
   get callSid(): string {
@@ -261,7 +270,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private async redirect(): Promise<void> {
     const generation = ++this.generation;
     for (const stream of this.streams) stream.stop();
-    this.conference?.leave('redirected');
+    this.seat.leave('redirected');
     const verbs = await this.loadTwiml(this.status, {});
     if (this.ended || generation !== this.generation) return;
     if (!verbs) return this.finish('completed', 'markup-error');
@@ -329,7 +338,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
         case 'Dial': {
           if (verb.kind === 'conference') {
             if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
-            if (verb.conference) await this.joinConference(verb.conference);
+            if (verb.conference) await this.seat.join(verb.conference);
             break;
           }
           if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
@@ -368,10 +377,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     if (opened && !this.ended) {
       if (mode === 'connect') this.twoWayStream = stream;
       this.media.start();
-      if (!this.calleeConnected && this.callee) {
-        this.calleeConnected = true;
-        this.callee.connect(this.line, nowMs());
-      }
+      this.connectParty();
     }
     const finished = stream.done.then(() => {
       this.streams.delete(stream);
@@ -380,37 +386,17 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     if (mode === 'connect') await finished;
   }
 
-  /**
-   * `<Dial><Conference>`: joins the room and stays until this call leaves it (hang-up, redirect) or the conference
-   * ends; then the `<Dial>` is over and the TwiML goes on. The call's party hears hold audio until the conference
-   * starts, then the others.
-   */
-  private async joinConference(spec: ConferenceSpec): Promise<void> {
-    const room = this.init.conferences.room(spec.name);
-    const hold = spec.waitUrl === '' ? null : new AudioLoop(defaultHoldMusic());
-    const participant = room.join(this.id, spec, hold);
-    this.conference = participant;
-    if (spec.waitUrl) {
-      void fetchWaitAudio(spec.waitUrl, spec.waitMethod).then(({ audio, warning }) => {
-        if (warning) this.record.warnings.push(`${warning}; playing the generated hold music`);
-        if (audio) participant.setHold(new AudioLoop(audio));
-      });
-    }
-    this.media.start();
-    this.media.bridge(participant);
-    if (!this.calleeConnected && this.callee) {
-      this.calleeConnected = true;
-      this.callee.connect(this.line, nowMs());
-    }
-    await participant.done;
-    this.media.unbridge(participant);
-    if (this.conference === participant) this.conference = null;
+  /** Connects the simulated party to the call's media (once). */
+  private connectParty(): void {
+    if (this.calleeConnected || !this.callee) return;
+    this.calleeConnected = true;
+    this.callee.connect(this.line, nowMs());
   }
 
   private finish(status: string, reason: string): void {
     if (this.ended || !FINAL_STATUSES.has(status)) return;
     for (const stream of this.streams) stream.stop();
-    this.conference?.leave('hung-up');
+    this.seat.leave('hung-up');
     this.media.stop();
     this.setStatus(status);
     this.touch();
