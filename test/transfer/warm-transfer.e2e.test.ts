@@ -150,4 +150,40 @@ describe.concurrent('warm transfer to the human agent persona', () => {
     expect(question).toBeDefined();
     expect(caller.record.streams).toHaveLength(2); // the bot's stream before the hold and after it
   });
+
+  it('Twilio: a caller who hangs up on hold is not bridged; the briefed person is let go', { timeout: 120_000 }, async () => {
+    // Asks for a person, then gives up 5 s after the bot's answer began (a second or two into the hold audio).
+    server.sandbox!.personas.register('+15557770301', {
+      id: 'gives-up-on-hold',
+      steps: [
+        { say: 'Hello?' },
+        { waitForBotToFinish: true },
+        { say: 'Can I talk to a person, please?' },
+        { waitForBotSpeechMs: 5000, timeoutMs: 20000 },
+        { hangUp: true },
+      ],
+    });
+    const placed = await postJson(`${server.url}/calls`, { to: '+15557770301', carrier: 'twilio' });
+    expect(placed.status).toBe(201);
+    const record = await settled(placed.json.id as string);
+    const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
+    const caller = twilio.calls.get(record.carrierCallId!)!;
+    expect(caller.record.endReason).toBe('callee-hangup');
+    const room = twilio.conferences.find(`switchboard-${record.id}`)!;
+    expect(room.startedAt).toBeNull(); // the caller left before anyone started it
+    expect(room.endReason).toBe('participant-with-end-conference-on-exit-left');
+    // The warm transfer finishes its briefing, finds the caller gone, and lets the person go.
+    for (let i = 0; i < 100 && !(await fetchRecord(record.id)).transfer; i++) await new Promise((r) => setTimeout(r, 200));
+    const after = await fetchRecord(record.id);
+    expect(after.endReason).not.toBe('transferred');
+    expect(after.transfer).toMatchObject({ kind: 'warm', status: 'failed', carrierResult: { status: 'caller-gone' } });
+    const briefing = await fetchRecord(after.transfer?.briefingCallId as string);
+    const person = twilio.calls.get(briefing.carrierCallId!)!;
+    await person.waitForEnd(30_000);
+    expect(twilio.conferences.history.filter((c) => c.name === room.name)).toHaveLength(1); // the person never joined one
+  });
 });
+
+async function fetchRecord(id: string): Promise<CallRecord> {
+  return (await (await fetch(`${server.url}/calls/${id}`)).json()) as CallRecord;
+}
