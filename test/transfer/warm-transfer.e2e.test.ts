@@ -100,7 +100,11 @@ describe.concurrent('warm transfer to the human agent persona', () => {
     const person = twilio.calls.get(briefing.carrierCallId!)!;
     const personRecord = person.record.callee!;
     const joinedAt = personIn!.joinedAt;
-    expect(personRecord.heard.some((h) => h.startAt < joinedAt)).toBe(true);
+    // What the person heard before joining is the briefing: it starts and ends when the summary played.
+    const duringBriefing = personRecord.heard.filter((h) => h.startAt < joinedAt);
+    expect(duringBriefing.length).toBeGreaterThan(0);
+    expect(Math.abs(duringBriefing[0]!.startAt - Date.parse(String(briefed?.startedAt)))).toBeLessThan(1000);
+    expect(Math.abs((duringBriefing.at(-1)!.endAt as number) - Date.parse(String(briefed?.endedAt)))).toBeLessThan(1000);
     const question = caller.record.callee!.said.find((s) => /question about my bill/.test(s.text));
     expect(question?.startAt).toBeGreaterThan(conference.startedAt as number);
     expect(
