@@ -120,18 +120,20 @@ export class LiveCalls {
     let recorder: CallRecorder | undefined;
     try {
       const configured = agentNamed(this.deps.agents, record.agent ?? undefined);
-      if (wantsRecording(store, callId, configured)) {
+      const briefing = this.briefings.get(callId);
+      const resumeLine = briefing ? undefined : this.briefings.takeResumeLine(callId);
+      // Not recorded: a briefing leg (the person's call), nor a call taken back after a failed warm transfer (its
+      // first part's recording is kept as it is).
+      if (!briefing && !resumeLine && wantsRecording(store, callId, configured)) {
         if (this.deps.recordings) recorder = await startCallRecorder(this.deps.recordings, callId, record.answeredAt, log);
         if (!recorder)
           store.addEvent(callId, 'recording.unavailable', {
             reason: this.deps.recordings ? 'recorder failed to start' : 'no recordings folder',
           });
       }
-      const briefing = this.briefings.get(callId);
-      const resumeLine = briefing ? undefined : this.briefings.takeResumeLine(callId);
       const base = briefing ? briefingAgent(configured, briefing.summary) : resumeLine ? resumedAgent(configured, resumeLine) : configured;
       if (resumeLine) store.addEvent(callId, 'transfer.resumed', { line: resumeLine });
-      const agent = recorder && !briefing ? withAnnouncement(base) : base;
+      const agent = recorder ? withAnnouncement(base) : base;
       if (resumeLine) this.writer.flush();
       const turnsSoFar = resumeLine ? (store.getCall(callId)?.turns.length ?? 0) : 0;
       const events = sessionEvents(this.deps, this.writer, callId, recorder, turnsSoFar);
@@ -192,16 +194,16 @@ export class LiveCalls {
     if (briefing) this.briefings.ended(callId, 'session over');
     const transfer = live.transfer ?? briefing?.bridged;
     if (transfer && (await transfer)) session.endReason = 'transferred';
-    if (this.briefings.takeResumed(callId)) {
-      // A failed warm transfer took the caller back to the bot: the new session on this call finishes the record.
-      if (recorder) await recorder.close().catch(() => {});
-      store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: 'on hold for a warm transfer; the bot took the call back' });
-      return;
-    }
     if (recorder) {
       const saved = await recorder.close();
       store.setRecordingPath(callId, saved.path);
       store.addEvent(callId, 'recording.saved', { durationSec: round3(saved.durationSec), cutSec: round3(saved.cutSec) });
+    }
+    if (this.briefings.takeResumed(callId)) {
+      // A failed warm transfer took the caller back to the bot: the new session on this call finishes the record.
+      this.writer.flush();
+      store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: 'on hold for a warm transfer; the bot took the call back' });
+      return;
     }
     await this.finish(callId, session, outcome, channel);
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');
