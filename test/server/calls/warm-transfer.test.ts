@@ -1,7 +1,7 @@
 /** The carrier-neutral warm transfer: summary, briefing leg, outcomes in the record, and the cold fallback. */
 import { describe, expect, it } from 'vitest';
 import { HANDOVER_SUMMARY_PROMPT } from '../../../src/agent/handover-summary.ts';
-import type { TransferDestination } from '../../../src/agent/transfer-tool.ts';
+import { transferCallTool, type TransferDestination } from '../../../src/agent/transfer-tool.ts';
 import { LiveCalls } from '../../../src/server/calls/live-calls.ts';
 import { warmTransferCall } from '../../../src/server/calls/warm-transfer.ts';
 import type { LlmRequest, LlmService, LlmStreamEvent } from '../../../src/services/llm/llm-service.ts';
@@ -123,5 +123,20 @@ describe('warm transfer (carrier-neutral part)', () => {
     expect(record.transfer).toMatchObject({ kind: 'cold', status: 'transferred' });
     expect(record.transfer?.warmFallback).toMatch(/cannot be transferred warm/);
     expect(record.events.some((e) => e.type === 'transfer.warm-unsupported')).toBe(true);
+  });
+});
+
+describe('transfer_call', () => {
+  it('tells the model which destinations are warm (cold is the default) and hands the whole destination to the server', async () => {
+    const moved: TransferDestination[] = [];
+    const tool = transferCallTool(
+      { destinations: [desk, { name: 'sales', to: '+15550100091', description: 'Sales.' }] },
+      { botSilent: async () => {}, transfer: async (d) => (moved.push(d), { ok: true, status: 'bridged', reason: 'ok' }) },
+    );
+    expect(tool.description).toMatch(/- front_desk: The desk\. \(warm: the caller holds while you brief them\)/);
+    expect(tool.description).toMatch(/- sales: Sales\.\n?$/m);
+    expect(tool.description).not.toMatch(/sales: Sales\. \(warm/);
+    await tool.execute({ destination: 'front_desk' }, {} as never);
+    expect(moved[0]).toMatchObject({ to: '+15550100090', mode: 'warm' });
   });
 });
