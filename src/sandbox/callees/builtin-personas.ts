@@ -81,7 +81,8 @@ export const builtinPersonas: Record<string, Persona> = {
   },
   '+15550100090': {
     id: 'human-agent',
-    description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
+    description:
+      "A person at the front desk, the sandbox's transfer destination: answers a transferred caller (after a warm transfer's briefing), then answers their question.",
     ringMs: 1500,
     voice: { voice: 'en-us+m3' },
     steps: [
