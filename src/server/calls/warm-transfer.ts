@@ -133,6 +133,8 @@ export async function warmTransferCall(
     const leg = store.getCallSummary(briefingCallId);
     if (leg && !isFinalCallStatus(leg.status)) {
       await carrier.hangUp({ callId: briefingCallId, carrierCallId: leg.carrierCallId, answered: leg.answeredAt !== null }).catch(() => {});
+      // Never answered (or never placed: the caller could not be put on hold): no carrier callback may follow.
+      if (leg.answeredAt === null) store.updateStatus(briefingCallId, 'canceled', { reason: `warm transfer failed: ${result.reason}` });
     }
     return fail(result, extra);
   }

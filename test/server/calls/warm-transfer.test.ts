@@ -87,6 +87,7 @@ describe('warm transfer (carrier-neutral part)', () => {
     );
     // The leg was never answered here: the server hangs it up (it may still be ringing at the carrier).
     expect(carrier.hangUps.map((h) => h.callId)).toContain(request.briefingCallId);
+    expect(deps.store.getCallSummary(request.briefingCallId)?.status).toBe('canceled');
   });
 
   it('moves nothing when the summary fails: the tool gets the reason', async () => {
