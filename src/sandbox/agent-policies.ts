@@ -263,6 +263,5 @@ export function handoverSummaryReply(conversation: PolicyConversation): PolicyRe
   if (meaningful.length > 1) sentences.push(`Earlier they said: ${meaningful.at(-2)?.replace(/[.?!]*$/u, '')}.`);
   if (reason && reason !== asked) sentences.push(`The reason given: ${reason.replace(/[.?!]*$/u, '')}.`);
   if (!asked) sentences.push('They have not said much yet.');
-  sentences.push("I'll put them through now.");
   return { ruleId: 'handover-summary', text: sentences.join(' '), toolCalls: [] };
 }
