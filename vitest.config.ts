@@ -10,6 +10,7 @@ const unitTests = [
   'test/util/**/*.test.ts',
   'test/pipeline/**/*.test.ts',
   'test/config.test.ts',
+  'test/agent/turn-metrics.test.ts',
   'test/audio/g711.test.ts',
   'test/audio/resampler.test.ts',
   'test/audio/wav.test.ts',

@@ -32,15 +32,22 @@ interface Span {
   end: number;
 }
 
-/** Each measured stage from the latest earlier milestone (that is not after it) to its own. */
-export function stageSpans(latency: Record<string, number>): Array<Span | { key: StageKey; label: string; hint: string; missing: true }> {
+/**
+ * Each measured stage from the latest earlier milestone (that is not after it) to its own. A milestone before the
+ * caller stopped (an STT final that came during trailing sound without words) is a zero-width stage at 0, marked
+ * `early` with how long before the stop it was.
+ */
+export function stageSpans(
+  latency: Record<string, number>,
+): Array<(Span & { earlyMs?: number }) | { key: StageKey; label: string; hint: string; missing: true }> {
   const seen: number[] = [];
   return STAGES.map((stage) => {
-    const end = latency[stage.key];
-    if (end === undefined) return { ...stage, missing: true as const };
-    const start = Math.max(0, ...seen.filter((v) => v <= end));
-    seen.push(end);
-    return { ...stage, start, end };
+    const at = latency[stage.key];
+    if (at === undefined) return { ...stage, missing: true as const };
+    if (at < 0) return { ...stage, start: 0, end: 0, earlyMs: -at };
+    const start = Math.max(0, ...seen.filter((v) => v <= at));
+    seen.push(at);
+    return { ...stage, start, end: at };
   });
 }
 
@@ -106,7 +113,9 @@ export function Waterfall({ turn }: { turn: CallTurn }) {
                 <>
                   <rect x={x(span.start)} y={y + 5} width={Math.max(2, x(span.end) - x(span.start))} height={ROW_H - 10} rx={2} />
                   <text x={LABEL_W + CHART_W + 8} y={y + ROW_H / 2 + 4} class="stage-value">
-                    {`+${formatMs(span.end - span.start)} → ${formatMs(span.end)}`}
+                    {span.earlyMs !== undefined
+                      ? `${formatMs(span.earlyMs)} before stop`
+                      : `+${formatMs(span.end - span.start)} → ${formatMs(span.end)}`}
                   </text>
                 </>
               )}

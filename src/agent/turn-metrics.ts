@@ -10,6 +10,7 @@ export interface TurnLatency {
   userStoppedAt: number;
   /** When our VAD decided the turn was over (the configured turn-end wait, as realised). */
   turnEndMs: number;
+  /** Negative when the transcript was final before the caller's speech ended (trailing sound without words). */
   sttFinalMs?: number;
   llmFirstTokenMs?: number;
   ttsFirstAudioMs?: number;
@@ -59,6 +60,8 @@ export interface TurnMetricsEvents {
 export class TurnMetricsObserver implements FrameObserver {
   private pending: PendingTurn | undefined;
   private lastFinalAt: number | undefined;
+  /** Start (`atSec`) of the caller turn under way: a final from an earlier turn is never this turn's. */
+  private turnStartedAtSec: number | undefined;
   /** The latest `llm.run` from the turn processor (an early reply can start before the turn's stop is announced). */
   private run: Run | undefined;
   private bargeInOnsetMs: number | undefined;
@@ -89,6 +92,13 @@ export class TurnMetricsObserver implements FrameObserver {
   onHop(hop: FrameHop): void {
     const frame = hop.frame;
     switch (frame.type) {
+      case 'user.speech.started':
+        // A caller going on after a pause re-announces the same start; a new turn forgets the last one's final.
+        if (hop.source === 'UserTurnProcessor' && hop.direction === 'downstream' && frame.atSec !== this.turnStartedAtSec) {
+          this.turnStartedAtSec = frame.atSec;
+          this.lastFinalAt = undefined;
+        }
+        return;
       case 'transcription':
         if (frame.final && hop.destination === 'UserTurnProcessor') this.lastFinalAt = hop.atMs;
         return;

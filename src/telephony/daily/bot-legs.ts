@@ -6,7 +6,7 @@
 import { SwitchboardError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaClock } from '../../transports/media-clock.ts';
-import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../transports/rtp/rtp-channel.ts';
 import type { SipCall } from '../sip/sip-call.ts';
 import type { SipEndpointConfig } from '../sip/sip-config.ts';
 import { SipEndpoint } from '../sip/sip-endpoint.ts';
@@ -15,7 +15,7 @@ import { DAILY_DEFAULTS } from './settings.ts';
 
 export interface BotLeg {
   call: SipCall;
-  channel: RtpMediaChannel;
+  channel: RtpChannel;
 }
 
 /** The bot's leg did not come up (the room never dialled us, or it refused our INVITE). */

@@ -3,7 +3,7 @@
  * application accepts it (200 OK with our SDP answer → an RTP media channel) or rejects it. A CANCEL before
  * that ends it with 487.
  */
-import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel, RtpPortLease } from '../../transports/rtp/rtp-channel.ts';
 import { answerOffer, createOffer, readAnswer, sdpOriginVersion, SdpNegotiationError } from '../../transports/rtp/sdp-negotiation.ts';
 import { parseSipUri } from './lib/sip-codec.ts';
 import { ALLOWED_METHODS, SipCall, SUPPORTED_EXTENSIONS } from './sip-call.ts';
@@ -46,9 +46,9 @@ export class IncomingSipCall extends SipCall {
   readonly source: SipPeer;
   private readonly localTag = newTag();
   private state: 'offered' | 'accepting' | 'answered' | 'closed' = 'offered';
-  private lateOffer: ((channel: RtpMediaChannel) => void) | undefined;
+  private lateOffer: ((channel: RtpChannel) => void) | undefined;
   private lateOfferFailed: ((error: Error) => void) | undefined;
-  private pendingSocket: import('node:dgram').Socket | undefined;
+  private pendingSocket: RtpPortLease | undefined;
 
   constructor(
     context: SipCallContext,
@@ -94,7 +94,7 @@ export class IncomingSipCall extends SipCall {
    * Answers: negotiates media, sends 200 OK and returns the media channel (already sending silence). Rejects
    * (and answers 488) when the offer has no codec we accept.
    */
-  async accept(options: AcceptOptions = {}): Promise<RtpMediaChannel> {
+  async accept(options: AcceptOptions = {}): Promise<RtpChannel> {
     if (this.state !== 'offered') throw new Error(`call ${this.carrierCallId} cannot be accepted (${this.ending ? 'ended' : this.state})`);
     this.state = 'accepting';
     const socket = await this.context.bindRtp();
@@ -111,7 +111,7 @@ export class IncomingSipCall extends SipCall {
       sessionVersion: 1,
     };
     const offer = contentType(this.invite) === 'application/sdp' && this.invite.content ? this.invite.content : undefined;
-    let channel: RtpMediaChannel | undefined;
+    let channel: RtpChannel | undefined;
     if (offer) {
       try {
         const answer = answerOffer(offer, this.local);
@@ -148,7 +148,7 @@ export class IncomingSipCall extends SipCall {
       this.startChannel(channel);
       return channel;
     }
-    return new Promise<RtpMediaChannel>((resolve, reject) => {
+    return new Promise<RtpChannel>((resolve, reject) => {
       this.lateOffer = resolve;
       this.lateOfferFailed = reject;
     });

@@ -3,10 +3,9 @@
  * provisional responses, one digest challenge answered, 422 retried with the peer's Min-SE, a ring timeout
  * that CANCELs (→ no-answer), and on 2xx the ACK, the dialog and the media channel.
  */
-import type dgram from 'node:dgram';
 import type { CallStatus } from '../../call-status.ts';
 import { SwitchboardError } from '../../errors.ts';
-import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel, RtpPortLease } from '../../transports/rtp/rtp-channel.ts';
 import { createOffer, readAnswer, sdpOriginVersion } from '../../transports/rtp/sdp-negotiation.ts';
 import { answerDigestChallenge } from './lib/digest.ts';
 import { formatSipUri, parseSipUri } from './lib/sip-codec.ts';
@@ -57,13 +56,13 @@ export class OutgoingSipCall extends SipCall {
   readonly direction = 'outbound' as const;
   readonly to: string;
   /** Resolves with the media channel on answer; rejects with {@link SipCallFailedError}. */
-  readonly answered: Promise<RtpMediaChannel>;
-  private resolveAnswered!: (channel: RtpMediaChannel) => void;
+  readonly answered: Promise<RtpChannel>;
+  private resolveAnswered!: (channel: RtpChannel) => void;
   private rejectAnswered!: (error: SipCallFailedError) => void;
   private invite: SipRequest | undefined;
   private transaction: ClientTransaction | undefined;
   private target: SipPeer | undefined;
-  private socket: dgram.Socket | undefined;
+  private socket: RtpPortLease | undefined;
   private provisionalSeen = false;
   private cancelReason: 'timeout' | 'local' | undefined;
   private cancelSent = false;
@@ -240,12 +239,12 @@ export class OutgoingSipCall extends SipCall {
       void super.hangUp('cancelled');
       return;
     }
-    let channel: RtpMediaChannel;
+    let channel: RtpChannel;
     try {
       const media = readAnswer(response.content ?? '', this.local as NonNullable<typeof this.local>);
       const origin = sdpOriginVersion(response.content ?? '');
       this.remoteSdpVersion = origin ? `${origin.sessionId}/${origin.version}` : undefined;
-      channel = this.createChannel(this.socket as dgram.Socket, media);
+      channel = this.createChannel(this.socket as RtpPortLease, media);
       this.socket = undefined;
     } catch (error) {
       const reason = `unusable SDP answer: ${error instanceof Error ? error.message : String(error)}`;

@@ -11,7 +11,7 @@ import type { CallStatusUpdate } from '../call-status.ts';
 import type { CarrierContext, CarrierRuntime, OutboundCallRequest, TransferResult } from '../carrier-adapter.ts';
 import { CarrierError } from '../carrier-error.ts';
 import type { CarrierCallInfo, CarrierCallRef, PlacedCall } from '../carrier.ts';
-import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../transports/rtp/rtp-channel.ts';
 import type { IncomingSipCall } from './incoming-sip-call.ts';
 import { parseSipUri } from './lib/sip-codec.ts';
 import { SipCallFailedError } from './outgoing-sip-call.ts';
@@ -182,7 +182,7 @@ export class SipRuntime implements CarrierRuntime {
   }
 
   private async onMediaLeg(call: IncomingSipCall, callId: string): Promise<void> {
-    let channel: RtpMediaChannel;
+    let channel: RtpChannel;
     try {
       channel = await call.accept();
     } catch (error) {
@@ -216,7 +216,7 @@ export class SipRuntime implements CarrierRuntime {
     const user = call.requestUser;
     const routed = user ? this.settings.agentRoutes[user] : undefined;
     const agentCandidates = [routed, user].filter((name): name is string => Boolean(name));
-    let channel: RtpMediaChannel;
+    let channel: RtpChannel;
     try {
       channel = await call.accept();
     } catch (error) {
@@ -245,7 +245,7 @@ export class SipRuntime implements CarrierRuntime {
   }
 
   /** Runs the agent on an answered call's media; the record's end follows the SIP call's (BYE reason). */
-  private run(tracked: TrackedCall, channel: RtpMediaChannel): void {
+  private run(tracked: TrackedCall, channel: RtpChannel): void {
     const { call } = tracked;
     const callId = tracked.callId as string;
     tracked.media = this.context.calls.runMedia(callId, channel).catch((error: unknown) => {
@@ -269,25 +269,27 @@ export class SipRuntime implements CarrierRuntime {
       // ended the call (the agent hung up, a transfer, shutdown) the session was already ending. The carrier's word
       // (BYE reason, SIP code) is added once the record is final, so it never pre-empts the session's reason.
       void tracked.media?.then(() => this.report(tracked, end.status, update));
-      const { packetsSent, packetsReceived, audioFramesSent, lateFrames, skippedSlots, invalidPackets, foreignPackets, jitter } =
-        channel.stats;
-      this.log.info(
-        {
-          callId,
-          carrierCallId: call.carrierCallId,
-          packetsSent,
-          packetsReceived,
-          audioFramesSent,
-          lateFrames,
-          skippedSlots,
-          invalidPackets,
-          foreignPackets,
-          jitterLate: jitter.late,
-          jitterLost: jitter.lost,
-          jitterConcealed: jitter.concealed,
-        },
-        SIP_MEDIA_STATS_LOG,
-      );
+      // The final counters: a media thread reports them once the channel has closed there.
+      void channel.closedStats.then((stats) => {
+        const { packetsSent, packetsReceived, audioFramesSent, lateFrames, skippedSlots, invalidPackets, foreignPackets, jitter } = stats;
+        this.log.info(
+          {
+            callId,
+            carrierCallId: call.carrierCallId,
+            packetsSent,
+            packetsReceived,
+            audioFramesSent,
+            lateFrames,
+            skippedSlots,
+            invalidPackets,
+            foreignPackets,
+            jitterLate: jitter.late,
+            jitterLost: jitter.lost,
+            jitterConcealed: jitter.concealed,
+          },
+          SIP_MEDIA_STATS_LOG,
+        );
+      });
     };
     if (call.isEnded && call.endInfo) ended(call.endInfo);
     else call.once('ended', ended);

@@ -1,7 +1,7 @@
 /** What a call needs from its endpoint (kept narrow so calls can be tested against a fake). */
-import type dgram from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import type { MediaClock } from '../../transports/media-clock.ts';
+import type { RtpMedia, RtpPortLease } from '../../transports/rtp/rtp-channel.ts';
 import type { SipCodecName, SipCredentials } from './sip-config.ts';
 import type { NameAddr } from './sip-message.ts';
 import type { SipStack } from './transport/sip-stack.ts';
@@ -38,7 +38,10 @@ export interface SipCallContext {
   contact(protocol: SipProtocol, user?: string): NameAddr;
   /** Where a request to `uri` goes (cached per URI). */
   resolve(uri: string, preferred?: SipProtocol): Promise<SipPeer>;
-  bindRtp(): Promise<dgram.Socket>;
+  /** Binds an RTP port in the configured range. */
+  bindRtp(): Promise<RtpPortLease>;
+  /** Opens channels on ports from {@link bindRtp}. */
+  readonly rtp: RtpMedia;
   /** Files the call under its dialog so in-dialog requests find it. */
   registerDialog(key: string, call: DialogOwner): void;
   forgetDialog(key: string): void;

@@ -6,8 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { CallStatus } from '../../call-status.ts';
 import type { Logger } from '../../log.ts';
-import { pcmaCodec, pcmuCodec, type RtpCodec } from '../../transports/rtp/rtp-codec.ts';
-import { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel, RtpPortLease } from '../../transports/rtp/rtp-channel.ts';
 import {
   answerOffer,
   canSend,
@@ -49,19 +48,13 @@ export interface SipCallEvents {
 export const ALLOWED_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY';
 export const SUPPORTED_EXTENSIONS = 'timer, replaces';
 
-export function codecFor(media: NegotiatedMedia): RtpCodec {
-  if (media.codec === 'PCMA') return pcmaCodec();
-  if (media.codec === 'PCMU') return pcmuCodec();
-  throw new SdpNegotiationError(`codec ${media.codec} is not available`, 488);
-}
-
 export abstract class SipCall extends EventEmitter<SipCallEvents> {
   abstract readonly direction: 'inbound' | 'outbound';
   /** The SIP Call-ID: the carrier call id. */
   readonly carrierCallId: string;
   protected readonly logger: Logger;
   protected dialog: SipDialog | undefined;
-  protected channel: RtpMediaChannel | undefined;
+  protected channel: RtpChannel | undefined;
   protected local: LocalMediaDescription | undefined;
   /** Our last SDP body and the peer's last o= version (an unchanged re-offer is a refresh). */
   protected localSdp = '';
@@ -94,7 +87,7 @@ export abstract class SipCall extends EventEmitter<SipCallEvents> {
   }
 
   /** The media channel once the call is answered. */
-  get media(): RtpMediaChannel | undefined {
+  get media(): RtpChannel | undefined {
     return this.channel;
   }
 
@@ -201,25 +194,21 @@ export abstract class SipCall extends EventEmitter<SipCallEvents> {
   // ── for subclasses ──────────────────────────────────────────────────────────────────────────────
 
   /** Media is up: wires the RTP channel's failure and DTMF reporting. */
-  protected startChannel(channel: RtpMediaChannel): void {
+  protected startChannel(channel: RtpChannel): void {
     this.channel = channel;
     channel.start();
   }
 
-  protected createChannel(socket: import('node:dgram').Socket, media: NegotiatedMedia): RtpMediaChannel {
-    const channel = new RtpMediaChannel({
+  protected createChannel(lease: RtpPortLease, media: NegotiatedMedia): RtpChannel {
+    return this.context.rtp.open(lease, {
       carrierCallId: this.carrierCallId,
-      socket,
       media,
-      codec: codecFor(media),
       trustedAddresses: this.peer ? [this.peer.address] : [],
-      clock: this.context.clock,
       rtpTimeoutMs: this.context.settings.rtpTimeoutMs,
       logger: this.context.logger,
       onFailure: (reason) => void this.hangUp(reason, 'error'),
       onDtmf: (digit) => this.emit('dtmf', { digit, via: 'rfc4733' }),
     });
-    return channel;
   }
 
   /** Remembers the INVITE transaction whose 2xx awaits an ACK (initial or re-INVITE). */

@@ -37,6 +37,8 @@ export const SIP_DEFAULTS = {
   ringTimeoutSec: 60,
   /** SIP_USER_AGENT */
   userAgent: 'Switchboard',
+  /** SIP_MEDIA_THREAD: RTP runs on its own thread, so 20 ms pacing holds while the main thread is busy. */
+  mediaThread: true,
 } as const;
 
 const optional = z
@@ -97,6 +99,11 @@ export const sipEnvSchema = z.object({
   /** PEM files for the TLS listener (on SIP_PORT + 1). @default unset (no TLS listener) */
   SIP_TLS_CERT_FILE: optional,
   SIP_TLS_KEY_FILE: optional,
+  /** `false` runs RTP on the main thread. @default true */
+  SIP_MEDIA_THREAD: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1')
+    .optional(),
 });
 
 export type SipEnv = z.infer<typeof sipEnvSchema>;
@@ -155,6 +162,11 @@ export interface SipEndpointConfig {
   tls?: { key?: string | Buffer; cert?: string | Buffer; ca?: string | Buffer; rejectUnauthorized?: boolean; port?: number };
   /** @default 'Switchboard' */
   userAgent?: string;
+  /**
+   * Run RTP (sockets, pacing, jitter buffers) on a media thread of its own. Ignored, and RTP runs on the caller's
+   * media clock, when the endpoint is given a `clock` (unit tests). @default true
+   */
+  mediaThread?: boolean;
   /** Caller id user part for calls placed without `from`. @default 'switchboard' */
   defaultFromUser?: string;
   /**
@@ -177,6 +189,7 @@ export function sipConfigFromEnv(env: SipEnv, readFile: (path: string) => Buffer
     minSessionExpiresSec: env.SIP_MIN_SE,
     rtpTimeoutSec: env.SIP_RTP_TIMEOUT_SEC,
   };
+  if (env.SIP_MEDIA_THREAD !== undefined) config.mediaThread = env.SIP_MEDIA_THREAD;
   if (env.SIP_PUBLIC_ADDRESS) config.publicAddress = env.SIP_PUBLIC_ADDRESS;
   if (env.SIP_ALLOWED_SOURCES) config.allowedSources = env.SIP_ALLOWED_SOURCES;
   if (env.SIP_TRUNK) config.trunk = env.SIP_TRUNK;

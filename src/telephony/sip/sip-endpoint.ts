@@ -9,7 +9,8 @@ import os from 'node:os';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import { sharedMediaClock, type MediaClock } from '../../transports/media-clock.ts';
-import { bindRtpSocket } from '../../transports/rtp/rtp-socket.ts';
+import { localRtpMedia } from '../../transports/rtp/rtp-socket.ts';
+import { sharedThreadedRtpMedia } from '../../transports/rtp/threaded-rtp-media.ts';
 import { answerOffer, SdpNegotiationError } from '../../transports/rtp/sdp-negotiation.ts';
 import { AllowedSources } from './allowed-sources.ts';
 import { IncomingSipCall } from './incoming-sip-call.ts';
@@ -109,6 +110,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       ack: (request) => this.callForDialog(request)?.handleAck(request),
       strayResponse: (response) => this.findCallById(response.headers['call-id'] as string)?.handleStray2xx(response),
     });
+    const threaded = (config.mediaThread ?? SIP_DEFAULTS.mediaThread) && dependencies.clock === undefined;
+    const rtp = threaded ? sharedThreadedRtpMedia() : localRtpMedia(this.clock);
     this.context = {
       stack: this.stack,
       settings: this.settings,
@@ -117,7 +120,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       clock: this.clock,
       contact: (protocol, user) => this.contact(protocol, user),
       resolve: (uri, preferred) => this.resolve(uri, preferred),
-      bindRtp: () => bindRtpSocket(this.settings.rtpBindAddress, { min: this.settings.rtpPortMin, max: this.settings.rtpPortMax }),
+      bindRtp: () => rtp.bind(this.settings.rtpBindAddress, { min: this.settings.rtpPortMin, max: this.settings.rtpPortMax }),
+      rtp,
       registerDialog: (key, call) => this.calls.set(key, call as SipCall),
       forgetDialog: (key) => this.calls.delete(key),
     };

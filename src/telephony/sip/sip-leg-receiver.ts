@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SwitchboardError } from '../../errors.ts';
-import type { RtpMediaChannel } from '../../transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../transports/rtp/rtp-channel.ts';
 import type { IncomingSipCall } from './incoming-sip-call.ts';
 import type { SipEndpoint } from './sip-endpoint.ts';
 
@@ -16,7 +16,7 @@ export interface ExpectedSipLeg {
   /** The URI to dial (give it to the service that calls us). */
   readonly uri: string;
   /** Resolves with the answered call and its media channel; rejects on timeout, cancel, or a failed answer. */
-  readonly answered: Promise<{ call: IncomingSipCall; channel: RtpMediaChannel }>;
+  readonly answered: Promise<{ call: IncomingSipCall; channel: RtpChannel }>;
   /** Stops waiting (the call went away); a later INVITE for it gets 404. */
   cancel(reason: string): void;
 }
@@ -29,7 +29,7 @@ export class SipLegNotConnectedError extends SwitchboardError {
 
 interface Waiter {
   callId: string | undefined;
-  resolve: (value: { call: IncomingSipCall; channel: RtpMediaChannel }) => void;
+  resolve: (value: { call: IncomingSipCall; channel: RtpChannel }) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -51,7 +51,7 @@ export class SipLegReceiver {
   expect(callId?: string): ExpectedSipLeg {
     const user = `leg-${randomBytes(12).toString('hex')}`;
     let cancel!: (reason: string) => void;
-    const answered = new Promise<{ call: IncomingSipCall; channel: RtpMediaChannel }>((resolve, reject) => {
+    const answered = new Promise<{ call: IncomingSipCall; channel: RtpChannel }>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(user);
         reject(new SipLegNotConnectedError(`no INVITE for ${user} within ${this.options.timeoutMs ?? 60_000} ms`, callId));

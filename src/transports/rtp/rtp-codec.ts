@@ -6,6 +6,7 @@
 import { ALAW_SILENCE, MULAW_SILENCE, alawDecode, alawEncode, mulawDecode, mulawEncode } from '../../audio/g711.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
+import { SdpNegotiationError, type NegotiatedMedia } from './sdp-negotiation.ts';
 
 export interface RtpCodec {
   /** SDP encoding name (`PCMU`, `PCMA`, `opus`). */
@@ -85,4 +86,11 @@ export function pcmuCodec(): RtpCodec {
 
 export function pcmaCodec(): RtpCodec {
   return new G711Codec('PCMA', { encoding: 'alaw', sampleRate: 8000 }, ALAW_SILENCE, alawDecode, alawEncode);
+}
+
+/** The codec of a negotiated media session (488 for one we cannot run). */
+export function codecFor(media: NegotiatedMedia): RtpCodec {
+  if (media.codec === 'PCMA') return pcmaCodec();
+  if (media.codec === 'PCMU') return pcmuCodec();
+  throw new SdpNegotiationError(`codec ${media.codec} is not available`, 488);
 }

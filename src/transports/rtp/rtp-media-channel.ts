@@ -15,7 +15,8 @@ import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import type { ChannelAudioFormat } from '../../audio/channel-audio-format.ts';
 import type { AudioPayload } from '../../pipeline/audio-payload.ts';
-import type { ChannelCloseInfo, MediaChannel, MediaChannelHandler } from '../media-channel.ts';
+import type { ChannelCloseInfo, MediaChannelHandler } from '../media-channel.ts';
+import type { RtpChannel } from './rtp-channel.ts';
 import type { ClockClient, MediaClock } from '../media-clock.ts';
 import { sharedMediaClock } from '../media-clock.ts';
 import { OutboundAudioQueue } from '../outbound-audio-queue.ts';
@@ -51,6 +52,8 @@ export interface RtpMediaChannelOptions {
   onFailure?: (reason: string) => void;
   /** Observes RFC 4733 digits (besides the handler). */
   onDtmf?: (digit: string) => void;
+  /** Observes our sending moving to the first packet's source (symmetric RTP). */
+  onLatched?: (remote: { address: string; port: number }) => void;
 }
 
 export interface RtpChannelStats {
@@ -71,6 +74,33 @@ export interface RtpChannelStats {
   jitter: JitterBufferStats;
 }
 
+/** Counters of a channel that has not sent or received anything yet. */
+export function emptyRtpChannelStats(): RtpChannelStats {
+  return {
+    packetsSent: 0,
+    packetsReceived: 0,
+    audioFramesSent: 0,
+    skippedSlots: 0,
+    lateFrames: 0,
+    invalidPackets: 0,
+    foreignPackets: 0,
+    dtmfReceived: 0,
+    dtmfSent: 0,
+    jitter: {
+      received: 0,
+      played: 0,
+      late: 0,
+      lost: 0,
+      concealed: 0,
+      duplicates: 0,
+      dropped: 0,
+      resyncs: 0,
+      targetDelayMs: 0,
+      jitterMs: 0,
+    },
+  };
+}
+
 interface QueuedMark {
   position: number;
   name: string;
@@ -81,12 +111,14 @@ const FRAME_MS = 20;
 /** Inbound audio kept while nobody listens yet: 3 s of 20 ms frames. */
 const EARLY_AUDIO_FRAMES = 150;
 
-export class RtpMediaChannel implements MediaChannel, ClockClient {
+export class RtpMediaChannel implements RtpChannel, ClockClient {
   readonly carrierCallId: string;
   readonly format: ChannelAudioFormat;
   /** Marks before a clear are dropped, never echoed. */
   readonly echoesMarksOnClear = false;
   readonly stats: RtpChannelStats;
+  readonly closedStats: Promise<RtpChannelStats>;
+  private resolveClosedStats!: (stats: RtpChannelStats) => void;
 
   private readonly socket: dgram.Socket;
   private readonly codec: RtpCodec;
@@ -99,6 +131,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
   private readonly maxCatchUp: number;
   private readonly onFailure: ((reason: string) => void) | undefined;
   private readonly onDtmf: ((digit: string) => void) | undefined;
+  private readonly onLatched: ((remote: { address: string; port: number }) => void) | undefined;
   private media: NegotiatedMedia;
   private trusted: Set<string>;
   private handler: MediaChannelHandler | undefined;
@@ -139,6 +172,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     this.maxCatchUp = options.maxCatchUpFrames ?? 5;
     this.onFailure = options.onFailure;
     this.onDtmf = options.onDtmf;
+    this.onLatched = options.onLatched;
     this.logger = (options.logger ?? silentLogger()).child({ callId: options.callId ?? options.carrierCallId, transport: 'rtp' });
     this.trusted = new Set([options.media.remoteAddress, ...(options.trustedAddresses ?? [])]);
     this.target = { address: options.media.remoteAddress, port: options.media.remotePort };
@@ -164,6 +198,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       dtmfSent: 0,
       jitter: this.jitter.stats,
     };
+    this.closedStats = new Promise((resolve) => (this.resolveClosedStats = resolve));
     this.lastPacketAtMs = performance.now();
     this.socket.on('message', this.onDatagram);
     this.socket.on('error', (error) => this.logger.warn({ err: error.message }, 'RTP socket error'));
@@ -398,6 +433,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
       if (rinfo.port !== this.target.port || rinfo.address !== this.target.address) {
         this.logger.info({ sdp: this.target, actual: `${rinfo.address}:${rinfo.port}` }, 'RTP latched to the source address');
         this.target = { address: rinfo.address, port: rinfo.port };
+        this.onLatched?.({ ...this.target });
       }
     }
   }
@@ -414,6 +450,7 @@ export class RtpMediaChannel implements MediaChannel, ClockClient {
     } catch {
       // already closed
     }
+    this.resolveClosedStats(this.stats);
     if (this.handler) this.handler.closed(info);
     else this.pendingClose = info;
   }

@@ -1,6 +1,10 @@
-/** Binding RTP sockets in the configured port range (even ports, RFC 3550 §11), or on any free port. */
+/** Binding RTP sockets in the configured port range (even ports, RFC 3550 §11), or on any free port; RTP media on this thread. */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { MediaClock } from '../media-clock.ts';
+import type { RtpMedia } from './rtp-channel.ts';
+import { codecFor } from './rtp-codec.ts';
+import { RtpMediaChannel } from './rtp-media-channel.ts';
 
 export interface RtpPortRange {
   /** 0 binds any free port (tests). */
@@ -42,4 +46,15 @@ export async function bindRtpSocket(address: string, range: RtpPortRange): Promi
     }
   }
   throw new Error(`no free RTP port in ${range.min}-${range.max}`);
+}
+
+/** RTP on this thread: sockets bound here, channels paced on `clock` (a `ManualClock`-driven one in unit tests). */
+export function localRtpMedia(clock: MediaClock): RtpMedia {
+  return {
+    bind: (address, range) => bindRtpSocket(address, range),
+    open: (lease, spec) => {
+      if (!(lease instanceof dgram.Socket)) throw new TypeError('local RTP media opens only sockets it bound');
+      return new RtpMediaChannel({ ...spec, socket: lease, codec: codecFor(spec.media), clock });
+    },
+  };
 }

@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SipEndpoint } from '../../../src/telephony/sip/index.ts';
-import type { RtpMediaChannel } from '../../../src/transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../../src/transports/rtp/rtp-channel.ts';
 import { startTestEndpoint, waitFor } from './peers/endpoint.ts';
 import { runSipp } from './peers/sipp.ts';
 
@@ -79,7 +79,7 @@ describe('SIP endpoint with bad input', () => {
 
   it('drops garbage RTP and RTP from a third address during a call, counting both; the call completes', async () => {
     endpoint = await startTestEndpoint();
-    let channel: RtpMediaChannel | undefined;
+    let channel: RtpChannel | undefined;
     let status: string | undefined;
     endpoint.on('incoming', (call) => {
       call.on('ended', (end) => (status = end.status));
@@ -109,7 +109,8 @@ describe('SIP endpoint with bad input', () => {
     const run = await runSipp({ scenario: 'basic-call.xml', target: `127.0.0.2:${endpoint.port}` });
     expect(run.exitCode, run.errors).toBe(0);
     expect(status).toBe('completed');
-    expect(channel?.stats.foreignPackets).toBe(20);
-    expect(channel?.stats.invalidPackets).toBe(4);
+    const stats = await channel?.closedStats;
+    expect(stats?.foreignPackets).toBe(20);
+    expect(stats?.invalidPackets).toBe(4);
   });
 });

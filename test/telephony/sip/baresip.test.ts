@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { SipEndpoint } from '../../../src/telephony/sip/index.ts';
-import type { RtpMediaChannel } from '../../../src/transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../../src/transports/rtp/rtp-channel.ts';
 import { concatMulaw, loudSegments, toneMulaw, wavSamples, writeSpeechWav } from './peers/audio.ts';
 import { Baresip } from './peers/baresip.ts';
 import { startTestEndpoint, waitFor } from './peers/endpoint.ts';
@@ -35,23 +35,25 @@ afterEach(async () => {
 });
 
 /** Records what the channel delivers (μ-law frames) and when marks are acknowledged. */
-function listen(channel: RtpMediaChannel) {
+function listen(channel: RtpChannel) {
   const heard: Uint8Array[] = [];
   const marks: Array<{ name: string; at: number }> = [];
+  const state = { clears: 0 };
   channel.setHandler({
     audio: (audio) => heard.push(audio.mulaw ?? new Uint8Array(0)),
     mark: (name) => marks.push({ name, at: performance.now() }),
+    cleared: () => state.clears++,
     dtmf: () => {},
     closed: () => {},
   });
-  return { heard, marks };
+  return { heard, marks, state };
 }
 
 describe('SIP endpoint against baresip', () => {
   it('baresip calls in: its speech reaches our channel and its recording holds the tone we sent', async () => {
     endpoint = await startTestEndpoint();
     baresip = await Baresip.start(mic);
-    const answered = waitFor<{ channel: RtpMediaChannel; heard: Uint8Array[]; marks: Array<{ name: string; at: number }>; sentAt: number }>(
+    const answered = waitFor<{ channel: RtpChannel; heard: Uint8Array[]; marks: Array<{ name: string; at: number }>; sentAt: number }>(
       (resolve) => {
         endpoint?.on('incoming', (call) => {
           void call.accept().then((channel) => {
@@ -94,15 +96,17 @@ describe('SIP endpoint against baresip', () => {
     baresip = await Baresip.start(mic);
     const call = await endpoint.placeCall({ to: `sip:peer@127.0.0.1:${baresip.sipPort}` });
     const channel = await call.answered;
-    const { heard } = listen(channel);
+    const { heard, state } = listen(channel);
     channel.sendAudio(toneMulaw(4000));
     await new Promise((r) => setTimeout(r, 1500));
-    // The barge-in decision: from here on nothing more of the tone may leave.
-    const sentAtDecision = channel.stats.audioFramesSent;
+    // The barge-in decision: from here on nothing more of the tone may leave. The channel confirms the clear with
+    // its counters at that moment (it may run on the media thread).
     channel.clear();
+    while (state.clears === 0) await new Promise((r) => setTimeout(r, 5));
+    const sentAtDecision = channel.stats.audioFramesSent;
     await new Promise((r) => setTimeout(r, 1500));
-    expect(channel.stats.audioFramesSent).toBe(sentAtDecision);
     await call.hangUp('test done');
+    expect((await channel.closedStats).audioFramesSent).toBe(sentAtDecision);
     await baresip.waitForEvent('CALL_CLOSED');
     const { samples, sampleRate } = wavSamples(await baresip.heardWav());
     const segments = loudSegments(samples, sampleRate, -20);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingSipCall, SipCallEnd, SipEndpoint } from '../../../src/telephony/sip/index.ts';
-import type { RtpMediaChannel } from '../../../src/transports/rtp/rtp-media-channel.ts';
+import type { RtpChannel } from '../../../src/transports/rtp/rtp-channel.ts';
 import { startTestEndpoint, waitFor } from './peers/endpoint.ts';
 import { runSipp } from './peers/sipp.ts';
 
@@ -21,7 +21,7 @@ const target = (ep: SipEndpoint) => `127.0.0.2:${ep.port}`;
 function answerAll(ep: SipEndpoint, options: { delayMs?: number } = {}) {
   const calls: Array<{
     call: IncomingSipCall;
-    channel?: RtpMediaChannel;
+    channel?: RtpChannel;
     digits: string[];
     end?: SipCallEnd;
     audioFrames: number;
