@@ -86,7 +86,8 @@ export const builtinPersonas: Record<string, Persona> = {
     ringMs: 1500,
     voice: { voice: 'en-us+m3' },
     steps: [
-      { waitForBotToFinish: true, minSilenceMs: 700 },
+      // 1.5 s of quiet first: after a warm transfer's briefing, time for the bridge before the person speaks.
+      { waitForBotToFinish: true, minSilenceMs: 1500 },
       { say: 'Front desk, sure, I can help you with your bill.' },
       { waitForBotToFinish: true, minSilenceMs: 700 },
       { say: 'Let me pull up your account.' },
