@@ -94,10 +94,13 @@ export class BriefingLegs {
   }
 }
 
+/** How long the briefing waits for the person's "Hello?" before it starts anyway (seconds). @default 1 */
+export const BRIEFING_WAIT_FOR_HELLO_SECS = 1;
+
 /**
  * The session of a briefing leg: the call's agent, saying the summary first and nothing of its own (no tools, no
- * transfer, no recording, no voicemail handling). If the person talks before the bridge, the model answers from
- * the summary.
+ * transfer, no recording, no voicemail handling). It lets the person answer first ("Hello?"), waiting at most
+ * {@link BRIEFING_WAIT_FOR_HELLO_SECS}. If the person talks before the bridge, the model answers from the summary.
  */
 export function briefingAgent(agent: AgentDefinition, summary: string): AgentDefinition {
   return {
@@ -106,7 +109,8 @@ export function briefingAgent(agent: AgentDefinition, summary: string): AgentDef
       'You have just briefed a colleague about a caller you are putting through to them; the caller joins in a ' +
       `moment. If they ask, answer in one short sentence from your briefing: ${summary.replace(/[{}]/g, '')}`,
     greeting: summary.replace(/[{}]/g, ''),
-    firstSpeaker: 'bot',
+    firstSpeaker: 'caller',
+    callerFirstTimeoutSecs: BRIEFING_WAIT_FOR_HELLO_SECS,
     tools: [],
     endCall: false,
     record: false,

@@ -141,9 +141,10 @@ export class LiveCalls {
         const onAssistantTurn = events.onAssistantTurn;
         events.onAssistantTurn = (turn) => {
           onAssistantTurn?.(turn);
+          // Heard, even if the person cut in (they then talk to the caller instead of the bot).
           this.briefings.spoken(callId, {
-            ok: !turn.interrupted && turn.heard.trim() !== '',
-            reason: turn.interrupted ? 'the person spoke over the briefing' : 'briefed',
+            ok: turn.heard.trim() !== '',
+            reason: turn.heard.trim() === '' ? 'the briefing was not heard' : turn.interrupted ? 'briefed (the person cut in)' : 'briefed',
           });
         };
       }
