@@ -186,6 +186,33 @@ describe.concurrent('warm transfer to the human agent persona', () => {
     await person.waitForEnd(30_000);
     expect(twilio.conferences.history.filter((c) => c.name === room.name)).toHaveLength(1); // the person never joined one
   });
+  it(
+    'Twilio: POST /calls/:id/transfer {mode: "warm"} briefs the person and bridges them with the caller',
+    { timeout: 120_000 },
+    async () => {
+      const placed = await postJson(`${server.url}/calls`, { to: '+15550100005', carrier: 'twilio' }); // answers, then silent
+      expect(placed.status).toBe(201);
+      const id = placed.json.id as string;
+      for (let i = 0; i < 150 && !(await fetchRecord(id)).events.some((e) => e.type === 'media.connected'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const moved = await postJson(`${server.url}/calls/${id}/transfer`, { to: '+15550100090', mode: 'warm' });
+      expect(moved.status).toBe(200);
+      expect(moved.json).toMatchObject({ ok: true, status: 'bridged' });
+      const record = await settled(id);
+      expect(record.endReason).toBe('transferred');
+      expect(record.transfer).toMatchObject({ kind: 'warm', destination: '+15550100090', status: 'transferred' });
+      expect(record.transfer?.summary).toMatch(/^Hi, I have a caller for you\./);
+      const twilio = server.sandbox!.emulator<TwilioEmulator>('twilio')!;
+      const conference = twilio.conferences.find(record.transfer?.bridge as string)!;
+      expect(conference.startedAt).not.toBeNull();
+      expect(conference.participants.map((p) => p.callSid)).toContain(record.carrierCallId);
+      // The caller says nothing, so nothing ends it: hang up the caller; the conference ends with them.
+      twilio.calls.get(record.carrierCallId!)!.terminate('test-done');
+      const briefing = await fetchRecord(record.transfer?.briefingCallId as string);
+      await twilio.calls.get(briefing.carrierCallId!)!.waitForEnd(30_000);
+    },
+  );
 });
 
 async function fetchRecord(id: string): Promise<CallRecord> {

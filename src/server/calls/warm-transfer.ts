@@ -44,7 +44,11 @@ export async function warmTransferCall(
     const why = `${record.carrier} calls cannot be transferred warm; transferred cold`;
     store.addEvent(callId, 'transfer.warm-unsupported', { destination: destination.to, reason: why });
     log.info({ callId, destination: destination.to, carrier: record.carrier }, why);
-    return transferCall(deps, live, callId, destination.to, { kind: 'cold', description: destination.description, warmFallback: why });
+    return transferCall(deps, live, callId, destination.to, {
+      kind: 'cold',
+      ...(destination.description ? { description: destination.description } : {}),
+      warmFallback: why,
+    });
   }
   const at = new Date().toISOString();
   store.addEvent(callId, 'carrier.transfer-requested', { destination: destination.to, kind: 'warm' });
@@ -55,7 +59,7 @@ export async function warmTransferCall(
     store.setTransfer(callId, {
       kind: 'warm',
       destination: destination.to,
-      description: destination.description,
+      ...(destination.description ? { description: destination.description } : {}),
       status: 'failed',
       carrierResult: { status: result.status, reason: result.reason },
       at,
@@ -142,7 +146,7 @@ export async function warmTransferCall(
   store.setTransfer(callId, {
     kind: 'warm',
     destination: destination.to,
-    description: destination.description,
+    ...(destination.description ? { description: destination.description } : {}),
     status: 'transferred',
     carrierResult: { status: result.status, reason: result.reason, ...(result.movedByCarrier ? { movedByCarrier: true } : {}) },
     at,
