@@ -34,6 +34,7 @@ const unitTests = [
   'test/telephony/*/webhook-signature.test.ts',
   'test/telephony/daily/dial-events.test.ts',
   'test/telephony/*/emulator/signature.test.ts',
+  'test/telephony/twilio/emulator/conference.test.ts',
   'test/server/calls/*.test.ts',
   'test/server/routes/*.test.ts',
   'test/server/record-writer.test.ts',

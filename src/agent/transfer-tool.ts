@@ -10,7 +10,18 @@ export interface TransferDestination {
   to: string;
   /** What the model reads to decide (`"The front desk: billing questions and anything the bot cannot do."`). */
   description: string;
+  /**
+   * `cold`: the carrier moves the call at once. `warm`: the caller waits on hold while the bot calls the person and
+   * briefs them with a summary of the call, then the two are bridged and the bot leaves (carriers that cannot: see
+   * `CarrierRuntime.warmTransfer`, the transfer goes cold and the record says why). @default 'cold'
+   */
+  mode?: TransferMode;
 }
+
+export type TransferMode = 'cold' | 'warm';
+
+/** A destination's mode when it gives none. */
+export const DEFAULT_TRANSFER_MODE: TransferMode = 'cold';
 
 /** The agent's `transfer` setting: where `transfer_call` may send the caller. */
 export interface TransferOptions {
@@ -43,11 +54,17 @@ export function transferCallTool(options: TransferOptions, hooks: TransferToolHo
     destination: z.enum(names as [string, ...string[]]).describe('Who to transfer the caller to'),
     reason: z.string().optional().describe('Why, in a few words'),
   });
-  const list = options.destinations.map((d) => `- ${d.name}: ${d.description}`).join('\n');
+  const list = options.destinations
+    .map(
+      (d) =>
+        `- ${d.name}: ${d.description}${(d.mode ?? DEFAULT_TRANSFER_MODE) === 'warm' ? ' (warm: the caller holds while you brief them)' : ''}`,
+    )
+    .join('\n');
   return defineTool({
     name: 'transfer_call',
     description:
-      'Transfer the caller to a person. Say a short line first (e.g. "I\'ll put you through now"), in the same reply. ' +
+      'Transfer the caller to a person. Say a short line first (e.g. "I\'ll put you through now"; for a warm transfer ' +
+      '"Please hold while I brief them"), in the same reply. ' +
       `Destinations:\n${list}`,
     parameters,
     execute: async ({ destination }) => {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { AgentDefinition } from '../agent/agent-definition.ts';
 import { renderTemplate as renderMetadataTemplate } from '../agent/template.ts';
 import type { AgentTool } from '../services/llm/tool.ts';
+import { HANDOVER_SUMMARY_PROMPT } from '../agent/handover-summary.ts';
 import { LlmPolicy, type LlmPolicyInput, type PolicyConversation, type PolicyReply } from './providers/llm-policy.ts';
 
 /** What an LLM emulator asks to answer a request: a policy, or a router choosing one per conversation. */
@@ -39,6 +40,7 @@ export class AgentPolicyRouter implements ConversationPolicy {
   }
 
   respond(conversation: PolicyConversation): PolicyReply {
+    if (conversation.system.trim() === HANDOVER_SUMMARY_PROMPT) return handoverSummaryReply(conversation);
     const script = this.scriptFor(conversation.system);
     if (script) return script.policy.respond(conversation);
     return {
@@ -239,4 +241,27 @@ function exampleValue(schema: z.ZodType): unknown {
     default:
       return undefined;
   }
+}
+
+/**
+ * The sandbox's answer to a handover-summary request (warm transfer): made from the transcript it was given, the
+ * way a model would — what the caller said (their words, quoted back), and the reason for the transfer when
+ * given. Not a fixed line: a different conversation gives a different summary.
+ */
+export function handoverSummaryReply(conversation: PolicyConversation): PolicyReply {
+  const text = conversation.messages
+    .filter((m) => m.role === 'user')
+    .map((m) => m.text)
+    .join('\n');
+  const callerLines = [...text.matchAll(/^Caller:\s*(.+)$/gmu)].map((m) => (m[1] ?? '').trim()).filter((line) => line !== '');
+  const reason = /^Reason for the transfer:\s*(.+)$/mu.exec(text)?.[1]?.trim();
+  // The caller's last words carry the request; "Hello?" and the like say nothing.
+  const meaningful = callerLines.filter((line) => line.split(/\s+/).length > 2);
+  const asked = meaningful.at(-1) ?? callerLines.at(-1);
+  const sentences = ['Hi, I have a caller for you.'];
+  if (asked) sentences.push(`They said: ${asked.replace(/[.?!]*$/u, '')}.`);
+  if (meaningful.length > 1) sentences.push(`Earlier they said: ${meaningful.at(-2)?.replace(/[.?!]*$/u, '')}.`);
+  if (reason && reason !== asked) sentences.push(`The reason given: ${reason.replace(/[.?!]*$/u, '')}.`);
+  if (!asked) sentences.push('They have not said much yet.');
+  return { ruleId: 'handover-summary', text: sentences.join(' '), toolCalls: [] };
 }

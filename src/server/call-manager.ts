@@ -23,6 +23,7 @@ import type { CallDeps, RecordingSettings } from './calls/call-deps.ts';
 import { checkMetadata, placeCall } from './calls/call-placement.ts';
 import { hangUpCarrierLeg } from './calls/carrier-hangup.ts';
 import { transferCall, type TransferDetails } from './calls/call-transfer.ts';
+import { warmTransferCall } from './calls/warm-transfer.ts';
 import { SipLegs } from './calls/sip-legs.ts';
 import { LiveCalls } from './calls/live-calls.ts';
 import { failCallMedia } from './calls/media-failure.ts';
@@ -158,7 +159,16 @@ export class CallManager implements CallControl {
     return this.sipLegs.get(callId, carrier);
   }
 
+  /** Cold by default; `details.kind: 'warm'` briefs the person first (see `warm-transfer.ts`). */
   transfer(callId: string, destination: string, details?: TransferDetails): Promise<TransferResult> {
+    if (details?.kind === 'warm') {
+      return warmTransferCall(this.deps, this.live, callId, {
+        name: 'person',
+        to: destination,
+        description: details.description ?? '',
+        mode: 'warm',
+      });
+    }
     return transferCall(this.deps, this.live, callId, destination, details);
   }
 

@@ -114,6 +114,16 @@ export interface TransferRecord {
   carrierResult: JsonObject;
   /** ISO time the transfer was asked for. */
   at: string;
+  /** Warm: what the bot told the person (the generated handover summary). */
+  summary?: string;
+  /** Warm: our call id of the call to the person (its record has `metadata.warmTransferOf` = this call's id). */
+  briefingCallId?: string;
+  /** Warm: the carrier's bridge (e.g. a conference room name). */
+  bridge?: string;
+  /** Warm: the caller was taken back to the bot after the transfer failed. */
+  resumed?: boolean;
+  /** A warm transfer asked for but done cold, and why (the carrier cannot transfer warm). */
+  warmFallback?: string;
 }
 
 /** Who answered a call and how the agent knew. */

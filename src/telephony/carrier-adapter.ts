@@ -80,6 +80,14 @@ export interface CarrierRuntime {
    */
   transfer?(call: CarrierCallRef, destination: string): Promise<TransferResult>;
   /**
+   * Warm transfer: puts the caller on hold (they hear hold audio), places the call to the destination as our call
+   * `request.briefingCallId` (its media runs the briefing session on this server), waits for
+   * `request.briefed()`, then bridges the destination with the caller and lets our legs go. When the destination
+   * does not take the call, the caller goes back to the bot (`resumed`). Absent: the server transfers cold and
+   * records why.
+   */
+  warmTransfer?(call: CarrierCallRef, request: WarmTransferRequest): Promise<WarmTransferResult>;
+  /**
    * For carriers that take SIP legs: a one-time SIP URI that brings media into the existing call `callId` (placed
    * by another carrier); when a SIP leg arrives there, the agent runs on it and the leg is hung up when the session
    * ends. The call's own carrier keeps its signalling and status. Absent: this carrier cannot.
@@ -102,6 +110,33 @@ export interface TransferResult {
    * at the carrier with the destination, so the server must not hang it up — only our media ends. @default false
    */
   movedByCarrier?: boolean;
+}
+
+/** What the server gives a carrier for a warm transfer. */
+export interface WarmTransferRequest {
+  /** E.164 number or SIP URI of the person. */
+  destination: string;
+  /** Caller id for the call to the person. */
+  from: string;
+  /** Our id for the call to the person (already recorded): place it with this id, like any outbound call. */
+  briefingCallId: string;
+  /** Seconds to let the person's phone ring. @default the carrier's default */
+  ringTimeoutSec?: number;
+  /** Our call details the carrier needs to bring the caller back to the bot (its numbers). */
+  caller: { to: string; from: string };
+  /**
+   * Resolves once the person has heard the briefing (`ok`), or when their call ended without it (busy, no answer,
+   * failed, hung up during the briefing: not `ok`, with the reason).
+   */
+  briefed(): Promise<{ ok: boolean; reason: string }>;
+}
+
+/** How a warm transfer went. */
+export interface WarmTransferResult extends TransferResult {
+  /** The caller was taken back to the bot after the transfer failed (a new media session on the same call). */
+  resumed?: boolean;
+  /** The carrier's name for the bridge (e.g. a conference room), for the record. */
+  bridge?: string;
 }
 
 /** An outbound call as the server asks a carrier for it; the carrier builds its own callback URLs. */

@@ -5,6 +5,7 @@ import { appointmentReminderAgent } from '../../src/agent/default-agent.ts';
 import { mergeMetadata } from '../../src/agent/agent-definition.ts';
 import { renderTemplate } from '../../src/agent/template.ts';
 import { agentPolicyRouter, promptMatcher } from '../../src/sandbox/agent-policies.ts';
+import { HANDOVER_SUMMARY_PROMPT, transcriptMessage } from '../../src/agent/handover-summary.ts';
 import type { PolicyConversation } from '../../src/sandbox/providers/llm-policy.ts';
 import { defineTool } from '../../src/services/llm/tool.ts';
 
@@ -79,5 +80,27 @@ describe('sandbox scripts per agent', () => {
     expect(router.scriptFor(reminder)?.agent).toBe('appointment-reminder');
     expect(router.respond(conversation(reminder, [['user', 'Hello?']], ['confirm_appointment', 'end_call'])).text).toContain('Sam');
     expect(router.respond(conversation('You are a pirate.', [['user', 'Hello?']], [])).ruleId).toBe('no-agent');
+  });
+});
+
+describe('sandbox handover summaries (warm transfer)', () => {
+  it('answers the handover prompt with a summary made from the transcript it is given', async () => {
+    const router = await agentPolicyRouter([delivery]);
+    const ask = (lines: Array<{ role: 'caller' | 'agent'; text: string }>, reason?: string) =>
+      router.respond(conversation(HANDOVER_SUMMARY_PROMPT, [['user', transcriptMessage(lines, reason)]], [])).text;
+    const bill = ask(
+      [
+        { role: 'caller', text: 'Hello?' },
+        { role: 'agent', text: 'Hi, this is Acme.' },
+        { role: 'caller', text: 'My invoice is wrong, can I talk to a person?' },
+      ],
+      'billing dispute',
+    );
+    expect(bill).toMatch(/^Hi, I have a caller for you\./);
+    expect(bill).toMatch(/My invoice is wrong, can I talk to a person/);
+    expect(bill).toMatch(/billing dispute/);
+    const other = ask([{ role: 'caller', text: 'I want to move my delivery to Friday please.' }]);
+    expect(other).toMatch(/move my delivery to Friday/);
+    expect(other).not.toBe(bill);
   });
 });

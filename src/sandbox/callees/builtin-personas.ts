@@ -81,10 +81,17 @@ export const builtinPersonas: Record<string, Persona> = {
   },
   '+15550100090': {
     id: 'human-agent',
-    description: "A person at the front desk, the sandbox's transfer destination: answers a transferred caller.",
+    description:
+      "A person at the front desk, the sandbox's transfer destination: answers a transferred caller (after a warm transfer's briefing), then answers their question.",
     ringMs: 1500,
     voice: { voice: 'en-us+m3' },
-    steps: [{ waitForBotToFinish: true, minSilenceMs: 700 }, { say: 'Front desk, sure, I can help you with your bill.' }],
+    steps: [
+      // 1.5 s of quiet first: after a warm transfer's briefing, time for the bridge before the person speaks.
+      { waitForBotToFinish: true, minSilenceMs: 1500 },
+      { say: 'Front desk, sure, I can help you with your bill.' },
+      { waitForBotToFinish: true, minSilenceMs: 700 },
+      { say: 'Let me pull up your account.' },
+    ],
   },
   '+15550100009': {
     id: 'caller',

@@ -11,6 +11,8 @@ export interface TransferDetails {
   kind?: 'cold' | 'warm';
   /** The description of the destination the model saw. */
   description?: string;
+  /** A warm transfer done cold, and why (the carrier cannot transfer warm). */
+  warmFallback?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function transferCall(
     kind: details.kind ?? 'cold',
     destination,
     ...(details.description ? { description: details.description } : {}),
+    ...(details.warmFallback ? { warmFallback: details.warmFallback } : {}),
     status: result.ok ? 'transferred' : 'failed',
     carrierResult: { status: result.status, reason: result.reason, ...(result.movedByCarrier ? { movedByCarrier: true } : {}) },
     at,

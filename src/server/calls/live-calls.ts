@@ -13,6 +13,9 @@ import type { CallRecorder } from '../../recording/call-recorder.ts';
 import { RecordingMediaChannel } from '../../recording/recording-channel.ts';
 import { startCallRecorder, wantsRecording, withAnnouncement } from './call-recording.ts';
 import { transferCall } from './call-transfer.ts';
+import { BriefingLegs, briefingAgent, resumedAgent, type BriefingLeg } from './briefing-legs.ts';
+import { warmTransferCall } from './warm-transfer.ts';
+import { DEFAULT_TRANSFER_MODE } from '../../agent/transfer-tool.ts';
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
@@ -51,6 +54,8 @@ export class LiveCalls {
   private readonly running = new Set<Promise<void>>();
   /** Session writes (turns, events) go through here, off the real-time path. */
   readonly writer: RecordWriter;
+  /** Warm transfers' briefing legs and calls the bot may take back. */
+  private readonly briefings = new BriefingLegs();
 
   constructor(private readonly deps: CallDeps) {
     this.writer = new RecordWriter(deps.store, deps.log);
@@ -115,14 +120,34 @@ export class LiveCalls {
     let recorder: CallRecorder | undefined;
     try {
       const configured = agentNamed(this.deps.agents, record.agent ?? undefined);
-      if (wantsRecording(store, callId, configured)) {
+      const briefing = this.briefings.get(callId);
+      const resumeLine = briefing ? undefined : this.briefings.takeResumeLine(callId);
+      // Not recorded: a briefing leg (the person's call), nor a call taken back after a failed warm transfer (its
+      // first part's recording is kept as it is).
+      if (!briefing && !resumeLine && wantsRecording(store, callId, configured)) {
         if (this.deps.recordings) recorder = await startCallRecorder(this.deps.recordings, callId, record.answeredAt, log);
         if (!recorder)
           store.addEvent(callId, 'recording.unavailable', {
             reason: this.deps.recordings ? 'recorder failed to start' : 'no recordings folder',
           });
       }
-      const agent = recorder ? withAnnouncement(configured) : configured;
+      const base = briefing ? briefingAgent(configured, briefing.summary) : resumeLine ? resumedAgent(configured, resumeLine) : configured;
+      if (resumeLine) store.addEvent(callId, 'transfer.resumed', { line: resumeLine });
+      const agent = recorder ? withAnnouncement(base) : base;
+      if (resumeLine) this.writer.flush();
+      const turnsSoFar = resumeLine ? (store.getCall(callId)?.turns.length ?? 0) : 0;
+      const events = sessionEvents(this.deps, this.writer, callId, recorder, turnsSoFar);
+      if (briefing) {
+        const onAssistantTurn = events.onAssistantTurn;
+        events.onAssistantTurn = (turn) => {
+          onAssistantTurn?.(turn);
+          // Heard, even if the person cut in (they then talk to the caller instead of the bot).
+          this.briefings.spoken(callId, {
+            ok: turn.heard.trim() !== '',
+            reason: turn.heard.trim() === '' ? 'the briefing was not heard' : turn.interrupted ? 'briefed (the person cut in)' : 'briefed',
+          });
+        };
+      }
       session = new CallSession({
         callId,
         agent,
@@ -131,9 +156,12 @@ export class LiveCalls {
         channel: recorder ? new RecordingMediaChannel(channel, recorder) : channel,
         services: this.deps.services.forAgent(agent),
         log,
-        events: sessionEvents(this.deps, this.writer, callId, recorder),
+        events,
         actions: {
-          transfer: (destination) => transferCall(this.deps, this, callId, destination.to, { description: destination.description }),
+          transfer: (destination) =>
+            (destination.mode ?? DEFAULT_TRANSFER_MODE) === 'warm'
+              ? warmTransferCall(this.deps, this, callId, destination)
+              : transferCall(this.deps, this, callId, destination.to, { description: destination.description }),
         },
       });
     } catch (error) {
@@ -163,11 +191,20 @@ export class LiveCalls {
       metrics.callEnded(record.carrier);
       channel.close('call ended');
     }
-    if (live.transfer && (await live.transfer)) session.endReason = 'transferred';
+    const briefing = this.briefings.get(callId);
+    if (briefing) this.briefings.ended(callId, 'session over');
+    const transfer = live.transfer ?? briefing?.bridged;
+    if (transfer && (await transfer)) session.endReason = 'transferred';
     if (recorder) {
       const saved = await recorder.close();
       store.setRecordingPath(callId, saved.path);
       store.addEvent(callId, 'recording.saved', { durationSec: round3(saved.durationSec), cutSec: round3(saved.cutSec) });
+    }
+    if (this.briefings.takeResumed(callId)) {
+      // A failed warm transfer took the caller back to the bot: the new session on this call finishes the record.
+      this.writer.flush();
+      store.addEvent(callId, 'media.ended', { kind: outcome.kind, reason: 'on hold for a warm transfer; the bot took the call back' });
+      return;
     }
     await this.finish(callId, session, outcome, channel);
     log.info({ outcome: outcome.kind, reason: session.endReason ?? outcome.reason, carrier: record.carrier }, 'call finished');
@@ -192,6 +229,30 @@ export class LiveCalls {
     this.earlyVerdicts.set(callId, { answeredBy, evidence });
     if (this.earlyVerdicts.size > MAX_EARLY_VERDICTS) this.earlyVerdicts.delete(this.earlyVerdicts.keys().next().value as string);
     return 'held';
+  }
+
+  /** A warm transfer's briefing leg `callId` (a call of ours to the person): its session says `summary`. */
+  prepareBriefing(callId: string, summary: string): BriefingLeg {
+    return this.briefings.prepare(callId, summary);
+  }
+
+  /** While a warm transfer of `callId` runs: a new media session on it (the caller taken back) opens with `line`. */
+  prepareResume(callId: string, line: string): void {
+    this.briefings.prepareResume(callId, line);
+  }
+
+  dropResume(callId: string): void {
+    this.briefings.dropResume(callId);
+  }
+
+  /** The carrier took the caller of `callId` back to the bot (a new session finishes the record). */
+  markResumed(callId: string): void {
+    this.briefings.markResumed(callId);
+  }
+
+  /** The carrier reported a final status for `callId`: a briefing waiting on it is over. */
+  legEnded(callId: string, status: string): void {
+    this.briefings.ended(callId, status);
   }
 
   /** A transfer of a live call started; `done` tells whether it went through. */

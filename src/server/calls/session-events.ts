@@ -17,6 +17,8 @@ export function sessionEvents(
   writer: RecordWriter,
   callId: string,
   recording?: Pick<CallRecorder, 'offsetMsOf'>,
+  /** Index of the session's first turn (a call taken back by the bot after a failed warm transfer goes on). @default 0 */
+  firstTurnIndex = 0,
 ): CallSessionEvents {
   const { store, metrics } = deps;
   /** Where a turn lies in the call's recording (calls being recorded). */
@@ -27,7 +29,7 @@ export function sessionEvents(
           recordingEndMs: recording.offsetMsOf(endMs),
         }
       : {};
-  let turnIndex = 0;
+  let turnIndex = firstTurnIndex;
   const recordEvent = (type: string, data: unknown): void => {
     const at = Date.now(); // when it happened, not when the write lands
     writer.write(() => store.addEvent(callId, type, data, at));

@@ -35,6 +35,9 @@ export function applyStatusUpdate(
       ? { error: { message: update.hangupCause ?? 'carrier reported failure', carrierErrorCode: update.errorCode } }
       : {}),
   });
-  if (isFinalCallStatus(update.status)) live.cancel(id, `carrier reported ${update.status}`);
+  if (isFinalCallStatus(update.status)) {
+    live.cancel(id, `carrier reported ${update.status}`);
+    live.legEnded(id, update.status);
+  }
   return summary;
 }

@@ -20,7 +20,7 @@ const customHeaders = z
   )
   .refine((headers) => Object.keys(headers).length <= 32, 'at most 32 headers');
 
-const transferBody = z.strictObject({ to: phoneNumberOrSipUri });
+const transferBody = z.strictObject({ to: phoneNumberOrSipUri, mode: z.enum(['cold', 'warm']).optional() });
 
 const placeCallBody = z.strictObject({
   to: phoneNumberOrSipUri,
@@ -72,7 +72,7 @@ export function registerApiRoutes(
   // Hands a live call to another number or SIP URI through its carrier; answers with the outcome.
   app.post<{ Params: { id: string } }>('/calls/:id/transfer', { preHandler }, async (request) => {
     const body = transferBody.parse(request.body);
-    return manager.transfer(request.params.id, body.to);
+    return manager.transfer(request.params.id, body.to, body.mode === 'warm' ? { kind: 'warm' } : {});
   });
 
   app.get('/calls', { preHandler }, async (request) => {

@@ -78,3 +78,32 @@ export function twilioDialTwiml(destination: string, options: { callerId?: strin
   else dial.number(destination);
   return response.toString();
 }
+
+export interface TwilioConferenceTwimlOptions {
+  /** Whether this participant's arrival starts the conference (others stop hearing hold audio and are bridged). */
+  startConferenceOnEnter: boolean;
+  /** Whether the conference ends when this participant leaves (everyone's `<Dial>` ends). */
+  endConferenceOnExit: boolean;
+  /** What this participant hears until the conference starts. @default unset: Twilio's default hold music */
+  waitUrl?: string;
+}
+
+/**
+ * Puts a call in a conference room: `<Response><Dial><Conference startConferenceOnEnter=… endConferenceOnExit=…
+ * beep="false" [waitUrl=…]>room</Conference></Dial></Response>`. Warm transfers put the caller there first (hold
+ * audio), then the person once briefed (the conference starts: the two are bridged). No beep: the caller should
+ * not hear the person arrive as a tone.
+ */
+export function twilioConferenceTwiml(room: string, options: TwilioConferenceTwimlOptions): string {
+  const response = voiceResponse();
+  response.dial().conference(
+    {
+      startConferenceOnEnter: options.startConferenceOnEnter,
+      endConferenceOnExit: options.endConferenceOnExit,
+      beep: 'false',
+      ...(options.waitUrl !== undefined ? { waitUrl: options.waitUrl, waitMethod: 'POST' } : {}),
+    },
+    room,
+  );
+  return response.toString();
+}

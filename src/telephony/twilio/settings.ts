@@ -12,6 +12,11 @@ export interface TwilioSettings {
   phoneNumber?: string;
   /** REST base (a Twilio-compatible back end, or the sandbox emulator). @default https://api.twilio.com */
   apiBaseUrl?: string;
+  /**
+   * What a caller on hold hears during a warm transfer: the conference's `waitUrl` (an MP3/WAV, or TwiML with
+   * `<Play>`/`<Say>`). @default unset: Twilio's own default hold music
+   */
+  holdMusicUrl?: string;
 }
 
 /** Twilio's environment variables. */
@@ -22,6 +27,8 @@ export const twilioEnv = {
   TWILIO_PHONE_NUMBER: optionalString,
   /** Twilio REST base (a Twilio-compatible backend). @default https://api.twilio.com */
   TWILIO_API_BASE_URL: optionalUrl('TWILIO_API_BASE_URL'),
+  /** Hold audio of warm transfers (the conference `waitUrl`). @default unset (Twilio's default hold music) */
+  TWILIO_HOLD_MUSIC_URL: optionalUrl('TWILIO_HOLD_MUSIC_URL'),
 };
 
 export function twilioSettingsFromEnv(env: Record<string, unknown>, problems: string[]): TwilioSettings {
@@ -36,6 +43,7 @@ export function twilioSettingsFromEnv(env: Record<string, unknown>, problems: st
     authToken,
     phoneNumber: env.TWILIO_PHONE_NUMBER as string | undefined,
     apiBaseUrl: env.TWILIO_API_BASE_URL as string | undefined,
+    holdMusicUrl: env.TWILIO_HOLD_MUSIC_URL as string | undefined,
   });
 }
 

@@ -19,6 +19,14 @@ export interface MediaTap {
   onFrames(said: Uint8Array, played: Uint8Array, tickTime: number): void;
 }
 
+/** Someone the callee is bridged with (a dialled person, a conference): what they send the callee, and what they get. */
+export interface BridgedParty {
+  /** What the callee hears this tick (null: silence). */
+  nextFrame(tickTime: number): Uint8Array | null;
+  /** What the callee said this tick. */
+  hear(frame: Uint8Array, tickTime: number): void;
+}
+
 /** The two-way stream whose audio plays to the callee. */
 export interface MediaPlayer {
   playout: PlayoutBuffer;
@@ -38,7 +46,7 @@ export class CallMedia {
   private readonly taps = new Set<MediaTap>();
   private player: MediaPlayer | null = null;
   /** A party the call was bridged to (`<Dial>`): they and the callee hear each other. */
-  private bridged: SimulatedCallee | null = null;
+  private bridged: BridgedParty | null = null;
   private unsubscribe: (() => void) | null = null;
   /** Ticks run so far. */
   ticks = 0;
@@ -75,8 +83,13 @@ export class CallMedia {
   }
 
   /** Connects the callee with another party (or, with null, disconnects them); both hear each other from the next tick. */
-  bridge(party: SimulatedCallee | null): void {
+  bridge(party: BridgedParty | null): void {
     this.bridged = party;
+  }
+
+  /** Ends the bridge with `party` (and only with it). */
+  unbridge(party: BridgedParty): void {
+    if (this.bridged === party) this.bridged = null;
   }
 
   clearPlayer(player: MediaPlayer): void {

@@ -26,6 +26,7 @@ import { MediaClock } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { handleTwilioRest, type CreateCallParams } from './rest-api.ts';
 import { twilioError } from './rest-errors.ts';
 import { TwilioCall, type TwilioStatusEvent } from './twilio-call.ts';
+import { ConferenceRooms } from './conference.ts';
 import type { HttpMethod } from './twiml.ts';
 
 export interface TwilioEmulatorOptions {
@@ -84,6 +85,8 @@ export interface TwilioEmulator {
   readonly calls: ReadonlyMap<string, TwilioCall>;
   readonly personas: PersonaRegistry;
   readonly clock: MediaClock;
+  /** Conference rooms (`<Dial><Conference>`): `history` has every conference with its participants. */
+  readonly conferences: ConferenceRooms;
   /** A call to our number: requests `voiceUrl` and runs the TwiML it returns. */
   placeInboundCall(options: InboundCallOptions): TwilioCall;
   /** Resolves when call `sid` has reached (or passed through) `status`. */
@@ -121,7 +124,9 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     return call;
   };
 
+  const conferences = new ConferenceRooms();
   const common = {
+    conferences,
     accountSid,
     authToken,
     clearEchoesMarks: options.clearEchoesMarks ?? true,
@@ -167,6 +172,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     calls,
     personas,
     clock,
+    conferences,
     placeInboundCall(inbound) {
       if (!isHttpUrl(inbound.voiceUrl)) throw new Error(`placeInboundCall: voiceUrl ${inbound.voiceUrl} is not an http(s) URL`);
       const persona = inbound.persona ? parsePersona(inbound.persona) : personas.lookup(inbound.from);
@@ -209,6 +215,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     },
     async close() {
       for (const call of calls.values()) call.terminate('emulator-closed');
+      conferences.closeAll();
       await Promise.all([...calls.values()].map((call) => call.callbacksSettled()));
       if (!options.clock) clock.stop();
       await new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ export async function startTwilioSandbox(context: CarrierEmulatorContext<TwilioS
       authToken: twilio.authToken,
       apiBaseUrl: twilio.url,
       phoneNumber: context.settings.phoneNumber ?? context.callerId,
+      ...(context.settings.holdMusicUrl ? { holdMusicUrl: context.settings.holdMusicUrl } : {}),
     },
     emulator: twilio,
     close: () => twilio.close(),

@@ -19,6 +19,8 @@ import type { FormFields } from '../../../sandbox/carriers/shared/http-util.ts';
 import { twilioSid } from './ids.ts';
 import { nowMs } from '../../../sandbox/carriers/shared/media-clock.ts';
 import { callResource } from './call-resource.ts';
+import type { ConferenceRooms } from './conference.ts';
+import { ConferenceSeat } from './conference-seat.ts';
 import { TwilioMediaStream, type TwilioStreamHost } from './media-stream.ts';
 import type { HttpMethod, StreamSpec, TwimlVerb } from './twiml.ts';
 import { fetchTwiml, readTwiml } from './twiml-fetch.ts';
@@ -35,6 +37,8 @@ export interface TwilioCallInit extends CreateCallParams {
   persona: Persona | null;
   clearEchoesMarks: boolean;
   webhookTimeoutMs: number;
+  /** The emulator's conference rooms (`<Dial><Conference>`). */
+  conferences: ConferenceRooms;
 }
 
 /** Delays of the call-setup steps before the callee's ring time (ms, scaled by timeScale). */
@@ -63,6 +67,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private readonly streams = new Set<TwilioMediaStream>();
   private twoWayStream: TwilioMediaStream | null = null;
   private calleeConnected = false;
+  /** Its place in conferences (`<Dial><Conference>`). */
+  private readonly seat: ConferenceSeat;
 
   constructor(context: CallContext, init: TwilioCallInit) {
     super(
@@ -91,6 +97,15 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     });
     this.updatedAt = this.record.createdAt;
     this.media = new CallMedia({ clock: context.clock, callee: this.callee, saidTape: this.saidTape, heardTape: this.heardTape });
+    this.seat = new ConferenceSeat(
+      {
+        callSid: this.id,
+        media: this.media,
+        warn: (message) => this.record.warnings.push(message),
+        connectParty: () => this.connectParty(),
+      },
+      init.conferences,
+    );
   }
 
   get callSid(): string {
@@ -255,6 +270,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
   private async redirect(): Promise<void> {
     const generation = ++this.generation;
     for (const stream of this.streams) stream.stop();
+    this.seat.leave('redirected');
     const verbs = await this.loadTwiml(this.status, {});
     if (this.ended || generation !== this.generation) return;
     if (!verbs) return this.finish('completed', 'markup-error');
@@ -321,7 +337,8 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
           break;
         case 'Dial': {
           if (verb.kind === 'conference') {
-            this.record.warnings.push('<Dial><Conference> is not emulated; skipped');
+            if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
+            if (verb.conference) await this.seat.join(verb.conference);
             break;
           }
           if (verb.action) this.record.warnings.push('<Dial action> is not fetched by the emulator');
@@ -360,10 +377,7 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     if (opened && !this.ended) {
       if (mode === 'connect') this.twoWayStream = stream;
       this.media.start();
-      if (!this.calleeConnected && this.callee) {
-        this.calleeConnected = true;
-        this.callee.connect(this.line, nowMs());
-      }
+      this.connectParty();
     }
     const finished = stream.done.then(() => {
       this.streams.delete(stream);
@@ -372,9 +386,17 @@ export class TwilioCall extends EmulatedCall implements TwilioStreamHost {
     if (mode === 'connect') await finished;
   }
 
+  /** Connects the simulated party to the call's media (once). */
+  private connectParty(): void {
+    if (this.calleeConnected || !this.callee) return;
+    this.calleeConnected = true;
+    this.callee.connect(this.line, nowMs());
+  }
+
   private finish(status: string, reason: string): void {
     if (this.ended || !FINAL_STATUSES.has(status)) return;
     for (const stream of this.streams) stream.stop();
+    this.seat.leave('hung-up');
     this.media.stop();
     this.setStatus(status);
     this.touch();

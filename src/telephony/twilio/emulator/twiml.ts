@@ -4,9 +4,11 @@
  * next verb runs at once). `<Say>`/`<Play>` are timed as silence, `<Pause>`, `<Hangup>`, `<Reject>` and
  * `<Redirect>` behave as on Twilio; `<Dial>` rings the persona registered for the number (or SIP URI) and bridges
  * the two parties until one hangs up (its `action` is not fetched: the call's TwiML goes on, as without `action`);
+ * `<Dial><Conference>` puts the call in a conference room (see `conference.ts`);
  * other verbs are recorded as unsupported and skipped.
  */
 import { parseXml, XmlParseError, type XmlElement } from '../../../sandbox/carriers/shared/xml.ts';
+import type { ConferenceSpec } from './conference.ts';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -28,7 +30,15 @@ export type TwimlVerb =
   | { verb: 'Say'; text: string; loop: number }
   | { verb: 'Play'; url: string; loop: number }
   | { verb: 'Pause'; lengthSec: number }
-  | { verb: 'Dial'; target: string | null; kind: 'number' | 'sip' | 'conference' | null; timeoutSec: number; action: string | null }
+  | {
+      verb: 'Dial';
+      target: string | null;
+      kind: 'number' | 'sip' | 'conference' | null;
+      timeoutSec: number;
+      action: string | null;
+      /** `<Conference>` attributes (kind `conference`). */
+      conference: ConferenceSpec | null;
+    }
   | { verb: 'Hangup' }
   | { verb: 'Reject'; reason: 'rejected' | 'busy' }
   | { verb: 'Redirect'; url: string; method: HttpMethod }
@@ -47,6 +57,11 @@ export class TwimlError extends Error {
 
 function method(value: string | undefined): HttpMethod {
   return value?.toUpperCase() === 'GET' ? 'GET' : 'POST';
+}
+
+function boolAttr(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  return value.trim().toLowerCase() === 'true';
 }
 
 function intAttr(value: string | undefined, fallback: number): number {
@@ -110,12 +125,23 @@ function parseVerb(el: XmlElement): TwimlVerb {
       const noun = el.children.find((c) => c.name === 'Number' || c.name === 'Sip' || c.name === 'Conference' || c.name === 'Client');
       const target = (noun ? noun.text : el.text).trim();
       const kind = noun?.name === 'Sip' ? 'sip' : noun?.name === 'Conference' ? 'conference' : target ? 'number' : null;
+      const conference: ConferenceSpec | null =
+        noun?.name === 'Conference' && target
+          ? {
+              name: target,
+              startConferenceOnEnter: boolAttr(noun.attributes.startConferenceOnEnter, true),
+              endConferenceOnExit: boolAttr(noun.attributes.endConferenceOnExit, false),
+              waitUrl: noun.attributes.waitUrl ?? null,
+              waitMethod: method(noun.attributes.waitMethod),
+            }
+          : null;
       return {
         verb: 'Dial',
         target: target || null,
         kind,
         timeoutSec: intAttr(el.attributes.timeout, 30),
         action: el.attributes.action ?? null,
+        conference,
       };
     }
     case 'Hangup':
