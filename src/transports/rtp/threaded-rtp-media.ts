@@ -11,6 +11,12 @@ import type { RtpChannel, RtpChannelSpec, RtpMedia, RtpPortLease } from './rtp-c
 import type { FromMediaThread, ToMediaThread } from './rtp-thread-protocol.ts';
 import { ThreadedRtpChannel } from './threaded-rtp-channel.ts';
 
+/**
+ * An idle media thread (no port, no channel) is stopped after this long; the next call starts a new one (~50 ms).
+ * `unref()` alone did not let a finished process exit while the thread lived.
+ */
+const IDLE_STOP_MS = 5_000;
+
 /** How long binding a port may take before the call fails (the thread's first start included). */
 const BIND_TIMEOUT_MS = 10_000;
 
@@ -46,6 +52,9 @@ export class ThreadedRtpMedia implements RtpMedia {
   private readonly channels = new Map<number, ThreadedRtpChannel>();
   private outbox: ToMediaThread[] = [];
   private flushScheduled = false;
+  /** Ports bound and not yet opened or released. */
+  private readonly leases = new Set<number>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   bind(address: string, range: { min: number; max: number }): Promise<RtpPortLease> {
     const id = this.nextId++;
@@ -69,10 +78,23 @@ export class ThreadedRtpMedia implements RtpMedia {
   open(lease: RtpPortLease, spec: RtpChannelSpec): RtpChannel {
     if (!(lease instanceof ThreadedRtpPort) || lease.released) throw new TypeError('threaded RTP media opens only ports it bound');
     lease.released = true; // the channel owns the socket now
+    this.leases.delete(lease.id);
     const channel = new ThreadedRtpChannel(lease.id, lease.port, spec, (message) => this.send(message));
     this.channels.set(lease.id, channel);
-    void channel.closedStats.then(() => this.channels.delete(lease.id));
+    void channel.closedStats.then(() => {
+      this.channels.delete(lease.id);
+      this.stopWhenIdle();
+    });
     return channel;
+  }
+
+  private stopWhenIdle(): void {
+    if (this.binds.size > 0 || this.channels.size > 0 || this.leases.size > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.binds.size === 0 && this.channels.size === 0 && this.leases.size === 0) void this.close();
+    }, IDLE_STOP_MS);
+    this.idleTimer.unref();
   }
 
   /** Stops the media thread (its calls' media ends). */
@@ -83,6 +105,8 @@ export class ThreadedRtpMedia implements RtpMedia {
   }
 
   private send(message: ToMediaThread): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.ensureWorker();
     this.outbox.push(message);
     if (this.flushScheduled) return;
@@ -113,6 +137,7 @@ export class ThreadedRtpMedia implements RtpMedia {
       }
       for (const channel of this.channels.values()) channel.fail(reason);
       this.channels.clear();
+      this.leases.clear();
     };
     worker.on('error', (error) => died(`RTP media thread failed: ${error.message}`));
     worker.on('exit', (code) => died(`RTP media thread exited (${code})`));
@@ -124,9 +149,23 @@ export class ThreadedRtpMedia implements RtpMedia {
     if (message.t === 'bound' || message.t === 'bindFailed') {
       const pending = this.binds.get(message.id);
       this.binds.delete(message.id);
-      if (!pending) return;
-      if (message.t === 'bound') pending.resolve(new ThreadedRtpPort(message.id, message.port, (id) => this.send({ t: 'release', id })));
-      else pending.reject(new Error(message.message));
+      if (!pending) {
+        if (message.t === 'bound') this.send({ t: 'release', id: message.id }); // its call gave up waiting
+        return;
+      }
+      if (message.t === 'bound') {
+        this.leases.add(message.id);
+        pending.resolve(
+          new ThreadedRtpPort(message.id, message.port, (id) => {
+            this.leases.delete(id);
+            this.send({ t: 'release', id });
+            this.stopWhenIdle();
+          }),
+        );
+      } else {
+        pending.reject(new Error(message.message));
+        this.stopWhenIdle();
+      }
       return;
     }
     this.channels.get(message.id)?.receive(message);
