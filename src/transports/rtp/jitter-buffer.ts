@@ -48,6 +48,11 @@ export interface JitterBufferStats {
   jitterMs: number;
 }
 
+/** Counters of a buffer that has seen nothing yet, its target delay at `targetDelayMs`. */
+export function emptyJitterBufferStats(targetDelayMs: number): JitterBufferStats {
+  return { received: 0, played: 0, late: 0, lost: 0, concealed: 0, duplicates: 0, dropped: 0, resyncs: 0, targetDelayMs, jitterMs: 0 };
+}
+
 interface StoredPacket {
   timestamp: number;
   data: Uint8Array;
@@ -85,18 +90,7 @@ export class JitterBuffer {
     this.frameBytes = this.frameUnits * this.bytesPerUnit;
     this.minDelayMs = options.minDelayMs ?? 40;
     this.maxDelayMs = options.maxDelayMs ?? 80;
-    this.stats = {
-      received: 0,
-      played: 0,
-      late: 0,
-      lost: 0,
-      concealed: 0,
-      duplicates: 0,
-      dropped: 0,
-      resyncs: 0,
-      targetDelayMs: this.minDelayMs,
-      jitterMs: 0,
-    };
+    this.stats = emptyJitterBufferStats(this.minDelayMs);
   }
 
   get frameSize(): number {

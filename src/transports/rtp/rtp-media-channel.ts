@@ -22,7 +22,7 @@ import type { ClockClient, MediaClock } from '../media-clock.ts';
 import { sharedMediaClock } from '../media-clock.ts';
 import { OutboundAudioQueue } from '../outbound-audio-queue.ts';
 import { DtmfReceiver, planDtmf, writeTelephoneEvent, type DtmfPacketPlan } from './dtmf-events.ts';
-import { JitterBuffer, type JitterBufferStats } from './jitter-buffer.ts';
+import { emptyJitterBufferStats, JitterBuffer, type JitterBufferStats } from './jitter-buffer.ts';
 import type { RtpCodec } from './rtp-codec.ts';
 import { parseRtpPacket, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.ts';
 import { canReceive, canSend, type NegotiatedMedia } from './sdp-negotiation.ts';
@@ -92,18 +92,7 @@ export function emptyRtpChannelStats(): RtpChannelStats {
     foreignPackets: 0,
     dtmfReceived: 0,
     dtmfSent: 0,
-    jitter: {
-      received: 0,
-      played: 0,
-      late: 0,
-      lost: 0,
-      concealed: 0,
-      duplicates: 0,
-      dropped: 0,
-      resyncs: 0,
-      targetDelayMs: 0,
-      jitterMs: 0,
-    },
+    jitter: emptyJitterBufferStats(0),
   };
 }
 
@@ -194,18 +183,7 @@ export class RtpMediaChannel implements RtpChannel, ClockClient {
       conceal: (out, previous, count) => this.codec.conceal(out, previous, count),
       silence: (out) => this.codec.silence(out),
     });
-    this.stats = {
-      packetsSent: 0,
-      packetsReceived: 0,
-      audioFramesSent: 0,
-      skippedSlots: 0,
-      lateFrames: 0,
-      invalidPackets: 0,
-      foreignPackets: 0,
-      dtmfReceived: 0,
-      dtmfSent: 0,
-      jitter: this.jitter.stats,
-    };
+    this.stats = { ...emptyRtpChannelStats(), jitter: this.jitter.stats };
     this.closedStats = new Promise((resolve) => (this.resolveClosedStats = resolve));
     this.lastPacketAtMs = performance.now();
     this.socket.on('message', this.onDatagram);

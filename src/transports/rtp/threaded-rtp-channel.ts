@@ -149,7 +149,7 @@ export class ThreadedRtpChannel implements RtpChannel {
         this.handler?.mark(message.name);
         break;
       case 'cleared':
-        this.stats = { ...message.stats, dtmfReceived: Math.max(message.stats.dtmfReceived, this.stats.dtmfReceived) };
+        this.stats = this.adopt(message.stats);
         this.handler?.cleared?.();
         break;
       case 'dtmf':
@@ -167,11 +167,16 @@ export class ThreadedRtpChannel implements RtpChannel {
         this.relog(message.line);
         break;
       case 'closed':
-        this.finish(message.info, { ...message.stats, dtmfReceived: Math.max(message.stats.dtmfReceived, this.stats.dtmfReceived) });
+        this.finish(message.info, this.adopt(message.stats));
         break;
       default:
         break;
     }
+  }
+
+  /** The media thread's counters, with the digits that arrived here by SIP INFO (the thread never saw those). */
+  private adopt(stats: RtpChannelStats): RtpChannelStats {
+    return { ...stats, dtmfReceived: Math.max(stats.dtmfReceived, this.stats.dtmfReceived) };
   }
 
   /** The media thread died under the call. */
